@@ -1,0 +1,35 @@
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PY := .venv/bin/python
+KAFKA := scripts/kafka.sh
+
+.PHONY: help kafka-fetch kafka-up kafka-down kafka-purge kafka-status
+
+help:
+	@echo "Targets:"
+	@echo "  kafka-fetch    make a Kafka distribution available (KAFKA_HOME, Apache archive, Maven Central)"
+	@echo "  kafka-up       start the local single-node KRaft broker (idempotent)"
+	@echo "  kafka-down     stop it (idempotent)"
+	@echo "  kafka-purge    stop it and delete its data dir"
+	@echo "  kafka-status   running/stopped and the bootstrap address"
+	@echo "See docs/local-kafka.md for the environment variables (KAFKA_PORT, KAFKA_DATA_DIR, ...)."
+
+# ---- app: run / test / lint (to be added) -------------------------------------------------
+
+# ---- local Kafka (docs/local-kafka.md) ---------------------------------------------------
+
+kafka-fetch:
+	@$(KAFKA) fetch
+
+kafka-up:
+	@$(KAFKA) up
+
+kafka-down:
+	@$(KAFKA) down
+
+kafka-purge:
+	@$(KAFKA) down --purge
+
+kafka-status:
+	@$(KAFKA) status

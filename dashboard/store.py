@@ -1,0 +1,71 @@
+"""The latest snapshot per cluster, kept in the Django cache (local memory, or Redis scaled out).
+
+Pages, the API, websockets and /metrics read from here; only the poller writes. The last good
+snapshot is kept apart from the latest attempt, so a broker outage shows stale data plus the
+reason instead of an empty page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.core.cache import cache
+
+from kafka_admin.model import ClusterSnapshot
+
+_PREFIX = "kd:v1"
+
+
+def _key(kind: str, cluster: str) -> str:
+    return f"{_PREFIX}:{kind}:{cluster}"
+
+
+@dataclass(frozen=True)
+class CycleFailure:
+    """Why the latest cycle could not read the cluster, and since when it has been failing."""
+
+    message: str
+    since: datetime
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ClusterState:
+    """What a reader needs: the data to show, whether it is stale, and why."""
+
+    cluster: str
+    snapshot: ClusterSnapshot | None
+    failure: CycleFailure | None
+
+    @property
+    def stale(self) -> bool:
+        return self.failure is not None
+
+    @property
+    def age_s(self) -> float | None:
+        if self.snapshot is None:
+            return None
+        return max(0.0, (datetime.now(UTC) - self.snapshot.collected_at).total_seconds())
+
+
+def save(snapshot: ClusterSnapshot) -> None:
+    """Store a cycle's result: a reachable snapshot replaces the data; an unreachable one marks it stale."""
+    name = snapshot.cluster
+    if snapshot.reachable:
+        cache.set_many({_key("snapshot", name): snapshot}, timeout=None)
+        cache.delete(_key("failure", name))
+        return
+    previous: CycleFailure | None = cache.get(_key("failure", name))
+    message = "; ".join(e.message for e in snapshot.errors) or "cluster unreachable"
+    since = previous.since if previous else snapshot.collected_at
+    cache.set(_key("failure", name), CycleFailure(message, since, snapshot.collected_at), timeout=None)
+
+
+def state(cluster: str) -> ClusterState:
+    found = cache.get_many([_key("snapshot", cluster), _key("failure", cluster)])
+    return ClusterState(cluster, found.get(_key("snapshot", cluster)), found.get(_key("failure", cluster)))
+
+
+def clear(cluster: str) -> None:
+    cache.delete_many([_key("snapshot", cluster), _key("failure", cluster)])

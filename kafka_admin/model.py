@@ -1,0 +1,285 @@
+"""The cluster snapshot: immutable plain data, the one shape every reader of broker state sees.
+
+`to_dict()` is the stable JSON contract documented in docs/snapshot.md; `from_dict()` reads it back,
+so a snapshot can travel through any cache or file as JSON.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Broker:
+    id: int
+    host: str
+    port: int
+    rack: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionInfo:
+    """One partition's placement and watermarks. Offsets are None when the broker did not say."""
+
+    partition: int
+    leader: int | None
+    replicas: tuple[int, ...]
+    isr: tuple[int, ...]
+    start_offset: int | None = None
+    end_offset: int | None = None
+
+    @property
+    def offline(self) -> bool:
+        return self.leader is None
+
+    @property
+    def under_replicated(self) -> bool:
+        return len(self.isr) < len(self.replicas)
+
+    @property
+    def records(self) -> int | None:
+        if self.start_offset is None or self.end_offset is None:
+            return None
+        return max(0, self.end_offset - self.start_offset)
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    name: str
+    internal: bool
+    partitions: tuple[PartitionInfo, ...]
+
+    @property
+    def replication_factor(self) -> int:
+        return max((len(p.replicas) for p in self.partitions), default=0)
+
+    @property
+    def records(self) -> int:
+        return sum(p.records or 0 for p in self.partitions)
+
+    @property
+    def end_offset_sum(self) -> int:
+        return sum(p.end_offset or 0 for p in self.partitions)
+
+
+@dataclass(frozen=True, slots=True)
+class TopicPartitionRef:
+    topic: str
+    partition: int
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    member_id: str
+    client_id: str
+    host: str
+    assignments: tuple[TopicPartitionRef, ...] = ()
+    group_instance_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionOffsets:
+    """A committed partition of a group. lag is None when the end offset is unknown."""
+
+    topic: str
+    partition: int
+    committed: int
+    end_offset: int | None
+    lag: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    group_id: str
+    state: str
+    type: str | None = None
+    coordinator: int | None = None
+    assignor: str | None = None
+    members: tuple[Member, ...] = ()
+    offsets: tuple[PartitionOffsets, ...] = ()
+
+    @property
+    def total_lag(self) -> int:
+        """Sum of the known positive lags; a partition without a known lag adds nothing."""
+        return sum(o.lag for o in self.offsets if o.lag is not None and o.lag > 0)
+
+    @property
+    def topics(self) -> tuple[str, ...]:
+        names = {o.topic for o in self.offsets}
+        names.update(a.topic for m in self.members for a in m.assignments)
+        return tuple(sorted(names))
+
+    def owner_of(self, topic: str, partition: int) -> Member | None:
+        for member in self.members:
+            for a in member.assignments:
+                if a.topic == topic and a.partition == partition:
+                    return member
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotError:
+    """Something the collector could not read. scope: cluster, brokers, topic, partition, group."""
+
+    scope: str
+    name: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterSnapshot:
+    cluster: str
+    collected_at: datetime
+    duration_ms: float
+    requests: int
+    reachable: bool = True
+    cluster_id: str | None = None
+    controller_id: int | None = None
+    brokers: tuple[Broker, ...] = ()
+    topics: tuple[Topic, ...] = ()
+    groups: tuple[Group, ...] = ()
+    errors: tuple[SnapshotError, ...] = field(default=())
+
+    def topic(self, name: str) -> Topic | None:
+        return next((t for t in self.topics if t.name == name), None)
+
+    def group(self, group_id: str) -> Group | None:
+        return next((g for g in self.groups if g.group_id == group_id), None)
+
+    @property
+    def partition_count(self) -> int:
+        return sum(len(t.partitions) for t in self.topics)
+
+    @property
+    def under_replicated_partitions(self) -> int:
+        return sum(1 for t in self.topics for p in t.partitions if p.under_replicated)
+
+    @property
+    def offline_partitions(self) -> int:
+        return sum(1 for t in self.topics for p in t.partitions if p.offline)
+
+    def to_dict(self) -> dict[str, Any]:
+        return snapshot_to_dict(self)
+
+
+def snapshot_to_dict(s: ClusterSnapshot) -> dict[str, Any]:
+    """The JSON contract of `manage.py kafka_snapshot --json` (docs/snapshot.md)."""
+    return {
+        "cluster": s.cluster,
+        "cluster_id": s.cluster_id,
+        "reachable": s.reachable,
+        "collected_at": s.collected_at.isoformat(),
+        "duration_ms": round(s.duration_ms, 1),
+        "requests": s.requests,
+        "controller_id": s.controller_id,
+        "brokers": [{"id": b.id, "host": b.host, "port": b.port, "rack": b.rack} for b in s.brokers],
+        "topics": [
+            {
+                "name": t.name,
+                "internal": t.internal,
+                "partitions": [
+                    {
+                        "partition": p.partition,
+                        "leader": p.leader,
+                        "replicas": list(p.replicas),
+                        "isr": list(p.isr),
+                        "start_offset": p.start_offset,
+                        "end_offset": p.end_offset,
+                    }
+                    for p in t.partitions
+                ],
+            }
+            for t in s.topics
+        ],
+        "groups": [
+            {
+                "group_id": g.group_id,
+                "state": g.state,
+                "type": g.type,
+                "coordinator": g.coordinator,
+                "assignor": g.assignor,
+                "members": [
+                    {
+                        "member_id": m.member_id,
+                        "client_id": m.client_id,
+                        "host": m.host,
+                        "group_instance_id": m.group_instance_id,
+                        "assignments": [{"topic": a.topic, "partition": a.partition} for a in m.assignments],
+                    }
+                    for m in g.members
+                ],
+                "offsets": [
+                    {
+                        "topic": o.topic,
+                        "partition": o.partition,
+                        "committed": o.committed,
+                        "end_offset": o.end_offset,
+                        "lag": o.lag,
+                    }
+                    for o in g.offsets
+                ],
+                "total_lag": g.total_lag,
+            }
+            for g in s.groups
+        ],
+        "errors": [{"scope": e.scope, "name": e.name, "message": e.message} for e in s.errors],
+    }
+
+
+def snapshot_from_dict(d: dict[str, Any]) -> ClusterSnapshot:
+    """Inverse of snapshot_to_dict: derived fields (total_lag) are recomputed, not trusted."""
+    return ClusterSnapshot(
+        cluster=d["cluster"],
+        cluster_id=d.get("cluster_id"),
+        reachable=d.get("reachable", True),
+        collected_at=datetime.fromisoformat(d["collected_at"]),
+        duration_ms=float(d["duration_ms"]),
+        requests=int(d["requests"]),
+        controller_id=d.get("controller_id"),
+        brokers=tuple(Broker(b["id"], b["host"], b["port"], b.get("rack")) for b in d.get("brokers", [])),
+        topics=tuple(
+            Topic(
+                name=t["name"],
+                internal=t["internal"],
+                partitions=tuple(
+                    PartitionInfo(
+                        partition=p["partition"],
+                        leader=p["leader"],
+                        replicas=tuple(p["replicas"]),
+                        isr=tuple(p["isr"]),
+                        start_offset=p["start_offset"],
+                        end_offset=p["end_offset"],
+                    )
+                    for p in t["partitions"]
+                ),
+            )
+            for t in d.get("topics", [])
+        ),
+        groups=tuple(
+            Group(
+                group_id=g["group_id"],
+                state=g["state"],
+                type=g.get("type"),
+                coordinator=g.get("coordinator"),
+                assignor=g.get("assignor"),
+                members=tuple(
+                    Member(
+                        member_id=m["member_id"],
+                        client_id=m["client_id"],
+                        host=m["host"],
+                        group_instance_id=m.get("group_instance_id"),
+                        assignments=tuple(TopicPartitionRef(a["topic"], a["partition"]) for a in m["assignments"]),
+                    )
+                    for m in g.get("members", [])
+                ),
+                offsets=tuple(
+                    PartitionOffsets(o["topic"], o["partition"], o["committed"], o["end_offset"], o["lag"])
+                    for o in g.get("offsets", [])
+                ),
+            )
+            for g in d.get("groups", [])
+        ),
+        errors=tuple(SnapshotError(e["scope"], e["name"], e["message"]) for e in d.get("errors", [])),
+    )

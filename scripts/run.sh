@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# `make run`: set up and serve the dashboard on its embedded default (README: "Run it").
+# Without KAFKA_BOOTSTRAP_SERVERS it starts the local Kafka and the demo workload; Ctrl-C stops
+# everything this script started (and nothing it did not start).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/venv.sh requirements.txt
+PY=.venv/bin/python
+
+demo_pid=""
+started_kafka=0
+cleanup() {
+  trap - INT TERM EXIT
+  if [ -n "$demo_pid" ] && kill -0 "$demo_pid" 2>/dev/null; then
+    kill -TERM "$demo_pid" 2>/dev/null || true
+    wait "$demo_pid" 2>/dev/null || true
+  fi
+  if [ "$started_kafka" = 1 ]; then
+    scripts/kafka.sh down || true
+  fi
+}
+trap cleanup INT TERM EXIT
+
+if [ -z "${KAFKA_BOOTSTRAP_SERVERS:-}" ]; then
+  if ! scripts/kafka.sh status >/dev/null 2>&1; then
+    started_kafka=1
+  fi
+  scripts/kafka.sh up
+  export KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:${KAFKA_PORT:-9092}"
+  mkdir -p var
+  echo "starting the demo workload (log: var/demo.log)"
+  $PY manage.py seed_demo >var/demo.log 2>&1 &
+  demo_pid=$!
+else
+  echo "using the cluster at $KAFKA_BOOTSTRAP_SERVERS (no demo data is written to it)"
+fi
+
+$PY manage.py migrate --noinput -v 0
+$PY manage.py ensure_operator
+$PY manage.py serve --host "${HOST:-127.0.0.1}" --port "${PORT:-8000}"

@@ -1,0 +1,204 @@
+"""Test helpers that talk to the real broker: a broker process, topics, producers, consumers.
+
+Never a mock: these create real topics, write real records and commit real offsets, so the
+numbers the dashboard reports are Apache Kafka's own.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from kafka_admin.config import ClusterConfig
+
+REPO = Path(__file__).resolve().parent.parent
+KAFKA_SH = REPO / "scripts" / "kafka.sh"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class BrokerProcess:
+    """A broker started by scripts/kafka.sh for the test run (or an external one from the env)."""
+
+    bootstrap: str
+    data_dir: Path | None = None
+    port: int | None = None
+    controller_port: int | None = None
+
+    @classmethod
+    def start(cls, data_dir: Path, extra_properties: str = "") -> BrokerProcess:
+        port, cport = free_port(), free_port()
+        broker = cls(f"127.0.0.1:{port}", data_dir, port, cport)
+        broker.up(extra_properties)
+        return broker
+
+    def env(self, extra_properties: str = "") -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            KAFKA_PORT=str(self.port),
+            KAFKA_CONTROLLER_PORT=str(self.controller_port),
+            KAFKA_DATA_DIR=str(self.data_dir),
+            KAFKA_HEAP=os.environ.get("TEST_KAFKA_HEAP", "768m"),
+        )
+        if extra_properties:
+            env["KAFKA_EXTRA_PROPERTIES"] = extra_properties
+        return env
+
+    def up(self, extra_properties: str = "") -> None:
+        result = subprocess.run(
+            ["bash", str(KAFKA_SH), "up"], env=self.env(extra_properties), capture_output=True, text=True, timeout=300
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"kafka.sh up failed:\n{result.stdout}\n{result.stderr}")
+
+    def down(self) -> None:
+        if self.data_dir is None:
+            return
+        subprocess.run(["bash", str(KAFKA_SH), "down"], env=self.env(), capture_output=True, text=True, timeout=120)
+
+    def tool(self, name: str, *args: str, timeout: float = 120) -> str:
+        """Run one of Kafka's own CLI tools against this broker and return its stdout."""
+        result = subprocess.run(
+            ["bash", str(KAFKA_SH), "tool", name, "--bootstrap-server", self.bootstrap, *args],
+            env=self.env() if self.data_dir else dict(os.environ),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"{name} failed ({result.returncode}):\n{result.stderr}")
+        return result.stdout
+
+    def config(self, **overrides) -> ClusterConfig:
+        base = {"name": "test", "bootstrap_servers": self.bootstrap, "request_timeout_s": 10.0, "cycle_timeout_s": 30.0}
+        base.update(overrides)
+        return ClusterConfig(**base)
+
+
+class Kafka:
+    """Convenience calls on a broker for tests: unique names, topics, records, offsets."""
+
+    def __init__(self, broker: BrokerProcess) -> None:
+        self.broker = broker
+        self.bootstrap = broker.bootstrap
+        self.admin = AdminClient({"bootstrap.servers": self.bootstrap})
+
+    @staticmethod
+    def unique(prefix: str) -> str:
+        return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+    def create_topic(self, name: str | None = None, partitions: int = 3, config: dict | None = None) -> str:
+        name = name or self.unique("topic")
+        futures = self.admin.create_topics([NewTopic(name, partitions, 1, config=config or {})], request_timeout=30)
+        futures[name].result(timeout=30)
+        self.wait_for_topic(name, partitions)
+        return name
+
+    def wait_for_topic(self, name: str, partitions: int, timeout: float = 20) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            md = self.admin.list_topics(name, timeout=5)
+            topic = md.topics.get(name)
+            if (
+                topic
+                and topic.error is None
+                and len(topic.partitions) == partitions
+                and all(p.leader >= 0 for p in topic.partitions.values())
+            ):
+                return
+            time.sleep(0.1)
+        raise TimeoutError(f"topic {name} not ready")
+
+    def producer(self, **conf) -> Producer:
+        return Producer({"bootstrap.servers": self.bootstrap, "linger.ms": 5, **conf})
+
+    def produce(
+        self,
+        topic: str,
+        count: int,
+        partition: int | None = None,
+        value: bytes = b"v",
+        key: bytes | None = None,
+        headers: list | None = None,
+    ) -> None:
+        """Write `count` records (to one partition when given) and wait until all are acknowledged."""
+        p = self.producer(acks="all")
+        errors: list[str] = []
+
+        def on_delivery(err, msg) -> None:
+            if err is not None:
+                errors.append(str(err))
+
+        for _ in range(count):
+            kwargs = {"value": value, "key": key, "headers": headers, "on_delivery": on_delivery}
+            if partition is not None:
+                kwargs["partition"] = partition
+            p.produce(topic, **kwargs)
+            p.poll(0)
+        remaining = p.flush(30)
+        if remaining or errors:
+            raise RuntimeError(f"produce failed: {remaining} unsent, errors {errors[:3]}")
+
+    def consumer(self, group: str, **conf) -> Consumer:
+        return Consumer(
+            {
+                "bootstrap.servers": self.bootstrap,
+                "group.id": group,
+                "auto.offset.reset": "earliest",
+                "enable.auto.commit": False,
+                "session.timeout.ms": 6000,
+                "heartbeat.interval.ms": 500,
+                **conf,
+            }
+        )
+
+    def commit(self, group: str, offsets: Iterable[tuple[str, int, int]]) -> None:
+        """Commit exact offsets for a group without joining it (a simple, memberless commit)."""
+        c = self.consumer(group)
+        try:
+            c.commit(offsets=[TopicPartition(t, p, o) for t, p, o in offsets], asynchronous=False)
+        finally:
+            c.close()
+
+    @contextmanager
+    def live_consumer(self, group: str, topics: list[str], **conf) -> Iterator[Consumer]:
+        """A subscribed consumer that has joined the group and holds an assignment."""
+        c = self.consumer(group, **conf)
+        c.subscribe(topics)
+        deadline = time.monotonic() + 30
+        while not c.assignment() and time.monotonic() < deadline:
+            c.poll(0.2)
+        if not c.assignment():
+            c.close()
+            raise TimeoutError(f"consumer in {group} got no assignment")
+        try:
+            yield c
+        finally:
+            c.close()
+
+    def consume(self, c: Consumer, count: int, timeout: float = 30) -> list:
+        got: list = []
+        deadline = time.monotonic() + timeout
+        while len(got) < count and time.monotonic() < deadline:
+            msg = c.poll(0.5)
+            if msg is None:
+                continue
+            if msg.error():
+                raise KafkaException(msg.error())
+            got.append(msg)
+        return got
