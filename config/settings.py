@@ -154,3 +154,10 @@ LOGGING = {
         "django.channels.server": {"level": "WARNING"},
     },
 }
+
+# History tiers (dashboard/history.py): every cycle, then per minute, then per 10 minutes.
+HISTORY_RAW_S = env_float("HISTORY_RAW_SECONDS", 3600)
+HISTORY_MINUTE_S = env_float("HISTORY_MINUTE_SECONDS", 86400)
+HISTORY_RETENTION_DAYS = env_float("HISTORY_RETENTION_DAYS", 30)
+# Per-group window of recent samples for trends and sparklines.
+TREND_WINDOW_S = env_float("TREND_WINDOW_SECONDS", 900)

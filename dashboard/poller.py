@@ -1,8 +1,9 @@
-"""The loop: collect -> store -> (history, evaluate, publish as they land). One per cluster.
+"""The loop: collect -> store -> history -> (evaluate) -> publish. One per cluster.
 
 The collection is blocking librdkafka work and runs in a worker thread; the loop itself is a
-coroutine so that it can share the server's event loop (embedded default) or run alone
-(`manage.py poll_kafka`). It logs one line per change of reachability, not one per cycle.
+coroutine so that it shares the server's event loop in the embedded default (the in-memory
+channel layer only works within one loop) or runs alone (`manage.py poll_kafka`). It logs one
+line per change of reachability, not one per cycle, and backs off while the cluster is down.
 """
 
 from __future__ import annotations
@@ -11,35 +12,87 @@ import asyncio
 import contextlib
 import logging
 import time
+from datetime import timedelta
 
 from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import close_old_connections
+from django.utils import timezone
 
-from dashboard import store
+from dashboard import history, live, store
 from kafka_admin.collect import SnapshotCollector
 from kafka_admin.config import ClusterConfig
+from kafka_admin.figures import FigureTracker
 from kafka_admin.model import ClusterSnapshot
+from kafka_admin.topic_configs import describe_topic_configs
 
 log = logging.getLogger(__name__)
 
-MAX_BACKOFF_S = 60.0
+COMPACT_EVERY_S = 60.0
+CONFIGS_EVERY_S = 60.0
 
 
 class Poller:
     def __init__(self, config: ClusterConfig, interval_s: float) -> None:
         self.config = config
         self.interval_s = interval_s
+        # Back off while the cluster is down, but never past two intervals: recovery must show
+        # fresh data within two intervals of the broker coming back.
+        self.max_backoff_s = 2 * interval_s
+        self.tracker = FigureTracker(trend_window_s=settings.TREND_WINDOW_S)
+        self.publisher = live.Publisher(config.name)
         self._collector: SnapshotCollector | None = None
         self._was_reachable: bool | None = None
+        self._seeded = False
+        self._last_compaction = 0.0
+        self._last_configs = 0.0
         self.failures = 0
 
     def cycle(self) -> ClusterSnapshot:
-        """One synchronous cycle: collect and store. Returns the snapshot it stored."""
+        """One synchronous cycle: collect, derive, store, record history. Returns the snapshot."""
+        close_old_connections()
+        if not self._seeded:
+            self._seed()
         if self._collector is None:
             self._collector = SnapshotCollector(self.config)
         snapshot = self._collector.collect()
-        store.save(snapshot)
+        figures = self.tracker.update(snapshot)
+        store.save(snapshot, figures)
+        if snapshot.reachable:
+            history.record(snapshot, {gid: f.time_lag.seconds for gid, f in figures.groups.items()})
+            self._maybe_compact()
+            self._maybe_read_configs(snapshot)
         self._note_reachability(snapshot)
         return snapshot
+
+    def _seed(self) -> None:
+        """Refill the in-memory windows from stored history, so a restart keeps trends and time lag."""
+        self._seeded = True
+        since = timezone.now() - timedelta(seconds=max(settings.TREND_WINDOW_S, 600))
+        for topic, t, ends in history.recent_topic_offsets(self.config.name, since):
+            self.tracker.seed_topic(topic, t, {int(p): e for p, e in ends.items()})
+        for group_id, points in history.recent_group_lags(self.config.name, since).items():
+            for t, lag in points:
+                self.tracker.seed_group_lag(group_id, t, lag)
+
+    def _maybe_compact(self) -> None:
+        if time.monotonic() - self._last_compaction < COMPACT_EVERY_S:
+            return
+        self._last_compaction = time.monotonic()
+        result = history.compact(timezone.now())
+        if result.deleted:
+            log.debug("history compaction: %d promoted, %d deleted", result.promoted, result.deleted)
+
+    def _maybe_read_configs(self, snapshot: ClusterSnapshot) -> None:
+        if time.monotonic() - self._last_configs < CONFIGS_EVERY_S or self._collector is None:
+            return
+        self._last_configs = time.monotonic()
+        topics = [t.name for t in snapshot.topics if not t.internal]
+        configs, errors = describe_topic_configs(self._collector.admin, topics, self.config.request_timeout_s)
+        store.save_topic_configs(self.config.name, configs)
+        if errors:
+            log.debug("topic configs not read for %d topics: %s", len(errors), errors[0])
 
     def _note_reachability(self, snapshot: ClusterSnapshot) -> None:
         if snapshot.reachable:
@@ -65,13 +118,28 @@ class Poller:
         """The interval while healthy; doubling back-off (capped) while the cluster is unreachable."""
         if self.failures == 0:
             return self.interval_s
-        return min(MAX_BACKOFF_S, self.interval_s * 2 ** min(self.failures - 1, 6))
+        return min(self.max_backoff_s, self.interval_s * 2 ** min(self.failures - 1, 6))
+
+    async def publish(self) -> int:
+        """Send every changed live fragment to its channel-layer group; returns how many were sent."""
+        changed = await sync_to_async(self.publisher.changed, thread_sensitive=False)()
+        layer = get_channel_layer()
+        if layer is None:
+            return 0
+        for group, html in changed:
+            await layer.group_send(group, {"type": "live.fragment", "html": html})
+        return len(changed)
+
+    async def run_cycle(self) -> ClusterSnapshot:
+        snapshot = await sync_to_async(self.cycle, thread_sensitive=False)()
+        await self.publish()
+        return snapshot
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             started = time.monotonic()
             try:
-                await sync_to_async(self.cycle, thread_sensitive=False)()
+                await self.run_cycle()
             except Exception:
                 log.exception("poll cycle for cluster %s failed", self.config.name)
                 self.failures += 1

@@ -1,3 +1,7 @@
-"""Websocket routes (the live-update consumer lands with the live dashboard)."""
+"""Websocket routes: /ws/live/<page>/?<the page's query> (see dashboard/pages.py)."""
 
-websocket_urlpatterns: list = []
+from django.urls import re_path
+
+from dashboard.consumers import LiveConsumer
+
+websocket_urlpatterns = [re_path(r"^ws/live/(?P<page>[a-z-]+)/$", LiveConsumer.as_asgi())]

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from django.core.cache import cache
 
+from kafka_admin.figures import EMPTY, ClusterFigures
 from kafka_admin.model import ClusterSnapshot
 
 _PREFIX = "kd:v1"
@@ -37,6 +38,7 @@ class ClusterState:
     cluster: str
     snapshot: ClusterSnapshot | None
     failure: CycleFailure | None
+    figures: ClusterFigures = EMPTY
 
     @property
     def stale(self) -> bool:
@@ -49,11 +51,11 @@ class ClusterState:
         return max(0.0, (datetime.now(UTC) - self.snapshot.collected_at).total_seconds())
 
 
-def save(snapshot: ClusterSnapshot) -> None:
+def save(snapshot: ClusterSnapshot, figures: ClusterFigures = EMPTY) -> None:
     """Store a cycle's result: a reachable snapshot replaces the data; an unreachable one marks it stale."""
     name = snapshot.cluster
     if snapshot.reachable:
-        cache.set_many({_key("snapshot", name): snapshot}, timeout=None)
+        cache.set_many({_key("snapshot", name): snapshot, _key("figures", name): figures}, timeout=None)
         cache.delete(_key("failure", name))
         return
     previous: CycleFailure | None = cache.get(_key("failure", name))
@@ -63,9 +65,18 @@ def save(snapshot: ClusterSnapshot) -> None:
 
 
 def state(cluster: str) -> ClusterState:
-    found = cache.get_many([_key("snapshot", cluster), _key("failure", cluster)])
-    return ClusterState(cluster, found.get(_key("snapshot", cluster)), found.get(_key("failure", cluster)))
+    keys = [_key(kind, cluster) for kind in ("snapshot", "failure", "figures")]
+    found = cache.get_many(keys)
+    return ClusterState(cluster, found.get(keys[0]), found.get(keys[1]), found.get(keys[2]) or EMPTY)
 
 
 def clear(cluster: str) -> None:
-    cache.delete_many([_key("snapshot", cluster), _key("failure", cluster)])
+    cache.delete_many([_key(kind, cluster) for kind in ("snapshot", "failure", "figures")])
+
+
+def save_topic_configs(cluster: str, configs: dict) -> None:
+    cache.set(_key("configs", cluster), configs, timeout=None)
+
+
+def topic_configs(cluster: str) -> dict:
+    return cache.get(_key("configs", cluster)) or {}

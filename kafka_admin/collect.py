@@ -146,6 +146,11 @@ class SnapshotCollector:
     def collect(self) -> ClusterSnapshot:
         return _Cycle(self.config, self._admin, self).run()
 
+    @property
+    def admin(self) -> AdminClient:
+        """The shared client, for other batched reads of the same poller (topic configs)."""
+        return self._admin
+
 
 class _Cycle:
     """The state of one collection; thrown away afterwards."""

@@ -68,7 +68,7 @@ SLOW_RATE = 3.0  # demo-slow processes payments at 3/s while 10/s arrive: its la
 POISON_EVERY = 100  # one order in a hundred is poison (alternately a NaN amount and non-JSON bytes)
 MAX_RETRIES = 3  # the order processor retries a failing record 3 times before dead-lettering it
 RETRY_BACKOFF_S = 0.05  # 0.05, 0.1, 0.2 s between attempts
-STOPPED_TAKE = 30  # demo-stopped commits this many shipments, then leaves for good
+STOPPED_PER_PARTITION = 10  # demo-stopped reads this many shipments per partition, commits, leaves
 EOS_MAX_RECORDS = 500  # one transaction per this many records ...
 EOS_INTERVAL_S = 0.2  # ... or per 200 ms, whichever comes first
 POLL_TIMEOUT_S = 0.5
@@ -233,20 +233,20 @@ def _client_extras(name: str) -> dict[str, Any]:
     return {"client.id": name, "logger": client_log, "error_cb": on_error}
 
 
-def _producer(config: ClusterConfig, name: str, **overrides: Any) -> Producer:
+def _producer(config: ClusterConfig, name: str, overrides: Mapping[str, Any] | None = None) -> Producer:
     """A producer that batches (linger.ms) so a few messages a second cost a few requests a second."""
-    conf = {"linger.ms": 100, "acks": "all", "enable.idempotence": True, **_client_extras(name), **overrides}
+    conf = {"linger.ms": 100, "acks": "all", "enable.idempotence": True, **_client_extras(name), **(overrides or {})}
     return Producer(config.client_config(**conf))
 
 
-def _consumer(config: ClusterConfig, group: str, **overrides: Any) -> Consumer:
+def _consumer(config: ClusterConfig, group: str, overrides: Mapping[str, Any] | None = None) -> Consumer:
     """A consumer of `group` that starts at the beginning and prefetches little (the demo is small)."""
     conf = {
         "group.id": group,
         "auto.offset.reset": "earliest",
         "queued.max.messages.kbytes": 1024,
         **_client_extras(group),
-        **overrides,
+        **(overrides or {}),
     }
     return Consumer(config.client_config(**conf))
 
@@ -411,9 +411,7 @@ def parse_order(value: bytes | None, *, lenient: bool = False) -> dict[str, Any]
         raise
 
 
-def failure_headers(
-    msg: Message, exc: BaseException, *, group: str, retries: int, failed_at: float
-) -> Headers:
+def failure_headers(msg: Message, exc: BaseException, *, group: str, retries: int, failed_at: float) -> Headers:
     """Spring-compatible and project failure headers for a record that failed with `exc`."""
     ts_type, ts = msg.timestamp()
     fqcn = exception_class_name(exc)
@@ -481,8 +479,9 @@ def _produce_steadily(w: Worker, topic: str, rate: float) -> None:
                 seq = w.state.get("seq", 0)
                 record = build(seq, rng, run)
                 try:
-                    producer.produce(topic, key=record.key, value=record.value, headers=record.headers,
-                                     on_delivery=on_delivery)
+                    producer.produce(
+                        topic, key=record.key, value=record.value, headers=record.headers, on_delivery=on_delivery
+                    )
                 except BufferError:  # local queue full: the broker is away; wait, don't spin
                     break
                 w.state["seq"] = seq + 1
@@ -498,11 +497,11 @@ def _produce_steadily(w: Worker, topic: str, rate: float) -> None:
 def at_most_once(w: Worker) -> None:
     """demo-at-most-once: offsets are stored before processing and auto-committed each second,
     so a crash mid-batch skips the unprocessed records (never read twice, maybe lost)."""
-    consumer = _consumer(w.config, GROUP_AT_MOST_ONCE, **{
-        "enable.auto.commit": True,
-        "enable.auto.offset.store": False,
-        "auto.commit.interval.ms": 1000,
-    })
+    consumer = _consumer(
+        w.config,
+        GROUP_AT_MOST_ONCE,
+        {"enable.auto.commit": True, "enable.auto.offset.store": False, "auto.commit.interval.ms": 1000},
+    )
     try:
         consumer.subscribe([ORDERS])
         while not w.stop.is_set():
@@ -520,7 +519,7 @@ def at_most_once(w: Worker) -> None:
 def at_least_once(w: Worker) -> None:
     """demo-at-least-once: commit only after the batch is processed, so a crash re-reads it
     (never lost, maybe processed twice)."""
-    consumer = _consumer(w.config, GROUP_AT_LEAST_ONCE, **{"enable.auto.commit": False, "on_commit": _on_commit})
+    consumer = _consumer(w.config, GROUP_AT_LEAST_ONCE, {"enable.auto.commit": False, "on_commit": _on_commit})
     try:
         consumer.subscribe([ORDERS])
         while not w.stop.is_set():
@@ -559,14 +558,12 @@ def exactly_once(w: Worker) -> None:
     On any transaction error the transaction is aborted and the worker restarts: the new consumer
     resumes from the last committed offsets, so nothing is lost or written twice.
     """
-    consumer = _consumer(w.config, GROUP_EXACTLY_ONCE, **{
-        "enable.auto.commit": False,
-        "isolation.level": "read_committed",
-    })
-    producer = _producer(w.config, "demo-exactly-once-producer", **{
-        "transactional.id": TRANSACTIONAL_ID,
-        "linger.ms": 20,
-    })
+    consumer = _consumer(
+        w.config, GROUP_EXACTLY_ONCE, {"enable.auto.commit": False, "isolation.level": "read_committed"}
+    )
+    producer = _producer(
+        w.config, "demo-exactly-once-producer", {"transactional.id": TRANSACTIONAL_ID, "linger.ms": 20}
+    )
     timeout = w.config.request_timeout_s
     try:
         producer.init_transactions(timeout * 3)  # also fences and aborts a previous instance's transaction
@@ -583,9 +580,7 @@ def exactly_once(w: Worker) -> None:
                     if value is not None:
                         producer.produce(ORDERS_ENRICHED, key=msg.key(), value=value, headers=business_headers(msg))
                         written += 1
-                producer.send_offsets_to_transaction(
-                    _next_offsets(batch), consumer.consumer_group_metadata(), timeout
-                )
+                producer.send_offsets_to_transaction(_next_offsets(batch), consumer.consumer_group_metadata(), timeout)
                 _commit_transaction(producer, timeout)
             except KafkaException as exc:
                 if exc.args[0].txn_requires_abort():
@@ -612,7 +607,7 @@ def _commit_transaction(producer: Producer, timeout: float, attempts: int = 3) -
 
 def slow(w: Worker, rate: float) -> None:
     """demo-slow: reads payments at `rate` a second, slower than they are produced: lag keeps growing."""
-    consumer = _consumer(w.config, GROUP_SLOW, **{"enable.auto.commit": True, "auto.commit.interval.ms": 1000})
+    consumer = _consumer(w.config, GROUP_SLOW, {"enable.auto.commit": True, "auto.commit.interval.ms": 1000})
     try:
         consumer.subscribe([PAYMENTS])
         while not w.stop.is_set():
@@ -625,23 +620,36 @@ def slow(w: Worker, rate: float) -> None:
 
 
 def stopped(w: Worker) -> None:
-    """demo-stopped: read a few shipments, commit, leave. The group stays Empty with committed
-    offsets, and its lag grows as shipments keep arriving: what a crashed consumer looks like."""
-    consumer = _consumer(w.config, GROUP_STOPPED, **{"enable.auto.commit": False})
-    taken: list[Message] = []
+    """demo-stopped: read a few shipments from every partition, commit, leave. The group stays Empty
+    with committed offsets and its lag grows as shipments keep arriving: a crashed consumer.
+
+    A partition is paused once it gave STOPPED_PER_PARTITION records, so a rerun takes a small
+    bite of the backlog instead of catching up, and every partition gets a committed offset.
+    """
+    consumer = _consumer(w.config, GROUP_STOPPED, {"enable.auto.commit": False})
+    taken: dict[int, list[Message]] = {}
     try:
         consumer.subscribe([SHIPMENTS])
         deadline = time.monotonic() + 60
-        while not w.stop.is_set() and len(taken) < STOPPED_TAKE and time.monotonic() < deadline:
-            taken += _consume(consumer, STOPPED_TAKE - len(taken), POLL_TIMEOUT_S)
-        if taken:
-            consumer.commit(offsets=_next_offsets(taken), asynchronous=False)
+        while not w.stop.is_set() and time.monotonic() < deadline:
+            for msg in _consume(consumer, 100, POLL_TIMEOUT_S):
+                got = taken.setdefault(msg.partition(), [])
+                if len(got) < STOPPED_PER_PARTITION:
+                    got.append(msg)
+                    if len(got) == STOPPED_PER_PARTITION:
+                        consumer.pause([TopicPartition(SHIPMENTS, msg.partition())])
+            assigned = {tp.partition for tp in consumer.assignment()}
+            if assigned and all(len(taken.get(p, ())) >= STOPPED_PER_PARTITION for p in assigned):
+                break
+        records = [msg for got in taken.values() for msg in got]
+        if records:
+            consumer.commit(offsets=_next_offsets(records), asynchronous=False)
     finally:
         consumer.close()
-    if not taken and not w.stop.is_set():
+    if not records and not w.stop.is_set():
         raise RuntimeError("no shipments to read yet")
-    w.stats.consumed += len(taken)
-    w.log(f"{w.name}: committed {len(taken)} shipments and left the group (it stays Empty)")
+    w.stats.consumed += len(records)
+    w.log(f"{w.name}: committed {len(records)} shipments and left the group (it stays Empty)")
 
 
 def _process_with_retries(w: Worker, msg: Message) -> BaseException | None:
@@ -672,8 +680,8 @@ def dlq_writer(w: Worker) -> None:
         if err is not None:
             failures.append(err)
 
-    consumer = _consumer(w.config, GROUP_ORDER_PROCESSOR, **{"enable.auto.commit": False, "on_commit": _on_commit})
-    producer = _producer(w.config, "demo-dlq-writer", **{"linger.ms": 20})
+    consumer = _consumer(w.config, GROUP_ORDER_PROCESSOR, {"enable.auto.commit": False, "on_commit": _on_commit})
+    producer = _producer(w.config, "demo-dlq-writer", {"linger.ms": 20})
     try:
         consumer.subscribe([ORDERS])
         while not w.stop.is_set():
@@ -689,8 +697,7 @@ def dlq_writer(w: Worker) -> None:
                 headers = business_headers(msg) + failure_headers(
                     msg, error, group=GROUP_ORDER_PROCESSOR, retries=MAX_RETRIES, failed_at=time.time()
                 )
-                producer.produce(ORDERS_DLQ, key=msg.key(), value=msg.value(), headers=headers,
-                                 on_delivery=on_delivery)
+                producer.produce(ORDERS_DLQ, key=msg.key(), value=msg.value(), headers=headers, on_delivery=on_delivery)
                 dead += 1
             if dead and producer.flush(w.config.request_timeout_s * 3) > 0:
                 raise RuntimeError("DLQ records not acknowledged in time; not committing")
@@ -708,9 +715,7 @@ def demo_workers(rate_scale: float = 1.0) -> list[WorkerSpec]:
 
     def producer_spec(topic: str) -> WorkerSpec:
         rate = RATES[topic] * rate_scale
-        return WorkerSpec(
-            f"produce-{topic}", f"{rate:g} msg/s to {topic}", lambda w: _produce_steadily(w, topic, rate)
-        )
+        return WorkerSpec(f"produce-{topic}", f"{rate:g} msg/s to {topic}", lambda w: _produce_steadily(w, topic, rate))
 
     slow_rate = SLOW_RATE * rate_scale
     return [
@@ -721,7 +726,7 @@ def demo_workers(rate_scale: float = 1.0) -> list[WorkerSpec]:
         WorkerSpec(GROUP_AT_LEAST_ONCE, "orders, process then commit", at_least_once),
         WorkerSpec(GROUP_EXACTLY_ONCE, f"orders -> {ORDERS_ENRICHED} in transactions", exactly_once),
         WorkerSpec(GROUP_SLOW, f"payments at {slow_rate:g} msg/s (falls behind)", lambda w: slow(w, slow_rate)),
-        WorkerSpec(GROUP_STOPPED, f"reads {STOPPED_TAKE} shipments, commits, leaves", stopped, one_shot=True),
+        WorkerSpec(GROUP_STOPPED, "reads some shipments, commits, leaves", stopped, one_shot=True),
         WorkerSpec("demo-dlq-writer", f"group {GROUP_ORDER_PROCESSOR}: orders, poison -> {ORDERS_DLQ}", dlq_writer),
     ]
 
@@ -743,7 +748,7 @@ def _supervise(spec: WorkerSpec, w: Worker) -> None:
             if spec.one_shot or w.stop.is_set():
                 return
             raise RuntimeError("worker returned without being stopped")
-        except Exception as exc:  # noqa: BLE001  -- any failure restarts the worker; it is logged
+        except Exception as exc:  # any failure restarts the worker; logged below
             if time.monotonic() - started > 60:
                 backoff = RESTART_MIN_S
             w.stats.restarts += 1
@@ -832,8 +837,7 @@ def seed_once(
     for topic, count in counts.items():
         for seq in range(count):
             record = BUILDERS[topic](seq, rng, run)
-            producer.produce(topic, key=record.key, value=record.value, headers=record.headers,
-                             on_delivery=on_delivery)
+            producer.produce(topic, key=record.key, value=record.value, headers=record.headers, on_delivery=on_delivery)
             producer.poll(0)
     remaining = producer.flush(timeout_s)
     if errors:

@@ -1,0 +1,358 @@
+"""What each live fragment shows: context builders and renderers, shared by the full-page views
+(first load) and the publisher (websocket updates), so there is one way to draw each thing.
+
+Fragments never depend on who is looking (they are rendered once for everybody); per-user
+controls stay outside them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from django.template.loader import render_to_string
+
+from dashboard import history, store
+from dashboard.live import FragmentSpec, renderer
+from dashboard.pages import PAGE_SIZE, GroupListQuery, TopicListQuery
+from kafka_admin.figures import GroupFigures
+from kafka_admin.model import ClusterSnapshot, Group, Topic
+from kafka_admin.rates import sparkline_points
+from kafka_admin.timelag import TimeLag
+
+SPARK_W, SPARK_H = 120, 28
+NO_TIME_LAG = TimeLag(None, False, "no history")
+
+
+@dataclass(frozen=True)
+class GroupRow:
+    group: Group
+    figures: GroupFigures | None
+    sparkline: str
+
+    @property
+    def group_id(self) -> str:
+        return self.group.group_id
+
+    @property
+    def time_lag(self) -> TimeLag:
+        return self.figures.time_lag if self.figures else NO_TIME_LAG
+
+    @property
+    def time_lag_sort(self) -> float:
+        return self.time_lag.seconds if self.time_lag.seconds is not None else -1.0
+
+    @property
+    def unknown_lag(self) -> bool:
+        return any(o.lag is None for o in self.group.offsets)
+
+
+@dataclass(frozen=True)
+class TopicRow:
+    topic: Topic
+    produce_rate: float | None
+    groups: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Paged:
+    items: list
+    number: int
+    pages: int
+    total: int
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.pages
+
+
+def paginate(items: list, number: int, size: int = PAGE_SIZE) -> Paged:
+    pages = max(1, math.ceil(len(items) / size))
+    number = min(number, pages)
+    return Paged(items[(number - 1) * size : number * size], number, pages, len(items))
+
+
+def sparkline(figures: GroupFigures | None) -> str:
+    if figures is None:
+        return ""
+    return sparkline_points([lag for _, lag in figures.lag_history], SPARK_W, SPARK_H, pad=2)
+
+
+def group_rows(state: store.ClusterState) -> list[GroupRow]:
+    snap = state.snapshot
+    if snap is None:
+        return []
+    figures = state.figures.groups
+    return [GroupRow(g, figures.get(g.group_id), sparkline(figures.get(g.group_id))) for g in snap.groups]
+
+
+GROUP_SORT_KEYS = {
+    "lag": lambda r: (r.group.total_lag, r.group_id),
+    "time_lag": lambda r: (r.time_lag_sort, r.group_id),
+    "name": lambda r: r.group_id.lower(),
+    "members": lambda r: (len(r.group.members), r.group_id),
+    "state": lambda r: (r.group.state, r.group_id),
+}
+
+
+def filtered_groups(state: store.ClusterState, query: GroupListQuery) -> list[GroupRow]:
+    rows = group_rows(state)
+    if query.q:
+        needle = query.q.lower()
+        rows = [r for r in rows if needle in r.group_id.lower() or any(needle in t.lower() for t in r.group.topics)]
+    if query.state:
+        rows = [r for r in rows if r.group.state == query.state]
+    rows.sort(key=GROUP_SORT_KEYS[query.sort], reverse=query.desc)
+    return rows
+
+
+def consumers_by_topic(snap: ClusterSnapshot | None) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    if snap is None:
+        return out
+    for g in snap.groups:
+        for topic in g.topics:
+            out.setdefault(topic, set()).add(g.group_id)
+    return out
+
+
+TOPIC_SORT_KEYS = {
+    "name": lambda r: r.topic.name.lower(),
+    "partitions": lambda r: (len(r.topic.partitions), r.topic.name),
+    "records": lambda r: (r.topic.records, r.topic.name),
+    "rate": lambda r: (r.produce_rate or 0.0, r.topic.name),
+    "groups": lambda r: (len(r.groups), r.topic.name),
+}
+
+
+def filtered_topics(state: store.ClusterState, query: TopicListQuery) -> list[TopicRow]:
+    snap = state.snapshot
+    if snap is None:
+        return []
+    consumers = consumers_by_topic(snap)
+    rates = state.figures.topics
+    rows = [
+        TopicRow(t, rates[t.name].produce_rate if t.name in rates else None, tuple(sorted(consumers.get(t.name, ()))))
+        for t in snap.topics
+        if query.internal or not t.internal
+    ]
+    if query.q:
+        rows = [r for r in rows if query.q.lower() in r.topic.name.lower()]
+    rows.sort(key=TOPIC_SORT_KEYS[query.sort], reverse=query.desc)
+    return rows
+
+
+# --- renderers: one partial template per fragment, each with a stable id -----------------------
+
+
+def _render(template: str, spec: FragmentSpec, **context: Any) -> str:
+    return render_to_string(f"partials/{template}.html", {"cluster": spec.cluster, **context})
+
+
+def status_context(cluster: str) -> dict[str, Any]:
+    state = store.state(cluster)
+    return {"state": state, "snapshot": state.snapshot}
+
+
+@renderer("status")
+def render_status(spec: FragmentSpec) -> str:
+    return _render("status", spec, **status_context(spec.cluster))
+
+
+def overview_context(cluster: str) -> dict[str, Any]:
+    state = store.state(cluster)
+    snap = state.snapshot
+    rows = sorted(group_rows(state), key=lambda r: (-r.group.total_lag, r.group_id))
+    topics = [t for t in snap.topics if not t.internal] if snap else []
+    rates = state.figures.topics
+    busiest = sorted(
+        ((t, rates[t.name].produce_rate if t.name in rates else None) for t in topics),
+        key=lambda pair: -(pair[1] or 0.0),
+    )
+    return {
+        "state": state,
+        "snapshot": snap,
+        "top_groups": rows[:10],
+        "lagging_groups": sum(1 for r in rows if r.group.total_lag > 0),
+        "group_count": len(rows),
+        "topic_count": len(topics),
+        "produce_rate": state.figures.produce_rate,
+        "busiest_topics": busiest[:8],
+    }
+
+
+@renderer("overview-health")
+def render_overview_health(spec: FragmentSpec) -> str:
+    return _render("overview_health", spec, **overview_context(spec.cluster))
+
+
+@renderer("overview-groups")
+def render_overview_groups(spec: FragmentSpec) -> str:
+    return _render("overview_groups", spec, **overview_context(spec.cluster))
+
+
+@renderer("overview-topics")
+def render_overview_topics(spec: FragmentSpec) -> str:
+    return _render("overview_topics", spec, **overview_context(spec.cluster))
+
+
+def brokers_context(cluster: str) -> dict[str, Any]:
+    state = store.state(cluster)
+    snap = state.snapshot
+    led: dict[int, int] = {}
+    if snap:
+        for t in snap.topics:
+            for p in t.partitions:
+                if p.leader is not None:
+                    led[p.leader] = led.get(p.leader, 0) + 1
+    brokers = [(b, led.get(b.id, 0)) for b in snap.brokers] if snap else []
+    return {"state": state, "snapshot": snap, "brokers": brokers}
+
+
+@renderer("brokers-table")
+def render_brokers(spec: FragmentSpec) -> str:
+    return _render("brokers_table", spec, **brokers_context(spec.cluster))
+
+
+def topics_context(cluster: str, query: TopicListQuery) -> dict[str, Any]:
+    state = store.state(cluster)
+    return {"state": state, "query": query, "page": paginate(filtered_topics(state, query), query.page)}
+
+
+@renderer("topics-table")
+def render_topics(spec: FragmentSpec) -> str:
+    return _render("topics_table", spec, **topics_context(spec.cluster, TopicListQuery.parse(dict(spec.params))))
+
+
+def topic_context(cluster: str, name: str) -> dict[str, Any]:
+    state = store.state(cluster)
+    snap = state.snapshot
+    topic = snap.topic(name) if snap else None
+    figures = state.figures.topics.get(name)
+    partitions = (
+        [(p, figures.partition_rates.get(p.partition) if figures else None) for p in topic.partitions]
+        if (topic)
+        else []
+    )
+    consumers = []
+    if snap and topic:
+        for g in snap.groups:
+            offsets = [o for o in g.offsets if o.topic == name]
+            assigned = any(a.topic == name for m in g.members for a in m.assignments)
+            if offsets or assigned:
+                lags = [o.lag for o in offsets if o.lag is not None]
+                gf = state.figures.groups.get(g.group_id)
+                tls = [
+                    gf.partition_time_lags[(o.topic, o.partition)]
+                    for o in offsets
+                    if gf and (o.topic, o.partition) in gf.partition_time_lags
+                ]
+                worst = max((t for t in tls if t.seconds is not None), key=lambda t: t.seconds, default=NO_TIME_LAG)
+                consumers.append({"group": g, "lag": sum(x for x in lags if x > 0), "time_lag": worst})
+    consumers.sort(key=lambda c: (-c["lag"], c["group"].group_id))
+    return {
+        "state": state,
+        "topic": topic,
+        "topic_name": name,
+        "partitions": partitions,
+        "produce_rate": figures.produce_rate if figures else None,
+        "consumers": consumers,
+    }
+
+
+@renderer("topic-partitions")
+def render_topic_partitions(spec: FragmentSpec) -> str:
+    return _render("topic_partitions", spec, **topic_context(spec.cluster, spec.param("topic")))
+
+
+@renderer("topic-groups")
+def render_topic_groups(spec: FragmentSpec) -> str:
+    return _render("topic_groups", spec, **topic_context(spec.cluster, spec.param("topic")))
+
+
+def groups_context(cluster: str, query: GroupListQuery) -> dict[str, Any]:
+    state = store.state(cluster)
+    return {"state": state, "query": query, "page": paginate(filtered_groups(state, query), query.page)}
+
+
+@renderer("groups-table")
+def render_groups(spec: FragmentSpec) -> str:
+    return _render("groups_table", spec, **groups_context(spec.cluster, GroupListQuery.parse(dict(spec.params))))
+
+
+def group_context(cluster: str, group_id: str) -> dict[str, Any]:
+    state = store.state(cluster)
+    snap = state.snapshot
+    group = snap.group(group_id) if snap else None
+    figures = state.figures.groups.get(group_id)
+    rows = []
+    if group is not None and snap is not None:
+        committed = {(o.topic, o.partition): o for o in group.offsets}
+        owners = {(a.topic, a.partition): m for m in group.members for a in m.assignments}
+        ends = {(t.name, p.partition): p.end_offset for t in snap.topics for p in t.partitions}
+        for tp in sorted(set(committed) | set(owners)):
+            o = committed.get(tp)
+            rows.append(
+                {
+                    "topic": tp[0],
+                    "partition": tp[1],
+                    "committed": o.committed if o else None,
+                    "end_offset": o.end_offset if o else ends.get(tp),
+                    "lag": o.lag if o else None,
+                    "time_lag": figures.partition_time_lags.get(tp, NO_TIME_LAG) if figures else NO_TIME_LAG,
+                    "owner": owners.get(tp),
+                }
+            )
+    return {
+        "state": state,
+        "group": group,
+        "group_id": group_id,
+        "figures": figures,
+        "rows": rows,
+        "sparkline": sparkline(figures),
+    }
+
+
+@renderer("group-summary")
+def render_group_summary(spec: FragmentSpec) -> str:
+    return _render("group_summary", spec, **group_context(spec.cluster, spec.param("group")))
+
+
+@renderer("group-partitions")
+def render_group_partitions(spec: FragmentSpec) -> str:
+    return _render("group_partitions", spec, **group_context(spec.cluster, spec.param("group")))
+
+
+@renderer("group-members")
+def render_group_members(spec: FragmentSpec) -> str:
+    return _render("group_members", spec, **group_context(spec.cluster, spec.param("group")))
+
+
+def chart_context(cluster: str, group_id: str, time_range: str) -> dict[str, Any]:
+    since = datetime.now(UTC) - history.RANGES[time_range]
+    series = history.group_series(cluster, group_id, since)
+    return {
+        "group_id": group_id,
+        "range": time_range,
+        "chart": {
+            "t": [round(ts.timestamp(), 1) for ts, _, _ in series],
+            "lag": [lag for _, lag, _ in series],
+            "time_lag": [None if tl is None else round(tl, 1) for _, _, tl in series],
+        },
+        "points": len(series),
+    }
+
+
+@renderer("group-chart")
+def render_group_chart(spec: FragmentSpec) -> str:
+    return _render("group_chart", spec, **chart_context(spec.cluster, spec.param("group"), spec.param("range", "1h")))
+
+
+def topic_configs(cluster: str, topic: str) -> list[tuple[str, str | None, bool]]:
+    return store.topic_configs(cluster).get(topic, [])

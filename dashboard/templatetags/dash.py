@@ -1,0 +1,105 @@
+"""Formatting filters for the dashboard's templates: numbers, durations, rates, states, URLs."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django import template
+
+register = template.Library()
+
+STATE_CLASS = {
+    "Stable": "ok",
+    "Empty": "idle",
+    "PreparingRebalance": "warn",
+    "CompletingRebalance": "warn",
+    "Assigning": "warn",
+    "Reconciling": "warn",
+    "Dead": "err",
+}
+
+
+@register.filter
+def num(value: object) -> str:
+    """1234567 -> "1,234,567"; None -> "—"."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, float):
+        return f"{value:,.1f}"
+    try:
+        return f"{int(value):,}"
+    except (TypeError, ValueError):
+        return str(value)
+
+
+@register.filter
+def duration(seconds: float | None) -> str:
+    """Seconds as a short human duration: 0.4 s, 12 s, 3m 05s, 2h 10m, 3d 4h."""
+    if seconds is None:
+        return "—"
+    s = float(seconds)
+    if s < 10:
+        return f"{s:.1f} s"
+    if s < 60:
+        return f"{s:.0f} s"
+    m, sec = divmod(int(s), 60)
+    if m < 60:
+        return f"{m}m {sec:02d}s"
+    h, m = divmod(m, 60)
+    if h < 48:
+        return f"{h}h {m:02d}m"
+    d, h = divmod(h, 24)
+    return f"{d}d {h}h"
+
+
+@register.filter
+def timelag(tl: object) -> str:
+    """A TimeLag as text, with "≥" when it is a lower bound."""
+    seconds = getattr(tl, "seconds", None)
+    if seconds is None:
+        return "—"
+    return ("≥ " if getattr(tl, "lower_bound", False) else "") + duration(seconds)
+
+
+@register.filter
+def rate(value: float | None) -> str:
+    """Records per second."""
+    if value is None:
+        return "—"
+    if value >= 100:
+        return f"{value:,.0f}/s"
+    return f"{value:.1f}/s"
+
+
+@register.filter
+def state_class(state: str) -> str:
+    return STATE_CLASS.get(state, "unknown")
+
+
+@register.simple_tag
+def query(current: object, **changes: object) -> str:
+    """The query string of a page with some parameters changed (for sort links and paging)."""
+    params = dict(current.params()) if hasattr(current, "params") else {}
+    for key, value in changes.items():
+        params[key] = str(value)
+    return "?" + urlencode({k: v for k, v in params.items() if v not in ("", None)})
+
+
+@register.simple_tag
+def sort_query(current: object, column: str) -> str:
+    """Link for a sortable column header: first click sorts descending (asc for names), again flips."""
+    params = dict(current.params())
+    if params.get("sort") == column:
+        order = "asc" if params.get("order") == "desc" else "desc"
+    else:
+        order = "asc" if column == "name" else "desc"
+    params.update(sort=column, order=order, page="1")
+    return "?" + urlencode({k: v for k, v in params.items() if v not in ("", None)})
+
+
+@register.filter
+def sort_mark(current: object, column: str) -> str:
+    params = dict(current.params())
+    if params.get("sort") != column:
+        return ""
+    return "▼" if params.get("order") == "desc" else "▲"

@@ -1,0 +1,79 @@
+/* Kafka dashboard: data age, websocket state, lag chart, cluster switch. No inline scripts (CSP). */
+(function () {
+  "use strict";
+
+  function ageText(seconds) {
+    if (seconds < 2) return "just now";
+    if (seconds < 60) return Math.round(seconds) + " s ago";
+    if (seconds < 3600) return Math.floor(seconds / 60) + " min " + Math.round(seconds % 60) + " s ago";
+    return Math.floor(seconds / 3600) + " h " + Math.floor((seconds % 3600) / 60) + " min ago";
+  }
+
+  function tickAges() {
+    document.querySelectorAll("time[data-age]").forEach(function (el) {
+      var t = Date.parse(el.getAttribute("datetime"));
+      if (isNaN(t)) return;
+      var age = Math.max(0, (Date.now() - t) / 1000);
+      el.textContent = ageText(age);
+      el.title = el.getAttribute("datetime");
+      el.classList.toggle("old", age > 30);
+    });
+  }
+
+  function setWsState(text, cls) {
+    document.querySelectorAll("[data-ws-state]").forEach(function (el) {
+      el.textContent = text;
+      el.className = "ws-state " + (cls || "");
+    });
+    document.body.dataset.ws = cls || "";
+  }
+
+  var charts = {};
+
+  function drawCharts() {
+    if (typeof uPlot === "undefined") return;
+    document.querySelectorAll("[data-chart=lag]").forEach(function (box) {
+      var dataEl = box.querySelector("script[type='application/json']");
+      if (!dataEl) return;
+      var d = JSON.parse(dataEl.textContent);
+      var id = box.id;
+      if (charts[id]) { charts[id].destroy(); delete charts[id]; }
+      if (!d.t || d.t.length < 2) return;
+      var width = Math.max(320, box.clientWidth - 8);
+      charts[id] = new uPlot({
+        width: width,
+        height: 260,
+        scales: { x: { time: true }, lag: { auto: true }, secs: { auto: true } },
+        axes: [
+          {},
+          { scale: "lag", label: "messages", size: 70 },
+          { scale: "secs", side: 1, label: "seconds", grid: { show: false }, size: 60 }
+        ],
+        series: [
+          {},
+          { label: "lag", scale: "lag", stroke: "#2457c5", width: 2, fill: "rgba(36,87,197,0.08)" },
+          { label: "time lag (s)", scale: "secs", stroke: "#b7791f", width: 1.5, dash: [4, 3] }
+        ]
+      }, [d.t, d.lag, d.time_lag], box);
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    tickAges();
+    setInterval(tickAges, 1000);
+    drawCharts();
+    var sw = document.querySelector("[data-cluster-switch]");
+    if (sw) sw.addEventListener("change", function () { window.location = "/c/" + encodeURIComponent(sw.value) + "/"; });
+  });
+  window.addEventListener("load", drawCharts);
+
+  document.addEventListener("htmx:wsOpen", function () { setWsState("live", "open"); });
+  document.addEventListener("htmx:wsClose", function () { setWsState("reconnecting…", "closed"); });
+  document.addEventListener("htmx:wsError", function () { setWsState("reconnecting…", "closed"); });
+  document.addEventListener("htmx:wsAfterMessage", function () {
+    tickAges();
+    setWsState("live", "open");
+    drawCharts();
+    document.body.dataset.updates = String(Number(document.body.dataset.updates || 0) + 1);
+  });
+})();
