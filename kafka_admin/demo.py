@@ -219,18 +219,29 @@ def _next_offsets(messages: Iterable[Message]) -> list[TopicPartition]:
 # ---------------------------------------------------------------------------------------- clients
 
 
-def _client_extras(name: str) -> dict[str, Any]:
-    """Route librdkafka's logs and errors to Python logging instead of stderr, named by worker.
+class _QuietLog:
+    """Hands librdkafka's log lines to Python logging at DEBUG, whatever level librdkafka gives them.
 
-    Why: during a broker restart every client reports "connection refused"; that is expected
-    and recovered from, and must not flood the terminal of whoever runs the demo.
+    Why: during a broker restart every client reports "connection refused" at error level; that
+    is expected and recovered from, and must not flood the terminal of whoever runs the demo.
+    Errors that matter surface as exceptions, which restart the worker and are reported.
     """
+
+    def __init__(self, logger_: logging.Logger) -> None:
+        self._logger = logger_
+
+    def log(self, _level: int, msg: str, *args: Any) -> None:
+        self._logger.debug(msg, *args)
+
+
+def _client_extras(name: str) -> dict[str, Any]:
+    """client.id for the dashboard's member list; librdkafka's logs and errors to DEBUG logging."""
     client_log = logging.getLogger(f"{__name__}.librdkafka")
 
     def on_error(err: KafkaError) -> None:
         client_log.debug("%s: %s", name, err.str())
 
-    return {"client.id": name, "logger": client_log, "error_cb": on_error}
+    return {"client.id": name, "logger": _QuietLog(client_log), "error_cb": on_error}
 
 
 def _producer(config: ClusterConfig, name: str, overrides: Mapping[str, Any] | None = None) -> Producer:
@@ -586,6 +597,7 @@ def exactly_once(w: Worker) -> None:
                 if exc.args[0].txn_requires_abort():
                     producer.abort_transaction(timeout)
                 raise
+            producer.poll(0)  # serve the client's log queue (transactional calls do not)
             w.stats.transactions += 1
             w.stats.consumed += len(batch)
             w.stats.produced += written

@@ -47,6 +47,10 @@ DEFAULT_MAX_VALUE_BYTES = 64 * 1024
 FETCH_WAIT_MAX_MS = 100
 # Prefetch buffer: a page of large records must not pull tens of MB ahead of what it shows.
 QUEUED_MAX_KBYTES = 8 * 1024
+# Once the prefetch buffer is full (queued.min.messages is set to the page size), librdkafka waits
+# fetch.queue.backoff.ms (default 1000) before fetching again: a page that ends right before a
+# transaction marker would wait a whole second for the EOF event. Keep it short.
+FETCH_QUEUE_BACKOFF_MS = 20
 
 TimestampType = Literal["CreateTime", "LogAppendTime"]
 _TIMESTAMP_TYPES: dict[int, TimestampType] = {
@@ -248,6 +252,7 @@ def _make_consumer(config: ClusterConfig, limit: int, read_committed: bool) -> C
                 "fetch.wait.max.ms": FETCH_WAIT_MAX_MS,
                 "queued.min.messages": max(1, limit),
                 "queued.max.messages.kbytes": QUEUED_MAX_KBYTES,
+                "fetch.queue.backoff.ms": FETCH_QUEUE_BACKOFF_MS,
                 "allow.auto.create.topics": False,
                 "logger": logging.getLogger("kafka_admin.librdkafka"),
             }

@@ -164,8 +164,67 @@ class ClusterSnapshot:
         return snapshot_to_dict(self)
 
 
+def broker_to_dict(b: Broker) -> dict[str, Any]:
+    return {"id": b.id, "host": b.host, "port": b.port, "rack": b.rack}
+
+
+def partition_to_dict(p: PartitionInfo) -> dict[str, Any]:
+    return {
+        "partition": p.partition,
+        "leader": p.leader,
+        "replicas": list(p.replicas),
+        "isr": list(p.isr),
+        "start_offset": p.start_offset,
+        "end_offset": p.end_offset,
+    }
+
+
+def topic_to_dict(t: Topic) -> dict[str, Any]:
+    return {"name": t.name, "internal": t.internal, "partitions": [partition_to_dict(p) for p in t.partitions]}
+
+
+def member_to_dict(m: Member) -> dict[str, Any]:
+    return {
+        "member_id": m.member_id,
+        "client_id": m.client_id,
+        "host": m.host,
+        "group_instance_id": m.group_instance_id,
+        "assignments": [{"topic": a.topic, "partition": a.partition} for a in m.assignments],
+    }
+
+
+def offsets_to_dict(o: PartitionOffsets) -> dict[str, Any]:
+    return {
+        "topic": o.topic,
+        "partition": o.partition,
+        "committed": o.committed,
+        "end_offset": o.end_offset,
+        "lag": o.lag,
+    }
+
+
+def group_to_dict(g: Group) -> dict[str, Any]:
+    return {
+        "group_id": g.group_id,
+        "state": g.state,
+        "type": g.type,
+        "coordinator": g.coordinator,
+        "assignor": g.assignor,
+        "members": [member_to_dict(m) for m in g.members],
+        "offsets": [offsets_to_dict(o) for o in g.offsets],
+        "total_lag": g.total_lag,
+    }
+
+
+def error_to_dict(e: SnapshotError) -> dict[str, Any]:
+    return {"scope": e.scope, "name": e.name, "message": e.message}
+
+
 def snapshot_to_dict(s: ClusterSnapshot) -> dict[str, Any]:
-    """The JSON contract of `manage.py kafka_snapshot --json` (docs/snapshot.md)."""
+    """The JSON contract of `manage.py kafka_snapshot --json` (docs/snapshot.md).
+
+    The per-object functions above are the same contract for one object (the JSON API uses them).
+    """
     return {
         "cluster": s.cluster,
         "cluster_id": s.cluster_id,
@@ -174,57 +233,10 @@ def snapshot_to_dict(s: ClusterSnapshot) -> dict[str, Any]:
         "duration_ms": round(s.duration_ms, 1),
         "requests": s.requests,
         "controller_id": s.controller_id,
-        "brokers": [{"id": b.id, "host": b.host, "port": b.port, "rack": b.rack} for b in s.brokers],
-        "topics": [
-            {
-                "name": t.name,
-                "internal": t.internal,
-                "partitions": [
-                    {
-                        "partition": p.partition,
-                        "leader": p.leader,
-                        "replicas": list(p.replicas),
-                        "isr": list(p.isr),
-                        "start_offset": p.start_offset,
-                        "end_offset": p.end_offset,
-                    }
-                    for p in t.partitions
-                ],
-            }
-            for t in s.topics
-        ],
-        "groups": [
-            {
-                "group_id": g.group_id,
-                "state": g.state,
-                "type": g.type,
-                "coordinator": g.coordinator,
-                "assignor": g.assignor,
-                "members": [
-                    {
-                        "member_id": m.member_id,
-                        "client_id": m.client_id,
-                        "host": m.host,
-                        "group_instance_id": m.group_instance_id,
-                        "assignments": [{"topic": a.topic, "partition": a.partition} for a in m.assignments],
-                    }
-                    for m in g.members
-                ],
-                "offsets": [
-                    {
-                        "topic": o.topic,
-                        "partition": o.partition,
-                        "committed": o.committed,
-                        "end_offset": o.end_offset,
-                        "lag": o.lag,
-                    }
-                    for o in g.offsets
-                ],
-                "total_lag": g.total_lag,
-            }
-            for g in s.groups
-        ],
-        "errors": [{"scope": e.scope, "name": e.name, "message": e.message} for e in s.errors],
+        "brokers": [broker_to_dict(b) for b in s.brokers],
+        "topics": [topic_to_dict(t) for t in s.topics],
+        "groups": [group_to_dict(g) for g in s.groups],
+        "errors": [error_to_dict(e) for e in s.errors],
     }
 
 

@@ -19,6 +19,13 @@ STATE_CLASS = {
 }
 
 
+def _number(value: object) -> float | None:
+    """Templates pass "" for a missing attribute; anything that is not a number shows as unknown."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
 @register.filter
 def num(value: object) -> str:
     """1234567 -> "1,234,567"; None -> "—"."""
@@ -33,11 +40,11 @@ def num(value: object) -> str:
 
 
 @register.filter
-def duration(seconds: float | None) -> str:
+def duration(seconds: object) -> str:
     """Seconds as a short human duration: 0.4 s, 12 s, 3m 05s, 2h 10m, 3d 4h."""
-    if seconds is None:
+    s = _number(seconds)
+    if s is None:
         return "—"
-    s = float(seconds)
     if s < 10:
         return f"{s:.1f} s"
     if s < 60:
@@ -62,8 +69,9 @@ def timelag(tl: object) -> str:
 
 
 @register.filter
-def rate(value: float | None) -> str:
+def rate(value: object) -> str:
     """Records per second."""
+    value = _number(value)
     if value is None:
         return "—"
     if value >= 100:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import uuid
@@ -306,7 +307,5 @@ class TestTransactions:
             uncommitted = read_records(config, topic, 0, Oldest(), timeout_s=10)
             assert [r.value for r in uncommitted.records] == [b"pending"]
         finally:
-            try:
+            with contextlib.suppress(KafkaException):
                 producer.abort_transaction(30)
-            except KafkaException:
-                pass

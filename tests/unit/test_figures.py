@@ -1,0 +1,68 @@
+"""FigureTracker over hand-built snapshots: rates, time lag, trends, memory bounds."""
+
+from kafka_admin.figures import LAG_POINTS, FigureTracker
+from tests.factories import later, snapshot, unreachable
+
+
+def feed(tracker, steps):
+    figures = None
+    for t, ends, commits in steps:
+        figures = tracker.update(snapshot(later(t), ends={"orders": ends}, groups={"g1": commits}))
+    return figures
+
+
+class TestFigureTracker:
+    def test_produce_rate_from_end_offsets(self):
+        # 2 partitions, 50 records/s each, polled every 5 s.
+        figures = feed(
+            FigureTracker(rate_window_s=60),
+            [(t, [50 * t, 50 * t], {("orders", 0): 0}) for t in range(0, 30, 5)],
+        )
+        topic = figures.topics["orders"]
+        assert topic.partition_rates == {0: 50.0, 1: 50.0}
+        assert topic.produce_rate == 100.0
+        assert figures.produce_rate == 100.0
+
+    def test_commit_rate_and_catch_up(self):
+        # Producer 10/s on one partition; consumer commits 30/s from 1000 behind.
+        steps = [(t, [1000 + 10 * t], {("orders", 0): 30 * t}) for t in range(0, 25, 5)]
+        g = feed(FigureTracker(), steps).groups["g1"]
+        assert g.commit_rate == 30.0
+        assert g.produce_rate == 10.0
+        lag = 1000 + 10 * 20 - 30 * 20
+        assert g.catch_up.seconds == lag / 20.0
+
+    def test_time_lag_interpolates_into_end_offset_history(self):
+        # 100 records/s; the consumer is 600 records (6 s) behind.
+        steps = [(t, [100 * t], {("orders", 0): max(0, 100 * t - 600)}) for t in range(0, 60, 5)]
+        g = feed(FigureTracker(), steps).groups["g1"]
+        assert abs(g.time_lag.seconds - 6.0) < 0.01
+        assert not g.time_lag.lower_bound
+        assert abs(g.partition_time_lags[("orders", 0)].seconds - 6.0) < 0.01
+
+    def test_idle_caught_up_topic_has_zero_time_lag(self):
+        steps = [(t, [500], {("orders", 0): 500}) for t in range(0, 600, 5)]
+        g = feed(FigureTracker(), steps).groups["g1"]
+        assert g.time_lag.seconds == 0
+
+    def test_trend_growing_and_history_bounded(self):
+        tracker = FigureTracker(trend_window_s=900)
+        steps = [(t, [20 * t], {("orders", 0): 10 * t}) for t in range(0, 3000, 5)]
+        g = feed(tracker, steps).groups["g1"]
+        assert g.trend.direction == "growing"
+        assert len(g.lag_history) <= LAG_POINTS + 2
+        assert g.lag_history[-1][1] == 10 * 2995
+
+    def test_unreachable_snapshot_gives_empty_figures_and_keeps_windows(self):
+        tracker = FigureTracker()
+        feed(tracker, [(t, [100 * t], {("orders", 0): 100 * t}) for t in range(0, 20, 5)])
+        assert tracker.update(unreachable(later(25))).groups == {}
+        g = feed(tracker, [(30, [3000], {("orders", 0): 3000})]).groups["g1"]
+        assert g.commit_rate is not None
+
+    def test_deleted_groups_and_topics_are_forgotten(self):
+        tracker = FigureTracker()
+        tracker.update(snapshot(later(0), ends={"a": [1], "b": [1]}, groups={"g1": {}, "g2": {}}))
+        tracker.update(snapshot(later(5), ends={"a": [2]}, groups={"g1": {}}))
+        assert set(tracker._timelines) == {("a", 0)}
+        assert set(tracker._lags) == {"g1"}

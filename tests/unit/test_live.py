@@ -1,0 +1,78 @@
+"""Fragments are rendered once per cycle for every subscriber and only sent when they changed."""
+
+import pytest
+from django.core.cache import cache
+
+from dashboard import fragments, live, store  # noqa: F401 - fragments registers the renderers
+from dashboard.clusters import default_cluster
+from dashboard.pages import page_fragments
+from tests.factories import later, snapshot, unreachable
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def clean_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def cluster() -> str:
+    return default_cluster().name
+
+
+class TestPublisher:
+    def test_renders_each_fragment_once_and_skips_unchanged(self):
+        store.save(snapshot(cluster=cluster()))
+        specs = page_fragments("group", {"group": "g1"})
+        live.subscribe(specs)
+        live.subscribe(specs)  # a second page with the same view shares the subscriptions
+        publisher = live.Publisher(cluster())
+        first = publisher.changed()
+        assert len(first) == len(specs)
+        assert publisher.rendered == len(specs)
+        assert publisher.changed() == []  # nothing changed, nothing sent
+
+        store.save(snapshot(later(5), cluster=cluster(), groups={"g1": {("orders", 0): 95, ("orders", 1): 100}}))
+        changed = dict(publisher.changed())
+        summary = next(s for s in specs if s.name == "group-summary")
+        assert summary.group in changed
+        assert ">5<" in changed[summary.group].replace(" ", "")
+
+    def test_stale_banner_is_published(self):
+        store.save(snapshot(cluster=cluster()))
+        [status] = page_fragments("brokers", {})[:1]
+        live.subscribe([status])
+        publisher = live.Publisher(cluster())
+        publisher.changed()
+        store.save(unreachable(later(10), cluster=cluster(), message="cluster unreachable at x: Connection refused"))
+        [(group, html)] = publisher.changed()
+        assert group == status.group
+        assert "unreachable" in html and "Connection refused" in html and "last good data" in html
+
+    def test_expired_subscriptions_are_not_rendered(self):
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        from dashboard.models import LiveSubscription
+
+        store.save(snapshot(cluster=cluster()))
+        live.subscribe(page_fragments("overview", {}))
+        LiveSubscription.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+        assert live.Publisher(cluster()).changed() == []
+
+
+class TestEscaping:
+    def test_hostile_group_and_topic_names_render_escaped(self):
+        evil = '<script>alert("g")</script>'
+        evil_topic = "t<img src=x onerror=alert(1)>"
+        store.save(snapshot(cluster=cluster(), ends={evil_topic: [10]}, groups={evil: {(evil_topic, 0): 1}}))
+        for page, query in [("groups", {}), ("group", {"group": evil}), ("topics", {}), ("topic", {"topic": evil_topic}),
+                            ("overview", {})]:
+            for spec in page_fragments(page, query):
+                html = live.render(spec)
+                assert "<script>alert" not in html and "<img src=x" not in html, (page, spec.name)
+        html = live.render(page_fragments("groups", {})[1])
+        assert "&lt;script&gt;alert(&quot;g&quot;)&lt;/script&gt;" in html
