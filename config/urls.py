@@ -20,6 +20,7 @@ cluster_patterns = [
 urlpatterns = [
     path("", views.home, name="home"),
     path("c/<str:cluster>/", include(cluster_patterns)),
+    path("api/", include("dashboard.api_urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
 ]

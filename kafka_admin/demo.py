@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from kafka_admin import dlq_headers as dh
@@ -103,6 +103,7 @@ class WorkerStats:
     consumed: int = 0
     dead_lettered: int = 0
     transactions: int = 0
+    aborted: int = 0
     delivery_errors: int = 0
     restarts: int = 0
     last_error: str | None = None
@@ -113,6 +114,7 @@ class WorkerStats:
             "consumed": self.consumed,
             "dead-lettered": self.dead_lettered,
             "transactions": self.transactions,
+            "aborted": self.aborted,
             "delivery errors": self.delivery_errors,
             "restarts": self.restarts,
         }
@@ -256,6 +258,9 @@ def _consumer(config: ClusterConfig, group: str, overrides: Mapping[str, Any] | 
         "group.id": group,
         "auto.offset.reset": "earliest",
         "queued.max.messages.kbytes": 1024,
+        # A member that vanished without leaving (killed demo, broker restart) is evicted after
+        # 10 s instead of 45, so the group's next consumer is not kept waiting in a rebalance.
+        "session.timeout.ms": 10000,
         **_client_extras(group),
         **(overrides or {}),
     }
@@ -566,8 +571,9 @@ def exactly_once(w: Worker) -> None:
     """demo-exactly-once: consume orders, produce orders-enriched and commit the group's offsets in
     one Kafka transaction (one per 200 ms or 500 records); read_committed on the way in.
 
-    On any transaction error the transaction is aborted and the worker restarts: the new consumer
-    resumes from the last committed offsets, so nothing is lost or written twice.
+    On a transaction error the transaction is aborted and the consumer rewound to the committed
+    offsets; on a fatal one the worker restarts with new clients. Either way the output resumes
+    from the last committed offsets: nothing is lost or written twice (for read_committed readers).
     """
     consumer = _consumer(
         w.config, GROUP_EXACTLY_ONCE, {"enable.auto.commit": False, "isolation.level": "read_committed"}
@@ -594,9 +600,13 @@ def exactly_once(w: Worker) -> None:
                 producer.send_offsets_to_transaction(_next_offsets(batch), consumer.consumer_group_metadata(), timeout)
                 _commit_transaction(producer, timeout)
             except KafkaException as exc:
-                if exc.args[0].txn_requires_abort():
-                    producer.abort_transaction(timeout)
-                raise
+                if exc.args[0].fatal():
+                    raise  # the supervisor starts over with a new producer (fencing the old one)
+                producer.abort_transaction(timeout)  # undo the batch's output and offsets ...
+                _rewind(consumer, timeout)  # ... and read the batch again
+                w.stats.aborted += 1
+                w.log(f"{w.name}: transaction aborted ({_describe(exc)}); reading the batch again")
+                continue
             producer.poll(0)  # serve the client's log queue (transactional calls do not)
             w.stats.transactions += 1
             w.stats.consumed += len(batch)
@@ -604,6 +614,15 @@ def exactly_once(w: Worker) -> None:
     finally:
         consumer.close()
         producer.close()
+
+
+def _rewind(consumer: Consumer, timeout: float) -> None:
+    """Seek every assigned partition back to the group's committed offset (the beginning if none)."""
+    assignment = consumer.assignment()
+    if not assignment:
+        return
+    for tp in consumer.committed(assignment, timeout=timeout):
+        consumer.seek(TopicPartition(tp.topic, tp.partition, tp.offset if tp.offset >= 0 else OFFSET_BEGINNING))
 
 
 def _commit_transaction(producer: Producer, timeout: float, attempts: int = 3) -> None:

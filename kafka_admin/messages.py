@@ -37,8 +37,6 @@ from confluent_kafka import (
 from kafka_admin.collect import error_text
 from kafka_admin.config import ClusterConfig
 
-log = logging.getLogger(__name__)
-
 BROWSER_GROUP_ID = "kafka-dashboard-browser"
 DEFAULT_LIMIT = 50
 DEFAULT_MAX_VALUE_BYTES = 64 * 1024
@@ -250,7 +248,7 @@ def _make_consumer(config: ClusterConfig, limit: int, read_committed: bool) -> C
                 "auto.offset.reset": "error",
                 "isolation.level": "read_committed" if read_committed else "read_uncommitted",
                 "fetch.wait.max.ms": FETCH_WAIT_MAX_MS,
-                "queued.min.messages": max(1, limit),
+                "queued.min.messages": min(max(1, limit), 100_000),
                 "queued.max.messages.kbytes": QUEUED_MAX_KBYTES,
                 "fetch.queue.backoff.ms": FETCH_QUEUE_BACKOFF_MS,
                 "allow.auto.create.topics": False,

@@ -69,8 +69,8 @@ class TestEscaping:
         evil = '<script>alert("g")</script>'
         evil_topic = "t<img src=x onerror=alert(1)>"
         store.save(snapshot(cluster=cluster(), ends={evil_topic: [10]}, groups={evil: {(evil_topic, 0): 1}}))
-        for page, query in [("groups", {}), ("group", {"group": evil}), ("topics", {}), ("topic", {"topic": evil_topic}),
-                            ("overview", {})]:
+        pages = [("groups", {}), ("group", {"group": evil}), ("topics", {}), ("topic", {"topic": evil_topic})]
+        for page, query in [*pages, ("overview", {})]:
             for spec in page_fragments(page, query):
                 html = live.render(spec)
                 assert "<script>alert" not in html and "<img src=x" not in html, (page, spec.name)

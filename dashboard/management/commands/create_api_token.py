@@ -28,7 +28,9 @@ class Command(BaseCommand):
         try:
             user = users.objects.get(**{users.USERNAME_FIELD: username})
         except users.DoesNotExist:
-            raise CommandError(f"no user named '{username}' (create one first, e.g. manage.py createsuperuser)") from None
+            raise CommandError(
+                f"no user named '{username}' (create one first, e.g. manage.py createsuperuser)"
+            ) from None
         if not user.is_active:
             raise CommandError(f"user '{username}' is inactive; a token for it would be refused")
         row, token = create_token(user, name)
