@@ -19,7 +19,9 @@ CACHE=$CACHE_ROOT/$KAFKA_VERSION
 ARCHIVE_URL=${KAFKA_ARCHIVE_URL-https://archive.apache.org/dist/kafka/$KAFKA_VERSION/kafka_$SCALA_VERSION-$KAFKA_VERSION.tgz}
 
 PORT=${KAFKA_PORT:-9092}
+[[ $PORT =~ ^[0-9]+$ ]] || { echo "error: KAFKA_PORT must be a port number, not '$PORT'" >&2; exit 1; }
 CPORT=${KAFKA_CONTROLLER_PORT:-$((PORT + 1))}
+[[ $CPORT =~ ^[0-9]+$ ]] || { echo "error: KAFKA_CONTROLLER_PORT must be a port number, not '$CPORT'" >&2; exit 1; }
 HOST=127.0.0.1
 DATA=${KAFKA_DATA_DIR:-$REPO/.kafka}
 [[ $DATA == /* ]] || DATA=$PWD/$DATA
@@ -69,7 +71,7 @@ valid_libs() {  # DIR: holds a Kafka broker jar?
 
 libs_version() {  # DIR -> Kafka version of the broker jar in it
     local jar
-    jar=$(compgen -G "$1/kafka_$SCALA_VERSION-*.jar" | grep -v -e '-test' -e '-sources' -e '-javadoc' | head -n 1)
+    jar=$(compgen -G "$1/kafka_$SCALA_VERSION-*.jar" | grep -v -e '-test' -e '-sources' -e '-javadoc' | head -n 1) || true
     jar=${jar##*/kafka_"$SCALA_VERSION"-}
     printf '%s\n' "${jar%.jar}"
 }
@@ -192,12 +194,15 @@ resolve_libs() {
     mkdir -p "$CACHE"
     # Serialize concurrent fetches of the same version (e.g. two `up`s at once).
     exec 8>"$CACHE/.lock"
-    if command -v flock >/dev/null 2>&1; then flock 8; fi
+    if command -v flock >/dev/null 2>&1; then
+        flock -w 900 8 || die "another fetch of Kafka $KAFKA_VERSION holds $CACHE/.lock"
+    fi
     if [[ -f $complete ]]; then  # someone else finished while we waited
         LIBS=$(<"$complete")
         valid_libs "$LIBS" && { exec 8>&-; return 0; }
         LIBS=
     fi
+    require_java  # fail before downloading anything: without it there is no point
     local t0
     t0=$(now)
     fetch_archive || fetch_maven
@@ -231,11 +236,18 @@ broker_pid() {
 
 # The bootstrap address a running broker advertises (from its server.properties).
 running_bootstrap() {
-    local line
+    local line entry
     line=$(grep -E '^advertised\.listeners=' "$PROPS" 2>/dev/null | tail -n 1) || true
-    line=${line#*PLAINTEXT://}
-    line=${line%%,*}
-    printf '%s\n' "${line:-$HOST:$PORT}"
+    local -a entries=()
+    IFS=, read -r -a entries <<<"${line#*=}"
+    for entry in "${entries[@]}"; do
+        entry=${entry//[[:space:]]/}
+        if [[ $entry == PLAINTEXT://* ]]; then
+            printf '%s\n' "${entry#PLAINTEXT://}"
+            return 0
+        fi
+    done
+    printf '%s\n' "$HOST:$PORT"
 }
 
 tcp_open() {  # HOST PORT
@@ -301,23 +313,30 @@ wait_ready() {  # PID BOOTSTRAP TIMEOUT -> 0 when it answers, 1 on timeout, 2 if
     return 1
 }
 
+SERVER_LOG_OFFSET=0  # size of server.log when this start began: show only this run's lines
+
 show_logs() {
-    local f
-    for f in "$DATA/logs/console.log" "$DATA/logs/server.log"; do
-        [[ -s $f ]] || continue
-        echo "---- last lines of $f" >&2
-        tail -n 30 "$f" >&2
-    done
+    local console=$DATA/logs/console.log server=$DATA/logs/server.log
+    if [[ -s $console ]]; then  # WARN and up only: the errors, without the INFO noise
+        echo "---- last lines of $console" >&2
+        tail -n 40 "$console" >&2
+    elif [[ -s $server ]]; then
+        echo "---- last lines of $server" >&2
+        tail -c "+$((SERVER_LOG_OFFSET + 1))" "$server" | tail -n 30 >&2
+    fi
 }
 
 cmd_up() {
+    require_java
     mkdir -p "$DATA/logs"
     touch "$DATA/$MARKER_NAME"
     local timeout=${KAFKA_START_TIMEOUT:-90}
 
     # One `up` at a time per data dir.
     exec 9>"$DATA/.up.lock"
-    if command -v flock >/dev/null 2>&1; then flock 9; fi
+    if command -v flock >/dev/null 2>&1; then
+        flock -w $((timeout + 30)) 9 || die "another 'scripts/kafka.sh up' on $DATA holds $DATA/.up.lock"
+    fi
 
     local pid bootstrap
     if pid=$(broker_pid); then
@@ -327,9 +346,11 @@ cmd_up() {
         write_props "$wanted"
         if ! diff -q <(grep -v '^#' "$PROPS") <(grep -v '^#' "$wanted") >/dev/null; then
             local changes
-            changes=$(diff <(grep -v '^#' "$PROPS") <(grep -v '^#' "$wanted") | grep '^[<>]' | tr '\n' ' ')
+            changes=$(diff --old-line-format='running: %L' --new-line-format='wanted: %L' \
+                --unchanged-line-format='' <(grep -v '^#' "$PROPS") <(grep -v '^#' "$wanted") |
+                tr '\n' ' ') || true
             rm -f "$wanted"
-            die "a broker from $DATA is already running (pid $pid, $bootstrap) with other settings ($changes); run 'scripts/kafka.sh down' first"
+            die "a broker from $DATA is already running (pid $pid, $bootstrap) with other settings (${changes% }); run 'scripts/kafka.sh down' first"
         fi
         rm -f "$wanted"
         if answers "$bootstrap"; then
@@ -352,11 +373,12 @@ cmd_up() {
     local p
     for p in "$PORT" "$CPORT"; do
         if tcp_open "$HOST" "$p"; then
-            die "port $HOST:$p is already in use by another process $(port_owner "$p")(not a broker from $DATA); stop it or set KAFKA_PORT / KAFKA_CONTROLLER_PORT"
+            local owner
+            owner=$(port_owner "$p")
+            die "port $HOST:$p is already in use by another process${owner:+ $owner} (not a broker from $DATA); stop it or set KAFKA_PORT / KAFKA_CONTROLLER_PORT"
         fi
     done
 
-    require_java
     resolve_libs
 
     write_props "$PROPS"
@@ -376,6 +398,7 @@ cmd_up() {
     local t0
     t0=$(now)
     : >"$DATA/logs/console.log"
+    SERVER_LOG_OFFSET=$(stat -c %s "$DATA/logs/server.log" 2>/dev/null || echo 0)
     # setsid: its own session, so stopping the caller (make, a test runner) leaves it alone.
     # The inner bash writes its own pid and then becomes java (exec), so the pid file is exact.
     # shellcheck disable=SC2016  # $$ and $@ are for the inner bash
@@ -383,7 +406,7 @@ cmd_up() {
         "$JAVA" -Xms256m "-Xmx${KAFKA_HEAP:-1g}" -XX:+UseG1GC -XX:+ExitOnOutOfMemoryError \
         -Djava.awt.headless=true "-Dlog4j2.configurationFile=$BROKER_LOG4J" \
         "-Dkafka.logs.dir=$DATA/logs" -cp "$LIBS/*" kafka.Kafka "$PROPS" \
-        </dev/null >>"$DATA/logs/console.log" 2>&1 &
+        </dev/null >>"$DATA/logs/console.log" 2>&1 8>&- 9>&- &
     local launcher=$!
     pid=
     for _ in $(seq 100); do
@@ -503,7 +526,7 @@ kafka-log-dirs kafka-leader-election kafka-reassign-partitions kafka-producer-pe
 kafka-consumer-perf-test kafka-dump-log"
 
 cmd_tool() {
-    (($# >= 1)) || die "usage: scripts/kafka.sh tool NAME [ARGS...]; NAME is one of: $(tr '\n' ' ' <<<"$TOOL_NAMES")"
+    (($# >= 1)) || die "usage: scripts/kafka.sh tool NAME [ARGS...]; NAME is one of: ${TOOL_NAMES//$'\n'/ }"
     local name=${1%.sh}
     shift
     local class
@@ -513,7 +536,7 @@ cmd_tool() {
         elif [[ -n ${KAFKA_HOME:-} && -x $KAFKA_HOME/bin/$name.sh ]]; then
             exec "$KAFKA_HOME/bin/$name.sh" "$@"
         else
-            die "unknown tool '$name'; known: $(tr '\n' ' ' <<<"$TOOL_NAMES")"
+            die "unknown tool '$name'; known: ${TOOL_NAMES//$'\n'/ }"
         fi
     fi
     require_java
