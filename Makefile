@@ -4,10 +4,13 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 KAFKA := scripts/kafka.sh
 
-.PHONY: help kafka-fetch kafka-up kafka-down kafka-purge kafka-status
+.PHONY: help run test lint format bench kafka-fetch kafka-up kafka-down kafka-purge kafka-status
 
 help:
 	@echo "Targets:"
+	@echo "  run            set up and serve the dashboard (local Kafka + demo unless KAFKA_BOOTSTRAP_SERVERS is set)"
+	@echo "  test           set up and run the whole test suite against a real Kafka broker"
+	@echo "  lint           ruff check and format check"
 	@echo "  kafka-fetch    make a Kafka distribution available (KAFKA_HOME, Apache archive, Maven Central)"
 	@echo "  kafka-up       start the local single-node KRaft broker (idempotent)"
 	@echo "  kafka-down     stop it (idempotent)"
@@ -15,7 +18,22 @@ help:
 	@echo "  kafka-status   running/stopped and the bootstrap address"
 	@echo "See docs/local-kafka.md for the environment variables (KAFKA_PORT, KAFKA_DATA_DIR, ...)."
 
-# ---- app: run / test / lint (to be added) -------------------------------------------------
+# ---- app: run / test / lint ----------------------------------------------------------------
+
+run:
+	@scripts/run.sh
+
+test:
+	@scripts/test.sh
+
+lint:
+	@scripts/venv.sh requirements-dev.txt
+	@.venv/bin/ruff check .
+	@.venv/bin/ruff format --check .
+
+format:
+	@.venv/bin/ruff format .
+	@.venv/bin/ruff check --fix .
 
 # ---- local Kafka (docs/local-kafka.md) ---------------------------------------------------
 

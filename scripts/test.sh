@@ -5,5 +5,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/venv.sh requirements-dev.txt
 scripts/kafka.sh fetch >/dev/null
+
+# The browser tests drive Debian's Chromium (never a downloaded browser build).
+if [ -z "${CHROMIUM_PATH:-}" ] && ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing Debian's chromium for the browser tests"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null
+  else
+    echo "note: no chromium found: browser tests will be skipped (apt-get install chromium, or set CHROMIUM_PATH)"
+  fi
+fi
+
 .venv/bin/ruff check .
 exec .venv/bin/python -m pytest "$@"

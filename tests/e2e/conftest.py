@@ -1,0 +1,107 @@
+"""A real dashboard server (daphne, in-process poller) against the test broker, and a headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.kafka_support import REPO, BrokerProcess, free_port
+
+ARTIFACTS = REPO / "test-artifacts"
+
+
+def chromium_path() -> str | None:
+    for candidate in (os.environ.get("CHROMIUM_PATH"), "/usr/bin/chromium", shutil.which("chromium")):
+        if candidate and Path(candidate).exists():
+            return candidate
+    return None
+
+
+@dataclass
+class Server:
+    url: str
+    username: str
+    password: str
+    env: dict
+
+
+@pytest.fixture(scope="session")
+def server(broker: BrokerProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    var = tmp_path_factory.mktemp("dashboard-var")
+    port = free_port()
+    env = dict(
+        os.environ,
+        KAFKA_BOOTSTRAP_SERVERS=broker.bootstrap,
+        KAFKA_CLUSTER_NAME="e2e",
+        POLL_INTERVAL="1",
+        DASHBOARD_VAR_DIR=str(var),
+        SQLITE_PATH=str(var / "db.sqlite3"),
+    )
+    manage = [sys.executable, "manage.py"]
+    subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], cwd=REPO, env=env, check=True, timeout=120)
+    created = subprocess.run([*manage, "ensure_operator", "--username", "e2e"], cwd=REPO, env=env,
+                             capture_output=True, text=True, check=True, timeout=60)
+    password = re.search(r"with password: (\S+)", created.stdout).group(1)
+    log = open(var / "server.log", "w")  # noqa: SIM115 - closed at teardown
+    proc = subprocess.Popen([*manage, "serve", "--port", str(port)], cwd=REPO, env=env, stdout=log,
+                            stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url + "/accounts/login/", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        raise RuntimeError("dashboard server did not start: " + (var / "server.log").read_text())
+    try:
+        yield Server(url, "e2e", password, env)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    path = chromium_path()
+    if path is None:
+        pytest.skip("no Chromium binary (apt-get install chromium, or set CHROMIUM_PATH); scripts/test.sh installs it")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=path,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run", "--disable-quic"],
+        )
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    ctx = browser.new_context(viewport={"width": 1440, "height": 900})
+    pg = ctx.new_page()
+    pg.goto(server.url + "/accounts/login/")
+    pg.fill("#id_username", server.username)
+    pg.fill("#id_password", server.password)
+    pg.click("button[type=submit]")
+    pg.wait_for_url(re.compile(r".*/c/e2e/$"))
+    yield pg
+    ctx.close()
