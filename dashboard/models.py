@@ -78,3 +78,11 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.prefix}… ({self.name or 'token'})"
+
+
+class PollerLease(models.Model):
+    """Who polls a cluster: one poller per cluster across processes; a dead holder's lease expires."""
+
+    cluster = models.CharField(max_length=100, unique=True)
+    owner = models.CharField(max_length=200)
+    expires_at = models.DateTimeField()

@@ -21,6 +21,7 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from dashboard import history, live, store
+from dashboard.lease import Lease
 from kafka_admin.collect import SnapshotCollector
 from kafka_admin.config import ClusterConfig
 from kafka_admin.figures import FigureTracker
@@ -136,13 +137,33 @@ class Poller:
         return snapshot
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            started = time.monotonic()
-            try:
-                await self.run_cycle()
-            except Exception:
-                log.exception("poll cycle for cluster %s failed", self.config.name)
-                self.failures += 1
-            delay = max(0.0, self.next_delay() - (time.monotonic() - started))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=delay)
+        # A holder that stops renewing for three intervals plus a request timeout is taken to be dead.
+        lease = Lease(self.config.name, ttl_s=max(10.0, 3 * self.interval_s + self.config.request_timeout_s))
+        waiting_logged = False
+        try:
+            while not stop.is_set():
+                if await sync_to_async(lease.acquire, thread_sensitive=False)():
+                    if waiting_logged:
+                        log.warning("cluster %s: took over polling (the previous poller stopped)", self.config.name)
+                        waiting_logged = False
+                    await self._timed_cycle(stop)
+                    continue
+                if not waiting_logged:
+                    holder = await sync_to_async(lease.holder, thread_sensitive=False)()
+                    log.warning("cluster %s is polled by %s; waiting to take over", self.config.name, holder)
+                    waiting_logged = True
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=self.interval_s)
+        finally:
+            await sync_to_async(lease.release, thread_sensitive=False)()
+
+    async def _timed_cycle(self, stop: asyncio.Event) -> None:
+        started = time.monotonic()
+        try:
+            await self.run_cycle()
+        except Exception:
+            log.exception("poll cycle for cluster %s failed", self.config.name)
+            self.failures += 1
+        delay = max(0.0, self.next_delay() - (time.monotonic() - started))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=delay)

@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,54 +14,77 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='LiveSubscription',
+            name="LiveSubscription",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=64, unique=True)),
-                ('spec', models.JSONField()),
-                ('expires_at', models.DateTimeField(db_index=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("key", models.CharField(max_length=64, unique=True)),
+                ("spec", models.JSONField()),
+                ("expires_at", models.DateTimeField(db_index=True)),
             ],
         ),
         migrations.CreateModel(
-            name='ApiToken',
+            name="ApiToken",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(blank=True, max_length=100)),
-                ('digest', models.CharField(max_length=64, unique=True)),
-                ('prefix', models.CharField(max_length=8)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('last_used_at', models.DateTimeField(blank=True, null=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='api_tokens', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(blank=True, max_length=100)),
+                ("digest", models.CharField(max_length=64, unique=True)),
+                ("prefix", models.CharField(max_length=8)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("last_used_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="api_tokens",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='GroupSample',
+            name="GroupSample",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('cluster', models.CharField(max_length=100)),
-                ('group_id', models.CharField(max_length=255)),
-                ('ts', models.DateTimeField()),
-                ('tier', models.PositiveSmallIntegerField(choices=[(0, 'every cycle'), (1, 'per minute'), (2, 'per 10 minutes')], default=0)),
-                ('total_lag', models.BigIntegerField()),
-                ('time_lag_s', models.FloatField(null=True)),
-                ('partitions', models.JSONField(default=dict)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("cluster", models.CharField(max_length=100)),
+                ("group_id", models.CharField(max_length=255)),
+                ("ts", models.DateTimeField()),
+                (
+                    "tier",
+                    models.PositiveSmallIntegerField(
+                        choices=[(0, "every cycle"), (1, "per minute"), (2, "per 10 minutes")], default=0
+                    ),
+                ),
+                ("total_lag", models.BigIntegerField()),
+                ("time_lag_s", models.FloatField(null=True)),
+                ("partitions", models.JSONField(default=dict)),
             ],
             options={
-                'indexes': [models.Index(fields=['cluster', 'group_id', 'ts'], name='groupsample_lookup'), models.Index(fields=['tier', 'ts'], name='groupsample_age')],
+                "indexes": [
+                    models.Index(fields=["cluster", "group_id", "ts"], name="groupsample_lookup"),
+                    models.Index(fields=["tier", "ts"], name="groupsample_age"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='TopicSample',
+            name="TopicSample",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('cluster', models.CharField(max_length=100)),
-                ('topic', models.CharField(max_length=255)),
-                ('ts', models.DateTimeField()),
-                ('tier', models.PositiveSmallIntegerField(choices=[(0, 'every cycle'), (1, 'per minute'), (2, 'per 10 minutes')], default=0)),
-                ('end_offsets', models.JSONField(default=dict)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("cluster", models.CharField(max_length=100)),
+                ("topic", models.CharField(max_length=255)),
+                ("ts", models.DateTimeField()),
+                (
+                    "tier",
+                    models.PositiveSmallIntegerField(
+                        choices=[(0, "every cycle"), (1, "per minute"), (2, "per 10 minutes")], default=0
+                    ),
+                ),
+                ("end_offsets", models.JSONField(default=dict)),
             ],
             options={
-                'indexes': [models.Index(fields=['cluster', 'topic', 'ts'], name='topicsample_lookup'), models.Index(fields=['tier', 'ts'], name='topicsample_age')],
+                "indexes": [
+                    models.Index(fields=["cluster", "topic", "ts"], name="topicsample_lookup"),
+                    models.Index(fields=["tier", "ts"], name="topicsample_age"),
+                ],
             },
         ),
     ]

@@ -49,12 +49,20 @@ def server(broker: BrokerProcess, tmp_path_factory: pytest.TempPathFactory) -> I
     )
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], cwd=REPO, env=env, check=True, timeout=120)
-    created = subprocess.run([*manage, "ensure_operator", "--username", "e2e"], cwd=REPO, env=env,
-                             capture_output=True, text=True, check=True, timeout=60)
+    created = subprocess.run(
+        [*manage, "ensure_operator", "--username", "e2e"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
     password = re.search(r"with password: (\S+)", created.stdout).group(1)
     log = open(var / "server.log", "w")  # noqa: SIM115 - closed at teardown
-    proc = subprocess.Popen([*manage, "serve", "--port", str(port)], cwd=REPO, env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [*manage, "serve", "--port", str(port)], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -87,8 +95,15 @@ def browser():
     with sync_playwright() as p:
         b = p.chromium.launch(
             executable_path=path,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run", "--disable-quic"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-quic",
+            ],
         )
         yield b
         b.close()
