@@ -19,6 +19,8 @@ cluster_patterns = [
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
     path("c/<str:cluster>/", include(cluster_patterns)),
     path("api/", include("dashboard.api_urls")),
     path("accounts/", include("django.contrib.auth.urls")),

@@ -12,12 +12,14 @@ from functools import wraps
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 
-from dashboard import fragments
-from dashboard.clusters import UnknownCluster, default_cluster, get_cluster
+from dashboard import fragments, store
+from dashboard.clusters import UnknownCluster, cluster_names, default_cluster, get_cluster
 from dashboard.pages import (
     GROUP_STATES,
     RANGES,
@@ -191,3 +193,26 @@ def group(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
     context.update(fragments.chart_context(cluster, group, time_range))
     live = ws_url("group", cluster, (("group", group), ("range", time_range)))
     return page(request, "group.html", cluster, "groups", live, ranges=RANGES, **context)
+
+
+@login_not_required
+def healthz(request: HttpRequest) -> HttpResponse:
+    """The process is alive (for load balancers and liveness probes)."""
+    return JsonResponse({"status": "ok"})
+
+
+@login_not_required
+def readyz(request: HttpRequest) -> HttpResponse:
+    """Every cluster's latest snapshot is fresh and its broker reachable (readiness probes)."""
+    limit = max(3 * settings.POLL_INTERVAL_S, 30.0)
+    problems = {}
+    for name in cluster_names():
+        state = store.state(name)
+        if state.snapshot is None:
+            problems[name] = "no snapshot yet"
+        elif state.stale:
+            problems[name] = "cluster unreachable"
+        elif state.age_s is not None and state.age_s > limit:
+            problems[name] = f"snapshot is {state.age_s:.0f} s old"
+    status = 503 if problems else 200
+    return JsonResponse({"status": "unavailable" if problems else "ready", "problems": problems}, status=status)

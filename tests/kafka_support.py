@@ -155,17 +155,17 @@ class Kafka:
             raise RuntimeError(f"produce failed: {remaining} unsent, errors {errors[:3]}")
 
     def consumer(self, group: str, **conf) -> Consumer:
-        return Consumer(
-            {
-                "bootstrap.servers": self.bootstrap,
-                "group.id": group,
-                "auto.offset.reset": "earliest",
-                "enable.auto.commit": False,
-                "session.timeout.ms": 6000,
-                "heartbeat.interval.ms": 500,
-                **conf,
-            }
-        )
+        """A consumer with test-friendly defaults; a key given as None removes that default."""
+        settings = {
+            "bootstrap.servers": self.bootstrap,
+            "group.id": group,
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+            "session.timeout.ms": 6000,
+            "heartbeat.interval.ms": 500,
+            **conf,
+        }
+        return Consumer({k: v for k, v in settings.items() if v is not None})
 
     def commit(self, group: str, offsets: Iterable[tuple[str, int, int]]) -> None:
         """Commit exact offsets for a group without joining it (a simple, memberless commit)."""
