@@ -30,7 +30,11 @@ NO_TIME_LAG = TimeLag(None, False, "no history")
 class GroupRow:
     group: Group
     figures: GroupFigures | None
-    sparkline: str
+
+    @property
+    def sparkline(self) -> str:
+        """Computed only for the rows a page shows, not for every group in the cluster."""
+        return sparkline(self.figures)
 
     @property
     def group_id(self) -> str:
@@ -89,7 +93,7 @@ def group_rows(state: store.ClusterState) -> list[GroupRow]:
     if snap is None:
         return []
     figures = state.figures.groups
-    return [GroupRow(g, figures.get(g.group_id), sparkline(figures.get(g.group_id))) for g in snap.groups]
+    return [GroupRow(g, figures.get(g.group_id)) for g in snap.groups]
 
 
 GROUP_SORT_KEYS = {

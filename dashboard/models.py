@@ -86,3 +86,111 @@ class PollerLease(models.Model):
     cluster = models.CharField(max_length=100, unique=True)
     owner = models.CharField(max_length=200)
     expires_at = models.DateTimeField()
+
+
+class AuditEntry(models.Model):
+    """Every action a person (or script) takes: who, when, what, how many, the result."""
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.CharField(max_length=150)
+    action = models.CharField(max_length=50)
+    cluster = models.CharField(max_length=100)
+    target = models.CharField(max_length=300)
+    count = models.IntegerField(default=0)
+    result = models.CharField(max_length=20)
+    details = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        permissions = [("operate", "Can act: reprocess and resolve DLQ records, reset offsets, edit alert rules")]
+
+
+WAITING, REPROCESSED, RESOLVED = "waiting", "reprocessed", "resolved"
+DLQ_STATUSES = ((WAITING, "waiting"), (REPROCESSED, "reprocessed"), (RESOLVED, "resolved"))
+
+
+class DlqRecord(models.Model):
+    """The index of a dead-letter record: what the DLQ pages filter and count. The bytes stay in Kafka."""
+
+    cluster = models.CharField(max_length=100)
+    topic = models.CharField(max_length=255)
+    partition = models.IntegerField()
+    offset = models.BigIntegerField()
+    timestamp = models.DateTimeField(null=True)
+    key_preview = models.CharField(max_length=300, blank=True)
+    value_preview = models.TextField(blank=True)
+    value_size = models.IntegerField(default=0)
+    original_topic = models.CharField(max_length=255, blank=True)
+    original_partition = models.IntegerField(null=True)
+    original_offset = models.BigIntegerField(null=True)
+    target_topic = models.CharField(max_length=255, blank=True)
+    target_source = models.CharField(max_length=20, blank=True)
+    target_reason = models.CharField(max_length=300, blank=True)
+    exception_class = models.CharField(max_length=300, blank=True)
+    exception_message = models.TextField(blank=True)
+    consumer_group = models.CharField(max_length=255, blank=True)
+    retry_count = models.IntegerField(null=True)
+    failed_at = models.DateTimeField(null=True)
+    status = models.CharField(max_length=20, choices=DLQ_STATUSES, default=WAITING)
+    status_at = models.DateTimeField(null=True)
+    status_by = models.CharField(max_length=150, blank=True)
+    status_note = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["cluster", "topic", "partition", "offset"], name="dlqrecord_unique")
+        ]
+        indexes = [
+            models.Index(fields=["cluster", "topic", "status"], name="dlqrecord_status"),
+            models.Index(fields=["cluster", "topic", "exception_class"], name="dlqrecord_exception"),
+            models.Index(fields=["cluster", "topic", "timestamp"], name="dlqrecord_time"),
+        ]
+
+
+PENDING, CONFIRMED, ABANDONED = "pending", "confirmed", "abandoned"
+
+
+class ReprocessEntry(models.Model):
+    """One re-publication of a DLQ record: written pending before the Kafka commit, confirmed after.
+
+    The ledger behind the exactly-once guarantee (kafka_admin.reprocess.Ledger): after a crash the
+    pending entries are checked against the target topic with a read_committed consumer.
+    """
+
+    cluster = models.CharField(max_length=100)
+    dlq_topic = models.CharField(max_length=255)
+    partition = models.IntegerField()
+    offset = models.BigIntegerField()
+    run_id = models.CharField(max_length=64, db_index=True)
+    target_topic = models.CharField(max_length=255)
+    target_partition = models.IntegerField(null=True)
+    target_offset = models.BigIntegerField(null=True)
+    state = models.CharField(max_length=20, default=PENDING)
+    actor = models.CharField(max_length=150, blank=True)
+    forced = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    confirmed_at = models.DateTimeField(null=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["cluster", "dlq_topic", "partition", "offset"], name="reprocess_key"),
+            models.Index(fields=["cluster", "dlq_topic", "state"], name="reprocess_state"),
+        ]
+
+
+class ReprocessRun(models.Model):
+    """A reprocess started from the dashboard or the CLI, with its progress for the progress bar."""
+
+    run_id = models.CharField(max_length=64, unique=True)
+    cluster = models.CharField(max_length=100)
+    dlq_topic = models.CharField(max_length=255)
+    actor = models.CharField(max_length=150)
+    selection = models.JSONField(default=dict)
+    planned = models.IntegerField(default=0)
+    sent = models.IntegerField(default=0)
+    skipped = models.IntegerField(default=0)
+    failed = models.IntegerField(default=0)
+    state = models.CharField(max_length=20, default="running")
+    message = models.TextField(blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True)

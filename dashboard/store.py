@@ -7,6 +7,7 @@ reason instead of an empty page.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -54,24 +55,42 @@ class ClusterState:
 def save(snapshot: ClusterSnapshot, figures: ClusterFigures = EMPTY) -> None:
     """Store a cycle's result: a reachable snapshot replaces the data; an unreachable one marks it stale."""
     name = snapshot.cluster
+    version = uuid.uuid4().hex
     if snapshot.reachable:
-        cache.set_many({_key("snapshot", name): snapshot, _key("figures", name): figures}, timeout=None)
+        cache.set_many(
+            {_key("snapshot", name): snapshot, _key("figures", name): figures, _key("version", name): version},
+            timeout=None,
+        )
         cache.delete(_key("failure", name))
         return
     previous: CycleFailure | None = cache.get(_key("failure", name))
     message = "; ".join(e.message for e in snapshot.errors) or "cluster unreachable"
     since = previous.since if previous else snapshot.collected_at
-    cache.set(_key("failure", name), CycleFailure(message, since, snapshot.collected_at), timeout=None)
+    failure = CycleFailure(message, since, snapshot.collected_at)
+    cache.set_many({_key("failure", name): failure, _key("version", name): version}, timeout=None)
+
+
+# Readers keep the last state they unpickled, per process, until the poller stores a new version:
+# unpickling a snapshot of thousands of groups costs far more than rendering a page from it.
+_memo: dict[str, tuple[str, ClusterState]] = {}
 
 
 def state(cluster: str) -> ClusterState:
+    version = cache.get(_key("version", cluster))
+    memo = _memo.get(cluster)
+    if memo is not None and version is not None and memo[0] == version:
+        return memo[1]
     keys = [_key(kind, cluster) for kind in ("snapshot", "failure", "figures")]
     found = cache.get_many(keys)
-    return ClusterState(cluster, found.get(keys[0]), found.get(keys[1]), found.get(keys[2]) or EMPTY)
+    current = ClusterState(cluster, found.get(keys[0]), found.get(keys[1]), found.get(keys[2]) or EMPTY)
+    if version is not None:
+        _memo[cluster] = (version, current)
+    return current
 
 
 def clear(cluster: str) -> None:
-    cache.delete_many([_key(kind, cluster) for kind in ("snapshot", "failure", "figures")])
+    _memo.pop(cluster, None)
+    cache.delete_many([_key(kind, cluster) for kind in ("snapshot", "failure", "figures", "version")])
 
 
 def save_topic_configs(cluster: str, configs: dict) -> None:

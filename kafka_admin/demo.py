@@ -26,8 +26,9 @@ import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -37,6 +38,7 @@ from kafka_admin.config import ClusterConfig
 
 logger = logging.getLogger(__name__)
 
+T = TypeVar("T")
 Log = Callable[[str], None]
 Headers = list[tuple[str, bytes]]
 
@@ -71,6 +73,7 @@ RETRY_BACKOFF_S = 0.05  # 0.05, 0.1, 0.2 s between attempts
 STOPPED_PER_PARTITION = 10  # demo-stopped reads this many shipments per partition, commits, leaves
 EOS_MAX_RECORDS = 500  # one transaction per this many records ...
 EOS_INTERVAL_S = 0.2  # ... or per 200 ms, whichever comes first
+COMMIT_ATTEMPTS = 2  # commit_transaction is retried once when librdkafka calls the error retriable
 POLL_TIMEOUT_S = 0.5
 PRODUCE_TICK_S = 0.2
 RESTART_MIN_S = 1.0
@@ -203,6 +206,37 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, KafkaException) and exc.args and isinstance(exc.args[0], KafkaError):
         return exc.args[0].str()
     return f"{type(exc).__name__}: {exc}"
+
+
+class ClientStuckError(RuntimeError):
+    """A client call that did not return by our deadline; its client is abandoned, not closed."""
+
+
+def _bounded(call: Callable[[], T], seconds: float, what: str) -> T:
+    """Run a blocking client call in a helper thread and give up on it after `seconds`.
+
+    Why: after a broker restart librdkafka's send_offsets_to_transaction() can wait forever for
+    the group coordinator, whatever its timeout says (it was seen here with librdkafka 2.16;
+    compare librdkafka issue 5511). A worker stuck in C can neither stop nor recover; with a
+    deadline of our own it raises, and the supervisor starts over with new clients.
+    """
+    outcome: list[tuple[bool, Any]] = []
+
+    def run() -> None:
+        try:
+            outcome.append((True, call()))
+        except Exception as exc:  # noqa: BLE001 -- re-raised in the caller's thread below
+            outcome.append((False, exc))
+
+    helper = threading.Thread(target=run, name=f"demo:{what}", daemon=True)
+    helper.start()
+    helper.join(seconds)
+    if not outcome:
+        raise ClientStuckError(f"{what} did not return within {seconds:g} s")
+    ok, value = outcome[0]
+    if ok:
+        return value
+    raise value
 
 
 def _utc_iso(epoch_s: float) -> str:
@@ -582,6 +616,8 @@ def exactly_once(w: Worker) -> None:
         w.config, "demo-exactly-once-producer", {"transactional.id": TRANSACTIONAL_ID, "linger.ms": 20}
     )
     timeout = w.config.request_timeout_s
+    deadline = timeout * COMMIT_ATTEMPTS + 5  # librdkafka's own timeouts plus slack
+    stuck = False
     try:
         producer.init_transactions(timeout * 3)  # also fences and aborts a previous instance's transaction
         consumer.subscribe([ORDERS])
@@ -597,13 +633,16 @@ def exactly_once(w: Worker) -> None:
                     if value is not None:
                         producer.produce(ORDERS_ENRICHED, key=msg.key(), value=value, headers=business_headers(msg))
                         written += 1
-                producer.send_offsets_to_transaction(_next_offsets(batch), consumer.consumer_group_metadata(), timeout)
-                _commit_transaction(producer, timeout)
+                offsets, group = _next_offsets(batch), consumer.consumer_group_metadata()
+                send = partial(producer.send_offsets_to_transaction, offsets, group, timeout)
+                _bounded(send, deadline, "send_offsets_to_transaction")
+                _bounded(partial(_commit_transaction, producer, timeout), deadline, "commit_transaction")
             except KafkaException as exc:
                 if exc.args[0].fatal():
                     raise  # the supervisor starts over with a new producer (fencing the old one)
-                producer.abort_transaction(timeout)  # undo the batch's output and offsets ...
-                _rewind(consumer, timeout)  # ... and read the batch again
+                # Undo the batch's output and offsets, and read the batch again.
+                _bounded(partial(producer.abort_transaction, timeout), deadline, "abort_transaction")
+                _rewind(consumer, timeout)
                 w.stats.aborted += 1
                 w.log(f"{w.name}: transaction aborted ({_describe(exc)}); reading the batch again")
                 continue
@@ -611,9 +650,15 @@ def exactly_once(w: Worker) -> None:
             w.stats.transactions += 1
             w.stats.consumed += len(batch)
             w.stats.produced += written
+    except ClientStuckError:
+        stuck = True
+        raise
     finally:
         consumer.close()
-        producer.close()
+        if stuck:  # closing would block too; the next producer's init_transactions fences this one
+            w.log(f"{w.name}: abandoning a transactional producer stuck inside librdkafka")
+        else:
+            producer.close()
 
 
 def _rewind(consumer: Consumer, timeout: float) -> None:
@@ -625,7 +670,7 @@ def _rewind(consumer: Consumer, timeout: float) -> None:
         consumer.seek(TopicPartition(tp.topic, tp.partition, tp.offset if tp.offset >= 0 else OFFSET_BEGINNING))
 
 
-def _commit_transaction(producer: Producer, timeout: float, attempts: int = 3) -> None:
+def _commit_transaction(producer: Producer, timeout: float, attempts: int = COMMIT_ATTEMPTS) -> None:
     """commit_transaction, retried while librdkafka says the error is retriable (e.g. a timeout)."""
     for attempt in range(attempts):
         try:
