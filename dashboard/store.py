@@ -52,6 +52,12 @@ class ClusterState:
         return max(0.0, (datetime.now(UTC) - self.snapshot.collected_at).total_seconds())
 
 
+# Readers keep the last state they unpickled, per process, until the poller stores a new version
+# (the poller's own process is handed the new state directly):
+# unpickling a snapshot of thousands of groups costs far more than rendering a page from it.
+_memo: dict[str, tuple[str, ClusterState]] = {}
+
+
 def save(snapshot: ClusterSnapshot, figures: ClusterFigures = EMPTY) -> None:
     """Store a cycle's result: a reachable snapshot replaces the data; an unreachable one marks it stale."""
     name = snapshot.cluster
@@ -62,17 +68,14 @@ def save(snapshot: ClusterSnapshot, figures: ClusterFigures = EMPTY) -> None:
             timeout=None,
         )
         cache.delete(_key("failure", name))
+        _memo[name] = (version, ClusterState(name, snapshot, None, figures))
         return
     previous: CycleFailure | None = cache.get(_key("failure", name))
     message = "; ".join(e.message for e in snapshot.errors) or "cluster unreachable"
     since = previous.since if previous else snapshot.collected_at
     failure = CycleFailure(message, since, snapshot.collected_at)
     cache.set_many({_key("failure", name): failure, _key("version", name): version}, timeout=None)
-
-
-# Readers keep the last state they unpickled, per process, until the poller stores a new version:
-# unpickling a snapshot of thousands of groups costs far more than rendering a page from it.
-_memo: dict[str, tuple[str, ClusterState]] = {}
+    _memo.pop(name, None)
 
 
 def state(cluster: str) -> ClusterState:
