@@ -161,3 +161,10 @@ HISTORY_MINUTE_S = env_float("HISTORY_MINUTE_SECONDS", 86400)
 HISTORY_RETENTION_DAYS = env_float("HISTORY_RETENTION_DAYS", 30)
 # Per-group window of recent samples for trends and sparklines.
 TREND_WINDOW_S = env_float("TREND_WINDOW_SECONDS", 900)
+
+# Dead letter queues: topic name patterns, and explicit DLQ -> original topic mappings
+# ("orders-errors=orders,payments.failed=payments").
+DLQ_PATTERNS = tuple(env_list("DLQ_PATTERNS", "*-dlq,*.DLT,*-dlt"))
+DLQ_MAPPING = dict(pair.split("=", 1) for pair in env_list("DLQ_MAPPING") if "=" in pair)
+# Records read into the DLQ index per partition per poll cycle (the index catches up over cycles).
+DLQ_INDEX_BATCH = int(env_float("DLQ_INDEX_BATCH", 2000))

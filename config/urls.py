@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from dashboard import views
+from dashboard import dlq_views, views
 
 cluster_patterns = [
     path("", views.overview, name="overview"),
@@ -13,6 +13,13 @@ cluster_patterns = [
         views.download,
         name="message_download",
     ),
+    path("dlq/", dlq_views.dlq_list, name="dlq"),
+    path("dlq/runs/<str:run_id>/", dlq_views.dlq_run, name="dlq_run"),
+    path("dlq/<str:topic>/", dlq_views.dlq_topic, name="dlq_topic"),
+    path("dlq/<str:topic>/plan/", dlq_views.dlq_plan, name="dlq_plan"),
+    path("dlq/<str:topic>/reprocess/", dlq_views.dlq_reprocess, name="dlq_reprocess"),
+    path("dlq/<str:topic>/resolve/", dlq_views.dlq_resolve, name="dlq_resolve"),
+    path("dlq/<str:topic>/<int:partition>/<int:offset>/", dlq_views.dlq_record, name="dlq_record"),
     path("groups/", views.groups, name="groups"),
     path("groups/<path:group>/", views.group, name="group"),
 ]
@@ -23,6 +30,7 @@ urlpatterns = [
     path("readyz", views.readyz, name="readyz"),
     path("c/<str:cluster>/", include(cluster_patterns)),
     path("api/", include("dashboard.api_urls")),
+    path("audit/", dlq_views.audit_log, name="audit"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -6,7 +6,7 @@ every other /api/ path into a JSON 404 instead of Django's HTML page.
 
 from django.urls import path, re_path
 
-from dashboard import api
+from dashboard import api, dlq_api
 
 app_name = "api"
 
@@ -18,5 +18,11 @@ urlpatterns = [
     path("v1/clusters/<str:cluster>/topics/<path:topic>/", api.topic, name="topic"),
     path("v1/clusters/<str:cluster>/groups/", api.groups, name="groups"),
     path("v1/clusters/<str:cluster>/groups/<path:group>/", api.group, name="group"),
+    path("v1/clusters/<str:cluster>/dlq/", dlq_api.dlq_list, name="dlq"),
+    path("v1/clusters/<str:cluster>/dlq/runs/<str:run_id>/", dlq_api.dlq_run, name="dlq_run"),
+    path("v1/clusters/<str:cluster>/dlq/<str:topic>/records/", dlq_api.dlq_records, name="dlq_records"),
+    path("v1/clusters/<str:cluster>/dlq/<str:topic>/plan/", dlq_api.dlq_plan, name="dlq_plan"),
+    path("v1/clusters/<str:cluster>/dlq/<str:topic>/reprocess/", dlq_api.dlq_reprocess, name="dlq_reprocess"),
+    path("v1/clusters/<str:cluster>/dlq/<str:topic>/resolve/", dlq_api.dlq_resolve, name="dlq_resolve"),
     re_path(r"", api.not_found, name="not_found"),
 ]

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class DashboardConfig(AppConfig):
@@ -8,3 +9,7 @@ class DashboardConfig(AppConfig):
     def ready(self) -> None:
         # Register the live fragment renderers in every process (server, poller, tests).
         from dashboard import fragments  # noqa: F401
+        from dashboard.permissions import ensure_roles
+
+        # The roles exist in every database, also after a test flush.
+        post_migrate.connect(ensure_roles, sender=self, dispatch_uid="dashboard-roles")

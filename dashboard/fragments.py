@@ -360,3 +360,31 @@ def render_group_chart(spec: FragmentSpec) -> str:
 
 def topic_configs(cluster: str, topic: str) -> list[tuple[str, str | None, bool]]:
     return store.topic_configs(cluster).get(topic, [])
+
+
+def dlq_context(cluster: str) -> dict[str, Any]:
+    from dashboard.dlq_service import summaries
+
+    rows = summaries(cluster)
+    return {"dlqs": rows, "dlq_waiting": sum(r.waiting_total for r in rows)}
+
+
+@renderer("dlq-table")
+def render_dlq_table(spec: FragmentSpec) -> str:
+    return _render("dlq_table", spec, **dlq_context(spec.cluster))
+
+
+def dlq_triage_context(cluster: str, topic: str, query: Any) -> dict[str, Any]:
+    from dashboard.dlq_service import summaries, triage
+
+    summary = next((s for s in summaries(cluster) if s.topic == topic), None)
+    return {"topic": topic, "query": query, "summary": summary, "triage": triage(cluster, topic, query)}
+
+
+@renderer("dlq-triage")
+def render_dlq_triage(spec: FragmentSpec) -> str:
+    from dashboard.pages import DlqQuery
+
+    params = dict(spec.params)
+    topic = params.pop("topic", "")
+    return _render("dlq_triage", spec, **dlq_triage_context(spec.cluster, topic, DlqQuery.parse(params)))

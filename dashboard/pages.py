@@ -140,9 +140,14 @@ def page_fragments(page: str, query: Mapping[str, str]) -> list[FragmentSpec]:
 
     status = spec("status")
     if page == "overview":
-        return [status, spec("overview-health"), spec("overview-groups"), spec("overview-topics")]
+        return [status, spec("overview-health"), spec("overview-groups"), spec("overview-topics"), spec("dlq-table")]
     if page == "brokers":
         return [status, spec("brokers-table")]
+    if page == "dlq":
+        return [status, spec("dlq-table")]
+    if page == "dlq-topic":
+        topic = name_param(query, "topic")
+        return [status, spec("dlq-triage", (("topic", topic), *DlqQuery.parse(query).params()))]
     if page == "topics":
         return [status, spec("topics-table", TopicListQuery.parse(query).params())]
     if page == "topic":
@@ -224,3 +229,39 @@ def parse_timestamp(raw: str) -> int:
     if parsed.year < 1970:
         raise InvalidPage("timestamp must be after 1970")
     return int(parsed.timestamp() * 1000)
+
+
+DLQ_STATUS_FILTERS = ("waiting", "reprocessed", "resolved", "all")
+
+
+@dataclass(frozen=True)
+class DlqQuery:
+    """Filters of a DLQ topic page: status, exception class, time range, text, page."""
+
+    status: str = "waiting"
+    exception: str = ""
+    since_ms: int | None = None
+    until_ms: int | None = None
+    q: str = ""
+    page: int = 1
+
+    @classmethod
+    def parse(cls, query: Mapping[str, str]) -> DlqQuery:
+        since = query.get("since", "")
+        until = query.get("until", "")
+        return cls(
+            choice_param(query, "status", DLQ_STATUS_FILTERS, "waiting"),
+            text_param(query, "exception", 300),
+            parse_timestamp(since) if since else None,
+            parse_timestamp(until) if until else None,
+            text_param(query, "q"),
+            int_param(query, "page", 1, 1, MAX_PAGE),
+        )
+
+    def params(self) -> tuple[tuple[str, str], ...]:
+        out = [("status", self.status), ("exception", self.exception), ("q", self.q), ("page", str(self.page))]
+        if self.since_ms is not None:
+            out.append(("since", str(self.since_ms)))
+        if self.until_ms is not None:
+            out.append(("until", str(self.until_ms)))
+        return tuple(out)

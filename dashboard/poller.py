@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
-from dashboard import history, live, store
+from dashboard import dlq_index, history, live, store
 from dashboard.lease import Lease
 from kafka_admin.collect import SnapshotCollector
 from kafka_admin.config import ClusterConfig
@@ -64,6 +64,7 @@ class Poller:
             history.record(snapshot, {gid: f.time_lag.seconds for gid, f in figures.groups.items()})
             self._maybe_compact()
             self._maybe_read_configs(snapshot)
+            self._index_dlqs(snapshot)
         self._note_reachability(snapshot)
         return snapshot
 
@@ -84,6 +85,12 @@ class Poller:
         result = history.compact(timezone.now())
         if result.deleted:
             log.debug("history compaction: %d promoted, %d deleted", result.promoted, result.deleted)
+
+    def _index_dlqs(self, snapshot: ClusterSnapshot) -> None:
+        try:
+            dlq_index.index_new_records(self.config, snapshot)
+        except Exception:
+            log.exception("indexing the dead letter queues of %s failed", self.config.name)
 
     def _maybe_read_configs(self, snapshot: ClusterSnapshot) -> None:
         if time.monotonic() - self._last_configs < CONFIGS_EVERY_S or self._collector is None:

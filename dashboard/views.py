@@ -7,7 +7,6 @@ calls kafka_admin.messages, an action by the person looking, not monitoring.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from functools import wraps
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -30,7 +29,7 @@ from dashboard.pages import (
     choice_param,
 )
 from kafka_admin import messages
-from kafka_admin.payload import describe_payload, header_text
+from kafka_admin.payload import describe_part, header_text
 
 
 def bad_request(request: HttpRequest, message: str) -> HttpResponse:
@@ -131,8 +130,8 @@ def browse_context(cluster: str, topic: str, request: HttpRequest) -> dict[str, 
         records=[
             {
                 "record": r,
-                "key": _cut(r.key, r.key_size) if r.key_truncated else describe_payload(r.key),
-                "value": _cut(r.value, r.value_size) if r.value_truncated else describe_payload(r.value),
+                "key": describe_part(r.key, r.key_size),
+                "value": describe_part(r.value, r.value_size),
                 "headers": [(name, header_text(value)) for name, value in r.headers[:MAX_HEADERS_SHOWN]],
                 "download_base": f"{base}{r.offset}/",
             }
@@ -143,12 +142,6 @@ def browse_context(cluster: str, topic: str, request: HttpRequest) -> dict[str, 
 
 
 MAX_HEADERS_SHOWN = 200
-
-
-def _cut(data: bytes | None, full_size: int):
-    """A payload that was cut while reading: describe what we have, but report the full size."""
-    payload = describe_payload(data)
-    return replace(payload, size=full_size, truncated=True)
 
 
 @cluster_page

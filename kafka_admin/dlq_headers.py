@@ -39,6 +39,21 @@ dlq.consumer.group                     group.id of the consumer that failed
 =====================================  ===============================================================
 
 Any of these may be missing: applications switch headers off, and other frameworks write none.
+Spring also writes ``kafka_dlt-key-exception-*`` when the key could not be deserialized; every
+``kafka_dlt-`` header describes a failure.
+
+A reprocessed record (``kafka_admin.reprocess``) carries none of the failure headers; instead, all
+UTF-8 text:
+
+=====================================  ===============================================================
+header                                 meaning
+=====================================  ===============================================================
+dlq.reprocessed.from.topic             the DLQ topic the record was re-published from
+dlq.reprocessed.from.partition         its partition there, decimal
+dlq.reprocessed.from.offset            its offset there, decimal
+dlq.reprocessed.at                     when, ISO-8601 UTC (2025-01-31T12:00:00.000Z)
+dlq.reprocessed.by                     who asked for it
+=====================================  ===============================================================
 """
 
 from __future__ import annotations
@@ -56,6 +71,13 @@ SPRING_EXCEPTION_FQCN = "kafka_dlt-exception-fqcn"
 SPRING_EXCEPTION_CAUSE_FQCN = "kafka_dlt-exception-cause-fqcn"
 SPRING_EXCEPTION_MESSAGE = "kafka_dlt-exception-message"
 SPRING_EXCEPTION_STACKTRACE = "kafka_dlt-exception-stacktrace"
+
+# Written instead of the exception-* ones when the key could not be deserialized.
+SPRING_KEY_EXCEPTION_FQCN = "kafka_dlt-key-exception-fqcn"
+SPRING_KEY_EXCEPTION_MESSAGE = "kafka_dlt-key-exception-message"
+SPRING_KEY_EXCEPTION_STACKTRACE = "kafka_dlt-key-exception-stacktrace"
+# Every header Spring's recoverer writes starts with this.
+SPRING_HEADER_PREFIX = "kafka_dlt-"
 
 SPRING_HEADERS = frozenset(
     {
@@ -97,6 +119,18 @@ PROJECT_HEADERS = frozenset(
         DLQ_FAILED_AT,
         DLQ_CONSUMER_GROUP,
     }
+)
+
+# A reprocessed record's headers (text): where it was re-published from, when and by whom.
+REPROCESSED_FROM_TOPIC = "dlq.reprocessed.from.topic"
+REPROCESSED_FROM_PARTITION = "dlq.reprocessed.from.partition"
+REPROCESSED_FROM_OFFSET = "dlq.reprocessed.from.offset"
+REPROCESSED_AT = "dlq.reprocessed.at"
+REPROCESSED_BY = "dlq.reprocessed.by"
+REPROCESS_HEADER_PREFIX = "dlq.reprocessed."
+
+REPROCESS_HEADERS = frozenset(
+    {REPROCESSED_FROM_TOPIC, REPROCESSED_FROM_PARTITION, REPROCESSED_FROM_OFFSET, REPROCESSED_AT, REPROCESSED_BY}
 )
 
 # Every header that describes a failure rather than the business record; a record that fails

@@ -29,7 +29,7 @@ from __future__ import annotations
 import codecs
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 PayloadKind = Literal["null", "empty", "json", "text", "binary"]
@@ -77,6 +77,20 @@ def describe_payload(data: bytes | None, limit: int = DEFAULT_LIMIT) -> Payload:
                 return Payload("json", pretty, size, False)
         return Payload("text", _show_controls(text), size, truncated)
     return Payload("binary", hex_dump(chunk), size, truncated)
+
+
+def describe_part(data: bytes | None, full_size: int, limit: int = DEFAULT_LIMIT) -> Payload:
+    """Like describe_payload, for a key or value that may already have been cut while reading.
+
+    `full_size` is the record's real size: when `data` is shorter, the payload is marked
+    truncated and reports the full size, so the page offers the download of the whole value.
+    """
+    payload = describe_payload(data, limit)
+    if data is None or len(data) >= full_size:
+        return payload
+    if payload.kind == "json":  # a cut JSON document is not valid JSON: show it as the text it is
+        payload = describe_payload(data, max(0, len(data) - 1))
+    return replace(payload, size=full_size, truncated=True)
 
 
 def hex_dump(data: bytes, width: int = 16) -> str:

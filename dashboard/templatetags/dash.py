@@ -111,3 +111,15 @@ def sort_mark(current: object, column: str) -> str:
     if params.get("sort") != column:
         return ""
     return "▼" if params.get("order") == "desc" else "▲"
+
+
+@register.filter
+def split_words(value: str) -> list[str]:
+    return value.split()
+
+
+@register.filter
+def pretty_json(value: object) -> str:
+    import json
+
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str)

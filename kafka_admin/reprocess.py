@@ -1,0 +1,1434 @@
+"""Re-publish dead-letter records to their original topic: exactly once, and safe against crashes.
+
+How a run works (``reprocess``):
+
+1. One transactional producer per DLQ topic (``transactional_id_for``): ``init_transactions()``
+   fences any earlier producer with that id (a crashed or still-running run) and aborts its open
+   transaction. Then ``recover`` settles the ledger's pending entries (below).
+2. The selection is read from the DLQ with ``read_committed`` (records of an aborted DLQ write are
+   never re-published), a page of ``batch_size`` records at a time. Keys and values arrive cut to
+   ``VIEW_BYTES`` first (cheap), which is also exactly what the ``accept`` filter and the plan see;
+   records that will be sent and were cut are read again whole, at most ``BATCH_BYTES`` at a time,
+   so memory stays bounded whatever the record sizes.
+3. Per record: the filter, the ledger (already reprocessed or resolved: skipped), the target
+   (``targets``; none: skipped as unmapped), whether the target topic exists (never created
+   here), and whether the record fits the target's ``max.message.bytes`` (else it fails alone,
+   with a message, and the rest goes on).
+4. Per transaction (at most ``batch_size`` records and ``BATCH_BYTES``): begin; produce key, value
+   and ``republish_headers(...)`` byte-exact; flush; ``ledger.record_pending`` with the offsets the
+   delivery reports gave; with ``range_group``, the group's offset for the DLQ partition joins the
+   transaction; commit; ``ledger.confirm``.
+
+Why this is exactly once: a record reaches the original topic (for read_committed readers) only
+in a committed transaction, and the ledger knows every record whose transaction may have
+committed: either confirmed, or pending with its target offset. A crash before ``record_pending``
+leaves an open transaction that the next run's ``init_transactions()`` aborts; a crash after it
+leaves pending entries that ``recover`` settles by looking at the target offset with a
+read_committed consumer: the record is there (committed: confirm) or not (aborted: abandon, and
+the record is sent again). An entry that cannot be settled yet (the target's last stable offset
+has not passed it, or it was deleted) stays pending, and its record is not sent by this run.
+
+Choices:
+
+- ``force`` re-sends records this engine reprocessed before (listed in ``forced_keys``) but never
+  records a person marked *resolved* (handled without re-publishing: re-sending one could put a
+  known poison record back); to send such a record, un-resolve it first.
+- The partition in the original topic is chosen by the producer's partitioner from the key, as
+  the original producer would, not copied from the failure headers (the topic's partition count
+  may have changed). The default ``murmur2_random`` is the Java client's (Spring's) partitioner;
+  librdkafka-based producers use ``consistent_random``: pass ``partitioner`` to match them.
+- The timestamp is the time of re-publishing (the original one may lie beyond the topic's
+  retention, which would delete the record right away); the original time stays in the DLQ.
+- An abortable transaction error is retried once (without the records the broker refused one by
+  one, which fail); if the batch fails again, the run stops (with ``range_group`` the group's
+  offset must not pass records that were not sent). Fenced or other fatal errors stop the run at
+  once; records whose outcome is unknown stay pending for the next run to settle.
+- Two runs of one DLQ topic share the transactional.id: the later one fences the earlier, which
+  stops with an error saying so; nothing is sent twice either way.
+- With ``rate_limit`` a transaction holds at most ``RATE_LIMITED_TRANSACTION_S`` of records, well
+  inside the transaction timeout.
+- ``stop`` ends the run after the records produced so far are committed.
+
+Nothing here imports Django: the database ledger implements ``Ledger``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import threading
+import time
+import warnings
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from itertools import accumulate
+from typing import Literal, Protocol
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, ConfigResource, ResourceType
+
+from kafka_admin.collect import error_text, make_admin
+from kafka_admin.config import ClusterConfig
+from kafka_admin.dlq import FailureInfo, Target, parse_failure, reprocessed_from, republish_headers
+from kafka_admin.messages import DEFAULT_MAX_VALUE_BYTES, FromOffset, ReadResult, Record, read_records
+
+log = logging.getLogger(__name__)
+
+RecordKey = tuple[str, int, int]
+"""(DLQ topic, partition, offset) of one DLQ record."""
+
+Accept = Callable[[Record, FailureInfo], bool]
+Targets = Callable[[Record, FailureInfo], Target]
+
+TRANSACTIONAL_ID_PREFIX = "kafka-dashboard-reprocess"
+DEFAULT_BATCH_SIZE = 500
+# What the filter and the plan see of each key and value (the message browser's default cut).
+VIEW_BYTES = DEFAULT_MAX_VALUE_BYTES
+# At most this many bytes of keys and values are held (and sent in one transaction) at a time,
+# unless one record alone is bigger.
+BATCH_BYTES = 32 * 1024 * 1024
+TRANSACTION_TIMEOUT_MS = 60_000
+LINGER_MS = 10
+DEFAULT_PARTITIONER = "murmur2_random"
+# With a rate limit, a transaction holds at most this many seconds of records, well inside the
+# transaction timeout.
+RATE_LIMITED_TRANSACTION_S = 5.0
+# The broker's default max.message.bytes, assumed until the target topics are known.
+DEFAULT_MAX_MESSAGE_BYTES = 1_048_588
+# librdkafka's default batch.size; smaller when a target topic takes less.
+PRODUCER_BATCH_BYTES = 1_000_000
+# A record batch's fixed header (baseOffset .. records count), counted in max.message.bytes.
+RECORD_BATCH_OVERHEAD = 61
+MAX_ERRORS = 50
+# Pending entries within this many offsets of each other are checked with one read.
+SETTLE_SPAN = 5_000
+
+# Delivery errors that belong to one record (retrying it cannot help), not to the transaction.
+_RECORD_ERRORS = frozenset(
+    {
+        KafkaError.MSG_SIZE_TOO_LARGE,
+        KafkaError.INVALID_RECORD,
+        KafkaError.RECORD_LIST_TOO_LARGE,
+        KafkaError.INVALID_MSG_SIZE,
+        KafkaError.INVALID_MSG,
+    }
+)
+_FENCED = frozenset({KafkaError._FENCED, KafkaError.PRODUCER_FENCED})
+
+
+# ------------------------------------------------------------------------------------ selections
+
+
+@dataclass(frozen=True)
+class OffsetRange:
+    """Offsets start..end (inclusive) of one DLQ partition."""
+
+    partition: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Offsets:
+    """Individual DLQ records as (partition, offset) pairs."""
+
+    keys: tuple[tuple[int, int], ...]
+
+
+Selection = OffsetRange | Offsets
+
+
+# ---------------------------------------------------------------------------------------- ledger
+
+
+@dataclass(frozen=True)
+class PendingEntry:
+    """A record produced in a transaction whose outcome the ledger does not know yet."""
+
+    key: RecordKey
+    target_topic: str
+    target_partition: int
+    target_offset: int
+    run_id: str
+
+
+class Ledger(Protocol):
+    """The durable per-record memory of a DLQ topic (a database table on the Django side)."""
+
+    def done(self, keys: Sequence[RecordKey]) -> set[RecordKey]:
+        """Those of `keys` already reprocessed (confirmed) or resolved."""
+        ...
+
+    def resolved(self, keys: Sequence[RecordKey]) -> set[RecordKey]:
+        """Those of `keys` resolved without re-publishing: never re-sent, even by a forced run.
+
+        Asked only by forced runs, and only about keys done() returned.
+        """
+        ...
+
+    def record_pending(self, entries: Sequence[PendingEntry]) -> None:
+        """Remember produced records, after the flush and before the transaction commits."""
+        ...
+
+    def pending(self) -> list[PendingEntry]:
+        """Every entry whose outcome is unknown (a crash between record_pending and confirm)."""
+        ...
+
+    def confirm(self, keys: Sequence[RecordKey], run_id: str) -> None:
+        """The transaction of `run_id` that sent `keys` committed: they are reprocessed."""
+        ...
+
+    def abandon(self, keys: Sequence[RecordKey], run_id: str) -> None:
+        """The transaction of `run_id` that sent `keys` aborted: forget those pending entries."""
+        ...
+
+
+Status = Literal["reprocessed", "resolved"]
+
+
+class MemoryLedger:
+    """A Ledger in memory, for tests and one-off scripts."""
+
+    def __init__(self) -> None:
+        self.status: dict[RecordKey, Status] = {}
+        self.entries: dict[tuple[RecordKey, str], PendingEntry] = {}
+        self.confirmed: list[PendingEntry] = []
+        self._lock = threading.Lock()
+
+    def done(self, keys: Sequence[RecordKey]) -> set[RecordKey]:
+        with self._lock:
+            return {k for k in keys if k in self.status}
+
+    def resolved(self, keys: Sequence[RecordKey]) -> set[RecordKey]:
+        with self._lock:
+            return {k for k in keys if self.status.get(k) == "resolved"}
+
+    def resolve(self, keys: Iterable[RecordKey]) -> None:
+        with self._lock:
+            for k in keys:
+                self.status[k] = "resolved"
+
+    def record_pending(self, entries: Sequence[PendingEntry]) -> None:
+        with self._lock:
+            for e in entries:
+                self.entries[(e.key, e.run_id)] = e
+
+    def pending(self) -> list[PendingEntry]:
+        with self._lock:
+            return list(self.entries.values())
+
+    def confirm(self, keys: Sequence[RecordKey], run_id: str) -> None:
+        with self._lock:
+            for k in keys:
+                entry = self.entries.pop((k, run_id), None)
+                if entry is not None:
+                    self.confirmed.append(entry)
+                if self.status.get(k) != "resolved":
+                    self.status[k] = "reprocessed"
+
+    def abandon(self, keys: Sequence[RecordKey], run_id: str) -> None:
+        with self._lock:
+            for k in keys:
+                self.entries.pop((k, run_id), None)
+
+
+# --------------------------------------------------------------------------------------- reports
+
+
+@dataclass
+class RecoveryReport:
+    """How the pending entries of earlier runs were settled."""
+
+    confirmed: int = 0
+    abandoned: int = 0
+    undecided: list[PendingEntry] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Progress:
+    sent: int
+    skipped: int
+    failed: int
+    total_planned: int
+    """Offsets selected that lie in the log (an upper bound of the records)."""
+    elapsed_s: float
+
+
+@dataclass
+class Plan:
+    """What a reprocess of the selection would do now (a dry run; nothing is sent)."""
+
+    dlq_topic: str
+    selected: int = 0
+    would_send: int = 0
+    per_target: dict[str, int] = field(default_factory=dict)
+    skipped_done: list[RecordKey] = field(default_factory=list)
+    forced: list[RecordKey] = field(default_factory=list)
+    skipped_unmapped: list[tuple[RecordKey, str]] = field(default_factory=list)
+    skipped_filtered: int = 0
+    not_found: int = 0
+    not_found_sample: list[RecordKey] = field(default_factory=list)
+    missing_targets: dict[str, int] = field(default_factory=dict)
+    too_large: list[tuple[RecordKey, str]] = field(default_factory=list)
+    unsettled: list[RecordKey] = field(default_factory=list)
+    """Records of an interrupted run whose outcome the reprocess settles first (not counted above)."""
+    errors: list[str] = field(default_factory=list)
+    """Problems: missing target topics, topics that could not be described, a read that failed."""
+    notes: list[str] = field(default_factory=list)
+    """For information: selected offsets outside the log (deleted, or beyond its end)."""
+
+
+@dataclass
+class ReprocessReport:
+    """What a run did. Every selected record that was read is counted once: sent, skipped_done
+    (reprocessed before or resolved), skipped_unmapped (no target, with the reason), skipped_filtered
+    (the accept filter said no) or failed (with the reason in failed_keys: missing target topic, too
+    large, an earlier outcome not settled yet, a transaction that failed twice)."""
+
+    sent: int = 0
+    skipped_done: int = 0
+    skipped_unmapped: list[tuple[RecordKey, str]] = field(default_factory=list)
+    skipped_filtered: int = 0
+    failed: int = 0
+    not_found: int = 0
+    """Selected offsets with no committed record (transaction markers, compaction, outside the log)."""
+    per_target: dict[str, int] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    """Problems, for a person (at most MAX_ERRORS, then a last line saying there were more)."""
+    notes: list[str] = field(default_factory=list)
+    """For information: selected offsets outside the log (deleted, or beyond its end)."""
+    forced_keys: list[RecordKey] = field(default_factory=list)
+    failed_keys: list[tuple[RecordKey, str]] = field(default_factory=list)
+    recovery: RecoveryReport = field(default_factory=RecoveryReport)
+    stopped: str | None = None
+    """Why the run ended before the end of the selection (None: it went through all of it)."""
+    elapsed_s: float = 0.0
+
+    @property
+    def skipped(self) -> int:
+        return self.skipped_done + len(self.skipped_unmapped) + self.skipped_filtered
+
+
+def _note(errors: list[str], message: str) -> None:
+    """Add a message for a person, at most MAX_ERRORS of them, and count the rest."""
+    if len(errors) < MAX_ERRORS:
+        errors.append(message)
+    elif len(errors) == MAX_ERRORS:
+        errors.append("(more problems; not listed)")
+
+
+class _Halt(Exception):
+    """Ends a run (or a plan) early; the message is for a person."""
+
+
+# -------------------------------------------------------------------------------- transactional id
+
+
+def transactional_id_for(cluster_name: str, dlq_topic: str) -> str:
+    """The transactional.id of every reprocess of one DLQ topic: the same for every run, so that a
+    new run fences a crashed (or still running) one. Characters outside [A-Za-z0-9._-] become "_",
+    and then a hash of the exact names keeps different clusters apart; at most 200 characters."""
+    raw = f"{TRANSACTIONAL_ID_PREFIX}.{cluster_name}.{dlq_topic}"
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", raw)
+    if safe == raw and len(safe) <= 200:
+        return safe
+    digest = hashlib.sha256(f"{cluster_name}\0{dlq_topic}".encode()).hexdigest()[:12]
+    return f"{safe[:187]}.{digest}"
+
+
+# ------------------------------------------------------------------------------------ public API
+
+
+def recover(
+    config: ClusterConfig,
+    dlq_topic: str,
+    ledger: Ledger,
+    transactional_id: str | None = None,
+    *,
+    timeout_s: float | None = None,
+) -> RecoveryReport:
+    """Fence earlier runs of this DLQ topic and settle the ledger's pending entries.
+
+    init_transactions() with the runs' transactional.id aborts an open transaction of a crashed
+    run; then each pending entry's target offset is read with read_committed: the record is there
+    with matching ``dlq.reprocessed.from.*`` headers (committed: confirm) or not (aborted: abandon).
+    Entries that cannot be told yet stay pending (``undecided``). `timeout_s` bounds the wait for
+    a target's last stable offset to pass an entry (default: the request timeout).
+    """
+    tid = transactional_id or transactional_id_for(config.name, dlq_topic)
+    sender = _Sender(config, tid, DEFAULT_PARTITIONER)
+    try:
+        sender.start(_Shape.default())
+    except _Halt as halt:
+        undecided = [e for e in ledger.pending() if e.key[0] == dlq_topic]
+        return RecoveryReport(undecided=undecided, errors=[str(halt)])
+    try:
+        return _settle(config, dlq_topic, ledger, timeout_s)
+    finally:
+        sender.close()
+
+
+def plan(
+    config: ClusterConfig,
+    dlq_topic: str,
+    selection: Selection,
+    *,
+    targets: Targets,
+    ledger: Ledger,
+    force: bool = False,
+    accept: Accept | None = None,
+    page_size: int = DEFAULT_BATCH_SIZE,
+) -> Plan:
+    """Dry run: read the selection (keys and values cut to VIEW_BYTES) and say what a reprocess would do."""
+    result = Plan(dlq_topic)
+    problem = _check(selection, page_size, None)
+    if problem:
+        result.errors.append(problem)
+        return result
+    unsettled = {e.key for e in ledger.pending() if e.key[0] == dlq_topic}
+    scanner = _Scanner(config, dlq_topic, selection, page_size)
+    classify = _Classifier(config, dlq_topic, targets, ledger, force, accept, unsettled, actor="")
+    target_errors: set[str] = set()
+    try:
+        for page in scanner.pages():
+            result.not_found += page.missing
+            room = 100 - len(result.not_found_sample)
+            result.not_found_sample.extend((dlq_topic, page.partition, o) for o in page.missing_sample[:room])
+            for d in classify(page):
+                match d.kind:
+                    case "send":
+                        result.would_send += 1
+                        result.per_target[d.target] = result.per_target.get(d.target, 0) + 1
+                        if d.forced:
+                            result.forced.append(d.key)
+                    case "done":
+                        result.skipped_done.append(d.key)
+                    case "unmapped":
+                        result.skipped_unmapped.append((d.key, d.reason))
+                    case "filtered":
+                        result.skipped_filtered += 1
+                    case "missing_target":
+                        result.missing_targets[d.target] = result.missing_targets.get(d.target, 0) + 1
+                    case "unsettled":
+                        result.unsettled.append(d.key)
+                    case "too_large":
+                        result.too_large.append((d.key, d.reason))
+                    case _:
+                        target_errors.add(d.reason)
+    except _Halt as halt:
+        result.errors.append(str(halt))
+    result.selected = scanner.total
+    result.not_found += scanner.outside_selected
+    for message in sorted(target_errors):
+        _note(result.errors, message)
+    for topic, count in sorted(result.missing_targets.items()):
+        _note(result.errors, f"target topic {topic} does not exist ({count} records); it is not created here")
+    for message in scanner.notes:
+        _note(result.notes, message)
+    return result
+
+
+def reprocess(
+    config: ClusterConfig,
+    dlq_topic: str,
+    selection: Selection,
+    *,
+    targets: Targets,
+    ledger: Ledger,
+    actor: str,
+    run_id: str,
+    force: bool = False,
+    accept: Accept | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    rate_limit: float | None = None,
+    range_group: str | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+    stop: threading.Event | None = None,
+    transactional_id: str | None = None,
+    partitioner: str = DEFAULT_PARTITIONER,
+) -> ReprocessReport:
+    """Re-publish the selected DLQ records to their targets, exactly once (see the module docstring).
+
+    `rate_limit`: at most that many records a second. `range_group`: with an OffsetRange, the
+    consumer group whose offset on the DLQ partition is committed in each transaction (ignored for
+    Offsets). Never raises for Kafka or ledger problems: the report says what happened.
+    """
+    run = _Run(
+        config=config,
+        dlq_topic=dlq_topic,
+        selection=selection,
+        targets=targets,
+        ledger=ledger,
+        actor=actor,
+        run_id=run_id,
+        force=force,
+        accept=accept,
+        batch_size=batch_size,
+        rate_limit=rate_limit,
+        range_group=range_group if isinstance(selection, OffsetRange) else None,
+        on_progress=on_progress,
+        stop=stop or threading.Event(),
+        transactional_id=transactional_id or transactional_id_for(config.name, dlq_topic),
+        partitioner=partitioner,
+    )
+    return run.execute()
+
+
+def _check(selection: object, batch_size: int, rate_limit: float | None) -> str | None:
+    if batch_size < 1:
+        return f"batch size must be at least 1, got {batch_size}"
+    if rate_limit is not None and not rate_limit > 0:
+        return f"rate limit must be positive, got {rate_limit}"
+    if isinstance(selection, OffsetRange):
+        if selection.partition < 0 or selection.start < 0 or selection.end < selection.start:
+            return f"invalid range {selection}: needs partition >= 0 and 0 <= start <= end"
+        return None
+    if isinstance(selection, Offsets):
+        if any(p < 0 or o < 0 for p, o in selection.keys):
+            return "partitions and offsets must not be negative"
+        return None
+    return f"unknown selection {selection!r}"
+
+
+# --------------------------------------------------------------------------------------- reading
+
+
+@dataclass
+class _Page:
+    partition: int
+    records: list[Record]
+    """The selected records of the page (keys and values cut to VIEW_BYTES)."""
+    read: list[Record]
+    """Every record read for the page, selected or not, in offset order."""
+    missing: int
+    missing_sample: list[int]
+    position: int
+    """The offset after the page: everything before it has been read."""
+
+
+class _Scanner:
+    """Reads a selection in pages with read_committed, and notes offsets outside the log."""
+
+    def __init__(self, config: ClusterConfig, topic: str, selection: Selection, page_size: int) -> None:
+        self.config = config
+        self.topic = topic
+        self.selection = selection
+        self.page_size = page_size
+        self.notes: list[str] = []
+        self.outside_selected = 0  # offsets of an Offsets selection that lie outside the log
+        self.total = len(set(selection.keys)) if isinstance(selection, Offsets) else 0
+
+    def pages(self) -> Iterator[_Page]:
+        if isinstance(self.selection, OffsetRange):
+            s = self.selection
+            yield from self._span(s.partition, s.start, s.end, None)
+            return
+        by_partition: dict[int, list[int]] = defaultdict(list)
+        for partition, offset in sorted(set(self.selection.keys)):
+            by_partition[partition].append(offset)
+        gap = max(self.page_size, 1000)
+        for partition, offsets in by_partition.items():
+            cluster = [offsets[0]]
+            for offset in offsets[1:]:
+                if offset - cluster[-1] > gap:
+                    yield from self._span(partition, cluster[0], cluster[-1], set(cluster))
+                    cluster = []
+                cluster.append(offset)
+            yield from self._span(partition, cluster[0], cluster[-1], set(cluster))
+
+    def _span(self, partition: int, first: int, last: int, wanted: set[int] | None) -> Iterator[_Page]:
+        pos, failures, counted = first, 0, False
+        while pos <= last:
+            result = read_records(
+                self.config,
+                self.topic,
+                partition,
+                FromOffset(pos),
+                limit=min(self.page_size, last - pos + 1),
+                max_value_bytes=VIEW_BYTES,
+                read_committed=True,
+            )
+            low, high = result.start_offset, result.end_offset
+            if wanted is None and not counted and low is not None and high is not None:
+                self.total = max(0, min(last + 1, high) - max(first, low))
+                counted = True
+            if result.error and not result.records:
+                if low is not None and high is not None and pos < low:
+                    self._outside(partition, pos, min(last, low - 1), wanted, f"below the log start {low}")
+                    pos = min(low, last + 1)
+                    continue
+                if low is not None and high is not None and pos > high:
+                    self._outside(partition, pos, last, wanted, f"beyond the end of the log ({high})")
+                    return
+                failures += 1
+                if failures >= 3:
+                    raise _Halt(f"reading {self.topic} partition {partition} at offset {pos} failed: {result.error}")
+                time.sleep(0.2 * failures)
+                continue
+            failures = 0
+            page = self._page(partition, pos, last, wanted, result)
+            yield page
+            end = page.position
+            if end <= last and result.at_end:
+                self._outside(partition, end, last, wanted, f"beyond the end of the log ({high})")
+                return
+            if end == pos:  # nothing read and not at the end: a timeout; try again
+                failures += 1
+                if failures >= 3:
+                    raise _Halt(f"reading {self.topic} partition {partition} at offset {pos} made no progress")
+            pos = end
+
+    def _page(self, partition: int, pos: int, last: int, wanted: set[int] | None, result: ReadResult) -> _Page:
+        end = max(pos, min(last + 1, result.next_offset if result.next_offset is not None else pos))
+        read = [r for r in result.records if pos <= r.offset < end]
+        present = {r.offset for r in read}
+        if wanted is None:
+            selected = read
+            missing = (end - pos) - len(read)
+            sample = list(_first_n(o for o in range(pos, end) if o not in present))
+        else:
+            selected = [r for r in read if r.offset in wanted]
+            absent = sorted(o for o in wanted if pos <= o < end and o not in present)
+            missing, sample = len(absent), absent[:100]
+        return _Page(partition, selected, read, missing, sample, end)
+
+    def _outside(self, partition: int, first: int, last: int, wanted: set[int] | None, where: str) -> None:
+        if first > last:
+            return
+        if wanted is None:
+            self.notes.append(f"offsets {first}-{last} of partition {partition} are {where}")
+            return
+        outside = sorted(o for o in wanted if first <= o <= last)
+        if outside:
+            shown = ", ".join(map(str, outside[:10])) + (", ..." if len(outside) > 10 else "")
+            self.notes.append(f"{len(outside)} selected offsets of partition {partition} are {where}: {shown}")
+            self.outside_selected += len(outside)
+
+
+def _first_n(values: Iterable[int], n: int = 100) -> Iterator[int]:
+    for i, value in enumerate(values):
+        if i >= n:
+            return
+        yield value
+
+
+def _size(record: Record) -> int:
+    """Bytes of a record's key, value and headers (whole sizes, even when cut)."""
+    return record.key_size + record.value_size + sum(len(k) + len(v or b"") for k, v in record.headers)
+
+
+def _varint_size(value: int) -> int:
+    zigzag = (value << 1) ^ (value >> 63)
+    size = 1
+    while zigzag >= 0x80:
+        zigzag >>= 7
+        size += 1
+    return size
+
+
+def record_batch_size(key_size: int | None, value_size: int | None, headers: Sequence[tuple[str, bytes | None]]) -> int:
+    """Bytes of a record batch holding just this record, as the broker compares it with
+    max.message.bytes (uncompressed; None sizes are null key/value)."""
+
+    def field_size(size: int | None) -> int:
+        return _varint_size(-1) if size is None else _varint_size(size) + size
+
+    body = 3 + field_size(key_size) + field_size(value_size) + _varint_size(len(headers))
+    for name, value in headers:
+        body += field_size(len(name.encode())) + field_size(None if value is None else len(value))
+    return RECORD_BATCH_OVERHEAD + _varint_size(body) + body
+
+
+# ---------------------------------------------------------------------------------- target topics
+
+
+@dataclass(frozen=True)
+class _TopicInfo:
+    exists: bool
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    error: str | None = None
+
+
+class _Topics:
+    """Existence and max.message.bytes of target topics, asked once per run (describe_configs:
+    unlike a metadata request, it never auto-creates a topic)."""
+
+    def __init__(self, config: ClusterConfig) -> None:
+        self.config = config
+        self.cache: dict[str, _TopicInfo] = {}
+        self._admin: AdminClient | None = None
+
+    def lookup(self, names: Iterable[str]) -> dict[str, _TopicInfo]:
+        unknown = sorted({n for n in names if n not in self.cache})
+        if unknown:
+            if self._admin is None:
+                self._admin = make_admin(self.config)
+            futures = self._admin.describe_configs(
+                [ConfigResource(ResourceType.TOPIC, n) for n in unknown], request_timeout=self.config.request_timeout_s
+            )
+            for resource, future in futures.items():
+                self.cache[resource.name] = self._info(resource.name, future)
+        return self.cache
+
+    def _info(self, name: str, future) -> _TopicInfo:
+        try:
+            configs = future.result(timeout=self.config.request_timeout_s * 2)
+        except KafkaException as exc:
+            err = _kafka_error(exc)
+            if err is not None and err.code() == KafkaError.UNKNOWN_TOPIC_OR_PART:
+                return _TopicInfo(exists=False)
+            return _TopicInfo(exists=False, error=f"could not describe target topic {name}: {error_text(exc)}")
+        except TimeoutError as exc:  # the records to this topic fail, with the reason
+            return _TopicInfo(exists=False, error=f"could not describe target topic {name}: {error_text(exc)}")
+        entry = configs.get("max.message.bytes")
+        try:
+            limit = int(entry.value) if entry is not None and entry.value is not None else DEFAULT_MAX_MESSAGE_BYTES
+        except ValueError:
+            limit = DEFAULT_MAX_MESSAGE_BYTES
+        return _TopicInfo(exists=True, max_message_bytes=limit)
+
+
+# ----------------------------------------------------------------------------------- classifying
+
+
+@dataclass
+class _Decision:
+    record: Record
+    key: RecordKey
+    kind: Literal["send", "done", "unmapped", "filtered", "missing_target", "unsettled", "too_large", "target_error"]
+    target: str = ""
+    reason: str = ""
+    forced: bool = False
+
+
+class _Classifier:
+    """Decides, per selected record, whether it is sent and where, or why not."""
+
+    def __init__(
+        self,
+        config: ClusterConfig,
+        dlq_topic: str,
+        targets: Targets,
+        ledger: Ledger,
+        force: bool,
+        accept: Accept | None,
+        unsettled: set[RecordKey],
+        actor: str,
+    ) -> None:
+        self.dlq_topic = dlq_topic
+        self.targets = targets
+        self.ledger = ledger
+        self.force = force
+        self.accept = accept
+        self.unsettled = unsettled
+        self.actor = actor
+        self.topics = _Topics(config)
+
+    def __call__(self, page: _Page) -> list[_Decision]:
+        candidates: list[tuple[Record, FailureInfo, RecordKey]] = []
+        out: list[_Decision] = []
+        for record in page.records:
+            key = (self.dlq_topic, record.partition, record.offset)
+            info = parse_failure(record.headers)
+            if self.accept is not None and not self.accept(record, info):
+                out.append(_Decision(record, key, "filtered"))
+            else:
+                candidates.append((record, info, key))
+        keys = [key for _, _, key in candidates]
+        done = self._ledger_call("read", self.ledger.done, keys) if keys else set()
+        resolved: set[RecordKey] = set()
+        if self.force and done:
+            resolved = self._ledger_call("read", self.ledger.resolved, [k for k in keys if k in done])
+        routed: list[tuple[Record, RecordKey, Target, bool]] = []
+        for record, info, key in candidates:
+            if key in self.unsettled:
+                reason = "an earlier run's outcome for this record is not settled yet; not sent again"
+                out.append(_Decision(record, key, "unsettled", reason=reason))
+                continue
+            forced = key in done
+            if forced and (not self.force or key in resolved):
+                out.append(_Decision(record, key, "done"))
+                continue
+            target = self.targets(record, info)
+            if target.topic is None or target.topic == self.dlq_topic:
+                reason = target.reason if target.topic is None else f"target {target.topic} is the DLQ itself"
+                out.append(_Decision(record, key, "unmapped", reason=reason))
+                continue
+            routed.append((record, key, target, forced))
+        infos = self.topics.lookup(t.topic for _, _, t, _ in routed if t.topic)
+        for record, key, target, forced in routed:
+            topic = target.topic or ""
+            info = infos[topic]
+            if info.error:
+                out.append(_Decision(record, key, "target_error", topic, info.error))
+            elif not info.exists:
+                out.append(_Decision(record, key, "missing_target", topic, f"target topic {topic} does not exist"))
+            else:
+                size = self._batch_size(record)
+                if size > info.max_message_bytes:
+                    reason = (
+                        f"{size} bytes as a record batch exceed max.message.bytes {info.max_message_bytes}"
+                        f" of target topic {topic}"
+                    )
+                    out.append(_Decision(record, key, "too_large", topic, reason))
+                else:
+                    out.append(_Decision(record, key, "send", topic, forced=forced))
+        out.sort(key=lambda d: d.record.offset)
+        return out
+
+    def _batch_size(self, record: Record) -> int:
+        headers = republish_headers(
+            record.headers,
+            dlq_topic=self.dlq_topic,
+            partition=record.partition,
+            offset=record.offset,
+            actor=self.actor,
+            at=datetime.now(UTC),
+        )
+        key_size = None if record.key is None else record.key_size
+        value_size = None if record.value is None else record.value_size
+        return record_batch_size(key_size, value_size, headers)
+
+    def limits(self) -> list[int]:
+        return [i.max_message_bytes for i in self.topics.cache.values() if i.exists]
+
+    @staticmethod
+    def _ledger_call(what: str, call: Callable[[list[RecordKey]], set[RecordKey]], keys: list[RecordKey]):
+        try:
+            return call(keys)
+        except Exception as exc:
+            raise _Halt(f"the ledger could not be {what}: {type(exc).__name__}: {exc}") from exc
+
+
+# ---------------------------------------------------------------------------------------- producer
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """The producer's size settings: what the target topics allow."""
+
+    message_max: int
+    batch_bytes: int
+
+    @classmethod
+    def default(cls) -> _Shape:
+        return cls.for_limits([])
+
+    @classmethod
+    def for_limits(cls, limits: Sequence[int]) -> _Shape:
+        biggest = max([DEFAULT_MAX_MESSAGE_BYTES, *limits])
+        smallest = min([DEFAULT_MAX_MESSAGE_BYTES, *limits])
+        message_max = min(1_000_000_000, biggest + 64 * 1024)
+        return cls(message_max, max(1, min(PRODUCER_BATCH_BYTES, smallest - 512)))
+
+
+class _Abortable(Exception):
+    """The transaction must be aborted; the batch may be tried again without the `refused` records."""
+
+    def __init__(self, message: str, refused: dict[RecordKey, str] | None = None) -> None:
+        super().__init__(message)
+        self.refused = refused or {}
+
+
+class _Sender:
+    """The transactional producer of a run, and its transaction calls with Kafka's error rules."""
+
+    def __init__(self, config: ClusterConfig, transactional_id: str, partitioner: str) -> None:
+        self.config = config
+        self.transactional_id = transactional_id
+        self.partitioner = partitioner
+        self.producer: Producer | None = None
+        self.shape: _Shape | None = None
+        self.in_transaction = False
+        self.timeout_s = max(30.0, config.request_timeout_s * 3)
+
+    def start(self, shape: _Shape) -> None:
+        conf = self.config.client_config(
+            **{
+                "transactional.id": self.transactional_id,
+                "client.id": TRANSACTIONAL_ID_PREFIX,
+                "enable.idempotence": True,
+                "acks": "all",
+                "transaction.timeout.ms": TRANSACTION_TIMEOUT_MS,
+                "linger.ms": LINGER_MS,
+                "compression.type": "none",
+                "partitioner": self.partitioner,
+                "message.max.bytes": shape.message_max,
+                "batch.size": shape.batch_bytes,
+                "logger": logging.getLogger("kafka_admin.librdkafka"),
+            }
+        )
+        try:
+            self.producer = Producer(conf)
+        except KafkaException as exc:
+            raise _Halt(f"could not create the producer: {error_text(exc)}") from None
+        self.shape = shape
+        deadline = time.monotonic() + self.timeout_s
+        while True:
+            try:
+                self.producer.init_transactions(self._left(deadline))
+                return
+            except KafkaException as exc:
+                err = _kafka_error(exc)
+                if err is not None and err.retriable() and time.monotonic() < deadline:
+                    time.sleep(0.2)
+                    continue
+                raise _Halt(f"could not initialise transactions ({self.transactional_id}): {error_text(exc)}") from None
+
+    def reshape(self, shape: _Shape) -> None:
+        if shape != self.shape:
+            self.close()
+            self.start(shape)
+
+    def close(self) -> None:
+        if self.producer is None:
+            return
+        if self.in_transaction:
+            try:
+                self.abort()
+            except _Halt as halt:
+                log.warning("closing the reprocess producer: %s", halt)
+        producer, self.producer, self.in_transaction = self.producer, None, False
+        try:
+            with warnings.catch_warnings():  # a fenced producer warns that it cannot abort: known, and logged above
+                warnings.simplefilter("ignore", RuntimeWarning)
+                producer.close()
+        except KafkaException as exc:
+            log.info("closing the reprocess producer: %s", error_text(exc))
+
+    def _left(self, deadline: float) -> float:
+        return max(0.1, deadline - time.monotonic())
+
+    def begin(self) -> None:
+        assert self.producer is not None
+        try:
+            self.producer.begin_transaction()
+        except KafkaException as exc:
+            raise _Halt(self._fatal("starting a transaction", exc)) from None
+        self.in_transaction = True
+
+    def produce(self, topic: str, record: Record, headers: list, on_delivery: Callable) -> None:
+        """Queue one record; a KafkaException means this record was refused, _Halt that the producer is dead."""
+        assert self.producer is not None
+        try:
+            while True:
+                try:
+                    self.producer.produce(
+                        topic, key=record.key, value=record.value, headers=headers, on_delivery=on_delivery
+                    )
+                    break
+                except BufferError:  # the local queue is full: let deliveries drain it
+                    self.producer.poll(0.05)
+            self.producer.poll(0)
+        except KafkaException as exc:
+            err = _kafka_error(exc)
+            if err is None or err.fatal():
+                raise _Halt(self._fatal("producing", exc)) from None
+            raise
+
+    def flush(self) -> int:
+        assert self.producer is not None
+        try:
+            return self.producer.flush(self.timeout_s)
+        except KafkaException as exc:  # a fatal error (fenced) surfaces here
+            raise _Halt(self._fatal("waiting for acknowledgements", exc)) from None
+
+    def send_offsets(self, offsets: list[TopicPartition], metadata: object) -> None:
+        assert self.producer is not None
+        self._retrying(
+            "committing the reprocessor group's offset", self.producer.send_offsets_to_transaction, offsets, metadata
+        )
+
+    def commit(self) -> None:
+        assert self.producer is not None
+        self._retrying("committing the transaction", self.producer.commit_transaction)
+        self.in_transaction = False
+
+    def abort(self) -> None:
+        assert self.producer is not None
+        try:
+            self._retrying("aborting the transaction", self.producer.abort_transaction)
+        except _Abortable as exc:
+            raise _Halt(f"aborting the transaction failed: {exc}") from None
+        self.in_transaction = False
+
+    def _retrying(self, what: str, call: Callable, *args: object) -> None:
+        deadline = time.monotonic() + self.timeout_s
+        while True:
+            try:
+                call(*args, self._left(deadline))
+                return
+            except KafkaException as exc:
+                err = _kafka_error(exc)
+                if err is not None and err.retriable() and not err.txn_requires_abort() and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                    continue
+                if err is not None and err.txn_requires_abort():
+                    raise _Abortable(f"{what}: {error_text(exc)}") from None
+                raise _Halt(self._fatal(what, exc)) from None
+
+    def _fatal(self, what: str, exc: KafkaException) -> str:
+        err = _kafka_error(exc)
+        if err is not None and err.code() in _FENCED:
+            return (
+                f"{what} failed: another reprocess of this DLQ topic started (transactional.id"
+                f" {self.transactional_id}) and fenced this one"
+            )
+        return f"{what} failed: {error_text(exc)}"
+
+
+def _kafka_error(exc: BaseException) -> KafkaError | None:
+    if isinstance(exc, KafkaException) and exc.args and isinstance(exc.args[0], KafkaError):
+        return exc.args[0]
+    return None
+
+
+class _Pacer:
+    """At most `rate` records a second; never bursts to catch up after a pause."""
+
+    def __init__(self, rate: float | None, stop: threading.Event) -> None:
+        self.interval = 1.0 / rate if rate else 0.0
+        self.stop = stop
+        self.next: float | None = None
+
+    def wait(self) -> bool:
+        """Wait for the next slot; False when stop was set."""
+        if self.stop.is_set():
+            return False
+        if not self.interval:
+            return True
+        now = time.monotonic()
+        if self.next is not None and self.next > now and self.stop.wait(self.next - now):
+            return False
+        self.next = max(self.next or 0.0, time.monotonic()) + self.interval
+        return True
+
+
+# --------------------------------------------------------------------------------------- recovery
+
+
+def _settle(config: ClusterConfig, dlq_topic: str, ledger: Ledger, timeout_s: float | None) -> RecoveryReport:
+    report = RecoveryReport()
+    try:
+        entries = [e for e in ledger.pending() if e.key[0] == dlq_topic]
+    except Exception as exc:
+        raise _Halt(f"the ledger could not list pending records: {type(exc).__name__}: {exc}") from exc
+    if not entries:
+        return report
+    deadline = time.monotonic() + (config.request_timeout_s if timeout_s is None else timeout_s)
+    confirm: dict[str, list[RecordKey]] = defaultdict(list)
+    abandon: dict[str, list[RecordKey]] = defaultdict(list)
+    by_partition: dict[tuple[str, int], list[PendingEntry]] = defaultdict(list)
+    for e in entries:
+        by_partition[(e.target_topic, e.target_partition)].append(e)
+    for (topic, partition), group in by_partition.items():
+        group.sort(key=lambda e: e.target_offset)
+        start = 0
+        for i in range(1, len(group) + 1):
+            if i == len(group) or group[i].target_offset - group[start].target_offset > SETTLE_SPAN:
+                _settle_span(config, topic, partition, group[start:i], deadline, confirm, abandon, report)
+                start = i
+    try:
+        for run_id, keys in confirm.items():
+            ledger.confirm(keys, run_id)
+            report.confirmed += len(keys)
+        for run_id, keys in abandon.items():
+            ledger.abandon(keys, run_id)
+            report.abandoned += len(keys)
+    except Exception as exc:
+        raise _Halt(f"the ledger could not settle pending records: {type(exc).__name__}: {exc}") from exc
+    return report
+
+
+def _settle_span(
+    config: ClusterConfig,
+    topic: str,
+    partition: int,
+    want: list[PendingEntry],
+    deadline: float,
+    confirm: dict[str, list[RecordKey]],
+    abandon: dict[str, list[RecordKey]],
+    report: RecoveryReport,
+) -> None:
+    """Decide entries (sorted by target offset, one target partition) by reading the target committed."""
+    pos = want[0].target_offset
+    problem = ""
+    while want:
+        result = read_records(
+            config,
+            topic,
+            partition,
+            FromOffset(pos),
+            limit=min(1000, want[-1].target_offset - pos + 1),
+            max_value_bytes=0,  # the headers say whose record it is; keys and values are not needed
+            read_committed=True,
+        )
+        low, high = result.start_offset, result.end_offset
+        if result.error and not result.records:
+            if low is not None and pos < low:
+                gone = [e for e in want if e.target_offset < low]
+                _undecided(report, gone, f"target offsets below the log start {low} of {topic}/{partition}")
+                want = [e for e in want if e.target_offset >= low]
+                pos = low
+                continue
+            problem = result.error
+        else:
+            found = {r.offset: r for r in result.records}
+            end = result.next_offset if result.next_offset is not None else pos
+            for e in [e for e in want if e.target_offset < end]:
+                record = found.get(e.target_offset)
+                if record is not None and reprocessed_from(record.headers) == e.key:
+                    confirm[e.run_id].append(e.key)
+                else:
+                    abandon[e.run_id].append(e.key)
+            want = [e for e in want if e.target_offset >= end]
+            if end > pos:
+                pos = end
+                continue
+            problem = f"the last stable offset of {topic}/{partition} is {high}, not past offset {pos} yet"
+        if time.monotonic() >= deadline:
+            _undecided(report, want, problem)
+            return
+        time.sleep(0.1)
+
+
+def _undecided(report: RecoveryReport, entries: list[PendingEntry], why: str) -> None:
+    if entries:
+        report.undecided.extend(entries)
+        _note(report.errors, f"{len(entries)} pending records could not be settled ({why}); they stay pending")
+
+
+# -------------------------------------------------------------------------------------------- run
+
+
+@dataclass
+class _Run:
+    config: ClusterConfig
+    dlq_topic: str
+    selection: Selection
+    targets: Targets
+    ledger: Ledger
+    actor: str
+    run_id: str
+    force: bool
+    accept: Accept | None
+    batch_size: int
+    rate_limit: float | None
+    range_group: str | None
+    on_progress: Callable[[Progress], None] | None
+    stop: threading.Event
+    transactional_id: str
+    partitioner: str
+    report: ReprocessReport = field(default_factory=ReprocessReport)
+    started: float = field(default_factory=time.monotonic)
+    committed_position: int | None = None
+    position: int | None = None
+    inflight: list[RecordKey] = field(default_factory=list)
+
+    def execute(self) -> ReprocessReport:
+        report = self.report
+        problem = _check(self.selection, self.batch_size, self.rate_limit)
+        if problem:
+            report.errors.append(problem)
+            report.stopped = problem
+            return report
+        self.sender = _Sender(self.config, self.transactional_id, self.partitioner)
+        self.scanner = _Scanner(self.config, self.dlq_topic, self.selection, self.batch_size)
+        self.pacer = _Pacer(self.rate_limit, self.stop)
+        self.group_consumer: Consumer | None = None
+        self.classify: _Classifier | None = None
+        self.inflight = []
+        try:
+            self.sender.start(_Shape.default())
+            report.recovery = _settle(self.config, self.dlq_topic, self.ledger, None)
+            report.errors.extend(report.recovery.errors)
+            unsettled = {e.key for e in report.recovery.undecided}
+            self.classify = _Classifier(
+                self.config, self.dlq_topic, self.targets, self.ledger, self.force, self.accept, unsettled, self.actor
+            )
+            if self.range_group:
+                self.group_consumer = self._group_consumer()
+            self._pages()
+            if report.stopped is None and self.position != self.committed_position:
+                self._offsets_only()
+        except _Halt as halt:
+            report.stopped = str(halt)
+            _note(report.errors, str(halt))
+            if self.inflight:
+                unknown = len(self.inflight)
+                _note(
+                    report.errors,
+                    f"{unknown} records of the last batch have an unknown outcome; the next run settles them",
+                )
+        finally:
+            self.sender.close()
+            if self.group_consumer is not None:
+                self.group_consumer.close()
+        for message in self.scanner.notes:
+            _note(report.notes, message)
+        report.not_found += self.scanner.outside_selected
+        report.elapsed_s = time.monotonic() - self.started
+        self._progress()
+        return report
+
+    def _group_consumer(self) -> Consumer:
+        try:
+            return Consumer(
+                self.config.client_config(
+                    **{
+                        "group.id": self.range_group,
+                        "enable.auto.commit": False,
+                        "logger": logging.getLogger("kafka_admin.librdkafka"),
+                    }
+                )
+            )
+        except KafkaException as exc:
+            raise _Halt(f"could not create the consumer for group {self.range_group}: {error_text(exc)}") from None
+
+    def _progress(self) -> None:
+        if self.on_progress is not None:
+            r = self.report
+            elapsed = time.monotonic() - self.started
+            self.on_progress(Progress(r.sent, r.skipped, r.failed, self.scanner.total, elapsed))
+
+    def _fail(self, key: RecordKey, reason: str) -> None:
+        self.report.failed += 1
+        self.report.failed_keys.append((key, reason))
+        _note(self.report.errors, f"{key[0]} partition {key[1]} offset {key[2]}: {reason}")
+
+    # -- pages and batches
+
+    def _pages(self) -> None:
+        assert self.classify is not None
+        report = self.report
+        for page in self.scanner.pages():
+            if self.stop.is_set():
+                report.stopped = "stopped on request"
+                return
+            report.not_found += page.missing
+            sending: list[_Decision] = []
+            for d in self.classify(page):
+                match d.kind:
+                    case "send":
+                        sending.append(d)
+                    case "done":
+                        report.skipped_done += 1
+                    case "unmapped":
+                        report.skipped_unmapped.append((d.key, d.reason))
+                    case "filtered":
+                        report.skipped_filtered += 1
+                    case _:
+                        self._fail(d.key, d.reason)
+            if self.sender.shape != (shape := _Shape.for_limits(self.classify.limits())) and sending:
+                self.sender.reshape(shape)
+            batches = self._batches(sending, page)
+            for i, batch in enumerate(batches):
+                if self.stop.is_set():
+                    report.stopped = "stopped on request"
+                    return
+                position = batches[i + 1][0].record.offset if i + 1 < len(batches) else page.position
+                self._send(batch, page, position)
+                if report.stopped is not None:
+                    return
+                self._progress()
+            if not batches:
+                self.position = page.position
+                self._progress()
+
+    def _batches(self, sending: list[_Decision], page: _Page) -> list[list[_Decision]]:
+        limit = self.batch_size
+        if self.rate_limit:
+            limit = max(1, min(limit, int(self.rate_limit * RATE_LIMITED_TRANSACTION_S)))
+        batches: list[list[_Decision]] = []
+        current: list[_Decision] = []
+        size = 0
+        for d in sending:
+            record_size = _size(d.record)
+            if current and (len(current) >= limit or size + record_size > BATCH_BYTES):
+                batches.append(current)
+                current, size = [], 0
+            current.append(d)
+            size += record_size
+        if current:
+            batches.append(current)
+        return batches
+
+    def _whole(self, batch: list[_Decision], page: _Page) -> dict[int, Record]:
+        """The batch's records with whole keys and values: cut ones are read again, BATCH_BYTES at a time."""
+        whole = {d.record.offset: d.record for d in batch if not (d.record.key_truncated or d.record.value_truncated)}
+        need = [d.record.offset for d in batch if d.record.offset not in whole]
+        if not need:
+            return whole
+        index = {r.offset: i for i, r in enumerate(page.read)}
+        sums = [0, *accumulate(_size(r) for r in page.read)]
+        runs: list[tuple[int, int]] = []
+        for offset in need:
+            i = index[offset]
+            if runs and sums[i + 1] - sums[runs[-1][0]] <= BATCH_BYTES:
+                runs[-1] = (runs[-1][0], i)
+            else:
+                runs.append((i, i))
+        for first, last in runs:
+            wanted = {page.read[i].offset for i in range(first, last + 1)} & set(need)
+            for attempt in range(2):
+                result = read_records(
+                    self.config,
+                    self.dlq_topic,
+                    page.partition,
+                    FromOffset(page.read[first].offset),
+                    limit=last - first + 1,
+                    max_value_bytes=None,
+                    read_committed=True,
+                    timeout_s=self.sender.timeout_s,
+                )
+                got = {r.offset: r for r in result.records if r.offset in wanted}
+                whole.update(got)
+                wanted -= set(got)
+                if not wanted:
+                    break
+                if attempt == 1:
+                    raise _Halt(
+                        f"could not read {len(wanted)} records of {self.dlq_topic} partition {page.partition}"
+                        f" whole (from offset {min(wanted)}): {result.error or 'not found'}"
+                    )
+        return whole
+
+    def _send(self, batch: list[_Decision], page: _Page, position: int) -> None:
+        """Send one batch in a transaction; after an abortable failure it is tried once more, without
+        the records the broker refused as such (too large, invalid)."""
+        whole = self._whole(batch, page)
+        for attempt in range(2):
+            try:
+                self._transaction(batch, whole, page.partition, position)
+                return
+            except _Abortable as exc:
+                for d in batch:
+                    if d.key in exc.refused:
+                        self._fail(d.key, exc.refused[d.key])
+                batch = [d for d in batch if d.key not in exc.refused]
+                if attempt == 0:
+                    log.info("reprocess %s: transaction aborted (%s); trying once more", self.run_id, exc)
+                    continue
+                for d in batch:
+                    self._fail(d.key, f"not sent: the transaction failed twice ({exc})")
+                self.report.stopped = f"stopped: a transaction failed twice ({exc})"
+
+    def _transaction(self, batch: list[_Decision], whole: dict[int, Record], partition: int, position: int) -> None:
+        sender = self.sender
+        at = datetime.now(UTC)
+        delivered: dict[int, tuple[int, int]] = {}
+        failures: dict[int, KafkaError] = {}
+
+        def on_delivery(i: int) -> Callable[[KafkaError | None, Message], None]:
+            def done(err: KafkaError | None, msg: Message) -> None:
+                if err is None:
+                    delivered[i] = (msg.partition(), msg.offset())
+                else:
+                    failures[i] = err
+
+            return done
+
+        sender.begin()
+        for i, d in enumerate(batch):
+            if not self.pacer.wait():  # stop requested: commit what was produced, up to this record
+                self.report.stopped = "stopped on request"
+                position = d.record.offset
+                break
+            record = whole[d.record.offset]
+            headers = republish_headers(
+                record.headers,
+                dlq_topic=self.dlq_topic,
+                partition=record.partition,
+                offset=record.offset,
+                actor=self.actor,
+                at=at,
+            )
+            try:
+                sender.produce(d.target, record, headers, on_delivery(i))
+            except KafkaException as exc:  # refused locally (too large for the producer)
+                failures[i] = _kafka_error(exc) or KafkaError(KafkaError._FAIL)
+        remaining = sender.flush()
+        if remaining or failures:
+            self._abort([])
+            why = f"{remaining} records not acknowledged in time" if remaining else self._describe(failures, batch)
+            refused = {
+                batch[i].key: f"refused: {err.str()}" for i, err in failures.items() if err.code() in _RECORD_ERRORS
+            }
+            raise _Abortable(why, refused)
+        entries = [
+            PendingEntry(batch[i].key, batch[i].target, p, o, self.run_id) for i, (p, o) in sorted(delivered.items())
+        ]
+        keys = [e.key for e in entries]
+        if entries:
+            try:
+                self.ledger.record_pending(entries)
+            except Exception as exc:
+                self._abort([])
+                raise _Halt(f"the ledger could not record the batch: {type(exc).__name__}: {exc}") from exc
+            self.inflight = keys
+        try:
+            if self.group_consumer is not None:
+                offsets = [TopicPartition(self.dlq_topic, partition, position)]
+                sender.send_offsets(offsets, self.group_consumer.consumer_group_metadata())
+            sender.commit()
+        except _Abortable:
+            self._abort(keys)
+            raise
+        self.inflight = []
+        self._count_sent(batch, entries)
+        if self.group_consumer is not None:
+            self.position = self.committed_position = position
+        try:
+            self.ledger.confirm(keys, self.run_id)
+        except Exception as exc:
+            raise _Halt(
+                f"the records were committed but the ledger could not confirm them ({type(exc).__name__}: {exc});"
+                " the next run confirms them"
+            ) from exc
+
+    def _count_sent(self, batch: list[_Decision], entries: list[PendingEntry]) -> None:
+        forced = {d.key for d in batch if d.forced}
+        for e in entries:
+            self.report.sent += 1
+            self.report.per_target[e.target_topic] = self.report.per_target.get(e.target_topic, 0) + 1
+            if e.key in forced:
+                self.report.forced_keys.append(e.key)
+
+    def _abort(self, keys: list[RecordKey]) -> None:
+        """Abort the open transaction; once that succeeded, the ledger forgets the batch's pending entries."""
+        self.sender.abort()
+        self.inflight = []
+        if keys:
+            try:
+                self.ledger.abandon(keys, self.run_id)
+            except Exception as exc:
+                raise _Halt(
+                    f"the ledger could not forget an aborted batch ({type(exc).__name__}: {exc});"
+                    " the next run settles it"
+                ) from exc
+
+    @staticmethod
+    def _describe(failures: dict[int, KafkaError], batch: list[_Decision]) -> str:
+        i, err = min(failures.items())
+        more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
+        return f"delivery to {batch[i].target} failed: {err.str()}{more}"
+
+    def _offsets_only(self) -> None:
+        """Commit the group's offset past records that needed no sending (skipped at the end of the range)."""
+        if self.group_consumer is None or self.position is None:
+            return
+        assert isinstance(self.selection, OffsetRange)
+        self.sender.begin()
+        try:
+            tp = TopicPartition(self.dlq_topic, self.selection.partition, self.position)
+            self.sender.send_offsets([tp], self.group_consumer.consumer_group_metadata())
+            self.sender.commit()
+        except _Abortable as exc:
+            self.sender.abort()
+            _note(self.report.errors, f"could not commit the offset of group {self.range_group}: {exc}")
+            return
+        self.committed_position = self.position
