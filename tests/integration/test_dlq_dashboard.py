@@ -7,7 +7,6 @@ import time
 from io import StringIO
 
 import pytest
-from confluent_kafka import Consumer
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import call_command
@@ -15,63 +14,10 @@ from django.test import Client
 from django.urls import reverse
 
 from dashboard.models import AuditEntry, DlqRecord, ReprocessRun
-from dashboard.poller import Poller
 from kafka_admin import dlq_headers as h
+from tests.dlq_support import read_all
 
 pytestmark = [pytest.mark.broker, pytest.mark.django_db(transaction=True)]
-
-
-def spring_headers(topic: str, partition: int, offset: int, exc: str, message: str) -> list:
-    return [
-        ("trace-id", b"t-1"),
-        (h.SPRING_ORIGINAL_TOPIC, topic.encode()),
-        (h.SPRING_ORIGINAL_PARTITION, h.encode_int32(partition)),
-        (h.SPRING_ORIGINAL_OFFSET, h.encode_int64(offset)),
-        (h.SPRING_ORIGINAL_TIMESTAMP, h.encode_int64(1_700_000_000_000)),
-        (h.SPRING_EXCEPTION_FQCN, exc.encode()),
-        (h.SPRING_EXCEPTION_MESSAGE, message.encode()),
-        (h.SPRING_EXCEPTION_STACKTRACE, f"{exc}: {message}\n\tat com.example.Handler.handle(Handler.java:42)".encode()),
-    ]
-
-
-@pytest.fixture
-def dlq_setup(kafka, dashboard_cluster):
-    original = kafka.create_topic(partitions=2)
-    dlq = kafka.create_topic(f"{original}-dlq", partitions=1, config={"max.message.bytes": "10485760"})
-    p = kafka.producer(acks="all", **{"message.max.bytes": 12_000_000})
-    for i in range(6):
-        exc = "com.example.PoisonException" if i % 2 == 0 else "java.lang.IllegalStateException"
-        p.produce(
-            dlq,
-            key=f"order-{i}".encode(),
-            value=json.dumps({"n": i}).encode(),
-            partition=0,
-            headers=spring_headers(original, i % 2, 100 + i, exc, f"bad order {i}"),
-        )
-    p.produce(
-        dlq,
-        key=b"<script>alert('k')</script>",
-        value=b"<img src=x onerror=alert(1)>",
-        partition=0,
-        headers=[
-            ("<b>h</b>", b"<i>v</i>"),
-            (h.DLQ_EXCEPTION_CLASS, b"<svg onload=alert(2)>"),
-            (h.DLQ_ORIGINAL_TOPIC, original.encode()),
-        ],
-    )
-    p.produce(
-        dlq,
-        key=None,
-        value=bytes(range(256)) * 4,
-        partition=0,
-        headers=[(h.DLQ_EXCEPTION_CLASS, b"BinaryException"), (h.DLQ_RETRY_COUNT, b"3")],
-    )
-    p.produce(
-        dlq, key=b"big", value=b"x" * (5 * 1024 * 1024), partition=0, headers=[(h.DLQ_EXCEPTION_CLASS, b"TooBig")]
-    )
-    assert p.flush(30) == 0
-    Poller(dashboard_cluster, 1.0).cycle()
-    return original, dlq
 
 
 def operator_client() -> Client:
@@ -88,32 +34,6 @@ def viewer_client() -> Client:
     client = Client()
     client.force_login(user)
     return client
-
-
-def read_all(kafka, topic: str, expected: int, timeout: float = 20) -> list:
-    c = Consumer(
-        {
-            "bootstrap.servers": kafka.bootstrap,
-            "group.id": kafka.unique("reader"),
-            "auto.offset.reset": "earliest",
-            "isolation.level": "read_committed",
-            "enable.auto.commit": False,
-        }
-    )
-    c.subscribe([topic])
-    got, deadline = [], time.monotonic() + timeout
-    while time.monotonic() < deadline and len(got) < expected:
-        m = c.poll(0.5)
-        if m is not None and not m.error():
-            got.append(m)
-    # a little longer, to catch duplicates
-    end = time.monotonic() + 1.5
-    while time.monotonic() < end:
-        m = c.poll(0.3)
-        if m is not None and not m.error():
-            got.append(m)
-    c.close()
-    return got
 
 
 def wait_run(run_id: str, timeout: float = 60) -> ReprocessRun:
