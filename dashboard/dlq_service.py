@@ -20,7 +20,16 @@ from dashboard import store
 from dashboard.clusters import get_cluster
 from dashboard.dlq_index import dlq_topics
 from dashboard.ledger import DbLedger
-from dashboard.models import REPROCESSED, RESOLVED, WAITING, AuditEntry, DlqRecord, ReprocessRun
+from dashboard.models import (
+    CONFIRMED,
+    REPROCESSED,
+    RESOLVED,
+    WAITING,
+    AuditEntry,
+    DlqRecord,
+    ReprocessEntry,
+    ReprocessRun,
+)
 from dashboard.pages import DlqQuery
 from kafka_admin import reprocess as engine
 from kafka_admin.dlq import FailureInfo, Target, resolve_target
@@ -236,6 +245,7 @@ def _execute(
 ) -> None:
     close_old_connections()
     run = ReprocessRun.objects.get(run_id=run_id)
+    interrupted = _take_over_interrupted(cluster, topic, run_id)
     last_saved = [0.0]
 
     def progress(p) -> None:
@@ -292,6 +302,7 @@ def _execute(
                 "errors": report.errors[:20],
             },
         )
+        _audit_interrupted(interrupted, cluster, topic, run_id)
     except Exception as exc:  # the run's outcome must be recorded whatever failed
         log.exception("reprocess run %s failed", run_id)
         ReprocessRun.objects.filter(run_id=run_id).update(
@@ -300,6 +311,28 @@ def _execute(
         audit(actor, "reprocess", cluster, topic, 0, "failed", {"run_id": run_id, "error": str(exc)[:500]})
     finally:
         close_old_connections()
+
+
+def _take_over_interrupted(cluster: str, topic: str, run_id: str) -> list[ReprocessRun]:
+    """Runs of this DLQ still marked running belong to a process that died (or will be fenced now:
+    runs of one DLQ share a transactional.id). Mark them interrupted; their count comes after recovery."""
+    old = list(ReprocessRun.objects.filter(cluster=cluster, dlq_topic=topic, state="running").exclude(run_id=run_id))
+    for run in old:
+        run.state = "interrupted"
+        run.message = f"interrupted; taken over by run {run_id}"
+        run.finished_at = timezone.now()
+        run.save(update_fields=["state", "message", "finished_at"])
+    return old
+
+
+def _audit_interrupted(runs: list[ReprocessRun], cluster: str, topic: str, by_run: str) -> None:
+    """After the new run's recovery settled their pending records, say what the dead runs did send."""
+    for run in runs:
+        sent = ReprocessEntry.objects.filter(cluster=cluster, dlq_topic=topic, run_id=run.run_id,
+                                             state=CONFIRMED).count()
+        ReprocessRun.objects.filter(run_id=run.run_id).update(sent=sent)
+        audit(run.actor, "reprocess", cluster, topic, sent, "interrupted",
+              {"run_id": run.run_id, "selection": run.selection, "sent": sent, "taken_over_by": by_run})
 
 
 def reprocessor_group(dlq_topic: str) -> str:
@@ -334,8 +367,3 @@ def audit(actor: str, action: str, cluster: str, target: str, count: int, result
     )
 
 
-def interrupted_runs() -> int:
-    """Runs left 'running' by a process that died; they are marked so, and can be started again safely."""
-    return ReprocessRun.objects.filter(state="running").update(
-        state="interrupted", message="the process running it stopped; start it again (nothing is sent twice)"
-    )

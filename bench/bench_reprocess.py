@@ -1,0 +1,344 @@
+"""DLQ reprocess throughput: kafka_admin.reprocess (transactions + ledger) against a bare
+confluent-kafka copy loop, on the same 100,000 DLQ records in the same run.
+
+Workload: one DLQ partition of `--records` records (~200-byte JSON values, string keys, three
+business headers and the project's failure headers dlq.original.*, dlq.exception.*, ...).
+
+- ours: ``reprocess(...)`` of the whole offset range, MemoryLedger, transactional, routed by the
+  dlq.original.topic header into a fresh target topic.
+- bare: a plain Consumer with ``assign`` reading the same records and producing them (idempotent,
+  acks=all, no transactions, same linger) to another fresh topic: the baseline.
+
+Each measured phase runs in its own (spawned) Python process, so its peak RSS is its own. The
+rounds alternate bare/ours; the best round of each is reported, with the ratio ours / bare
+(target: >= 0.5). At the end the target of every round of ours is read back with read_committed:
+exactly `--records` records, each DLQ offset once, with its exact key and value.
+
+Usage: .venv/bin/python bench/bench_reprocess.py [--records 100000] [--batch-size N] [--rounds 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import resource
+import tempfile
+import time
+import uuid
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from common import start_broker
+from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+
+from kafka_admin import dlq_headers as dh
+from kafka_admin.config import ClusterConfig
+from kafka_admin.dlq import FailureInfo, Target, reprocessed_from, resolve_target
+from kafka_admin.messages import Record
+from kafka_admin.reprocess import DEFAULT_BATCH_SIZE, LINGER_MS, MemoryLedger, OffsetRange, reprocess
+from tests.kafka_support import Kafka
+
+TARGET_PARTITIONS = 3
+BUSINESS_HEADERS = ("trace-id", "content-type", "source")
+
+
+# ------------------------------------------------------------------------------------- workload
+
+
+def key_of(i: int) -> bytes:
+    return f"customer-{i % 5000:05d}".encode()
+
+
+def value_of(i: int) -> bytes:
+    body = {
+        "order_id": f"ord-{i:08d}",
+        "customer": f"customer-{i % 5000:05d}",
+        "amount": round((i * 37 % 100_000) / 100, 2),
+        "currency": "EUR",
+        "items": [{"sku": f"sku-{i % 811:04d}", "qty": 1 + i % 3}],
+        "created_at": "2025-01-31T12:00:00.000Z",
+        "note": "x" * (20 + i % 7),
+    }
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def headers_of(i: int, original: str) -> list[tuple[str, bytes]]:
+    return [
+        ("trace-id", f"{i:016x}".encode()),
+        ("content-type", b"application/json"),
+        ("source", b"order-service"),
+        (dh.DLQ_ORIGINAL_TOPIC, original.encode()),
+        (dh.DLQ_ORIGINAL_PARTITION, str(i % 6).encode()),
+        (dh.DLQ_ORIGINAL_OFFSET, str(1_000_000 + i).encode()),
+        (dh.DLQ_ORIGINAL_TIMESTAMP, b"1738324800000"),
+        (dh.DLQ_EXCEPTION_CLASS, b"demo.InvalidOrderError"),
+        (dh.DLQ_EXCEPTION_MESSAGE, b"order has no valid amount"),
+        (dh.DLQ_RETRY_COUNT, b"3"),
+        (dh.DLQ_FAILED_AT, b"2025-01-31T12:00:00.000Z"),
+        (dh.DLQ_CONSUMER_GROUP, b"demo-order-processor"),
+    ]
+
+
+def seed(bootstrap: str, dlq: str, original: str, count: int) -> None:
+    """Write the DLQ records to partition 0, in order (offset i holds record i)."""
+    p = Producer(
+        {"bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all", "linger.ms": 20, "log_level": 3}
+    )
+    errors: list[str] = []
+
+    def on_delivery(err, _msg) -> None:
+        if err is not None:
+            errors.append(str(err))
+
+    for i in range(count):
+        while True:
+            try:
+                p.produce(dlq, key=key_of(i), value=value_of(i), headers=headers_of(i, original), partition=0)
+                break
+            except BufferError:
+                p.poll(0.05)
+        if i % 1000 == 0:
+            p.poll(0)
+    if p.flush(120) or errors:
+        raise RuntimeError(f"seeding failed: {errors[:3]}")
+
+
+# ------------------------------------------------------------------------------- measured phases
+
+
+def peak_rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # Linux: KiB
+
+
+class CountingLedger(MemoryLedger):
+    """A MemoryLedger that counts transactions (one record_pending call per transaction with records)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.transactions = 0
+
+    def record_pending(self, entries) -> None:
+        self.transactions += 1
+        super().record_pending(entries)
+
+
+def run_ours(
+    bootstrap: str, dlq: str, original: str, target: str, count: int, batch_size: int, range_group: bool
+) -> dict:
+    config = ClusterConfig(name="bench", bootstrap_servers=bootstrap, request_timeout_s=10.0, cycle_timeout_s=30.0)
+
+    def targets(record: Record, info: FailureInfo) -> Target:
+        # The engine's routing by header, then this round's own copy of the original topic.
+        found = resolve_target(info, dlq)
+        return Target(target, found.source, found.reason) if found.topic == original else found
+
+    ledger = CountingLedger()
+    rss_before = peak_rss_mb()
+    started = time.perf_counter()
+    report = reprocess(
+        config,
+        dlq,
+        OffsetRange(0, 0, count - 1),
+        targets=targets,
+        ledger=ledger,
+        actor="bench",
+        run_id=uuid.uuid4().hex,
+        batch_size=batch_size,
+        range_group=f"bench-reprocessor-{uuid.uuid4().hex[:8]}" if range_group else None,
+    )
+    elapsed = time.perf_counter() - started
+    if report.sent != count or report.errors or report.stopped:
+        raise RuntimeError(f"reprocess: sent {report.sent} of {count}; {report.stopped}; {report.errors[:3]}")
+    return {
+        "seconds": round(elapsed, 2),
+        "records_per_s": round(count / elapsed),
+        "transactions": ledger.transactions,
+        "peak_rss_mb": peak_rss_mb(),
+        "rss_at_start_mb": rss_before,
+    }
+
+
+_bare_errors: list[str] = []
+
+
+def _bare_delivered(err, _msg) -> None:
+    if err is not None:
+        _bare_errors.append(str(err))
+
+
+def run_bare(bootstrap: str, dlq: str, target: str, count: int) -> dict:
+    rss_before = peak_rss_mb()
+    started = time.perf_counter()
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": "bench-bare",
+            "enable.auto.commit": False,
+            "isolation.level": "read_committed",
+            "log_level": 3,
+        }
+    )
+    producer = Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "enable.idempotence": True,
+            "acks": "all",
+            "linger.ms": LINGER_MS,
+            "compression.type": "none",
+            "log_level": 3,
+        }
+    )
+    consumer.assign([TopicPartition(dlq, 0, 0)])
+    copied = 0
+    while copied < count:
+        for msg in consumer.consume(1000, 1.0):
+            if msg.error():
+                raise RuntimeError(msg.error().str())
+            while True:
+                try:
+                    producer.produce(
+                        target, key=msg.key(), value=msg.value(), headers=msg.headers(), on_delivery=_bare_delivered
+                    )
+                    break
+                except BufferError:
+                    producer.poll(0.05)
+            copied += 1
+        producer.poll(0)
+    remaining = producer.flush(60)
+    elapsed = time.perf_counter() - started
+    consumer.close()
+    if remaining or _bare_errors:
+        raise RuntimeError(f"bare loop: {remaining} unacknowledged, errors {_bare_errors[:3]}")
+    return {
+        "seconds": round(elapsed, 2),
+        "records_per_s": round(count / elapsed),
+        "peak_rss_mb": peak_rss_mb(),
+        "rss_at_start_mb": rss_before,
+    }
+
+
+def in_child(fn, *args) -> dict:
+    """Run one phase in a fresh interpreter: its timing and peak RSS are its own."""
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(fn, *args).result()
+
+
+# ------------------------------------------------------------------------------------ verifying
+
+
+def verify(bootstrap: str, dlq: str, target: str, count: int) -> dict:
+    """read_committed: `count` records, every DLQ offset exactly once, exact keys, values, business headers."""
+    c = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": "bench-verify",
+            "enable.auto.commit": False,
+            "isolation.level": "read_committed",
+            "enable.partition.eof": True,
+            "log_level": 3,
+        }
+    )
+    c.assign([TopicPartition(target, p, 0) for p in range(TARGET_PARTITIONS)])
+    seen: set[int] = set()
+    total = duplicates = wrong = 0
+    at_end: set[int] = set()
+    deadline = time.monotonic() + 120
+    try:
+        while len(at_end) < TARGET_PARTITIONS and time.monotonic() < deadline:
+            for msg in c.consume(1000, 1.0):
+                if msg.error():
+                    if msg.error().code() == KafkaError._PARTITION_EOF:
+                        at_end.add(msg.partition())
+                        continue
+                    raise RuntimeError(msg.error().str())
+                at_end.discard(msg.partition())
+                total += 1
+                headers = msg.headers() or []
+                origin = reprocessed_from(headers)
+                if origin is None or origin[:2] != (dlq, 0):
+                    wrong += 1
+                    continue
+                offset = origin[2]
+                if offset in seen:
+                    duplicates += 1
+                seen.add(offset)
+                business = [(k, v) for k, v in headers if k in BUSINESS_HEADERS]
+                expected = [(k, v) for k, v in headers_of(offset, "") if k in BUSINESS_HEADERS]
+                failure = any(k in dh.FAILURE_HEADERS for k, _ in headers)
+                if msg.key() != key_of(offset) or msg.value() != value_of(offset) or business != expected or failure:
+                    wrong += 1
+    finally:
+        c.close()
+    ok = total == count and duplicates == 0 and wrong == 0 and seen == set(range(count))
+    return {"read_committed": total, "distinct_origins": len(seen), "duplicates": duplicates, "wrong": wrong, "ok": ok}
+
+
+# ----------------------------------------------------------------------------------------- main
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
+    parser.add_argument("--rounds", type=int, default=2, help="alternating bare/ours rounds; the best of each counts")
+    parser.add_argument("--range-group", action="store_true", help="commit a group offset in every transaction")
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-reprocess-"))
+    bench_started = time.monotonic()
+    broker = start_broker(tmp / "kafka")
+    try:
+        kafka = Kafka(broker)
+        name = kafka.unique("bench-orders")
+        original = kafka.create_topic(name, partitions=TARGET_PARTITIONS)
+        dlq = kafka.create_topic(f"{name}-dlq", partitions=1)
+        started = time.monotonic()
+        seed(broker.bootstrap, dlq, original, args.records)
+        seed_s = time.monotonic() - started
+
+        rounds = []
+        for r in range(args.rounds):
+            bare_target = kafka.create_topic(f"{name}-bare-r{r}", partitions=TARGET_PARTITIONS)
+            ours_target = kafka.create_topic(f"{name}-ours-r{r}", partitions=TARGET_PARTITIONS)
+            bare = in_child(run_bare, broker.bootstrap, dlq, bare_target, args.records)
+            ours = in_child(
+                run_ours, broker.bootstrap, dlq, original, ours_target, args.records, args.batch_size, args.range_group
+            )
+            ours["ratio"] = round(ours["records_per_s"] / bare["records_per_s"], 2)
+            rounds.append({"bare": bare, "ours": ours, "target": ours_target})
+
+        checks = [verify(broker.bootstrap, dlq, r.pop("target"), args.records) for r in rounds]
+        best_bare = max(r["bare"]["records_per_s"] for r in rounds)
+        best_ours = max(r["ours"]["records_per_s"] for r in rounds)
+        ratio = round(best_ours / best_bare, 2)
+        print(
+            json.dumps(
+                {
+                    "bench": "reprocess",
+                    "records": args.records,
+                    "batch_size": args.batch_size,
+                    "range_group": args.range_group,
+                    "value_bytes_avg": round(sum(len(value_of(i)) for i in range(1000)) / 1000),
+                    "seed_s": round(seed_s, 1),
+                    "rounds": rounds,
+                    "ours_records_per_s": best_ours,
+                    "bare_records_per_s": best_bare,
+                    "ratio": ratio,
+                    "target_ratio": 0.5,
+                    "meets_target": ratio >= 0.5,
+                    "ours_peak_rss_mb": max(r["ours"]["peak_rss_mb"] for r in rounds),
+                    "bare_peak_rss_mb": max(r["bare"]["peak_rss_mb"] for r in rounds),
+                    "transactions": rounds[0]["ours"]["transactions"],
+                    "verify": checks,
+                    "correct": all(c["ok"] for c in checks),
+                    "total_s": round(time.monotonic() - bench_started, 1),
+                },
+                indent=2,
+            )
+        )
+    finally:
+        broker.down()
+
+
+if __name__ == "__main__":
+    main()
