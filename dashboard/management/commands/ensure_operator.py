@@ -5,7 +5,10 @@ from __future__ import annotations
 import secrets
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
+
+from dashboard.permissions import ensure_roles
 
 
 class Command(BaseCommand):
@@ -22,6 +25,8 @@ class Command(BaseCommand):
             )
             return
         password = secrets.token_urlsafe(12)
-        users.objects.create_superuser(username=username, email="", password=password)
+        user = users.objects.create_superuser(username=username, email="", password=password)
+        ensure_roles()
+        user.groups.add(Group.objects.get(name="operators"))
         self.stdout.write(self.style.SUCCESS(f"Created account '{username}' with password: {password}"))
         self.stdout.write("This password is shown once; it is stored only as a hash.")
