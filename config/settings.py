@@ -125,6 +125,7 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise serves from the finders; it wants the folder to exist
 WHITENOISE_USE_FINDERS = True
 
 SESSION_COOKIE_HTTPONLY = True
@@ -141,6 +142,7 @@ POLLER_IN_PROCESS = env_bool("POLLER_IN_PROCESS", True)
 # Anonymous read-only access for a wall screen; off by default.
 ALLOW_ANONYMOUS_READ = env_bool("ALLOW_ANONYMOUS_READ", False)
 READ_ONLY = env_bool("DASHBOARD_READ_ONLY", False)
+METRICS_TOKEN = env_str("METRICS_TOKEN")  # /metrics requires "Authorization: Bearer <token>" when set
 
 LOGGING = {
     "version": 1,

@@ -1,7 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from dashboard import dlq_views, views
+from dashboard import alert_views, dlq_views, reset_views, views
+from dashboard.metrics import metrics_view
 
 cluster_patterns = [
     path("", views.overview, name="overview"),
@@ -21,6 +22,9 @@ cluster_patterns = [
     path("dlq/<str:topic>/resolve/", dlq_views.dlq_resolve, name="dlq_resolve"),
     path("dlq/<str:topic>/<int:partition>/<int:offset>/", dlq_views.dlq_record, name="dlq_record"),
     path("groups/", views.groups, name="groups"),
+    path("reset/<path:group>/", reset_views.reset_form, name="reset_offsets"),
+    path("reset-preview/<path:group>/", reset_views.reset_preview, name="reset_preview"),
+    path("reset-apply/<path:group>/", reset_views.reset_apply, name="reset_apply"),
     path("groups/<path:group>/", views.group, name="group"),
 ]
 
@@ -28,9 +32,16 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
+    path("metrics", metrics_view, name="metrics"),
     path("c/<str:cluster>/", include(cluster_patterns)),
     path("api/", include("dashboard.api_urls")),
     path("audit/", dlq_views.audit_log, name="audit"),
+    path("alerts/", alert_views.alerts_page, name="alerts"),
+    path("alerts/rules/new/", alert_views.rule_edit, name="alert_rule_new"),
+    path("alerts/rules/<int:pk>/", alert_views.rule_edit, name="alert_rule_edit"),
+    path("alerts/rules/<int:pk>/delete/", alert_views.rule_delete, name="alert_rule_delete"),
+    path("alerts/silences/", alert_views.silence_create, name="silence_create"),
+    path("alerts/silences/<int:pk>/end/", alert_views.silence_end, name="silence_end"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,11 +1,25 @@
-"""Which clusters the dashboard watches: built once from the environment, looked up by name."""
+"""Which clusters the dashboard watches: built once from the environment, looked up by name.
+
+The sources, first present wins (kafka_admin.config.clusters_from_environment, docs/clusters.md):
+KAFKA_CLUSTERS_FILE, then KAFKA_CLUSTERS=a,b with KAFKA_A_* variables, then the single default
+cluster from KAFKA_BOOTSTRAP_SERVERS & friends. A configuration that cannot work stops the start
+(a Django system check, and ImproperlyConfigured on first use) with a message that names the
+setting and never quotes a password.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
 from functools import cache
+from typing import Any
 
-from kafka_admin.config import ClusterConfig, from_env
+from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
+
+from kafka_admin.config import ClusterConfig, ConfigError, clusters_from_environment
+
+log = logging.getLogger(__name__)
 
 
 class UnknownCluster(LookupError):
@@ -14,9 +28,15 @@ class UnknownCluster(LookupError):
 
 @cache
 def configured_clusters() -> dict[str, ClusterConfig]:
-    """Clusters by name, in configuration order. Today: the default cluster from KAFKA_* vars."""
-    default = from_env(os.environ)
-    return {default.name: default}
+    """Clusters by name, in configuration order; ImproperlyConfigured when the configuration is wrong."""
+    env = os.environ
+    try:
+        configs = clusters_from_environment(env)
+    except ConfigError as exc:
+        raise ImproperlyConfigured(f"Kafka clusters: {exc}") from None
+    if env.get("KAFKA_CLUSTERS_FILE", "").strip() and env.get("KAFKA_CLUSTERS", "").strip():
+        log.warning("KAFKA_CLUSTERS is ignored: KAFKA_CLUSTERS_FILE is set and takes precedence")
+    return {config.name: config for config in configs}
 
 
 def cluster_names() -> list[str]:
@@ -34,3 +54,13 @@ def get_cluster(name: str | None = None) -> ClusterConfig:
         return configured_clusters()[name]
     except KeyError:
         raise UnknownCluster(name) from None
+
+
+@checks.register("kafka")
+def check_clusters(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """`manage.py check` and every server start: the cluster configuration must load."""
+    try:
+        configured_clusters()
+    except ImproperlyConfigured as exc:
+        return [checks.Error(str(exc), hint="See docs/clusters.md.", id="dashboard.E001")]
+    return []

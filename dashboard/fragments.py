@@ -160,8 +160,10 @@ def _render(template: str, spec: FragmentSpec, **context: Any) -> str:
 
 
 def status_context(cluster: str) -> dict[str, Any]:
+    from dashboard.alerts import firing
+
     state = store.state(cluster)
-    return {"state": state, "snapshot": state.snapshot}
+    return {"state": state, "snapshot": state.snapshot, "firing_alerts": list(firing(cluster)[:50])}
 
 
 @renderer("status")

@@ -194,3 +194,83 @@ class ReprocessRun(models.Model):
     message = models.TextField(blank=True)
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True)
+
+
+class AlertRule(models.Model):
+    """What to watch, when to fire, where to say it. Edited by operators in the dashboard and the admin."""
+
+    KINDS = (("group", "consumer groups"), ("topic", "topics"), ("dlq", "DLQ topics"), ("cluster", "the cluster"))
+    CONDITIONS = (
+        ("lag_gt", "lag > N messages"),
+        ("time_lag_gt", "time lag > N seconds"),
+        ("status_in", "status in a set"),
+        ("dlq_waiting_gt", "DLQ waiting > N"),
+        ("unreachable", "cluster unreachable"),
+    )
+    CHANNELS = (("log", "log only"), ("webhook", "webhook (JSON)"), ("slack", "Slack-compatible webhook"))
+
+    name = models.CharField(max_length=100, unique=True)
+    enabled = models.BooleanField(default=True)
+    cluster = models.CharField(max_length=100, blank=True, help_text="empty: every cluster")
+    pattern = models.CharField(max_length=300, default="*", help_text="glob (orders-*) or /regex/")
+    condition = models.CharField(max_length=20, choices=CONDITIONS)
+    threshold = models.FloatField(default=0)
+    statuses = models.CharField(max_length=100, blank=True, help_text="for 'status in': e.g. STOP,STALL")
+    for_seconds = models.PositiveIntegerField(default=60, help_text="how long it must hold before firing")
+    channel = models.CharField(max_length=10, choices=CHANNELS, default="log")
+    webhook_url = models.CharField(max_length=500, blank=True, help_text="secret: never shown in full")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    @property
+    def kind(self) -> str:
+        return {"lag_gt": "group", "time_lag_gt": "group", "status_in": "group", "dlq_waiting_gt": "dlq"}.get(
+            self.condition, "cluster"
+        )
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AlertState(models.Model):
+    """The state of one rule for one subject (a group, a DLQ topic, the cluster): survives restarts."""
+
+    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="states")
+    cluster = models.CharField(max_length=100)
+    subject = models.CharField(max_length=300)
+    pending_since = models.DateTimeField(null=True)
+    firing_since = models.DateTimeField(null=True)
+    value = models.FloatField(null=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["rule", "cluster", "subject"], name="alertstate_unique")]
+
+
+class AlertEvent(models.Model):
+    """A state change (firing, resolved) and its delivery: retried with backoff until delivered."""
+
+    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="events")
+    cluster = models.CharField(max_length=100)
+    subject = models.CharField(max_length=300)
+    kind = models.CharField(max_length=10)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    value = models.FloatField(null=True)
+    message = models.CharField(max_length=500)
+    silenced = models.BooleanField(default=False)
+    delivered_at = models.DateTimeField(null=True)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, db_index=True)
+    last_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+
+class Silence(models.Model):
+    """Mute notifications for a rule (or all) and subjects matching a pattern, until it expires."""
+
+    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, null=True, blank=True, related_name="silences")
+    pattern = models.CharField(max_length=300, default="*")
+    until = models.DateTimeField()
+    reason = models.CharField(max_length=300)
+    created_by = models.CharField(max_length=150)
+    created_at = models.DateTimeField(auto_now_add=True)

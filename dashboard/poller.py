@@ -20,11 +20,11 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
-from dashboard import dlq_index, history, live, store
+from dashboard import alerts, dlq_index, history, live, store
 from dashboard.lease import Lease
 from kafka_admin.collect import SnapshotCollector
 from kafka_admin.config import ClusterConfig
-from kafka_admin.figures import FigureTracker
+from kafka_admin.figures import ClusterFigures, FigureTracker
 from kafka_admin.model import ClusterSnapshot
 from kafka_admin.topic_configs import describe_topic_configs
 
@@ -66,7 +66,15 @@ class Poller:
             self._maybe_read_configs(snapshot)
             self._index_dlqs(snapshot)
         self._note_reachability(snapshot)
+        self._alerts(snapshot, figures)
         return snapshot
+
+    def _alerts(self, snapshot: ClusterSnapshot, figures: ClusterFigures) -> None:
+        try:
+            alerts.evaluate(self.config.name, snapshot if snapshot.reachable else None, figures, snapshot.reachable)
+            alerts.deliver()
+        except Exception:
+            log.exception("evaluating the alerts of %s failed", self.config.name)
 
     def _seed(self) -> None:
         """Refill the in-memory windows from stored history, so a restart keeps trends and time lag."""

@@ -1,10 +1,23 @@
-"""How to reach one Kafka cluster, built from the environment; secrets stay out of repr and logs."""
+"""How to reach Kafka clusters, built from the environment or a file; secrets stay out of repr and logs.
+
+Three sources, the first one present wins (see docs/clusters.md):
+
+1. ``KAFKA_CLUSTERS_FILE``: a JSON (or ``.toml``) file listing the clusters;
+2. ``KAFKA_CLUSTERS=prod,staging`` with ``KAFKA_PROD_BOOTSTRAP_SERVERS``, ``KAFKA_PROD_SASL_PASSWORD``, ...;
+3. the single default cluster from ``KAFKA_BOOTSTRAP_SERVERS`` & friends.
+
+No error message built here quotes a password or the contents of the file.
+"""
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Mapping
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
@@ -120,3 +133,193 @@ def from_env(env: Mapping[str, str] | None = None, prefix: str = "KAFKA_", name:
         max_in_flight=int(_float(env, f"{prefix}MAX_IN_FLIGHT", 50)),
         offsets_source=env.get(f"{prefix}OFFSETS_SOURCE") or "admin",
     )
+
+
+# --- Several clusters ----------------------------------------------------------------------------
+
+CLUSTER_NAME = re.compile(r"[A-Za-z0-9._-]+")
+FILE_KEYS = frozenset(
+    {
+        "name",
+        "bootstrap_servers",
+        "security_protocol",
+        "sasl_mechanism",
+        "sasl_username",
+        "sasl_password",
+        "sasl_password_env",
+        "ssl_ca_location",
+        "request_timeout",
+        "cycle_timeout",
+        "max_in_flight",
+        "offsets_source",
+    }
+)
+
+
+def env_prefix(name: str) -> str:
+    """The variable prefix of a cluster listed in KAFKA_CLUSTERS: "eu-west.prod" -> "KAFKA_EU_WEST_PROD_"."""
+    return f"KAFKA_{re.sub(r'[^A-Za-z0-9]', '_', name).upper()}_"
+
+
+def check_name(name: object, where: str) -> str:
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"{where}: every cluster needs a name")
+    if not CLUSTER_NAME.fullmatch(name):
+        raise ConfigError(
+            f"{where}: cluster name {name!r} may only contain letters, digits, '.', '_' and '-' (it is part of URLs)"
+        )
+    return name
+
+
+def check_unique(configs: Sequence[ClusterConfig], where: str) -> list[ClusterConfig]:
+    seen: set[str] = set()
+    for config in configs:
+        if config.name in seen:
+            raise ConfigError(f"{where}: cluster name {config.name!r} is configured twice")
+        seen.add(config.name)
+    if not configs:
+        raise ConfigError(f"{where}: no clusters configured")
+    return list(configs)
+
+
+def _text(entry: Mapping[str, Any], key: str, where: str) -> str | None:
+    value = entry.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: {key} must be a string, not {type(value).__name__}")
+    return value
+
+
+def _number(entry: Mapping[str, Any], key: str, where: str, default: float) -> float:
+    value = entry.get(key)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ConfigError(f"{where}: {key} must be a number, not {type(value).__name__}")
+    try:
+        return float(value)
+    except ValueError:
+        raise ConfigError(f"{where}: {key} must be a number, got {value!r}") from None
+
+
+def _password(entry: Mapping[str, Any], env: Mapping[str, str], where: str) -> str | None:
+    if "sasl_password" in entry and "sasl_password_env" in entry:
+        raise ConfigError(f"{where}: give sasl_password or sasl_password_env, not both")
+    if "sasl_password" in entry:
+        value = entry["sasl_password"]
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(f"{where}: sasl_password must be a string, not {type(value).__name__}")
+        return value
+    var = _text(entry, "sasl_password_env", where)
+    if var is None:
+        return None
+    if var not in env:
+        raise ConfigError(f"{where}: sasl_password_env names {var}, which is not set in the environment")
+    return env[var]
+
+
+def cluster_from_mapping(entry: object, env: Mapping[str, str], where: str) -> ClusterConfig:
+    """One entry of a clusters file; `where` (file and entry) starts every error message."""
+    if not isinstance(entry, Mapping):
+        raise ConfigError(f"{where}: each cluster must be an object with a name and bootstrap_servers")
+    name = check_name(entry.get("name"), where)
+    where = f"{where} ({name})"
+    unknown = sorted(str(k) for k in entry if k not in FILE_KEYS)
+    if unknown:
+        raise ConfigError(f"{where}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(FILE_KEYS))}")
+    servers = entry.get("bootstrap_servers")
+    if isinstance(servers, list) and all(isinstance(s, str) for s in servers):
+        servers = ",".join(servers)
+    if not isinstance(servers, str) or not servers.strip():
+        raise ConfigError(f'{where}: bootstrap_servers is required ("host:port,host:port" or a list)')
+    try:
+        return ClusterConfig(
+            name=name,
+            bootstrap_servers=servers,
+            security_protocol=(_text(entry, "security_protocol", where) or "PLAINTEXT").upper(),
+            sasl_mechanism=(_text(entry, "sasl_mechanism", where) or "").upper() or None,
+            sasl_username=_text(entry, "sasl_username", where),
+            sasl_password=_password(entry, env, where),
+            ssl_ca_location=_text(entry, "ssl_ca_location", where),
+            request_timeout_s=_number(entry, "request_timeout", where, 10.0),
+            cycle_timeout_s=_number(entry, "cycle_timeout", where, 60.0),
+            max_in_flight=int(_number(entry, "max_in_flight", where, 50)),
+            offsets_source=_text(entry, "offsets_source", where) or "admin",
+        )
+    except ConfigError as exc:
+        if str(exc).startswith(where):
+            raise
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+def clusters_from_file(path: str | Path, env: Mapping[str, str] | None = None) -> list[ClusterConfig]:
+    """Read a clusters file: a JSON list (or {"clusters": [...]}), or TOML with [[clusters]] tables.
+
+    Errors name the file and the reason, never its contents (which may hold passwords).
+    """
+    env = os.environ if env is None else env
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"clusters file {path}: not found") from None
+    except OSError as exc:
+        raise ConfigError(f"clusters file {path}: cannot be read ({exc.strerror or type(exc).__name__})") from None
+    try:
+        if path.suffix.lower() == ".toml":
+            data: Any = tomllib.loads(raw.decode("utf-8"))
+        else:
+            data = json.loads(raw)
+    except UnicodeDecodeError:
+        raise ConfigError(f"clusters file {path}: not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        # exc.msg and the position only: str(exc) is the same, but say so explicitly, no excerpt.
+        raise ConfigError(
+            f"clusters file {path}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"clusters file {path}: not valid TOML ({exc})") from None
+    if isinstance(data, Mapping):
+        data = data.get("clusters")
+    if not isinstance(data, list):
+        raise ConfigError(f'clusters file {path}: expected a list of clusters (or an object with "clusters": [...])')
+    configs = [cluster_from_mapping(entry, env, f"clusters file {path}, entry {i + 1}") for i, entry in enumerate(data)]
+    return check_unique(configs, f"clusters file {path}")
+
+
+def clusters_from_env_list(env: Mapping[str, str]) -> list[ClusterConfig]:
+    """KAFKA_CLUSTERS=prod,staging with KAFKA_PROD_BOOTSTRAP_SERVERS, KAFKA_PROD_SASL_PASSWORD, ..."""
+    names = [n.strip() for n in env.get("KAFKA_CLUSTERS", "").split(",") if n.strip()]
+    prefixes: dict[str, str] = {}
+    configs = []
+    for name in names:
+        check_name(name, "KAFKA_CLUSTERS")
+        prefix = env_prefix(name)
+        if prefix in prefixes and prefixes[prefix] != name:
+            other = prefixes[prefix]
+            raise ConfigError(f"KAFKA_CLUSTERS: clusters {other!r} and {name!r} would share the {prefix}* variables")
+        prefixes[prefix] = name
+        if not env.get(f"{prefix}BOOTSTRAP_SERVERS", "").strip():
+            raise ConfigError(f"KAFKA_CLUSTERS: cluster {name!r} needs {prefix}BOOTSTRAP_SERVERS")
+        try:
+            config = from_env(env, prefix=prefix, name=name)
+        except ConfigError as exc:
+            raise ConfigError(f"KAFKA_CLUSTERS: cluster {name!r} ({prefix}*): {exc}") from None
+        configs.append(replace(config, name=check_name(config.name, f"{prefix}CLUSTER_NAME")))
+    return check_unique(configs, "KAFKA_CLUSTERS")
+
+
+def clusters_from_environment(env: Mapping[str, str] | None = None) -> list[ClusterConfig]:
+    """All configured clusters, from the first source present: file, KAFKA_CLUSTERS, the default cluster."""
+    env = os.environ if env is None else env
+    path = env.get("KAFKA_CLUSTERS_FILE", "").strip()
+    if path:
+        return clusters_from_file(path, env)
+    if env.get("KAFKA_CLUSTERS", "").strip():
+        return clusters_from_env_list(env)
+    try:
+        default = from_env(env)
+    except ConfigError as exc:
+        raise ConfigError(f"KAFKA_* (default cluster): {exc}") from None
+    return [replace(default, name=check_name(default.name, "KAFKA_CLUSTER_NAME"))]

@@ -60,7 +60,7 @@ import re
 import threading
 import time
 import warnings
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -70,10 +70,22 @@ from typing import Literal, Protocol
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource, ResourceType
 
+from kafka_admin import dlq_headers as dh
 from kafka_admin.collect import error_text, make_admin
 from kafka_admin.config import ClusterConfig
-from kafka_admin.dlq import FailureInfo, Target, parse_failure, reprocessed_from, republish_headers
-from kafka_admin.messages import DEFAULT_MAX_VALUE_BYTES, FromOffset, ReadResult, Record, read_records
+from kafka_admin.dlq import FailureInfo, Header, Target, parse_failure, reprocessed_from, republish_headers
+from kafka_admin.messages import (
+    _STOP_ERRORS,
+    _TIMESTAMP_TYPES,
+    BROWSER_GROUP_ID,
+    DEFAULT_MAX_VALUE_BYTES,
+    FETCH_QUEUE_BACKOFF_MS,
+    FETCH_WAIT_MAX_MS,
+    QUEUED_MAX_KBYTES,
+    FromOffset,
+    Record,
+    read_records,
+)
 
 log = logging.getLogger(__name__)
 
@@ -84,12 +96,16 @@ Accept = Callable[[Record, FailureInfo], bool]
 Targets = Callable[[Record, FailureInfo], Target]
 
 TRANSACTIONAL_ID_PREFIX = "kafka-dashboard-reprocess"
-DEFAULT_BATCH_SIZE = 500
+DEFAULT_BATCH_SIZE = 2000
 # What the filter and the plan see of each key and value (the message browser's default cut).
 VIEW_BYTES = DEFAULT_MAX_VALUE_BYTES
 # At most this many bytes of keys and values are held (and sent in one transaction) at a time,
 # unless one record alone is bigger.
 BATCH_BYTES = 32 * 1024 * 1024
+# A page (read, then classified) ends early once it holds this many bytes of (cut) keys and values.
+PAGE_BYTES = BATCH_BYTES
+# At most this many records are taken from the reader's consumer in one call (only what it holds).
+CONSUME_CHUNK = 1000
 TRANSACTION_TIMEOUT_MS = 60_000
 LINGER_MS = 10
 DEFAULT_PARTITIONER = "murmur2_random"
@@ -417,10 +433,14 @@ def plan(
                         result.unsettled.append(d.key)
                     case "too_large":
                         result.too_large.append((d.key, d.reason))
+                    case "unreadable":
+                        target_errors.add(f"{dlq_topic} partition {d.key[1]} offset {d.key[2]}: {d.reason}")
                     case _:
                         target_errors.add(d.reason)
     except _Halt as halt:
         result.errors.append(str(halt))
+    finally:
+        scanner.close()
     result.selected = scanner.total
     result.not_found += scanner.outside_selected
     for message in sorted(target_errors):
@@ -508,6 +528,211 @@ class _Page:
     missing_sample: list[int]
     position: int
     """The offset after the page: everything before it has been read."""
+    cut: set[int] = field(default_factory=set)
+    """Offsets of the records read whose key or value was cut to VIEW_BYTES (read again whole to be sent)."""
+    unreadable: dict[int, str] = field(default_factory=dict)
+    """Offsets of the records read whose headers could not be read, with why (never sent)."""
+
+
+@dataclass
+class _Chunk:
+    """What one _Reader.read() got."""
+
+    records: list[Record]
+    cut: set[int]
+    unreadable: dict[int, str]
+    next_offset: int
+    at_end: bool
+    """The read reached the end of the log (the last stable offset) at next_offset."""
+    error: str | None
+
+
+class _ReadError(Exception):
+    """The partition cannot be read now; the message is for a person."""
+
+
+class _Reader:
+    """Reads one DLQ topic for a whole run (or plan) with one long-lived read_committed consumer.
+
+    It is assigned one span of one partition at a time and read page by page: no consumer, metadata
+    or watermark request per page. After the first record of a call, only what librdkafka already
+    holds is taken (its prefetch buffer is bounded by QUEUED_MAX_KBYTES), and a page ends at
+    PAGE_BYTES of keys and values, so memory stays bounded whatever the record sizes.
+    """
+
+    def __init__(self, config: ClusterConfig, topic: str) -> None:
+        self.config = config
+        self.topic = topic
+        self.consumer: Consumer | None = None
+        self.known: set[int] = set()  # partitions known to exist
+        self.partition = -1
+        self.position = -1  # the offset the consumer reads on from (-1: assign before reading)
+        self.queued: list[Message] = []
+        self.index = 0
+
+    def close(self) -> None:
+        if self.consumer is None:
+            return
+        consumer, self.consumer = self.consumer, None
+        try:
+            consumer.close()
+        except (KafkaException, RuntimeError) as exc:
+            log.info("closing the reprocess reader: %s", exc)
+
+    def _client(self) -> Consumer:
+        if self.consumer is None:
+            try:
+                self.consumer = Consumer(
+                    self.config.client_config(
+                        **{
+                            "group.id": BROWSER_GROUP_ID,
+                            "client.id": TRANSACTIONAL_ID_PREFIX,
+                            "enable.auto.commit": False,
+                            "enable.auto.offset.store": False,
+                            "enable.partition.eof": True,
+                            # A position outside the log is reported, not silently moved to the start or end.
+                            "auto.offset.reset": "error",
+                            "isolation.level": "read_committed",
+                            "fetch.wait.max.ms": FETCH_WAIT_MAX_MS,
+                            "queued.max.messages.kbytes": QUEUED_MAX_KBYTES,
+                            "fetch.queue.backoff.ms": FETCH_QUEUE_BACKOFF_MS,
+                            "allow.auto.create.topics": False,
+                            "logger": logging.getLogger("kafka_admin.librdkafka"),
+                        }
+                    )
+                )
+            except KafkaException as exc:
+                raise _ReadError(f"could not create a consumer: {error_text(exc)}") from None
+        return self.consumer
+
+    def bounds(self, partition: int) -> tuple[int, int]:
+        """The partition's log start and end (its last stable offset) now."""
+        consumer = self._client()
+        timeout = self.config.request_timeout_s
+        if partition not in self.known:
+            try:
+                metadata = consumer.list_topics(self.topic, timeout=timeout)
+            except KafkaException as exc:
+                raise _ReadError(f"could not read metadata of topic {self.topic}: {error_text(exc)}") from None
+            info = metadata.topics.get(self.topic)
+            if info is None or (info.error is not None and info.error.code() == KafkaError.UNKNOWN_TOPIC_OR_PART):
+                raise _ReadError(f"topic {self.topic} does not exist")
+            if info.error is not None:
+                raise _ReadError(f"topic {self.topic}: {info.error.str()}")
+            if partition not in info.partitions:
+                raise _ReadError(f"partition {partition} of topic {self.topic} does not exist")
+            self.known.add(partition)
+        try:
+            low, high = consumer.get_watermark_offsets(
+                TopicPartition(self.topic, partition), timeout=timeout, cached=False
+            )
+        except KafkaException as exc:
+            raise _ReadError(f"could not read the offsets of partition {partition}: {error_text(exc)}") from None
+        return low, high
+
+    def read(self, partition: int, pos: int, last: int, limit: int) -> _Chunk:
+        """Committed records at offsets pos..last: at most `limit` of them and about PAGE_BYTES of keys
+        and values (cut to VIEW_BYTES). Ends early at the end of the log, on an error or after the
+        request timeout; records read before a problem are returned with it."""
+        try:
+            consumer = self._client()
+            if partition != self.partition or pos != self.position:
+                consumer.assign([TopicPartition(self.topic, partition, pos)])
+                self.partition, self.position, self.queued, self.index = partition, pos, [], 0
+        except (_ReadError, KafkaException) as exc:
+            self.position = -1
+            return _Chunk([], set(), {}, pos, False, str(exc) if isinstance(exc, _ReadError) else error_text(exc))
+        topic = self.topic
+        records: list[Record] = []
+        append = records.append
+        cut: set[int] = set()
+        unreadable: dict[int, str] = {}
+        held = 0
+        next_offset, stop = pos, last + 1
+        at_end = False
+        error: str | None = None
+        transient: str | None = None
+        budget = self.config.request_timeout_s
+        deadline = time.monotonic() + budget
+        queued, i = self.queued, self.index
+        while next_offset < stop and len(records) < limit and held < PAGE_BYTES:
+            if i >= len(queued):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    error = f"timed out after {budget:g} s with {len(records)} records read"
+                    if transient:
+                        error += f" ({transient})"
+                    break
+                try:
+                    queued, i = consumer.consume(1, min(remaining, budget)), 0
+                    if queued:  # and whatever else librdkafka holds already, without waiting
+                        queued += consumer.consume(CONSUME_CHUNK, 0)
+                except KafkaException as exc:
+                    queued, i = [], 0
+                    error = f"reading partition {partition} at offset {next_offset} failed: {error_text(exc)}"
+                    break
+                continue
+            msg = queued[i]
+            i += 1
+            err = msg.error()
+            if err is not None:
+                code = err.code()
+                if code == KafkaError._PARTITION_EOF:
+                    if msg.partition() == partition:
+                        # Only transaction markers (or nothing) lie between the last record and the end.
+                        next_offset = max(next_offset, min(stop, msg.offset()))
+                        at_end = True
+                        break
+                    continue
+                if code in _STOP_ERRORS or err.fatal():
+                    error = f"reading partition {partition} at offset {next_offset} failed: {err.str()}"
+                    break
+                transient = err.str()  # a broker reconnecting: keep trying until the deadline
+                continue
+            offset = msg.offset()
+            if offset < next_offset or msg.partition() != partition:  # left from an earlier assignment
+                continue
+            if offset >= stop:
+                next_offset = stop
+                break
+            key = msg.key()
+            value = msg.value()
+            key_size = 0 if key is None else len(key)
+            value_size = 0 if value is None else len(value)
+            if key_size > VIEW_BYTES or value_size > VIEW_BYTES:
+                cut.add(offset)
+                if key_size > VIEW_BYTES:
+                    key = key[:VIEW_BYTES]
+                if value_size > VIEW_BYTES:
+                    value = value[:VIEW_BYTES]
+                held += len(key or b"") + len(value or b"")
+            else:
+                held += key_size + value_size
+            try:
+                headers = msg.headers()
+            except (UnicodeDecodeError, ValueError):
+                headers = None
+                unreadable[offset] = "its header names are not UTF-8: it cannot be re-published byte-exact"
+            ts_type, ts = msg.timestamp()
+            kind = _TIMESTAMP_TYPES.get(ts_type)
+            append(
+                Record(
+                    topic,
+                    partition,
+                    offset,
+                    ts if kind is not None else None,
+                    kind,
+                    key,
+                    value,
+                    tuple(headers) if headers else (),
+                    key_size,
+                    value_size,
+                )
+            )
+            next_offset = offset + 1
+        self.queued, self.index = queued, i
+        self.position = next_offset if error is None else -1
+        return _Chunk(records, cut, unreadable, next_offset, at_end, error)
 
 
 class _Scanner:
@@ -518,9 +743,13 @@ class _Scanner:
         self.topic = topic
         self.selection = selection
         self.page_size = page_size
+        self.reader = _Reader(config, topic)
         self.notes: list[str] = []
         self.outside_selected = 0  # offsets of an Offsets selection that lie outside the log
         self.total = len(set(selection.keys)) if isinstance(selection, Offsets) else 0
+
+    def close(self) -> None:
+        self.reader.close()
 
     def pages(self) -> Iterator[_Page]:
         if isinstance(self.selection, OffsetRange):
@@ -542,59 +771,61 @@ class _Scanner:
 
     def _span(self, partition: int, first: int, last: int, wanted: set[int] | None) -> Iterator[_Page]:
         pos, failures, counted = first, 0, False
+        problem: str | None = None  # why the last attempt at pos failed
         while pos <= last:
-            result = read_records(
-                self.config,
-                self.topic,
-                partition,
-                FromOffset(pos),
-                limit=min(self.page_size, last - pos + 1),
-                max_value_bytes=VIEW_BYTES,
-                read_committed=True,
-            )
-            low, high = result.start_offset, result.end_offset
-            if wanted is None and not counted and low is not None and high is not None:
+            if problem is not None:
+                failures += 1
+                if failures >= 3:
+                    raise _Halt(f"reading {self.topic} partition {partition} at offset {pos} failed: {problem}")
+                time.sleep(0.2 * failures)
+            try:
+                low, high = self.reader.bounds(partition)
+            except _ReadError as exc:
+                problem = str(exc)
+                continue
+            if wanted is None and not counted:
                 self.total = max(0, min(last + 1, high) - max(first, low))
                 counted = True
-            if result.error and not result.records:
-                if low is not None and high is not None and pos < low:
-                    self._outside(partition, pos, min(last, low - 1), wanted, f"below the log start {low}")
-                    pos = min(low, last + 1)
-                    continue
-                if low is not None and high is not None and pos > high:
-                    self._outside(partition, pos, last, wanted, f"beyond the end of the log ({high})")
-                    return
-                failures += 1
-                if failures >= 3:
-                    raise _Halt(f"reading {self.topic} partition {partition} at offset {pos} failed: {result.error}")
-                time.sleep(0.2 * failures)
+            if pos < low:
+                self._outside(partition, pos, min(last, low - 1), wanted, f"below the log start {low}")
+                pos, problem = min(low, last + 1), None
                 continue
-            failures = 0
-            page = self._page(partition, pos, last, wanted, result)
-            yield page
-            end = page.position
-            if end <= last and result.at_end:
-                self._outside(partition, end, last, wanted, f"beyond the end of the log ({high})")
+            if pos > high:
+                self._outside(partition, pos, last, wanted, f"beyond the end of the log ({high})")
                 return
-            if end == pos:  # nothing read and not at the end: a timeout; try again
-                failures += 1
-                if failures >= 3:
-                    raise _Halt(f"reading {self.topic} partition {partition} at offset {pos} made no progress")
-            pos = end
+            problem = None
+            while pos <= last:
+                chunk = self.reader.read(partition, pos, last, min(self.page_size, last - pos + 1))
+                if chunk.error and not chunk.records:
+                    problem = chunk.error  # the bounds again: the log start may have passed pos
+                    break
+                page = self._page(partition, pos, last, wanted, chunk)
+                yield page
+                end = page.position
+                if end <= last and chunk.at_end:
+                    self._outside(partition, end, last, wanted, f"beyond the end of the log ({end})")
+                    return
+                if end == pos:  # nothing read and not at the end
+                    problem = "no progress"
+                    break
+                failures, pos = 0, end
 
-    def _page(self, partition: int, pos: int, last: int, wanted: set[int] | None, result: ReadResult) -> _Page:
-        end = max(pos, min(last + 1, result.next_offset if result.next_offset is not None else pos))
-        read = [r for r in result.records if pos <= r.offset < end]
-        present = {r.offset for r in read}
+    def _page(self, partition: int, pos: int, last: int, wanted: set[int] | None, chunk: _Chunk) -> _Page:
+        end = max(pos, min(last + 1, chunk.next_offset))
+        read = chunk.records
         if wanted is None:
             selected = read
             missing = (end - pos) - len(read)
-            sample = list(_first_n(o for o in range(pos, end) if o not in present))
+            sample: list[int] = []
+            if missing:
+                present = {r.offset for r in read}
+                sample = list(_first_n(o for o in range(pos, end) if o not in present))
         else:
+            present = {r.offset for r in read}
             selected = [r for r in read if r.offset in wanted]
             absent = sorted(o for o in wanted if pos <= o < end and o not in present)
             missing, sample = len(absent), absent[:100]
-        return _Page(partition, selected, read, missing, sample, end)
+        return _Page(partition, selected, read, missing, sample, end, chunk.cut, chunk.unreadable)
 
     def _outside(self, partition: int, first: int, last: int, wanted: set[int] | None, where: str) -> None:
         if first > last:
@@ -695,14 +926,67 @@ class _Topics:
 # ----------------------------------------------------------------------------------- classifying
 
 
-@dataclass
+@dataclass(slots=True)
 class _Decision:
     record: Record
     key: RecordKey
-    kind: Literal["send", "done", "unmapped", "filtered", "missing_target", "unsettled", "too_large", "target_error"]
+    kind: Literal[
+        "send", "done", "unmapped", "filtered", "missing_target", "unsettled", "too_large", "target_error", "unreadable"
+    ]
     target: str = ""
     reason: str = ""
     forced: bool = False
+    size: int = 0
+    """Bytes of the record's key, value and headers (whole sizes, as _size), for BATCH_BYTES."""
+
+
+class _Headers:
+    """republish_headers() for one run, with the per-record work cut down: whether it keeps a header
+    is asked once per header name (it decides by the name alone), and the headers it adds once per
+    transaction (`start`); per record only the offset's header is new."""
+
+    MAX_NAMES = 10_000
+
+    def __init__(self, dlq_topic: str, actor: str) -> None:
+        self.dlq_topic = dlq_topic
+        self.actor = actor
+        self.dropped: dict[str, bool] = {}
+        self.added = len(self._republish((), 0, 0, datetime.now(UTC)))
+        self.before: list[Header] = []
+        self.after: list[Header] = []
+
+    def _republish(self, headers: Sequence[Header], partition: int, offset: int, at: datetime) -> list[Header]:
+        return republish_headers(
+            headers, dlq_topic=self.dlq_topic, partition=partition, offset=offset, actor=self.actor, at=at
+        )
+
+    def start(self, partition: int, at: datetime) -> None:
+        """The headers added to the records of one DLQ partition re-published at `at`."""
+        added = self._republish((), partition, 0, at)
+        i = next(i for i, (name, _) in enumerate(added) if name == dh.REPROCESSED_FROM_OFFSET)
+        self.before, self.after = added[:i], added[i + 1 :]
+
+    def __call__(self, headers: Sequence[Header], offset: int) -> list[Header]:
+        """republish_headers(headers, offset=offset, ...) with the partition and time given to start()."""
+        dropped = self.dropped
+        out = []
+        for header in headers:
+            gone = dropped.get(header[0])
+            if gone is None:
+                gone = self._learn(header[0])
+            if not gone:
+                out.append(header)
+        out += self.before
+        out.append((dh.REPROCESSED_FROM_OFFSET, dh.encode_text(offset)))
+        out += self.after
+        return out
+
+    def _learn(self, name: str) -> bool:
+        if len(self.dropped) >= self.MAX_NAMES:
+            self.dropped.clear()
+        gone = len(self._republish(((name, None),), 0, 0, datetime.now(UTC))) == self.added
+        self.dropped[name] = gone
+        return gone
 
 
 class _Classifier:
@@ -727,57 +1011,83 @@ class _Classifier:
         self.unsettled = unsettled
         self.actor = actor
         self.topics = _Topics(config)
+        # A record batch of a record whose key, value and headers add up to `size` bytes (_size, names
+        # counted in characters) is at most size + 3 * (characters of header names: UTF-8 takes up to
+        # 4 bytes) + 10 * (headers: two length varints each) + slack: the headers added (at their
+        # longest), the batch's overhead and the other varints. Only records near a limit are sized
+        # exactly.
+        longest = republish_headers(
+            (), dlq_topic=dlq_topic, partition=2**31 - 1, offset=2**63 - 1, actor=actor, at=datetime.now(UTC)
+        )
+        self.slack = record_batch_size(0, 0, longest) + 32
 
     def __call__(self, page: _Page) -> list[_Decision]:
-        candidates: list[tuple[Record, FailureInfo, RecordKey]] = []
+        dlq, accept, unsettled, unreadable = self.dlq_topic, self.accept, self.unsettled, page.unreadable
         out: list[_Decision] = []
+        candidates: list[tuple[_Decision, FailureInfo]] = []
         for record in page.records:
-            key = (self.dlq_topic, record.partition, record.offset)
+            d = _Decision(record, (dlq, record.partition, record.offset), "send")
+            out.append(d)
             info = parse_failure(record.headers)
-            if self.accept is not None and not self.accept(record, info):
-                out.append(_Decision(record, key, "filtered"))
+            if accept is not None and not accept(record, info):
+                d.kind = "filtered"
             else:
-                candidates.append((record, info, key))
-        keys = [key for _, _, key in candidates]
+                candidates.append((d, info))
+        keys = [d.key for d, _ in candidates]
         done = self._ledger_call("read", self.ledger.done, keys) if keys else set()
         resolved: set[RecordKey] = set()
         if self.force and done:
             resolved = self._ledger_call("read", self.ledger.resolved, [k for k in keys if k in done])
-        routed: list[tuple[Record, RecordKey, Target, bool]] = []
-        for record, info, key in candidates:
-            if key in self.unsettled:
-                reason = "an earlier run's outcome for this record is not settled yet; not sent again"
-                out.append(_Decision(record, key, "unsettled", reason=reason))
+        routed: list[_Decision] = []
+        for d, info in candidates:
+            key = d.key
+            if key in unsettled:
+                d.kind = "unsettled"
+                d.reason = "an earlier run's outcome for this record is not settled yet; not sent again"
                 continue
-            forced = key in done
-            if forced and (not self.force or key in resolved):
-                out.append(_Decision(record, key, "done"))
+            if key in done and (not self.force or key in resolved):
+                d.kind = "done"
                 continue
-            target = self.targets(record, info)
-            if target.topic is None or target.topic == self.dlq_topic:
-                reason = target.reason if target.topic is None else f"target {target.topic} is the DLQ itself"
-                out.append(_Decision(record, key, "unmapped", reason=reason))
+            if unreadable and key[2] in unreadable:
+                d.kind, d.reason = "unreadable", unreadable[key[2]]
                 continue
-            routed.append((record, key, target, forced))
-        infos = self.topics.lookup(t.topic for _, _, t, _ in routed if t.topic)
-        for record, key, target, forced in routed:
-            topic = target.topic or ""
+            target = self.targets(d.record, info)
+            topic = target.topic
+            if topic is None or topic == dlq:
+                d.kind = "unmapped"
+                d.reason = target.reason if topic is None else f"target {topic} is the DLQ itself"
+                continue
+            d.target = topic
+            routed.append(d)
+        if not routed:
+            return out
+        infos = self.topics.lookup({d.target for d in routed})
+        slack = self.slack
+        for d in routed:
+            topic = d.target
             info = infos[topic]
             if info.error:
-                out.append(_Decision(record, key, "target_error", topic, info.error))
-            elif not info.exists:
-                out.append(_Decision(record, key, "missing_target", topic, f"target topic {topic} does not exist"))
-            else:
-                size = self._batch_size(record)
-                if size > info.max_message_bytes:
-                    reason = (
-                        f"{size} bytes as a record batch exceed max.message.bytes {info.max_message_bytes}"
-                        f" of target topic {topic}"
-                    )
-                    out.append(_Decision(record, key, "too_large", topic, reason))
-                else:
-                    out.append(_Decision(record, key, "send", topic, forced=forced))
-        out.sort(key=lambda d: d.record.offset)
+                d.kind, d.reason = "target_error", info.error
+                continue
+            if not info.exists:
+                d.kind, d.reason = "missing_target", f"target topic {topic} does not exist"
+                continue
+            record = d.record
+            names = values = 0
+            for name, value in record.headers:
+                names += len(name)
+                if value is not None:
+                    values += len(value)
+            d.size = size = record.key_size + record.value_size + names + values
+            limit = info.max_message_bytes
+            if (
+                size + 3 * names + 10 * len(record.headers) + slack > limit
+                and (exact := self._batch_size(record)) > limit
+            ):
+                d.kind = "too_large"
+                d.reason = f"{exact} bytes as a record batch exceed max.message.bytes {limit} of target topic {topic}"
+                continue
+            d.forced = d.key in done
         return out
 
     def _batch_size(self, record: Record) -> int:
@@ -1139,6 +1449,7 @@ class _Run:
         self.sender = _Sender(self.config, self.transactional_id, self.partitioner)
         self.scanner = _Scanner(self.config, self.dlq_topic, self.selection, self.batch_size)
         self.pacer = _Pacer(self.rate_limit, self.stop)
+        self.headers = _Headers(self.dlq_topic, self.actor)
         self.group_consumer: Consumer | None = None
         self.classify: _Classifier | None = None
         self.inflight = []
@@ -1165,6 +1476,7 @@ class _Run:
                     f"{unknown} records of the last batch have an unknown outcome; the next run settles them",
                 )
         finally:
+            self.scanner.close()
             self.sender.close()
             if self.group_consumer is not None:
                 self.group_consumer.close()
@@ -1247,20 +1559,19 @@ class _Run:
         current: list[_Decision] = []
         size = 0
         for d in sending:
-            record_size = _size(d.record)
-            if current and (len(current) >= limit or size + record_size > BATCH_BYTES):
+            if current and (len(current) >= limit or size + d.size > BATCH_BYTES):
                 batches.append(current)
                 current, size = [], 0
             current.append(d)
-            size += record_size
+            size += d.size
         if current:
             batches.append(current)
         return batches
 
     def _whole(self, batch: list[_Decision], page: _Page) -> dict[int, Record]:
-        """The batch's records with whole keys and values: cut ones are read again, BATCH_BYTES at a time."""
-        whole = {d.record.offset: d.record for d in batch if not (d.record.key_truncated or d.record.value_truncated)}
-        need = [d.record.offset for d in batch if d.record.offset not in whole]
+        """The batch's records that were cut, read again whole, BATCH_BYTES at a time (by offset)."""
+        whole: dict[int, Record] = {}
+        need = [d.record.offset for d in batch if d.record.offset in page.cut] if page.cut else []
         if not need:
             return whole
         index = {r.offset: i for i, r in enumerate(page.read)}
@@ -1319,36 +1630,31 @@ class _Run:
 
     def _transaction(self, batch: list[_Decision], whole: dict[int, Record], partition: int, position: int) -> None:
         sender = self.sender
-        at = datetime.now(UTC)
-        delivered: dict[int, tuple[int, int]] = {}
+        acks: list[tuple[int, int] | None] = [None] * len(batch)
         failures: dict[int, KafkaError] = {}
 
         def on_delivery(i: int) -> Callable[[KafkaError | None, Message], None]:
             def done(err: KafkaError | None, msg: Message) -> None:
                 if err is None:
-                    delivered[i] = (msg.partition(), msg.offset())
+                    acks[i] = (msg.partition(), msg.offset())
                 else:
                     failures[i] = err
 
             return done
 
+        headers_for = self.headers
+        headers_for.start(partition, datetime.now(UTC))
+        wait = self.pacer.wait
+        produce = sender.produce
         sender.begin()
         for i, d in enumerate(batch):
-            if not self.pacer.wait():  # stop requested: commit what was produced, up to this record
+            if not wait():  # stop requested: commit what was produced, up to this record
                 self.report.stopped = "stopped on request"
                 position = d.record.offset
                 break
-            record = whole[d.record.offset]
-            headers = republish_headers(
-                record.headers,
-                dlq_topic=self.dlq_topic,
-                partition=record.partition,
-                offset=record.offset,
-                actor=self.actor,
-                at=at,
-            )
+            record = whole.get(d.record.offset, d.record) if whole else d.record
             try:
-                sender.produce(d.target, record, headers, on_delivery(i))
+                produce(d.target, record, headers_for(record.headers, record.offset), on_delivery(i))
             except KafkaException as exc:  # refused locally (too large for the producer)
                 failures[i] = _kafka_error(exc) or KafkaError(KafkaError._FAIL)
         remaining = sender.flush()
@@ -1359,8 +1665,11 @@ class _Run:
                 batch[i].key: f"refused: {err.str()}" for i, err in failures.items() if err.code() in _RECORD_ERRORS
             }
             raise _Abortable(why, refused)
+        run_id = self.run_id
         entries = [
-            PendingEntry(batch[i].key, batch[i].target, p, o, self.run_id) for i, (p, o) in sorted(delivered.items())
+            PendingEntry(d.key, d.target, ack[0], ack[1], run_id)
+            for d, ack in zip(batch, acks, strict=True)
+            if ack is not None
         ]
         keys = [e.key for e in entries]
         if entries:
@@ -1391,12 +1700,14 @@ class _Run:
             ) from exc
 
     def _count_sent(self, batch: list[_Decision], entries: list[PendingEntry]) -> None:
+        report = self.report
+        report.sent += len(entries)
+        per_target = Counter(e.target_topic for e in entries)
+        for topic, count in per_target.items():
+            report.per_target[topic] = report.per_target.get(topic, 0) + count
         forced = {d.key for d in batch if d.forced}
-        for e in entries:
-            self.report.sent += 1
-            self.report.per_target[e.target_topic] = self.report.per_target.get(e.target_topic, 0) + 1
-            if e.key in forced:
-                self.report.forced_keys.append(e.key)
+        if forced:
+            report.forced_keys.extend(e.key for e in entries if e.key in forced)
 
     def _abort(self, keys: list[RecordKey]) -> None:
         """Abort the open transaction; once that succeeded, the ledger forgets the batch's pending entries."""

@@ -1,0 +1,361 @@
+"""/metrics: the latest snapshot in the Prometheus text format, served from the store.
+
+Names and labels follow kafka_exporter (danielqsj/kafka_exporter), so Grafana dashboards built on
+it keep working; every metric also carries a `cluster` label, because one dashboard watches several
+clusters. The dashboard's own figures (time lag, status, DLQ backlog, the poller's health) are
+prefixed `kafka_dashboard_`. docs/metrics.md lists every metric.
+
+Nothing here talks to a broker: a scrape reads the store (and the DLQ index in the database), so
+Prometheus adds no load on Kafka however often it scrapes. No secret reaches the output: no
+bootstrap servers, no credentials, no broker host names.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import Enum
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
+from django.db import DatabaseError
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.http import require_GET
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from prometheus_client.samples import Sample
+from prometheus_client.utils import floatToGoString
+
+from dashboard import store
+from dashboard.clusters import cluster_names
+from dashboard.dlq_service import summaries
+from dashboard.tokens import bearer_token
+from kafka_admin.figures import ClusterFigures
+from kafka_admin.model import Group, Topic
+
+log = logging.getLogger(__name__)
+
+LEGACY_METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+LEGACY_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+
+
+@dataclass(frozen=True)
+class ClusterMetrics:
+    """Everything one cluster contributes to a scrape: its stored state and its DLQ backlog."""
+
+    state: store.ClusterState
+    dlq_waiting: dict[str, int] = field(default_factory=dict)
+
+
+# name -> (help, label names). The order here is the order of the output.
+FAMILIES: dict[str, tuple[str, tuple[str, ...]]] = {
+    # --- kafka_exporter compatible (plus the `cluster` label) --------------------------------------
+    "kafka_brokers": ("Number of brokers in the Kafka cluster.", ()),
+    "kafka_topic_partitions": ("Number of partitions of a topic.", ("topic",)),
+    "kafka_topic_partition_current_offset": ("Log-end offset (high watermark) of a partition.", ("topic", "partition")),
+    "kafka_topic_partition_oldest_offset": ("Log-start offset of a partition.", ("topic", "partition")),
+    "kafka_topic_partition_leader": ("Leader broker id of a partition (-1 when offline).", ("topic", "partition")),
+    "kafka_topic_partition_leader_is_preferred": (
+        "1 when the partition's leader is its preferred (first) replica.",
+        ("topic", "partition"),
+    ),
+    "kafka_topic_partition_replicas": ("Number of replicas of a partition.", ("topic", "partition")),
+    "kafka_topic_partition_in_sync_replica": ("Number of in-sync replicas of a partition.", ("topic", "partition")),
+    "kafka_topic_partition_under_replicated_partition": (
+        "1 when a partition has fewer in-sync replicas than replicas.",
+        ("topic", "partition"),
+    ),
+    "kafka_consumergroup_current_offset": (
+        "Committed offset of a consumer group on a partition.",
+        ("consumergroup", "topic", "partition"),
+    ),
+    "kafka_consumergroup_current_offset_sum": (
+        "Sum of a consumer group's committed offsets over the partitions of a topic.",
+        ("consumergroup", "topic"),
+    ),
+    "kafka_consumergroup_lag": (
+        "Lag in records (log-end minus committed offset) of a group on a partition; absent when unknown.",
+        ("consumergroup", "topic", "partition"),
+    ),
+    "kafka_consumergroup_lag_sum": (
+        "Sum of the known lags of a group over the partitions of a topic.",
+        ("consumergroup", "topic"),
+    ),
+    "kafka_consumergroup_members": ("Number of members of a consumer group.", ("consumergroup",)),
+    # --- the dashboard's own ------------------------------------------------------------------------
+    "kafka_dashboard_consumergroup_lag_seconds": (
+        "Time lag: seconds between now and when the committed record was produced; absent when unknown.",
+        ("consumergroup", "topic", "partition"),
+    ),
+    "kafka_dashboard_consumergroup_lag_seconds_max": (
+        "Time lag of a consumer group: its worst partition's.",
+        ("consumergroup",),
+    ),
+    "kafka_dashboard_consumergroup_commit_rate": (
+        "Records per second committed by a consumer group.",
+        ("consumergroup",),
+    ),
+    "kafka_dashboard_consumergroup_status": (
+        "Status of a consumer group's lag evaluation: 1 for its current status.",
+        ("consumergroup", "status"),
+    ),
+    "kafka_dashboard_topic_produce_rate": ("Records per second produced to a topic.", ("topic",)),
+    "kafka_dashboard_dlq_waiting": ("Records waiting in a dead letter topic.", ("topic",)),
+    "kafka_dashboard_cluster_up": ("1 when the latest poll cycle reached the cluster, 0 otherwise.", ()),
+    "kafka_dashboard_cluster_unreachable_seconds": (
+        "Seconds since the cluster became unreachable (0 while reachable).",
+        (),
+    ),
+    "kafka_dashboard_snapshot_age_seconds": ("Age of the exported snapshot in seconds.", ()),
+    "kafka_dashboard_snapshot_timestamp_seconds": ("When the exported snapshot was collected (unix time).", ()),
+    "kafka_dashboard_poll_duration_seconds": ("How long the poll cycle of the exported snapshot took.", ()),
+    "kafka_dashboard_poll_requests": ("Kafka requests issued by the poll cycle of the exported snapshot.", ()),
+    "kafka_dashboard_snapshot_errors": ("Items the poll cycle of the exported snapshot could not read.", ()),
+}
+
+
+Emit = Callable[[dict[str, str], float], None]
+
+
+def _emitter(family: Metric) -> Emit:
+    """Append a sample straight to a family: one Sample per value, none of add_metric's per-call zipping."""
+    name, append = family.name, family.samples.append
+
+    def emit(labels: dict[str, str], value: float) -> None:
+        append(Sample(name, labels, value, None))
+
+    return emit
+
+
+class DashboardCollector(Collector):
+    """A custom collector over stored cluster states: each family once, the samples of every cluster in it."""
+
+    def __init__(self, clusters: Sequence[ClusterMetrics], now: datetime | None = None) -> None:
+        self.clusters = clusters
+        self.now = now
+
+    def collect(self) -> Iterator[Metric]:
+        families = {
+            name: GaugeMetricFamily(name, text, labels=("cluster", *labels))
+            for name, (text, labels) in FAMILIES.items()
+        }
+        emit = {name: _emitter(family) for name, family in families.items()}
+        now = self.now or datetime.now(UTC)
+        for cluster in self.clusters:
+            _cluster_samples(cluster, now, emit)
+        yield from families.values()
+
+
+def _cluster_samples(cm: ClusterMetrics, now: datetime, emit: dict[str, Emit]) -> None:
+    state, snap = cm.state, cm.state.snapshot
+    cl = {"cluster": state.cluster}
+    emit["kafka_dashboard_cluster_up"](cl, 0 if state.stale or snap is None else 1)
+    failure = state.failure
+    emit["kafka_dashboard_cluster_unreachable_seconds"](cl, (now - failure.since).total_seconds() if failure else 0)
+    if snap is None:
+        return
+    emit["kafka_dashboard_snapshot_age_seconds"](cl, max(0.0, (now - snap.collected_at).total_seconds()))
+    emit["kafka_dashboard_snapshot_timestamp_seconds"](cl, snap.collected_at.timestamp())
+    emit["kafka_dashboard_poll_duration_seconds"](cl, snap.duration_ms / 1000.0)
+    emit["kafka_dashboard_poll_requests"](cl, snap.requests)
+    emit["kafka_dashboard_snapshot_errors"](cl, len(snap.errors))
+    emit["kafka_brokers"](cl, len(snap.brokers))
+    _topic_samples(state.cluster, snap.topics, state.figures, emit)
+    _group_samples(state.cluster, snap.groups, state.figures, emit)
+    waiting = emit["kafka_dashboard_dlq_waiting"]
+    for topic, n in sorted(cm.dlq_waiting.items()):
+        waiting({"cluster": state.cluster, "topic": topic}, n)
+
+
+def _topic_samples(c: str, topics: Iterable[Topic], figures: ClusterFigures, emit: dict[str, Emit]) -> None:
+    n_partitions = emit["kafka_topic_partitions"]
+    produce_rate = emit["kafka_dashboard_topic_produce_rate"]
+    current = emit["kafka_topic_partition_current_offset"]
+    oldest = emit["kafka_topic_partition_oldest_offset"]
+    leader = emit["kafka_topic_partition_leader"]
+    preferred = emit["kafka_topic_partition_leader_is_preferred"]
+    replicas = emit["kafka_topic_partition_replicas"]
+    isr = emit["kafka_topic_partition_in_sync_replica"]
+    under = emit["kafka_topic_partition_under_replicated_partition"]
+    for t in topics:
+        tl = {"cluster": c, "topic": t.name}
+        n_partitions(tl, len(t.partitions))
+        tf = figures.topics.get(t.name)
+        if tf is not None and tf.produce_rate is not None:
+            produce_rate(tl, tf.produce_rate)
+        for p in t.partitions:
+            # One labels dict per partition, shared by its samples (the exposition only reads it).
+            pl = {"cluster": c, "topic": t.name, "partition": str(p.partition)}
+            if p.end_offset is not None:
+                current(pl, p.end_offset)
+            if p.start_offset is not None:
+                oldest(pl, p.start_offset)
+            leader(pl, -1 if p.leader is None else p.leader)
+            preferred(pl, 1 if p.leader is not None and p.replicas and p.replicas[0] == p.leader else 0)
+            replicas(pl, len(p.replicas))
+            isr(pl, len(p.isr))
+            under(pl, 1 if p.under_replicated else 0)
+
+
+def _group_samples(c: str, groups: Iterable[Group], figures: ClusterFigures, emit: dict[str, Emit]) -> None:
+    members = emit["kafka_consumergroup_members"]
+    current = emit["kafka_consumergroup_current_offset"]
+    current_sum = emit["kafka_consumergroup_current_offset_sum"]
+    lag = emit["kafka_consumergroup_lag"]
+    lag_sum = emit["kafka_consumergroup_lag_sum"]
+    lag_seconds = emit["kafka_dashboard_consumergroup_lag_seconds"]
+    lag_seconds_max = emit["kafka_dashboard_consumergroup_lag_seconds_max"]
+    commit_rate = emit["kafka_dashboard_consumergroup_commit_rate"]
+    status_of = emit["kafka_dashboard_consumergroup_status"]
+    for g in groups:
+        gid = g.group_id
+        gl = {"cluster": c, "consumergroup": gid}
+        members(gl, len(g.members))
+        gf = figures.groups.get(gid)
+        time_lags = gf.partition_time_lags if gf is not None else {}
+        offset_sums: dict[str, int] = {}
+        lag_sums: dict[str, int] = {}
+        for o in g.offsets:
+            pl = {"cluster": c, "consumergroup": gid, "topic": o.topic, "partition": str(o.partition)}
+            current(pl, o.committed)
+            offset_sums[o.topic] = offset_sums.get(o.topic, 0) + o.committed
+            if o.lag is not None:
+                # A negative lag (end offset read just before a newer commit) is a race, not a lead.
+                value = max(0, o.lag)
+                lag(pl, value)
+                lag_sums[o.topic] = lag_sums.get(o.topic, 0) + value
+            tl = time_lags.get((o.topic, o.partition))
+            if tl is not None and tl.seconds is not None:
+                lag_seconds(pl, tl.seconds)
+        for topic, total in offset_sums.items():
+            current_sum({"cluster": c, "consumergroup": gid, "topic": topic}, total)
+        for topic, total in lag_sums.items():
+            lag_sum({"cluster": c, "consumergroup": gid, "topic": topic}, total)
+        if gf is None:
+            continue
+        if gf.time_lag.seconds is not None:
+            lag_seconds_max(gl, gf.time_lag.seconds)
+        if gf.commit_rate is not None:
+            commit_rate(gl, gf.commit_rate)
+        status = status_name(getattr(gf, "status", None))
+        if status:
+            status_of({**gl, "status": status}, 1)
+
+
+def status_name(status: object) -> str | None:
+    """A group status as a label value: a string (LagStatus is a StrEnum), an Enum, or an object
+    carrying one in `.status` (kafka_admin.status.GroupStatus)."""
+    if status is None:
+        return None
+    if isinstance(status, str):
+        return str(status) or None
+    if isinstance(status, Enum):
+        return str(status.value) or None
+    inner = getattr(status, "status", None)
+    if inner is not None:
+        return status_name(inner)
+    return str(status) or None
+
+
+def dlq_waiting(cluster: str) -> dict[str, int]:
+    """Records waiting per DLQ topic, from the DLQ index; empty (and logged) when the database fails."""
+    try:
+        return {s.topic: s.waiting_total for s in summaries(cluster)}
+    except DatabaseError:
+        log.exception("metrics: DLQ summaries for %s unavailable", cluster)
+        return {}
+
+
+def gather(names: Iterable[str] | None = None) -> list[ClusterMetrics]:
+    """The stored state of every configured cluster (never a broker call)."""
+    chosen = cluster_names() if names is None else names
+    return [ClusterMetrics(store.state(name), dlq_waiting(name)) for name in chosen]
+
+
+def registry_for(clusters: Sequence[ClusterMetrics], now: datetime | None = None) -> CollectorRegistry:
+    """A fresh registry holding only our collector (never the global one: no double registration)."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(DashboardCollector(clusters, now))
+    return registry
+
+
+def render(clusters: Sequence[ClusterMetrics], now: datetime | None = None) -> bytes:
+    """The Prometheus text exposition of the given clusters' states."""
+    return exposition(registry_for(clusters, now))
+
+
+def exposition(registry: CollectorRegistry) -> bytes:
+    """generate_latest(registry), byte for byte, in about 40 % of its time on our families.
+
+    generate_latest sorts, validates and escapes every label of every sample. Our samples share one
+    labels dict per partition (six topic-partition families, three group-partition ones), so the
+    label text is built once per dict and reused. Anything this does not know (other metric types,
+    timestamps, non-legacy names) goes to generate_latest itself; a unit test holds the two equal.
+    """
+    families = list(registry.collect())
+    out: list[str] = []
+    label_text: dict[int, tuple[dict[str, str], str | None]] = {}
+    for family in families:
+        name = family.name + ("_total" if family.type == "counter" else "")
+        if family.type not in ("gauge", "counter") or not LEGACY_METRIC_NAME.fullmatch(name):
+            return generate_latest(registry)
+        doc = family.documentation.replace("\\", r"\\").replace("\n", r"\n")
+        out.append(f"# HELP {name} {doc}\n# TYPE {name} {family.type}\n")
+        for sample in family.samples:
+            if sample.name != name or sample.timestamp is not None:
+                return generate_latest(registry)
+            labels = sample.labels
+            cached = label_text.get(id(labels))
+            if cached is None or cached[0] is not labels:
+                cached = label_text[id(labels)] = (labels, _labels(labels))
+                if cached[1] is None:
+                    return generate_latest(registry)
+            value = sample.value  # a small int is written as repr(float(value)) would be, without the float
+            text = (
+                str(value) + ".0" if type(value) is int and -1_000_000 < value < 1_000_000 else floatToGoString(value)
+            )
+            out.append(f"{name}{cached[1]} {text}\n")
+    return "".join(out).encode("utf-8")
+
+
+def _labels(labels: dict[str, str]) -> str | None:
+    """The `{name="value",...}` text of a labels dict, as generate_latest writes it (None: not ours to write)."""
+    if not labels:
+        return ""
+    if not all(LEGACY_LABEL_NAME.fullmatch(k) for k in labels):
+        return None
+    pairs = (f'{k}="{_escape_value(v)}"' for k, v in sorted(labels.items()))
+    return "{" + ",".join(pairs) + "}"
+
+
+def _escape_value(value: str) -> str:
+    return value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
+
+
+def authorized(request: HttpRequest) -> bool:
+    """Open when METRICS_TOKEN is empty; else `Authorization: Bearer <METRICS_TOKEN>` (constant time)."""
+    expected = getattr(settings, "METRICS_TOKEN", "")
+    if not expected:
+        return True
+    token = bearer_token(request)
+    if not token:
+        return False
+    return hmac.compare_digest(token.encode(), expected.encode())
+
+
+@login_not_required
+@require_GET
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    if not authorized(request):
+        text = "unauthorized: send Authorization: Bearer <METRICS_TOKEN>\n"
+        response = HttpResponse(text, status=401, content_type="text/plain; charset=utf-8")
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
+    response = HttpResponse(render(gather()), content_type=CONTENT_TYPE_LATEST)
+    response["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,85 @@
+"""The alerts page and rule editing: operators edit, viewers read, URLs with tokens stay hidden."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from dashboard.models import AlertRule, AuditEntry, Silence
+
+pytestmark = pytest.mark.django_db
+
+
+def login(client, group: str):
+    user = get_user_model().objects.create_user(f"u-{group}", password="pw-user-12345")
+    user.groups.add(Group.objects.get(name=group))
+    client.force_login(user)
+    return client
+
+
+RULE = {"name": "slow payments", "enabled": "on", "cluster": "", "pattern": "payments-*", "condition": "lag_gt",
+        "threshold": "100", "statuses": "", "for_seconds": "120", "channel": "slack",
+        "webhook_url": "https://hooks.slack.com/services/T0/B0/SECRET-TOKEN"}
+
+
+class TestRules:
+    def test_operator_creates_a_rule_and_the_url_stays_secret(self, client):
+        login(client, "operators")
+        response = client.post("/alerts/rules/new/", RULE)
+        assert response.status_code == 302
+        rule = AlertRule.objects.get()
+        assert rule.webhook_url.endswith("SECRET-TOKEN")
+        page = client.get("/alerts/").content.decode()
+        assert "slow payments" in page and "https://hooks.slack.com/…" in page and "SECRET-TOKEN" not in page
+        edit = client.get(f"/alerts/rules/{rule.pk}/").content.decode()
+        assert "SECRET-TOKEN" not in edit
+        assert "SECRET-TOKEN" not in str(AuditEntry.objects.get().details)
+
+    def test_editing_without_a_url_keeps_the_old_one(self, client):
+        login(client, "operators")
+        client.post("/alerts/rules/new/", RULE)
+        rule = AlertRule.objects.get()
+        client.post(f"/alerts/rules/{rule.pk}/", {**RULE, "threshold": "500", "webhook_url": ""})
+        rule.refresh_from_db()
+        assert rule.threshold == 500 and rule.webhook_url.endswith("SECRET-TOKEN")
+
+    @pytest.mark.parametrize(
+        "change, message",
+        [
+            ({"pattern": "/[unclosed/"}, "not a valid regular expression"),
+            ({"condition": "status_in", "statuses": ""}, "name at least one status"),
+            ({"condition": "status_in", "statuses": "BAD"}, "unknown status"),
+            ({"webhook_url": "ftp://x"}, "must start with http"),
+            ({"channel": "webhook", "webhook_url": ""}, "needs a URL"),
+            ({"threshold": "-5"}, "cannot be negative"),
+        ],
+    )
+    def test_bad_rules_are_clear_400s(self, client, change, message):
+        login(client, "operators")
+        response = client.post("/alerts/rules/new/", {**RULE, **change})
+        assert response.status_code == 400 and message in response.content.decode()
+        assert not AlertRule.objects.exists()
+
+    def test_viewer_reads_but_cannot_edit(self, client):
+        login(client, "viewers")
+        assert client.get("/alerts/").status_code == 200
+        assert client.post("/alerts/rules/new/", RULE).status_code == 403
+        assert client.post("/alerts/silences/", {"pattern": "*", "reason": "x", "minutes": "5"}).status_code == 403
+        assert not AlertRule.objects.exists()
+
+
+class TestSilences:
+    def test_silence_with_expiry_and_reason(self, client):
+        login(client, "operators")
+        response = client.post("/alerts/silences/", {"pattern": "payments-*", "reason": "deploy", "minutes": "30"})
+        assert response.status_code == 302
+        silence = Silence.objects.get()
+        assert silence.reason == "deploy" and silence.created_by == "u-operators"
+        client.post(f"/alerts/silences/{silence.pk}/end/")
+        silence.refresh_from_db()
+        assert silence.until <= timezone.now()
+        assert "No active silences" in client.get("/alerts/").content.decode()
+
+    def test_bad_silence(self, client):
+        login(client, "operators")
+        assert client.post("/alerts/silences/", {"pattern": "*", "reason": "", "minutes": "0"}).status_code == 400

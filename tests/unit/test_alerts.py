@@ -1,0 +1,117 @@
+"""Alert rules over hand-built snapshots: pending -> firing -> resolved, silences, delivery with retries."""
+
+from datetime import timedelta
+
+import pytest
+
+from dashboard import alerts
+from dashboard.models import AlertEvent, AlertRule, AlertState, Silence
+from kafka_admin.figures import EMPTY
+from tests.factories import T0, snapshot
+from tests.webhook_server import WebhookServer
+
+pytestmark = pytest.mark.django_db
+
+
+def lagging(lag: int):
+    return snapshot(ends={"orders": [100]}, groups={"payments-svc": {("orders", 0): 100 - lag}, "other": {}})
+
+
+def rule(**kw) -> AlertRule:
+    defaults = dict(name="lag", pattern="payments-*", condition="lag_gt", threshold=50, for_seconds=60)
+    defaults.update(kw)
+    return AlertRule.objects.create(**defaults)
+
+
+def at(seconds: int):
+    return T0 + timedelta(seconds=seconds)
+
+
+class TestStateMachine:
+    def test_fires_only_after_the_duration_then_resolves(self):
+        rule()
+        assert alerts.evaluate("local", lagging(80), EMPTY, True, at(0)) == []
+        assert AlertState.objects.get().firing_since is None  # pending
+        assert alerts.evaluate("local", lagging(80), EMPTY, True, at(30)) == []
+        [fired] = alerts.evaluate("local", lagging(90), EMPTY, True, at(61))
+        assert (fired.kind, fired.subject, fired.value) == ("firing", "payments-svc", 90)
+        assert alerts.evaluate("local", lagging(95), EMPTY, True, at(70)) == []  # no storm: one event per change
+        [resolved] = alerts.evaluate("local", lagging(10), EMPTY, True, at(80))
+        assert resolved.kind == "resolved" and not AlertState.objects.exists()
+
+    def test_a_blip_shorter_than_the_duration_never_fires(self):
+        rule()
+        alerts.evaluate("local", lagging(80), EMPTY, True, at(0))
+        assert alerts.evaluate("local", lagging(0), EMPTY, True, at(30)) == []
+        assert not AlertState.objects.exists() and not AlertEvent.objects.exists()
+
+    def test_patterns_glob_and_regex(self):
+        assert alerts.matches("payments-*", "payments-svc") and not alerts.matches("payments-*", "orders")
+        assert alerts.matches("/^pay.*svc$/", "payments-svc") and not alerts.matches("/[/", "x")
+        assert alerts.valid_pattern("/[/") is not None
+
+    def test_unreachable_rule(self):
+        rule(name="down", condition="unreachable", pattern="*", for_seconds=0)
+        [fired] = alerts.evaluate("local", None, EMPTY, False, at(0))
+        assert fired.kind == "firing" and fired.subject == "local"
+        [resolved] = alerts.evaluate("local", lagging(0), EMPTY, True, at(10))
+        assert resolved.kind == "resolved"
+
+    def test_stale_data_neither_fires_nor_resolves(self):
+        rule(for_seconds=0)
+        [_fired] = alerts.evaluate("local", lagging(80), EMPTY, True, at(0))
+        assert alerts.evaluate("local", None, EMPTY, False, at(10)) == []  # broker down: no flapping
+        assert AlertState.objects.get().firing_since == at(0)
+        [resolved] = alerts.evaluate("local", lagging(0), EMPTY, True, at(20))
+        assert resolved.kind == "resolved"
+
+    def test_a_deleted_group_resolves(self):
+        rule(for_seconds=0)
+        alerts.evaluate("local", lagging(80), EMPTY, True, at(0))
+        gone = snapshot(ends={"orders": [100]}, groups={"other": {}})
+        [resolved] = alerts.evaluate("local", gone, EMPTY, True, at(10))
+        assert (resolved.kind, resolved.subject) == ("resolved", "payments-svc")
+        assert not AlertState.objects.exists()
+
+    def test_state_survives_a_restart(self):
+        rule(for_seconds=0)
+        alerts.evaluate("local", lagging(80), EMPTY, True, at(0))
+        # a new process evaluates again: still firing, no second firing event
+        assert alerts.evaluate("local", lagging(80), EMPTY, True, at(5)) == []
+        assert AlertEvent.objects.filter(kind="firing").count() == 1
+
+    def test_silenced_subjects_change_state_but_send_nothing(self):
+        r = rule(for_seconds=0, channel="webhook", webhook_url="http://127.0.0.1:9/x")
+        Silence.objects.create(rule=r, pattern="payments-*", until=at(3600), reason="deploy", created_by="op")
+        [fired] = alerts.evaluate("local", lagging(80), EMPTY, True, at(0))
+        assert fired.silenced and fired.delivered_at is not None
+
+
+class TestDelivery:
+    def test_webhook_grouped_and_retried_with_backoff(self):
+        with WebhookServer() as hook:
+            r = rule(pattern="*", for_seconds=0, threshold=5, channel="webhook", webhook_url=hook.url)
+            two = snapshot(ends={"orders": [100]}, groups={"a": {("orders", 0): 10}, "b": {("orders", 0): 20}})
+            hook.fail = True
+            events = alerts.evaluate("local", two, EMPTY, True, at(0))
+            assert len(events) == 2
+            assert alerts.deliver(at(0)) == 0
+            pending = AlertEvent.objects.filter(rule=r)
+            assert all(e.attempts == 1 and e.next_attempt_at == at(5) for e in pending)
+            assert "secret-token" not in pending[0].last_error and "HTTP 503" in pending[0].last_error
+            assert alerts.deliver(at(3)) == 0  # not due yet: backoff
+            hook.fail = False
+            assert alerts.deliver(at(6)) == 2
+            [message] = hook.received  # one message for both subjects of the rule
+            assert {a["subject"] for a in message["body"]["alerts"]} == {"a", "b"}
+            assert message["body"]["alerts"][0]["status"] == "firing"
+
+    def test_slack_format(self):
+        with WebhookServer() as hook:
+            rule(for_seconds=0, channel="slack", webhook_url=hook.url)
+            alerts.evaluate("local", lagging(80), EMPTY, True, at(0))
+            alerts.deliver(at(0))
+            assert hook.received[0]["body"]["text"].startswith("[FIRING] lag: payments-svc: lag 80")
+
+    def test_masked_url_hides_the_token(self):
+        assert alerts.masked_url("https://hooks.slack.com/services/T000/B000/XYZ") == "https://hooks.slack.com/…"
