@@ -111,6 +111,12 @@ def peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # Linux: KiB
 
 
+def cpu_s() -> float:
+    """CPU time of this process so far (every thread: Python and librdkafka's), user + system."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 class CountingLedger(MemoryLedger):
     """A MemoryLedger that counts transactions (one record_pending call per transaction with records)."""
 
@@ -135,6 +141,7 @@ def run_ours(
 
     ledger = CountingLedger()
     rss_before = peak_rss_mb()
+    cpu_before = cpu_s()
     started = time.perf_counter()
     report = reprocess(
         config,
@@ -148,11 +155,13 @@ def run_ours(
         range_group=f"bench-reprocessor-{uuid.uuid4().hex[:8]}" if range_group else None,
     )
     elapsed = time.perf_counter() - started
+    cpu = cpu_s() - cpu_before
     if report.sent != count or report.errors or report.stopped:
         raise RuntimeError(f"reprocess: sent {report.sent} of {count}; {report.stopped}; {report.errors[:3]}")
     return {
         "seconds": round(elapsed, 2),
         "records_per_s": round(count / elapsed),
+        "cpu_us_per_record": round(cpu / count * 1e6, 1),
         "transactions": ledger.transactions,
         "peak_rss_mb": peak_rss_mb(),
         "rss_at_start_mb": rss_before,
@@ -169,6 +178,7 @@ def _bare_delivered(err, _msg) -> None:
 
 def run_bare(bootstrap: str, dlq: str, target: str, count: int) -> dict:
     rss_before = peak_rss_mb()
+    cpu_before = cpu_s()
     started = time.perf_counter()
     consumer = Consumer(
         {
@@ -207,20 +217,25 @@ def run_bare(bootstrap: str, dlq: str, target: str, count: int) -> dict:
         producer.poll(0)
     remaining = producer.flush(60)
     elapsed = time.perf_counter() - started
+    cpu = cpu_s() - cpu_before
     consumer.close()
     if remaining or _bare_errors:
         raise RuntimeError(f"bare loop: {remaining} unacknowledged, errors {_bare_errors[:3]}")
     return {
         "seconds": round(elapsed, 2),
         "records_per_s": round(count / elapsed),
+        "cpu_us_per_record": round(cpu / count * 1e6, 1),
         "peak_rss_mb": peak_rss_mb(),
         "rss_at_start_mb": rss_before,
     }
 
 
 def in_child(fn, *args) -> dict:
-    """Run one phase in a fresh interpreter: its timing and peak RSS are its own."""
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+    """Run one phase in a fresh process: its timing and peak RSS are its own.
+
+    forkserver, not spawn: an exec'd child inherits its parent's peak RSS (Linux keeps ru_maxrss
+    across execve), a child forked from the small fork server does not."""
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("forkserver")) as pool:
         return pool.submit(fn, *args).result()
 
 

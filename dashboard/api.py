@@ -243,11 +243,20 @@ def topic_json(topic: Topic, figures: TopicFigures | None, groups: Iterable[str]
 def group_json(group: Group, figures: GroupFigures | None) -> Json:
     out = group_to_dict(group)
     time_lags = figures.partition_time_lags if figures else {}
+    statuses = figures.partition_statuses if figures else {}
     for row in out["offsets"]:
         tl = time_lags.get((row["topic"], row["partition"]))
-        row.update(time_lag_s=_num(tl.seconds) if tl else None, time_lag_lower_bound=bool(tl and tl.lower_bound))
+        ps = statuses.get((row["topic"], row["partition"]))
+        row.update(
+            time_lag_s=_num(tl.seconds) if tl else None,
+            time_lag_lower_bound=bool(tl and tl.lower_bound),
+            status=str(ps.status) if ps else None,
+            status_reason=ps.reason if ps else None,
+        )
     if figures is None:
         out.update(
+            status=None,
+            status_severity=None,
             time_lag_s=None,
             time_lag_lower_bound=False,
             commit_rate=None,
@@ -258,6 +267,8 @@ def group_json(group: Group, figures: GroupFigures | None) -> Json:
         )
         return out
     out.update(
+        status=str(figures.status.status) if figures.status else None,
+        status_severity=figures.status.severity if figures.status else None,
         time_lag_s=_num(figures.time_lag.seconds),
         time_lag_lower_bound=figures.time_lag.lower_bound,
         commit_rate=_num(figures.commit_rate),

@@ -49,6 +49,14 @@ class GroupRow:
         return self.time_lag.seconds if self.time_lag.seconds is not None else -1.0
 
     @property
+    def status(self) -> str:
+        return str(self.figures.status.status) if self.figures and self.figures.status else "NODATA"
+
+    @property
+    def status_rank(self) -> int:
+        return STATUS_RANK.get(self.status, 0)
+
+    @property
     def unknown_lag(self) -> bool:
         return any(o.lag is None for o in self.group.offsets)
 
@@ -102,7 +110,9 @@ GROUP_SORT_KEYS = {
     "name": lambda r: r.group_id.lower(),
     "members": lambda r: (len(r.group.members), r.group_id),
     "state": lambda r: (r.group.state, r.group_id),
+    "status": lambda r: (r.status_rank, r.group.total_lag, r.group_id),
 }
+STATUS_RANK = {"NODATA": 0, "OK": 1, "WARN": 2, "REWIND": 3, "STALL": 4, "STOP": 5}
 
 
 def filtered_groups(state: store.ClusterState, query: GroupListQuery) -> list[GroupRow]:
@@ -112,6 +122,10 @@ def filtered_groups(state: store.ClusterState, query: GroupListQuery) -> list[Gr
         rows = [r for r in rows if needle in r.group_id.lower() or any(needle in t.lower() for t in r.group.topics)]
     if query.state:
         rows = [r for r in rows if r.group.state == query.state]
+    if query.status == "problems":
+        rows = [r for r in rows if r.status_rank >= STATUS_RANK["WARN"]]
+    elif query.status:
+        rows = [r for r in rows if r.status == query.status]
     rows.sort(key=GROUP_SORT_KEYS[query.sort], reverse=query.desc)
     return rows
 
@@ -312,6 +326,7 @@ def group_context(cluster: str, group_id: str) -> dict[str, Any]:
                     "end_offset": o.end_offset if o else ends.get(tp),
                     "lag": o.lag if o else None,
                     "time_lag": figures.partition_time_lags.get(tp, NO_TIME_LAG) if figures else NO_TIME_LAG,
+                    "status": figures.partition_statuses.get(tp) if figures else None,
                     "owner": owners.get(tp),
                 }
             )

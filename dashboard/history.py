@@ -110,12 +110,14 @@ def group_series(cluster: str, group_id: str, since: datetime) -> list[tuple[dat
     )
 
 
-def recent_group_lags(cluster: str, since: datetime) -> dict[str, list[tuple[float, int]]]:
-    """Per group (unix time, total lag) since a moment: seeds the poller's in-memory windows."""
-    out: dict[str, list[tuple[float, int]]] = defaultdict(list)
+def recent_group_samples(cluster: str, since: datetime) -> dict[str, list[tuple[float, int, dict]]]:
+    """Per group (unix time, total lag, packed offsets) since a moment: seeds the poller's windows."""
+    out: dict[str, list[tuple[float, int, dict]]] = defaultdict(list)
     rows = GroupSample.objects.filter(cluster=cluster, ts__gte=since).order_by("ts")
-    for group_id, ts, lag in rows.values_list("group_id", "ts", "total_lag").iterator(chunk_size=5000):
-        out[group_id].append((ts.timestamp(), lag))
+    for group_id, ts, lag, parts in rows.values_list("group_id", "ts", "total_lag", "partitions").iterator(
+        chunk_size=5000
+    ):
+        out[group_id].append((ts.timestamp(), lag, parts))
     return dict(out)
 
 

@@ -25,7 +25,8 @@ GROUP_STATES = (
     "Reconciling",
     "Unknown",
 )
-GROUP_SORTS = ("lag", "time_lag", "name", "members", "state")
+GROUP_SORTS = ("lag", "time_lag", "name", "members", "state", "status")
+LAG_STATUSES = ("STOP", "STALL", "REWIND", "WARN", "OK", "NODATA")
 TOPIC_SORTS = ("name", "partitions", "records", "rate", "groups")
 RANGES = ("1h", "24h", "7d")
 
@@ -77,20 +78,26 @@ class GroupListQuery:
     sort: str = "lag"
     desc: bool = True
     page: int = 1
+    status: str = ""
 
     @classmethod
     def parse(cls, query: Mapping[str, str]) -> GroupListQuery:
         state = query.get("state", "")
         if state and state not in GROUP_STATES:
             raise InvalidPage(f"state must be one of {', '.join(GROUP_STATES)}")
+        status = query.get("status", "")
+        if status and status not in (*LAG_STATUSES, "problems"):
+            raise InvalidPage(f"status must be one of {', '.join(LAG_STATUSES)} or problems")
         sort = choice_param(query, "sort", GROUP_SORTS, "lag")
         order = choice_param(query, "order", ("asc", "desc"), "asc" if sort == "name" else "desc")
-        return cls(text_param(query, "q"), state, sort, order == "desc", int_param(query, "page", 1, 1, MAX_PAGE))
+        page = int_param(query, "page", 1, 1, MAX_PAGE)
+        return cls(text_param(query, "q"), state, sort, order == "desc", page, status)
 
     def params(self) -> tuple[tuple[str, str], ...]:
         return (
             ("q", self.q),
             ("state", self.state),
+            ("status", self.status),
             ("sort", self.sort),
             ("order", "desc" if self.desc else "asc"),
             ("page", str(self.page)),

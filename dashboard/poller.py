@@ -82,9 +82,10 @@ class Poller:
         since = timezone.now() - timedelta(seconds=max(settings.TREND_WINDOW_S, 600))
         for topic, t, ends in history.recent_topic_offsets(self.config.name, since):
             self.tracker.seed_topic(topic, t, {int(p): e for p, e in ends.items()})
-        for group_id, points in history.recent_group_lags(self.config.name, since).items():
-            for t, lag in points:
+        for group_id, points in history.recent_group_samples(self.config.name, since).items():
+            for t, lag, partitions in points:
                 self.tracker.seed_group_lag(group_id, t, lag)
+                self.tracker.seed_group_offsets(group_id, t, partitions)
 
     def _maybe_compact(self) -> None:
         if time.monotonic() - self._last_compaction < COMPACT_EVERY_S:

@@ -72,6 +72,15 @@ def changed_since_preview(plan: ResetPlan, expected: list[str]) -> list[str]:
     return sorted({m.rsplit(":", 1)[0].replace(":", "/") for m in moved})
 
 
+def outcome_of(result: ApplyResult) -> str:
+    """The audit log's result word: done, refused (nothing written), failed, or partial."""
+    if result.ok:
+        return "done"
+    if result.refused:
+        return "refused"
+    return "partial" if result.applied else "failed"
+
+
 def audit_reset(
     actor: str, cluster: str, plan: ResetPlan, result: ApplyResult | None, outcome: str, error: str | None = None
 ) -> None:
@@ -166,7 +175,7 @@ def reset_apply(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
     else:
         result = offsets.apply_reset(config, plan)
         error = result.error
-        outcome = "done" if result.ok else "refused" if result.refused else "failed" if not result.applied else "partial"
+        outcome = outcome_of(result)
     audit_reset(actor, cluster, plan, result, outcome, error)
     context = _context(group, mode="result", plan=plan, result=result, outcome=outcome, error=error, post=fields)
     response = page(request, "reset_offsets.html", cluster, "groups", "", **context)

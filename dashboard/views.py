@@ -21,6 +21,7 @@ from dashboard import fragments, store
 from dashboard.clusters import UnknownCluster, cluster_names, default_cluster, get_cluster
 from dashboard.pages import (
     GROUP_STATES,
+    LAG_STATUSES,
     RANGES,
     BrowseQuery,
     GroupListQuery,
@@ -173,6 +174,7 @@ def groups(request: HttpRequest, cluster: str) -> HttpResponse:
         "groups",
         ws_url("groups", cluster, query.params()),
         group_states=GROUP_STATES[:5],
+        lag_statuses=LAG_STATUSES,
         **context,
     )
 

@@ -14,6 +14,16 @@ from dataclasses import dataclass, field
 
 from kafka_admin.model import ClusterSnapshot, Group
 from kafka_admin.rates import CatchUp, Trend, catch_up_eta, rate, trend
+from kafka_admin.status import (
+    DEFAULT_MIN_SAMPLES,
+    DEFAULT_WINDOW_SAMPLES,
+    GroupStatus,
+    PartitionStatus,
+    Sample,
+    evaluate_group,
+    evaluate_partition,
+    push,
+)
 from kafka_admin.timelag import OffsetTimeline, TimeLag, group_time_lag, time_lag
 
 LAG_POINTS = 60
@@ -35,6 +45,8 @@ class GroupFigures:
     catch_up: CatchUp
     lag_history: tuple[tuple[float, int], ...]
     partition_time_lags: dict[TP, TimeLag] = field(default_factory=dict)
+    status: GroupStatus | None = None
+    partition_statuses: dict[TP, PartitionStatus] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +67,18 @@ EMPTY = ClusterFigures(0.0, {}, {})
 class FigureTracker:
     """The per-cluster windows behind the derived figures; call update() once per snapshot."""
 
-    def __init__(self, trend_window_s: float = 900.0, rate_window_s: float = 60.0, timeline_points: int = 60) -> None:
+    def __init__(
+        self,
+        trend_window_s: float = 900.0,
+        rate_window_s: float = 60.0,
+        timeline_points: int = 60,
+        status_samples: int = DEFAULT_WINDOW_SAMPLES,
+        status_min_samples: int = DEFAULT_MIN_SAMPLES,
+    ) -> None:
         self.trend_window_s = trend_window_s
+        self.status_samples = status_samples
+        self.status_min_samples = status_min_samples
+        self._windows: dict[tuple[str, str, int], deque[Sample]] = {}
         self.rate_window_s = rate_window_s
         self.timeline_points = timeline_points
         self._timelines: dict[TP, OffsetTimeline] = {}
@@ -73,6 +95,13 @@ class FigureTracker:
 
     def seed_group_lag(self, group_id: str, t: float, lag: int) -> None:
         self._add_lag(group_id, t, lag)
+
+    def seed_group_offsets(self, group_id: str, t: float, rows: dict[str, list[list[int | None]]]) -> None:
+        """Refill the status windows from a stored sample ({topic: [[partition, committed, end], ...]})."""
+        for topic, parts in rows.items():
+            for partition, committed, end in parts:
+                window = self._windows.setdefault((group_id, topic, partition), deque())
+                push(window, Sample(t, committed, end), self.status_samples)
 
     # -- the cycle -------------------------------------------------------------------------------
     def update(self, snapshot: ClusterSnapshot) -> ClusterFigures:
@@ -95,7 +124,7 @@ class FigureTracker:
             topics[topic.name] = TopicFigures(sum(known) if known else None, rates)
         self._forget_partitions(seen)
         groups = {g.group_id: self._group(g, now, partition_rates) for g in snapshot.groups}
-        self._forget_groups(set(groups))
+        self._forget_groups(groups)
         return ClusterFigures(now, topics, groups)
 
     def _group(self, g: Group, now: float, partition_rates: dict[TP, float | None]) -> GroupFigures:
@@ -112,6 +141,7 @@ class FigureTracker:
         produced = [partition_rates.get((o.topic, o.partition)) for o in g.offsets]
         known = [r for r in produced if r is not None]
         produce_rate = sum(known) if known else None
+        statuses = self._statuses(g, now)
         self._add_lag(g.group_id, now, g.total_lag)
         lags = self._lags[g.group_id]
         return GroupFigures(
@@ -122,7 +152,21 @@ class FigureTracker:
             catch_up=catch_up_eta(g.total_lag, commit_rate, produce_rate),
             lag_history=tuple(lags),
             partition_time_lags=per_partition,
+            status=evaluate_group(statuses),
+            partition_statuses=statuses,
         )
+
+    def _statuses(self, g: Group, now: float) -> dict[TP, PartitionStatus]:
+        """Lag status per committed partition over its window of samples (kafka_admin/status.py)."""
+        owned = {(a.topic, a.partition) for m in g.members for a in m.assignments}
+        out = {}
+        for o in g.offsets:
+            window = self._windows.setdefault((g.group_id, o.topic, o.partition), deque())
+            push(window, Sample(now, o.committed, o.end_offset), self.status_samples)
+            out[(o.topic, o.partition)] = evaluate_partition(
+                window, min_samples=self.status_min_samples, now=now, has_owner=(o.topic, o.partition) in owned
+            )
+        return out
 
     def _commit_rate(self, g: Group, now: float) -> float | None:
         """Records/s committed: progress summed over partitions present in consecutive cycles."""
@@ -164,7 +208,12 @@ class FigureTracker:
             self._timelines.pop(tp, None)
             self._ends.pop(tp, None)
 
-    def _forget_groups(self, seen: set[str]) -> None:
+    def _forget_groups(self, groups: dict[str, GroupFigures]) -> None:
         for store in (self._committed, self._progress, self._progress_total, self._lags):
-            for gid in [gid for gid in store if gid not in seen]:
+            for gid in [gid for gid in store if gid not in groups]:
                 del store[gid]
+        for key in [k for k in self._windows if (k[1], k[2]) not in groups.get(k[0], _NO_GROUP).partition_statuses]:
+            del self._windows[key]
+
+
+_NO_GROUP = GroupFigures(TimeLag(None, False, ""), None, None, Trend(None, "unknown", 0), CatchUp(None, ""), ())

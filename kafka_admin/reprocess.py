@@ -690,7 +690,7 @@ class _Reader:
                 transient = err.str()  # a broker reconnecting: keep trying until the deadline
                 continue
             offset = msg.offset()
-            if offset < next_offset or msg.partition() != partition:  # left from an earlier assignment
+            if offset < next_offset or msg.partition() != partition:  # left from before an assign()
                 continue
             if offset >= stop:
                 next_offset = stop
@@ -1222,7 +1222,9 @@ class _Sender:
         self.in_transaction = True
 
     def produce(self, topic: str, record: Record, headers: list, on_delivery: Callable) -> None:
-        """Queue one record; a KafkaException means this record was refused, _Halt that the producer is dead."""
+        """Queue one record; a KafkaException means this record was refused, _Halt that the producer is dead.
+
+        Delivery reports are served by flush() (or here, while the local queue is full)."""
         assert self.producer is not None
         try:
             while True:
@@ -1230,10 +1232,9 @@ class _Sender:
                     self.producer.produce(
                         topic, key=record.key, value=record.value, headers=headers, on_delivery=on_delivery
                     )
-                    break
+                    return
                 except BufferError:  # the local queue is full: let deliveries drain it
                     self.producer.poll(0.05)
-            self.producer.poll(0)
         except KafkaException as exc:
             err = _kafka_error(exc)
             if err is None or err.fatal():
@@ -1645,16 +1646,26 @@ class _Run:
         headers_for = self.headers
         headers_for.start(partition, datetime.now(UTC))
         wait = self.pacer.wait
-        produce = sender.produce
         sender.begin()
+        assert sender.producer is not None
+        produce = sender.producer.produce
         for i, d in enumerate(batch):
             if not wait():  # stop requested: commit what was produced, up to this record
                 self.report.stopped = "stopped on request"
                 position = d.record.offset
                 break
             record = whole.get(d.record.offset, d.record) if whole else d.record
+            headers = headers_for(record.headers, record.offset)
             try:
-                produce(d.target, record, headers_for(record.headers, record.offset), on_delivery(i))
+                try:
+                    produce(d.target, key=record.key, value=record.value, headers=headers, on_delivery=on_delivery(i))
+                except BufferError:  # the local queue is full: wait for room
+                    sender.produce(d.target, record, headers, on_delivery(i))
+                except KafkaException as exc:
+                    err = _kafka_error(exc)
+                    if err is None or err.fatal():
+                        raise _Halt(sender._fatal("producing", exc)) from None
+                    raise
             except KafkaException as exc:  # refused locally (too large for the producer)
                 failures[i] = _kafka_error(exc) or KafkaError(KafkaError._FAIL)
         remaining = sender.flush()

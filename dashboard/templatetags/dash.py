@@ -123,3 +123,19 @@ def pretty_json(value: object) -> str:
     import json
 
     return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+
+
+STATUS_CLASS = {"OK": "ok", "WARN": "warn", "STALL": "err", "STOP": "err", "REWIND": "err", "NODATA": "idle"}
+
+
+@register.filter
+def status_class(status: object) -> str:
+    """Badge colour for a lag status (a LagStatus, a GroupStatus/PartitionStatus, or its name)."""
+    name = str(getattr(status, "status", status) or "NODATA")
+    return STATUS_CLASS.get(name, "idle")
+
+
+@register.filter
+def status_name(status: object) -> str:
+    name = str(getattr(status, "status", status) or "NODATA")
+    return "no data yet" if name == "NODATA" else name

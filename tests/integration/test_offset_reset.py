@@ -17,6 +17,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 
+from dashboard.management.commands.reset_offsets import HEADERS
 from dashboard.models import AuditEntry
 from kafka_admin import offsets
 from kafka_admin.offsets import InvalidReset, ResetSpec
@@ -133,7 +134,8 @@ class TestModes:
         topic, group = make_group(kafka, committed=(5, 1, 9))
         config = broker.config()
         plan = offsets.plan_reset(config, group, None, ResetSpec("shift", -2))
-        assert [(r.current, r.new, r.note is not None) for r in plan.rows] == [(5, 3, False), (1, 0, True), (9, 7, False)]
+        moves = [(r.current, r.new, r.note is not None) for r in plan.rows]
+        assert moves == [(5, 3, False), (1, 0, True), (9, 7, False)]
         assert offsets.apply_reset(config, plan).ok
         assert tool_offsets(broker, group) == {(topic, 0): 3, (topic, 1): 0, (topic, 2): 7}
         forward = offsets.plan_reset(config, group, None, ResetSpec("shift", 5))
@@ -317,7 +319,7 @@ class TestCommand:
         topic, group = make_group(kafka)
         out = self.run("--group", group, "--topic", f"{topic}:0,2", "--to-offset", "1", "--dry-run")
         lines = out.splitlines()
-        assert lines[1].split() == ["TOPIC", "PARTITION", "CURRENT-OFFSET", "NEW-OFFSET", "LAG-BEFORE", "LAG-AFTER", "NOTE"]
+        assert lines[1].split() == list(HEADERS)
         assert lines[2].split() == [topic, "0", "5", "1", "5", "9", "-"]
         assert "dry run: nothing changed" in out
         assert set(tool_offsets(broker, group).values()) == {5}

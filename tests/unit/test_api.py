@@ -48,6 +48,8 @@ GROUP_FIGURES = {
     "trend",
     "catch_up_s",
     "catch_up_reason",
+    "status",
+    "status_severity",
 }
 
 

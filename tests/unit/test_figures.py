@@ -66,3 +66,27 @@ class TestFigureTracker:
         tracker.update(snapshot(later(5), ends={"a": [2]}, groups={"g1": {}}))
         assert set(tracker._timelines) == {("a", 0)}
         assert set(tracker._lags) == {"g1"}
+
+
+class TestStatus:
+    def test_stopped_consumer_becomes_stop_and_a_healthy_one_ok(self):
+        tracker = FigureTracker(status_samples=24, status_min_samples=12)
+        figures = None
+        for t in range(0, 200, 5):
+            snap = snapshot(
+                later(t),
+                ends={"orders": [10 * t + 100]},
+                groups={"stopped": {("orders", 0): 100}, "healthy": {("orders", 0): 10 * t + 100}},
+            )
+            figures = tracker.update(snap)
+        assert figures.groups["stopped"].status.status == "STOP"
+        assert figures.groups["stopped"].status.severity == "err"
+        assert figures.groups["healthy"].status.status == "OK"
+        assert figures.groups["healthy"].partition_statuses[("orders", 0)].status == "OK"
+
+    def test_window_filling_is_nodata_and_windows_are_forgotten(self):
+        tracker = FigureTracker(status_min_samples=12)
+        figures = tracker.update(snapshot(later(0)))
+        assert figures.groups["g1"].status.status == "NODATA"
+        tracker.update(snapshot(later(5), groups={}))
+        assert tracker._windows == {}

@@ -159,3 +159,12 @@ class TestFormParsing:
         assert changed_since_preview(plan, ["t:0:5"]) == []
         assert changed_since_preview(plan, ["t:0:4"]) == ["t/0"]
         assert changed_since_preview(plan, []) == ["t/0"]
+
+
+class TestKafkaAnswers:
+    def test_unknown_member_is_explained_as_active_members(self):
+        from confluent_kafka import KafkaError
+
+        text = offsets._explain(KafkaError(KafkaError.UNKNOWN_MEMBER_ID), None)
+        assert text.startswith("the group has active members again (UNKNOWN_MEMBER_ID")
+        assert "unknown topic or partition" in offsets._explain(KafkaError(KafkaError.UNKNOWN_TOPIC_OR_PART), None)

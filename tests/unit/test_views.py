@@ -95,3 +95,27 @@ class TestProbes:
         store.save(unreachable(cluster=name()))
         response = client.get("/readyz")
         assert response.status_code == 503 and response.json()["problems"][name()] == "cluster unreachable"
+
+
+class TestStatusBadges:
+    def test_status_column_filter_and_detail(self, viewer):
+        from kafka_admin.figures import FigureTracker
+        from tests.factories import later
+
+        tracker = FigureTracker(status_samples=24, status_min_samples=12)
+        for t in range(0, 200, 5):
+            snap = snapshot(
+                later(t),
+                cluster=name(),
+                ends={"orders": [10 * t + 100]},
+                groups={"stopped-grp": {("orders", 0): 100}, "healthy-grp": {("orders", 0): 10 * t + 100}},
+            )
+            figures = tracker.update(snap)
+        store.save(snap, figures)
+        html = viewer.get(reverse("groups", args=[name()])).content.decode()
+        assert 'class="badge err"' in html and ">STOP<" in html
+        problems = viewer.get(reverse("groups", args=[name()]), {"status": "problems"}).content.decode()
+        assert "stopped-grp" in problems and "healthy-grp" not in problems
+        assert viewer.get(reverse("groups", args=[name()]), {"status": "BAD"}).status_code == 400
+        detail = viewer.get(reverse("group", args=[name(), "stopped-grp"])).content.decode()
+        assert 'data-testid="group-status">STOP<' in detail

@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from dashboard import textable
 from dashboard.clusters import UnknownCluster, cluster_names, get_cluster
-from dashboard.reset_views import audit_reset
+from dashboard.reset_views import audit_reset, outcome_of
 from kafka_admin import offsets
 from kafka_admin.offsets import InvalidReset, ResetPlan
 
@@ -80,7 +80,7 @@ class Command(BaseCommand):
             self.stdout.write(f"dry run: nothing changed ({plan.changed} of {len(plan.rows)} partition(s) would move)")
             return
         result = offsets.apply_reset(config, plan)
-        outcome = "done" if result.ok else "refused" if result.refused else "failed" if not result.applied else "partial"
+        outcome = outcome_of(result)
         audit_reset(o["actor"], config.name, plan, result, outcome, result.error)
         if not result.ok:
             raise CommandError(result.error or "the reset failed", returncode=1)
