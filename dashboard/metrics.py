@@ -111,6 +111,7 @@ FAMILIES: dict[str, tuple[str, tuple[str, ...]]] = {
         "Seconds since the cluster became unreachable (0 while reachable).",
         (),
     ),
+    "kafka_dashboard_poll_failures": ("Poll cycles that could not reach the cluster (only ever grows).", ()),
     "kafka_dashboard_snapshot_age_seconds": ("Age of the exported snapshot in seconds.", ()),
     "kafka_dashboard_snapshot_timestamp_seconds": ("When the exported snapshot was collected (unix time).", ()),
     "kafka_dashboard_poll_duration_seconds": ("How long the poll cycle of the exported snapshot took.", ()),
@@ -157,6 +158,7 @@ def _cluster_samples(cm: ClusterMetrics, now: datetime, emit: dict[str, Emit]) -
     emit["kafka_dashboard_cluster_up"](cl, 0 if state.stale or snap is None else 1)
     failure = state.failure
     emit["kafka_dashboard_cluster_unreachable_seconds"](cl, (now - failure.since).total_seconds() if failure else 0)
+    emit["kafka_dashboard_poll_failures"](cl, store.failure_count(state.cluster))
     if snap is None:
         return
     emit["kafka_dashboard_snapshot_age_seconds"](cl, max(0.0, (now - snap.collected_at).total_seconds()))

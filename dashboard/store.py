@@ -74,7 +74,11 @@ def save(snapshot: ClusterSnapshot, figures: ClusterFigures = EMPTY) -> None:
     message = "; ".join(e.message for e in snapshot.errors) or "cluster unreachable"
     since = previous.since if previous else snapshot.collected_at
     failure = CycleFailure(message, since, snapshot.collected_at)
-    cache.set_many({_key("failure", name): failure, _key("version", name): version}, timeout=None)
+    failures = (cache.get(_key("failures", name)) or 0) + 1
+    cache.set_many(
+        {_key("failure", name): failure, _key("version", name): version, _key("failures", name): failures},
+        timeout=None,
+    )
     _memo.pop(name, None)
 
 
@@ -91,9 +95,14 @@ def state(cluster: str) -> ClusterState:
     return current
 
 
+def failure_count(cluster: str) -> int:
+    """Poll cycles that could not reach the cluster since the cache was created (a counter)."""
+    return cache.get(_key("failures", cluster)) or 0
+
+
 def clear(cluster: str) -> None:
     _memo.pop(cluster, None)
-    cache.delete_many([_key(kind, cluster) for kind in ("snapshot", "failure", "figures", "version")])
+    cache.delete_many([_key(kind, cluster) for kind in ("snapshot", "failure", "figures", "version", "failures")])
 
 
 def save_topic_configs(cluster: str, configs: dict) -> None:

@@ -102,8 +102,9 @@ VIEW_BYTES = DEFAULT_MAX_VALUE_BYTES
 # At most this many bytes of keys and values are held (and sent in one transaction) at a time,
 # unless one record alone is bigger.
 BATCH_BYTES = 32 * 1024 * 1024
-# A page (read, then classified) ends early once it holds this many bytes of (cut) keys and values.
-PAGE_BYTES = BATCH_BYTES
+# A page (read, then classified) ends early once it holds this many bytes of (cut) keys and values;
+# a run holds two pages at a time (the next one is read ahead).
+PAGE_BYTES = BATCH_BYTES // 2
 # At most this many records are taken from the reader's consumer in one call (only what it holds).
 CONSUME_CHUNK = 1000
 TRANSACTION_TIMEOUT_MS = 60_000
@@ -1416,6 +1417,39 @@ def _undecided(report: RecoveryReport, entries: list[PendingEntry], why: str) ->
 # -------------------------------------------------------------------------------------------- run
 
 
+class _Ahead:
+    """The pages of a run, each read and classified one step ahead: fetch() is called while a
+    transaction's records are on their way to the broker (between produce and flush), so that the
+    Python work of the next page overlaps the wait for acknowledgements. A _Halt raised then is
+    kept, and raised by take() once that transaction is settled."""
+
+    def __init__(self, pages: Iterator[_Page], classify: _Classifier) -> None:
+        self.pages = pages
+        self.classify = classify
+        self.fetched = False
+        self.item: tuple[_Page, list[_Decision]] | None = None
+        self.halt: _Halt | None = None
+
+    def fetch(self) -> None:
+        if self.fetched:
+            return
+        self.fetched = True
+        try:
+            page = next(self.pages, None)
+            self.item = None if page is None else (page, self.classify(page))
+        except _Halt as halt:
+            self.halt = halt
+
+    def take(self) -> tuple[_Page, list[_Decision]] | None:
+        """The next page and its decisions (None after the last page)."""
+        self.fetch()
+        item, halt = self.item, self.halt
+        self.fetched, self.item, self.halt = False, None, None
+        if halt is not None:
+            raise halt
+        return item
+
+
 @dataclass
 class _Run:
     config: ClusterConfig
@@ -1439,6 +1473,7 @@ class _Run:
     committed_position: int | None = None
     position: int | None = None
     inflight: list[RecordKey] = field(default_factory=list)
+    ahead: _Ahead | None = None
 
     def execute(self) -> ReprocessReport:
         report = self.report
@@ -1518,13 +1553,15 @@ class _Run:
     def _pages(self) -> None:
         assert self.classify is not None
         report = self.report
-        for page in self.scanner.pages():
+        self.ahead = ahead = _Ahead(self.scanner.pages(), self.classify)
+        while (item := ahead.take()) is not None:
+            page, decisions = item
             if self.stop.is_set():
                 report.stopped = "stopped on request"
                 return
             report.not_found += page.missing
             sending: list[_Decision] = []
-            for d in self.classify(page):
+            for d in decisions:
                 match d.kind:
                     case "send":
                         sending.append(d)
@@ -1668,6 +1705,8 @@ class _Run:
                     raise
             except KafkaException as exc:  # refused locally (too large for the producer)
                 failures[i] = _kafka_error(exc) or KafkaError(KafkaError._FAIL)
+        if self.ahead is not None and self.report.stopped is None:
+            self.ahead.fetch()  # the next page, while these records are on their way
         remaining = sender.flush()
         if remaining or failures:
             self._abort([])

@@ -417,3 +417,15 @@ class TestScale:
         assert len(of(found, "kafka_consumergroup_lag")) == groups * partitions
         assert len(of(found, "kafka_dashboard_consumergroup_lag_seconds")) == groups * partitions
         assert elapsed < 5.0, f"rendering took {elapsed:.2f} s"
+
+
+class TestPollFailures:
+    def test_failed_cycles_are_counted(self, client):
+        from tests.factories import unreachable
+
+        store.save(snapshot(cluster=name()))
+        store.save(unreachable(cluster=name()))
+        store.save(unreachable(cluster=name()))
+        found = scrape(client)
+        assert found[key("kafka_dashboard_poll_failures", cluster=name())] == 2
+        assert found[key("kafka_dashboard_cluster_up", cluster=name())] == 0
