@@ -1683,26 +1683,16 @@ class _Run:
         headers_for = self.headers
         headers_for.start(partition, datetime.now(UTC))
         wait = self.pacer.wait
+        produce = sender.produce
         sender.begin()
-        assert sender.producer is not None
-        produce = sender.producer.produce
         for i, d in enumerate(batch):
             if not wait():  # stop requested: commit what was produced, up to this record
                 self.report.stopped = "stopped on request"
                 position = d.record.offset
                 break
             record = whole.get(d.record.offset, d.record) if whole else d.record
-            headers = headers_for(record.headers, record.offset)
             try:
-                try:
-                    produce(d.target, key=record.key, value=record.value, headers=headers, on_delivery=on_delivery(i))
-                except BufferError:  # the local queue is full: wait for room
-                    sender.produce(d.target, record, headers, on_delivery(i))
-                except KafkaException as exc:
-                    err = _kafka_error(exc)
-                    if err is None or err.fatal():
-                        raise _Halt(sender._fatal("producing", exc)) from None
-                    raise
+                produce(d.target, record, headers_for(record.headers, record.offset), on_delivery(i))
             except KafkaException as exc:  # refused locally (too large for the producer)
                 failures[i] = _kafka_error(exc) or KafkaError(KafkaError._FAIL)
         if self.ahead is not None and self.report.stopped is None:

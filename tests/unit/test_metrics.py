@@ -252,6 +252,7 @@ class TestDashboardFigures:
         assert found == {
             key("kafka_dashboard_cluster_up", cluster=name()): 0,
             key("kafka_dashboard_cluster_unreachable_seconds", cluster=name()): 0,
+            key("kafka_dashboard_poll_failures", cluster=name()): 0,
         }
 
     def test_snapshot_errors_counted(self):
