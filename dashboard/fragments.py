@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from django.conf import settings
 from django.template.loader import render_to_string
 
 from dashboard import history, store
@@ -23,6 +24,7 @@ from kafka_admin.rates import sparkline_points
 from kafka_admin.timelag import TimeLag
 
 SPARK_W, SPARK_H = 120, 28
+GAP_FACTOR = 3  # a gap longer than 3 expected sample spacings is drawn as a gap, not bridged
 NO_TIME_LAG = TimeLag(None, False, "no history")
 
 
@@ -358,16 +360,36 @@ def render_group_members(spec: FragmentSpec) -> str:
 def chart_context(cluster: str, group_id: str, time_range: str) -> dict[str, Any]:
     since = datetime.now(UTC) - history.RANGES[time_range]
     series = history.group_series(cluster, group_id, since)
+    t: list[float] = []
+    lag: list[int | None] = []
+    time_lag: list[float | None] = []
+    previous = None
+    now = datetime.now(UTC).timestamp()
+    for ts, total, tl in series:
+        stamp = round(ts.timestamp(), 1)
+        if previous is not None and stamp - previous > GAP_FACTOR * expected_spacing(now - previous):
+            t.append(previous + 1)  # no data here (dashboard or cluster down): break the line, don't bridge it
+            lag.append(None)
+            time_lag.append(None)
+        t.append(stamp)
+        lag.append(total)
+        time_lag.append(None if tl is None else round(tl, 1))
+        previous = stamp
     return {
         "group_id": group_id,
         "range": time_range,
-        "chart": {
-            "t": [round(ts.timestamp(), 1) for ts, _, _ in series],
-            "lag": [lag for _, lag, _ in series],
-            "time_lag": [None if tl is None else round(tl, 1) for _, _, tl in series],
-        },
+        "chart": {"t": t, "lag": lag, "time_lag": time_lag},
         "points": len(series),
     }
+
+
+def expected_spacing(age_s: float) -> float:
+    """Seconds between stored samples of this age (the history tiers: cycle, minute, ten minutes)."""
+    if age_s < settings.HISTORY_RAW_S:
+        return max(settings.POLL_INTERVAL_S, 60.0)  # a minute of slack: cycles vary, pages may lag
+    if age_s < settings.HISTORY_MINUTE_S:
+        return 60.0
+    return 600.0
 
 
 @renderer("group-chart")

@@ -119,3 +119,17 @@ class TestStatusBadges:
         assert viewer.get(reverse("groups", args=[name()]), {"status": "BAD"}).status_code == 400
         detail = viewer.get(reverse("group", args=[name(), "stopped-grp"])).content.decode()
         assert 'data-testid="group-status">STOP<' in detail
+
+
+class TestChartGaps:
+    def test_an_outage_breaks_the_line(self):
+        from datetime import timedelta
+
+        from dashboard import fragments, history
+
+        now = datetime.now(UTC)
+        for minutes in (50, 49, 48, 20, 19):  # no samples between 48 and 20 minutes ago
+            history.record(snapshot(now - timedelta(minutes=minutes), cluster=name()))
+        chart = fragments.chart_context(name(), "g1", "1h")["chart"]
+        assert chart["lag"] == [10, 10, 10, None, 10, 10]
+        assert len(chart["t"]) == len(chart["lag"]) == len(chart["time_lag"])
