@@ -20,9 +20,8 @@ tmp = Path(tempfile.mkdtemp(prefix="bench-history-"))
 os.environ["SQLITE_PATH"] = str(tmp / "db.sqlite3")
 os.environ["DASHBOARD_VAR_DIR"] = str(tmp)
 
-from common import REPO  # noqa: E402, F401 - sets sys.path and DJANGO_SETTINGS_MODULE
-
 import django  # noqa: E402
+from common import REPO  # noqa: E402, F401 - sets sys.path and DJANGO_SETTINGS_MODULE
 
 django.setup()
 
