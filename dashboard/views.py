@@ -65,7 +65,10 @@ def page(request: HttpRequest, template: str, cluster: str, section: str, live: 
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    return redirect("overview", cluster=default_cluster().name)
+    """The default cluster's overview, or the one the cluster switcher asked for (?cluster=)."""
+    wanted = request.GET.get("cluster")
+    name = wanted if wanted in cluster_names() else default_cluster().name
+    return redirect("overview", cluster=name)
 
 
 @cluster_page

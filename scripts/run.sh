@@ -21,7 +21,7 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 
-if [ -z "${KAFKA_BOOTSTRAP_SERVERS:-}" ]; then
+if [ -z "${KAFKA_BOOTSTRAP_SERVERS:-}" ] && [ -z "${KAFKA_CLUSTERS:-}" ] && [ -z "${KAFKA_CLUSTERS_FILE:-}" ]; then
   if ! scripts/kafka.sh status >/dev/null 2>&1; then
     started_kafka=1
   fi
@@ -32,7 +32,7 @@ if [ -z "${KAFKA_BOOTSTRAP_SERVERS:-}" ]; then
   $PY manage.py seed_demo >var/demo.log 2>&1 &
   demo_pid=$!
 else
-  echo "using the cluster at $KAFKA_BOOTSTRAP_SERVERS (no demo data is written to it)"
+  echo "using the configured cluster(s) (no demo data is written to them)"
 fi
 
 $PY manage.py migrate --noinput -v 0

@@ -1,0 +1,278 @@
+"""SASL against a real broker: a SASL_PLAINTEXT listener with PLAIN and SCRAM-SHA-256 users.
+
+The broker keeps its PLAINTEXT listener (scripts/kafka.sh checks readiness through it, and the
+test data is written through it); the dashboard talks to the SASL listener only. The passwords are
+distinctive strings, so any page, API answer, log line or stderr output that carried one would be
+caught here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from confluent_kafka import KafkaError, KafkaException
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+
+from dashboard.clusters import configured_clusters
+from dashboard.poller import Poller
+from kafka_admin.collect import collect_snapshot
+from kafka_admin.config import ClusterConfig, clusters_from_file
+from tests.kafka_support import BrokerProcess, Kafka, free_port
+
+# All transactional: pytest-django runs transactional tests in their own group, and one group keeps
+# this module's tests together, so the module's broker starts once.
+pytestmark = [pytest.mark.broker, pytest.mark.django_db(transaction=True)]
+
+PLAIN_USER, PLAIN_PW = "dash", "dash-pw-XYZ-31415"
+SCRAM_USER, SCRAM_PW = "scrammer", "scram-pw-XYZ-16180"
+ADMIN_PW = "admin-pw-XYZ-27182"
+WRONG_PW = "wrong-pw-XYZ-14142"
+SECRETS = (PLAIN_PW, SCRAM_PW, ADMIN_PW, WRONG_PW)
+TIMEOUT_S = 3.0
+
+
+@dataclass
+class SaslBroker:
+    broker: BrokerProcess
+    sasl_bootstrap: str
+
+    def config(self, mechanism: str = "PLAIN", password: str = PLAIN_PW, **overrides) -> ClusterConfig:
+        user = PLAIN_USER if mechanism == "PLAIN" else SCRAM_USER
+        base = {
+            "name": "secure",
+            "bootstrap_servers": self.sasl_bootstrap,
+            "security_protocol": "SASL_PLAINTEXT",
+            "sasl_mechanism": mechanism,
+            "sasl_username": user,
+            "sasl_password": password,
+            "request_timeout_s": TIMEOUT_S,
+            "cycle_timeout_s": 20.0,
+        }
+        return ClusterConfig(**{**base, **overrides})
+
+
+def sasl_properties(port: int, controller_port: int, sasl_port: int) -> str:
+    """The docs/local-kafka.md recipe, with PLAIN users in the JAAS line and SCRAM enabled too."""
+    plain_users = f'user_admin="{ADMIN_PW}" user_{PLAIN_USER}="{PLAIN_PW}"'
+    return "\n".join(
+        [
+            f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port},"
+            f"SASL_PLAINTEXT://127.0.0.1:{sasl_port}",
+            f"advertised.listeners=PLAINTEXT://127.0.0.1:{port},SASL_PLAINTEXT://127.0.0.1:{sasl_port}",
+            "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT",
+            "sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256",
+            "listener.name.sasl_plaintext.plain.sasl.jaas.config="
+            f"org.apache.kafka.common.security.plain.PlainLoginModule required {plain_users};",
+            "listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config="
+            "org.apache.kafka.common.security.scram.ScramLoginModule required;",
+        ]
+    )
+
+
+@pytest.fixture(scope="module")
+def sasl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SaslBroker]:
+    port, controller_port, sasl_port = free_port(), free_port(), free_port()
+    broker = BrokerProcess(f"127.0.0.1:{port}", tmp_path_factory.mktemp("kafka-sasl"), port, controller_port)
+    broker.up(sasl_properties(port, controller_port, sasl_port))
+    try:
+        # SCRAM credentials live in the cluster metadata; set them through the PLAINTEXT listener.
+        broker.tool(
+            "kafka-configs",
+            "--alter",
+            "--entity-type",
+            "users",
+            "--entity-name",
+            SCRAM_USER,
+            "--add-config",
+            f"SCRAM-SHA-256=[iterations=4096,password={SCRAM_PW}]",
+        )
+        yield SaslBroker(broker, f"127.0.0.1:{sasl_port}")
+    finally:
+        broker.down()
+
+
+LOADING = {KafkaError.COORDINATOR_LOAD_IN_PROGRESS, KafkaError.COORDINATOR_NOT_AVAILABLE, KafkaError.NOT_COORDINATOR}
+
+
+def commit_when_ready(kafka: Kafka, group: str, offsets: list[tuple[str, int, int]], timeout: float = 30) -> None:
+    """Kafka.commit, retried while a fresh broker is still loading its __consumer_offsets partitions."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            kafka.commit(group, offsets)
+            return
+        except KafkaException as exc:
+            err = exc.args[0]
+            if not (err.retriable() or err.code() in LOADING) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+@pytest.fixture(scope="module")
+def sasl_data(sasl: SaslBroker) -> tuple[str, str]:
+    """A topic with three records and a group 1 behind, written over PLAINTEXT."""
+    kafka = Kafka(sasl.broker)
+    topic = kafka.create_topic(partitions=1)
+    kafka.produce(topic, 3, partition=0, value=b"sasl-record-value")
+    group = Kafka.unique("sasl-group")
+    commit_when_ready(kafka, group, [(topic, 0, 2)])
+    return topic, group
+
+
+def wait_reachable(config: ClusterConfig, timeout: float = 30):
+    """SCRAM credentials reach the broker's cache through the metadata log a moment after the tool returns."""
+    deadline = time.monotonic() + timeout
+    while True:
+        snap = collect_snapshot(config)
+        if snap.reachable or time.monotonic() > deadline:
+            return snap
+
+
+def assert_no_secret(text: str, where: str) -> None:
+    for secret in SECRETS:
+        assert secret not in text, f"a password appeared in {where}"
+
+
+@pytest.fixture
+def all_logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    """Everything at DEBUG, librdkafka's own log lines included (settings keep them at CRITICAL)."""
+    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="kafka_admin.librdkafka")
+    return caplog
+
+
+@pytest.mark.parametrize("mechanism", ["PLAIN", "SCRAM-SHA-256"])
+def test_snapshot_over_sasl(sasl, sasl_data, mechanism, all_logs):
+    topic, group = sasl_data
+    snap = wait_reachable(sasl.config(mechanism, PLAIN_PW if mechanism == "PLAIN" else SCRAM_PW))
+    assert snap.reachable, snap.errors
+    sasl_port = int(sasl.sasl_bootstrap.rsplit(":", 1)[1])
+    assert [(b.id, b.host, b.port) for b in snap.brokers] == [(1, "127.0.0.1", sasl_port)]
+    assert topic in {t.name for t in snap.topics}
+    [found] = [g for g in snap.groups if g.group_id == group]
+    assert found.total_lag == 1
+    assert_no_secret(all_logs.text, "the logs")
+
+
+@pytest.mark.parametrize(
+    "mechanism, reason",
+    [("PLAIN", "Invalid username or password"), ("SCRAM-SHA-256", "invalid credentials")],
+)
+def test_wrong_password_is_a_clear_authentication_error_without_the_password(sasl, mechanism, reason, all_logs, capfd):
+    config = sasl.config(mechanism, WRONG_PW)
+    started = time.monotonic()
+    snap = collect_snapshot(config)
+    elapsed = time.monotonic() - started
+
+    assert not snap.reachable
+    assert elapsed < TIMEOUT_S + 2
+    [error] = snap.errors
+    assert error.scope == "cluster"
+    assert f"cluster unreachable at {sasl.sasl_bootstrap}" in error.message
+    assert "SASL authentication error" in error.message and reason in error.message
+    # Every way a configuration or its failure is put into words.
+    for where, text in {
+        "the snapshot error": error.message,
+        "repr": repr(config),
+        "str": str(config),
+        "describe()": json.dumps(config.describe()),
+        "repr of the snapshot": repr(snap),
+        "the logs": all_logs.text,
+        "stdout/stderr": "".join(capfd.readouterr()),
+    }.items():
+        assert_no_secret(text, where)
+    assert "SASL authentication error" in all_logs.text  # librdkafka's line did reach the log
+
+
+def test_clusters_file_with_password_from_environment(sasl, tmp_path):
+    path = tmp_path / "clusters.json"
+    entry = {
+        "name": "secure",
+        "bootstrap_servers": [sasl.sasl_bootstrap],
+        "security_protocol": "SASL_PLAINTEXT",
+        "sasl_mechanism": "PLAIN",
+        "sasl_username": PLAIN_USER,
+        "sasl_password_env": "TEST_SASL_PASSWORD",
+        "request_timeout": TIMEOUT_S,
+    }
+    path.write_text(json.dumps([entry]))
+    [config] = clusters_from_file(path, env={"TEST_SASL_PASSWORD": PLAIN_PW})
+    assert collect_snapshot(config).reachable
+
+
+def test_dashboard_over_sasl_never_shows_or_logs_the_password(sasl, sasl_data, monkeypatch, client, all_logs, capfd):
+    topic, group = sasl_data
+    monkeypatch.delenv("KAFKA_CLUSTERS_FILE", raising=False)
+    monkeypatch.setenv("KAFKA_CLUSTERS", "secure,denied")
+    for name, password in (("SECURE", PLAIN_PW), ("DENIED", WRONG_PW)):
+        monkeypatch.setenv(f"KAFKA_{name}_BOOTSTRAP_SERVERS", sasl.sasl_bootstrap)
+        monkeypatch.setenv(f"KAFKA_{name}_SECURITY_PROTOCOL", "SASL_PLAINTEXT")
+        monkeypatch.setenv(f"KAFKA_{name}_SASL_MECHANISM", "PLAIN")
+        monkeypatch.setenv(f"KAFKA_{name}_SASL_USERNAME", PLAIN_USER)
+        monkeypatch.setenv(f"KAFKA_{name}_SASL_PASSWORD", password)
+        monkeypatch.setenv(f"KAFKA_{name}_REQUEST_TIMEOUT", str(TIMEOUT_S))
+    configured_clusters.cache_clear()
+    cache.clear()
+    try:
+        clusters = configured_clusters()
+        assert Poller(clusters["secure"], 1.0).cycle().reachable
+        assert not Poller(clusters["denied"], 1.0).cycle().reachable
+        client.force_login(get_user_model().objects.create_user("sasl-viewer", password="pw-viewer-123"))
+
+        pages = {
+            url: client.get(url)
+            for url in (
+                "/c/secure/",
+                "/c/secure/groups/",
+                f"/c/secure/groups/{group}/",
+                "/c/secure/topics/",
+                f"/c/secure/topics/{topic}/?partition=0&seek=oldest",  # reads records over SASL
+                "/c/secure/brokers/",
+                "/c/denied/",
+                "/c/denied/groups/",
+                "/c/denied/brokers/",
+                "/api/v1/clusters/",
+                "/api/v1/clusters/secure/",
+                "/api/v1/clusters/secure/brokers/",
+                "/api/v1/clusters/secure/topics/",
+                f"/api/v1/clusters/secure/topics/{topic}/",
+                "/api/v1/clusters/secure/groups/",
+                f"/api/v1/clusters/secure/groups/{group}/",
+                "/api/v1/clusters/denied/",
+                "/api/v1/clusters/denied/groups/",
+                "/readyz",
+            )
+        }
+        for url, response in pages.items():
+            body = response.content.decode()
+            assert response.status_code in (200, 503), (url, response.status_code, body[:300])
+            assert_no_secret(body, url)
+            assert_no_secret(str(response.headers), f"the headers of {url}")
+
+        assert pages[f"/c/secure/groups/{group}/"].status_code == 200
+        assert 'data-testid="group-lag">1<' in pages[f"/c/secure/groups/{group}/"].content.decode()
+        assert "sasl-record-value" in pages[f"/c/secure/topics/{topic}/?partition=0&seek=oldest"].content.decode()
+        denied_page = pages["/c/denied/"].content.decode()
+        assert "Cluster denied unreachable" in denied_page and "Invalid username or password" in denied_page
+        listing = {c["name"]: c for c in pages["/api/v1/clusters/"].json()["results"]}
+        assert listing["secure"]["reachable"] is True and listing["denied"]["reachable"] is False
+        assert listing["secure"]["security_protocol"] == "SASL_PLAINTEXT"
+        assert not any("password" in key for c in listing.values() for key in c)
+        denied = pages["/api/v1/clusters/denied/"].json()
+        assert denied["stale"] is True and "SASL authentication error" in denied["stale_reason"]
+        assert pages["/api/v1/clusters/denied/groups/"].status_code == 503
+        assert "Invalid username or password" in pages["/api/v1/clusters/denied/groups/"].json()["error"]
+        assert pages["/readyz"].status_code == 503  # one of the two clusters is down
+
+        assert "cluster denied unreachable" in all_logs.text
+        assert_no_secret(all_logs.text, "the logs")
+        assert_no_secret("".join(capfd.readouterr()), "stdout/stderr")
+    finally:
+        configured_clusters.cache_clear()
+        cache.clear()
