@@ -51,3 +51,13 @@ kafka-purge:
 
 kafka-status:
 	@$(KAFKA) status
+
+# ---- benchmarks (bench/RESULTS.md) -------------------------------------------------------
+
+.PHONY: bench bench-quick
+
+bench:
+	@$(PY) bench/run_all.py
+
+bench-quick:
+	@$(PY) bench/run_all.py --quick --output bench/RESULTS-quick.md

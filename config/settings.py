@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 
 from config.env import env_bool, env_float, env_list, env_str
@@ -16,11 +17,27 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("DASHBOARD_VAR_DIR", str(BASE_DIR / "var")))
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
+# Production (docs/security.md): HTTPS only, secure cookies, HSTS, a secret key from the environment.
+PRODUCTION = env_bool("DJANGO_PRODUCTION", False) or env_bool("DJANGO_SECURE", False)
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("DJANGO_DEBUG=true cannot be combined with DJANGO_PRODUCTION=true: unset DJANGO_DEBUG")
+MIN_SECRET_KEY_LENGTH = 50
 
 
 def _secret_key() -> str:
-    """A fixed key from the environment, else one generated once and kept in var/ (never in git)."""
+    """A fixed key from the environment, else one generated once and kept in var/ (never in git).
+
+    In production the key must come from DJANGO_SECRET_KEY and be long and random enough for
+    Django's own deploy check (50+ characters, 5+ distinct ones, not a 'django-insecure-' key).
+    """
     configured = env_str("DJANGO_SECRET_KEY")
+    if PRODUCTION and (
+        len(configured) < MIN_SECRET_KEY_LENGTH or len(set(configured)) < 5 or configured.startswith("django-insecure-")
+    ):
+        raise ImproperlyConfigured(
+            f"DJANGO_PRODUCTION=true needs DJANGO_SECRET_KEY: a random value of at least {MIN_SECRET_KEY_LENGTH} "
+            "characters (e.g. python -c 'import secrets; print(secrets.token_urlsafe(50))')"
+        )
     if configured:
         return configured
     VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -51,9 +68,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "dashboard.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "dashboard.throttle.TokenThrottleMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -113,6 +132,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# Django's ModelBackend, refusing while a username or address is locked out (dashboard/throttle.py).
+AUTHENTICATION_BACKENDS = ["dashboard.throttle.ThrottledModelBackend"]
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
@@ -128,11 +149,54 @@ STATIC_ROOT = VAR_DIR / "staticfiles"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise serves from the finders; it wants the folder to exist
 WHITENOISE_USE_FINDERS = True
 
+# --- Security (docs/security.md) -----------------------------------------------------------------
+# Always: cookies out of reach of scripts and other sites, no framing, no sniffing, a strict
+# Content-Security-Policy (dashboard/security.py). Nothing in the pages reads the CSRF cookie: forms
+# carry {% csrf_token %}, and scripts using the API with a session send it from their cookie jar.
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+
+def _proxy_ssl_header() -> tuple[str, str] | None:
+    """DJANGO_SECURE_PROXY_SSL_HEADER=X-Forwarded-Proto (value https) or X-Forwarded-Proto=https."""
+    raw = env_str("DJANGO_SECURE_PROXY_SSL_HEADER").strip()
+    if not raw:
+        return None
+    name, _, value = raw.partition("=")
+    name = name.strip().upper().replace("-", "_")
+    if not name.startswith("HTTP_"):
+        name = "HTTP_" + name
+    return name, (value.strip() or "https")
+
+
+# Only behind a reverse proxy that sets this header on every request (and strips it from clients).
+SECURE_PROXY_SSL_HEADER = _proxy_ssl_header()
+# The client address for login throttling when behind a proxy: e.g. X-Forwarded-For (with
+# CLIENT_IP_PROXIES trusted proxies appending to it) or X-Real-IP. Empty: REMOTE_ADDR.
+CLIENT_IP_HEADER = env_str("DJANGO_CLIENT_IP_HEADER").strip()
+CLIENT_IP_PROXIES = int(env_float("DJANGO_CLIENT_IP_PROXIES", 1))
+
+if PRODUCTION:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    # False when the proxy in front redirects http -> https itself.
+    SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = int(env_float("DJANGO_SECURE_HSTS_SECONDS", 31_536_000))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", True)
+
+# Login throttling (dashboard/throttle.py): failures per username and per client address within the
+# window lock further attempts for the cool-down; invalid API/metrics tokens per address likewise.
+LOGIN_THROTTLE_FAILURES = int(env_float("LOGIN_THROTTLE_FAILURES", 5))
+LOGIN_THROTTLE_WINDOW_S = env_float("LOGIN_THROTTLE_WINDOW_SECONDS", 900)
+LOGIN_THROTTLE_COOLDOWN_S = env_float("LOGIN_THROTTLE_COOLDOWN_SECONDS", 900)
+TOKEN_THROTTLE_FAILURES = int(env_float("TOKEN_THROTTLE_FAILURES", 10))
 
 # --- The dashboard's own settings -------------------------------------------------------------
 # Kafka clusters: KAFKA_BOOTSTRAP_SERVERS & friends (see kafka_admin/config.py) describe the

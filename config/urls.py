@@ -1,8 +1,10 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from dashboard import alert_views, dlq_views, reset_views, views
 from dashboard.metrics import metrics_view
+from dashboard.throttle import ThrottledLoginView
 
 cluster_patterns = [
     path("", views.overview, name="overview"),
@@ -42,6 +44,10 @@ urlpatterns = [
     path("alerts/rules/<int:pk>/delete/", alert_views.rule_delete, name="alert_rule_delete"),
     path("alerts/silences/", alert_views.silence_create, name="silence_create"),
     path("alerts/silences/<int:pk>/end/", alert_views.silence_end, name="silence_end"),
-    path("accounts/", include("django.contrib.auth.urls")),
+    path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
+    # Only log out and change password: password reset by e-mail is not offered (no mail is configured).
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("accounts/password_change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("admin/", admin.site.urls),
 ]

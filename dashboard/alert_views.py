@@ -35,7 +35,8 @@ def alerts_page(request: HttpRequest) -> HttpResponse:
 @operator_required
 def rule_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     rule = get_object_or_404(AlertRule, pk=pk) if pk else None
-    form = AlertRuleForm(request.POST or None, instance=rule)
+    # Bound on every POST, even an empty one: an unbound form would answer 400 without saying why.
+    form = AlertRuleForm(request.POST if request.method == "POST" else None, instance=rule)
     if request.method == "POST" and form.is_valid():
         saved = form.save()
         audit(request.user.get_username(), "alert-rule-" + ("edit" if rule else "create"), saved.cluster or "*",

@@ -8,7 +8,7 @@ class DashboardConfig(AppConfig):
 
     def ready(self) -> None:
         # Register the live fragment renderers in every process (server, poller, tests).
-        from dashboard import fragments  # noqa: F401
+        from dashboard import fragments, throttle  # noqa: F401 - renderers and login-failure signal receivers
         from dashboard.permissions import ensure_roles
 
         # The roles exist in every database, also after a test flush.

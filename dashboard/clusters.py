@@ -64,3 +64,10 @@ def check_clusters(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
     except ImproperlyConfigured as exc:
         return [checks.Error(str(exc), hint="See docs/clusters.md.", id="dashboard.E001")]
     return []
+
+
+def scrub(cluster: str, text: str) -> str:
+    """Replace the cluster's SASL password in a message (from librdkafka, a broker, anywhere) by ***."""
+    config = configured_clusters().get(cluster)
+    password = config.sasl_password if config is not None else None
+    return text.replace(password, "***") if password else text

@@ -14,6 +14,7 @@ from functools import wraps
 from typing import Any
 
 from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import RequestDataTooBig
 from django.core.paginator import Paginator
 from django.http import HttpRequest, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
@@ -65,11 +66,15 @@ def api_action(view: Callable[..., Json | tuple[Json, int]]) -> Callable[..., Js
 
 
 def _body(request: HttpRequest) -> Json:
-    if len(request.body) > MAX_BODY:
+    try:
+        size = len(request.body)
+    except RequestDataTooBig:  # beyond DATA_UPLOAD_MAX_MEMORY_SIZE: Django refuses to read it
+        raise ApiError(413, "request body too large") from None
+    if size > MAX_BODY:
         raise ApiError(413, "request body too large")
     try:
         data = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: "[[[[..." nested too deep
         raise ApiError(400, "the body must be a JSON object") from None
     if not isinstance(data, dict):
         raise ApiError(400, "the body must be a JSON object")

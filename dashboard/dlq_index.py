@@ -8,6 +8,7 @@ their failure headers, and drops index rows that retention already deleted from 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -23,6 +24,7 @@ from kafka_admin.payload import short
 log = logging.getLogger(__name__)
 
 PREVIEW_BYTES = 2048
+MIN_READ_S = 0.5  # with less time left in the poll cycle, the index waits for the next cycle
 
 
 def dlq_topics(snapshot: ClusterSnapshot) -> list[Topic]:
@@ -34,8 +36,12 @@ def dlq_topics(snapshot: ClusterSnapshot) -> list[Topic]:
     ]
 
 
-def index_new_records(config: ClusterConfig, snapshot: ClusterSnapshot) -> int:
-    """Index what is new in every DLQ topic; returns how many records were added."""
+def index_new_records(config: ClusterConfig, snapshot: ClusterSnapshot, deadline: float | None = None) -> int:
+    """Index what is new in every DLQ topic; returns how many records were added.
+
+    With a `deadline` (time.monotonic()), each read gets at most what is left of it, and reading stops
+    when too little is left: the poll cycle keeps its timeout, and the index catches up next cycle.
+    """
     added = 0
     for topic in dlq_topics(snapshot):
         last = dict(
@@ -52,6 +58,9 @@ def index_new_records(config: ClusterConfig, snapshot: ClusterSnapshot) -> int:
             start = max(last.get(p.partition, -1) + 1, p.start_offset or 0)
             if p.end_offset is None or start >= p.end_offset:
                 continue
+            left = config.request_timeout_s if deadline is None else deadline - time.monotonic()
+            if left < MIN_READ_S:
+                return added
             result = read_records(
                 config,
                 topic.name,
@@ -59,6 +68,7 @@ def index_new_records(config: ClusterConfig, snapshot: ClusterSnapshot) -> int:
                 FromOffset(start),
                 limit=settings.DLQ_INDEX_BATCH,
                 max_value_bytes=PREVIEW_BYTES,
+                timeout_s=min(config.request_timeout_s, left),
             )
             if result.error and not result.records:
                 log.debug("DLQ index of %s/%d: %s", topic.name, p.partition, result.error)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, transaction
 from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
 
@@ -145,7 +145,7 @@ def parse_keys(values: list[str]) -> tuple[tuple[int, int], ...]:
     keys = []
     for value in values:
         partition, _, offset = value.partition(":")
-        if not (partition.isdigit() and offset.isdigit()) or len(value) > 40:
+        if not (value.isascii() and partition.isdigit() and offset.isdigit()) or len(value) > 40:
             raise InvalidSelection(f"not a record reference: {value[:40]!r} (expected partition:offset)")
         keys.append((int(partition), int(offset)))
     if not keys:
@@ -339,16 +339,26 @@ def reprocessor_group(dlq_topic: str) -> str:
     return f"kafka-dashboard-reprocessor.{dlq_topic}"[:249]
 
 
+RESOLVE_CHUNK = 400  # keys per UPDATE: within SQLite's 999 query parameters
+
+
 def resolve(cluster: str, topic: str, keys: tuple[tuple[int, int], ...], actor: str, reason: str) -> int:
     """Mark waiting records handled without re-publishing them."""
     if not reason.strip():
         raise InvalidSelection("say why these records are resolved")
-    q = Q(pk__in=[])
-    for partition, offset in keys:
-        q |= Q(partition=partition, offset=offset)
-    updated = DlqRecord.objects.filter(q, cluster=cluster, topic=topic, status=WAITING).update(
-        status=RESOLVED, status_at=timezone.now(), status_by=actor, status_note=reason[:500]
-    )
+    updated = 0
+    now = timezone.now()
+    with transaction.atomic():
+        # In chunks, each a flat OR of (partition, offsets IN ...): one OR per key nests too deep for
+        # SQLite ("Expression tree is too large") beyond about a thousand keys, and took seconds to build.
+        for i in range(0, len(keys), RESOLVE_CHUNK):
+            by_partition: dict[int, list[int]] = {}
+            for partition, offset in keys[i : i + RESOLVE_CHUNK]:
+                by_partition.setdefault(partition, []).append(offset)
+            q = Q(*(Q(partition=p, offset__in=o) for p, o in by_partition.items()), _connector=Q.OR)
+            updated += DlqRecord.objects.filter(q, cluster=cluster, topic=topic, status=WAITING).update(
+                status=RESOLVED, status_at=now, status_by=actor, status_note=reason[:500]
+            )
     audit(
         actor,
         "resolve",

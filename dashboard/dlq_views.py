@@ -96,10 +96,11 @@ def _form_selection(request: HttpRequest, cluster: str, topic: str) -> tuple[obj
     if data["mode"] == "filter":
         try:
             data["filter"] = json.loads(request.POST.get("filter", "{}"))
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested too deep
             raise dlq.InvalidSelection("the filter could not be read; reload the page") from None
         if not isinstance(data["filter"], dict):
             raise dlq.InvalidSelection("the filter could not be read; reload the page")
+        data["filter"] = {str(k): str(v) for k, v in data["filter"].items()}  # as the API does
     return dlq.selection_from(cluster, topic, data)
 
 
@@ -107,7 +108,7 @@ def _rate_limit(request: HttpRequest) -> float | None:
     raw = request.POST.get("rate_limit", "").strip()
     if not raw:
         return None
-    if not raw.isdigit() or not 1 <= int(raw) <= 1_000_000:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 7 or not 1 <= int(raw) <= 1_000_000:
         raise dlq.InvalidSelection("rate limit must be a whole number of records per second (1 to 1,000,000)")
     return float(raw)
 

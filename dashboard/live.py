@@ -101,6 +101,10 @@ class Publisher:
         self._digests: dict[str, str] = {}
         self.rendered = 0
 
+    def forget(self) -> None:
+        """Forget what was sent (it may not have arrived): the next cycle sends every fragment again."""
+        self._digests.clear()
+
     def changed(self) -> list[tuple[str, str]]:
         """Render every subscribed fragment once; return (group, html) for those that changed."""
         out = []

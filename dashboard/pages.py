@@ -55,7 +55,8 @@ def int_param(query: Mapping[str, str], name: str, default: int, low: int, high:
     raw = query.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or len(raw) > 12:
+    # "²".isdigit() is True and int("²") fails; 20 digits hold any offset (2**63 - 1 has 19).
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 20:
         raise InvalidPage(f"{name} must be a whole number from {low} to {high}")
     value = int(raw)
     if not low <= value <= high:
@@ -177,6 +178,7 @@ def page_fragments(page: str, query: Mapping[str, str]) -> list[FragmentSpec]:
 
 SEEKS = ("newest", "oldest", "offset", "timestamp")
 MAX_OFFSET = 2**63 - 1
+MAX_TIMESTAMP_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z: the last moment a datetime can hold
 
 
 @dataclass(frozen=True)
@@ -223,7 +225,9 @@ def parse_timestamp(raw: str) -> int:
     raw = raw.strip()
     if not raw:
         raise InvalidPage("timestamp is required to seek by time")
-    if raw.isdigit() and len(raw) <= 15:
+    if raw.isascii() and raw.isdigit() and len(raw) <= 15:
+        if int(raw) > MAX_TIMESTAMP_MS:
+            raise InvalidPage("timestamp must be before the year 10000")
         return int(raw)
     try:
         parsed = datetime.fromisoformat(raw)
@@ -235,7 +239,10 @@ def parse_timestamp(raw: str) -> int:
         parsed = parsed.replace(tzinfo=UTC)
     if parsed.year < 1970:
         raise InvalidPage("timestamp must be after 1970")
-    return int(parsed.timestamp() * 1000)
+    value = int(parsed.timestamp() * 1000)
+    if not 0 <= value <= MAX_TIMESTAMP_MS:  # 9999-12-31T23:59-01:00 is in the year 10000 in UTC
+        raise InvalidPage("timestamp must be between 1970 and the year 9999 (UTC)")
+    return value
 
 
 DLQ_STATUS_FILTERS = ("waiting", "reprocessed", "resolved", "all")

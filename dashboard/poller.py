@@ -21,6 +21,7 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from dashboard import alerts, dlq_index, history, live, store
+from dashboard.clusters import scrub
 from dashboard.lease import Lease
 from kafka_admin.collect import SnapshotCollector
 from kafka_admin.config import ClusterConfig
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 
 COMPACT_EVERY_S = 60.0
 CONFIGS_EVERY_S = 60.0
+MIN_STEP_S = 0.5  # an optional step of a cycle (topic configs, DLQ index) is not started with less time left
 
 
 class Poller:
@@ -49,9 +51,13 @@ class Poller:
         self._last_compaction = 0.0
         self._last_configs = 0.0
         self.failures = 0
+        self._publish_failing = False
 
     def cycle(self) -> ClusterSnapshot:
         """One synchronous cycle: collect, derive, store, record history. Returns the snapshot."""
+        # The whole cycle keeps the cluster's cycle timeout: the collection has its own deadline, and
+        # what follows it (topic configs, DLQ index) gets what is left, or waits for the next cycle.
+        deadline = time.monotonic() + self.config.cycle_timeout_s
         close_old_connections()
         if not self._seeded:
             self._seed()
@@ -63,8 +69,8 @@ class Poller:
         if snapshot.reachable:
             history.record(snapshot, {gid: f.time_lag.seconds for gid, f in figures.groups.items()})
             self._maybe_compact()
-            self._maybe_read_configs(snapshot)
-            self._index_dlqs(snapshot)
+            self._maybe_read_configs(snapshot, deadline)
+            self._index_dlqs(snapshot, deadline)
         self._note_reachability(snapshot)
         self._alerts(snapshot, figures)
         return snapshot
@@ -95,18 +101,22 @@ class Poller:
         if result.deleted:
             log.debug("history compaction: %d promoted, %d deleted", result.promoted, result.deleted)
 
-    def _index_dlqs(self, snapshot: ClusterSnapshot) -> None:
+    def _index_dlqs(self, snapshot: ClusterSnapshot, deadline: float) -> None:
         try:
-            dlq_index.index_new_records(self.config, snapshot)
+            dlq_index.index_new_records(self.config, snapshot, deadline=deadline)
         except Exception:
             log.exception("indexing the dead letter queues of %s failed", self.config.name)
 
-    def _maybe_read_configs(self, snapshot: ClusterSnapshot) -> None:
+    def _maybe_read_configs(self, snapshot: ClusterSnapshot, deadline: float) -> None:
         if time.monotonic() - self._last_configs < CONFIGS_EVERY_S or self._collector is None:
+            return
+        # describe_topic_configs may wait its timeout plus one second; without that much left, next cycle.
+        budget = min(self.config.request_timeout_s, deadline - time.monotonic() - 1.0)
+        if budget < MIN_STEP_S:
             return
         self._last_configs = time.monotonic()
         topics = [t.name for t in snapshot.topics if not t.internal]
-        configs, errors = describe_topic_configs(self._collector.admin, topics, self.config.request_timeout_s)
+        configs, errors = describe_topic_configs(self._collector.admin, topics, budget)
         store.save_topic_configs(self.config.name, configs)
         if errors:
             log.debug("topic configs not read for %d topics: %s", len(errors), errors[0])
@@ -128,7 +138,7 @@ class Poller:
             self.failures += 1
             if self._was_reachable is not False:
                 reason = snapshot.errors[0].message if snapshot.errors else "unknown"
-                log.warning("cluster %s unreachable: %s", self.config.name, reason)
+                log.warning("cluster %s unreachable: %s", self.config.name, scrub(self.config.name, reason))
         self._was_reachable = snapshot.reachable
 
     def next_delay(self) -> float:
@@ -143,8 +153,18 @@ class Poller:
         layer = get_channel_layer()
         if layer is None:
             return 0
-        for group, html in changed:
-            await layer.group_send(group, {"type": "live.fragment", "html": html})
+        try:
+            for group, html in changed:
+                await layer.group_send(group, {"type": "live.fragment", "html": html})
+        except Exception as exc:  # noqa: BLE001 - channel layer (Redis) down: pages still serve, polling goes on
+            if not self._publish_failing:
+                log.warning("cluster %s: live updates not sent, the channel layer failed: %s", self.config.name, exc)
+                self._publish_failing = True
+            self.publisher.forget()  # send every fragment again once the layer is back
+            return 0
+        if self._publish_failing:
+            log.warning("cluster %s: live updates sent again", self.config.name)
+            self._publish_failing = False
         return len(changed)
 
     async def run_cycle(self) -> ClusterSnapshot:

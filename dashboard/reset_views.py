@@ -101,6 +101,15 @@ def audit_reset(
     dlq_service.audit(actor, "offset-reset", cluster, plan.group_id, len(applied), outcome, details)
 
 
+MAX_GROUP_ID_BYTES = 32_767  # a group id is a Kafka protocol STRING (int16 length)
+
+
+def _check_group_id(group: str) -> None:
+    """A group id no Kafka client can send (librdkafka cuts at a NUL) cannot exist: 404, not a broker error."""
+    if "\x00" in group or len(group.encode("utf-8", "replace")) > MAX_GROUP_ID_BYTES:
+        raise Http404("unknown consumer group (no group id can contain a NUL character or exceed 32,767 bytes)")
+
+
 def _context(group: str, **extra: Any) -> dict[str, Any]:
     return {"group_id": group, "targets": TARGETS, **extra}
 
@@ -110,6 +119,7 @@ def _context(group: str, **extra: Any) -> dict[str, Any]:
 @operator_required
 def reset_form(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
     """Choose partitions and a target. Reads the group now (an action page, not monitoring)."""
+    _check_group_id(group)
     try:
         state, members, committed = offsets.read_group(get_cluster(cluster), group)
     except ReadFailed as exc:
@@ -136,6 +146,7 @@ def reset_form(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
 @operator_required
 def reset_preview(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
     """The dry run: current -> new per partition, lag before -> after; refused when the group is active."""
+    _check_group_id(group)
     try:
         partitions, spec, fields = parse_form(request.POST)
         plan = offsets.plan_reset(get_cluster(cluster), group, partitions, spec)
@@ -152,6 +163,7 @@ def reset_preview(request: HttpRequest, cluster: str, group: str) -> HttpRespons
 @operator_required
 def reset_apply(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
     """Apply after the preview: plans again, checks nothing moved since, writes, audits."""
+    _check_group_id(group)
     if request.POST.get("confirm") != "yes":
         return bad_request(request, "an offset reset needs the preview and its confirmation first")
     actor = request.user.get_username()

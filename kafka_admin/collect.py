@@ -31,12 +31,16 @@ from kafka_admin.model import (
     Topic,
     TopicPartitionRef,
 )
+from kafka_admin.offsets_topic import OffsetsTopicReader
 
 log = logging.getLogger(__name__)
 
 K = TypeVar("K", bound=Hashable)
 INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state", "__share_group_state"})
 DESCRIBE_BATCH = 20  # groups per describe_consumer_groups call
+# offsets-topic source: after its start-up catch-up, how long a cycle waits for the reader to reach
+# the __consumer_offsets end offsets the cycle read (an open transaction can hold it back).
+FRESHNESS_WAIT_S = 2.0
 _OffsetFutures = dict[TopicPartition, Future]
 
 # Kafka's own spelling of group states and types, as kafka-consumer-groups prints them.
@@ -139,12 +143,33 @@ class SnapshotCollector:
         self.config = config
         self._last_transport_error: str | None = None
         self._admin = make_admin(config, on_error=self._remember_error)
+        self._replace_client = False
+        self._offsets_reader: OffsetsTopicReader | None = None
 
     def _remember_error(self, err: Any) -> None:
         self._last_transport_error = err.str() if hasattr(err, "str") else str(err)
 
     def collect(self) -> ClusterSnapshot:
-        return _Cycle(self.config, self._admin, self).run()
+        if self._replace_client:
+            self._admin = make_admin(self.config, on_error=self._remember_error)
+            self._replace_client = False
+        snapshot = _Cycle(self.config, self._admin, self).run()
+        # A new client after an unreachable cycle bootstraps afresh (the brokers may have moved):
+        # librdkafka's own re-bootstrap is off (see ClusterConfig.client_config).
+        self._replace_client = not snapshot.reachable
+        return snapshot
+
+    def offsets_reader(self) -> OffsetsTopicReader:
+        """The __consumer_offsets reader of the offsets-topic source, created on first use."""
+        if self._offsets_reader is None:
+            self._offsets_reader = OffsetsTopicReader(self.config)
+        return self._offsets_reader
+
+    def close(self) -> None:
+        """Stop the offsets reader, if any (the AdminClient needs no closing)."""
+        if self._offsets_reader is not None:
+            self._offsets_reader.close()
+            self._offsets_reader = None
 
     @property
     def admin(self) -> AdminClient:
@@ -191,6 +216,8 @@ class _Cycle:
             return self.unreachable(exc)
         brokers = tuple(sorted((Broker(n.id, n.host, n.port, n.rack) for n in cluster.nodes), key=lambda b: b.id))
         controller_id = cluster.controller.id if cluster.controller is not None else None
+        if self.config.offsets_source == "offsets-topic":
+            self.owner.offsets_reader()  # started (once) before the metadata reads: it catches up meanwhile
 
         self.requests += len(brokers) or 1
         groups_future = self.admin.list_consumer_groups(request_timeout=self.timeout)
@@ -309,17 +336,47 @@ class _Cycle:
             limit=limit,
             deadline=self.deadline,
         )
-        committed = run_bounded(
-            ids,
-            lambda chunk: self.admin.list_consumer_group_offsets(
-                [ConsumerGroupTopicPartitions(chunk[0])], request_timeout=self.remaining()
-            ),
-            batch=1,
-            limit=limit,
-            deadline=self.deadline,
-        )
-        self.requests += 2 * len(ids)
+        if self.config.offsets_source == "offsets-topic":
+            committed = self.committed_from_topic(ids, ends)
+            self.requests += len(ids)  # DescribeGroups only: no OffsetFetch per group
+        else:
+            committed = run_bounded(
+                ids,
+                lambda chunk: self.admin.list_consumer_group_offsets(
+                    [ConsumerGroupTopicPartitions(chunk[0])], request_timeout=self.remaining()
+                ),
+                batch=1,
+                limit=limit,
+                deadline=self.deadline,
+            )
+            self.requests += 2 * len(ids)
         return tuple(self.build_group(gid, listed[gid], descriptions.get(gid), committed.get(gid), ends) for gid in ids)
+
+    def committed_from_topic(self, ids: list[str], ends: dict[tuple[str, int], int]) -> dict[str, Any]:
+        """Committed offsets of the listed groups from the __consumer_offsets reader (no request).
+
+        Groups the reader knows but the listing does not (deleted, expired) are not asked for.
+        Until the reader's start-up catch-up is done, no offsets are given: partial ones would
+        show wrong lags; an "offsets" error says how far the loading is.
+        """
+        reader = self.owner.offsets_reader()
+        topic_ends = {p: end for (t, p), end in ends.items() if t == reader.topic}
+        if not reader.wait_caught_up(self.config.cycle_timeout_s):  # the start-up catch-up, once per reader
+            done, total = reader.progress()
+            if total:
+                detail = f"{done} of {total} records read ({100 * done // total}%)"
+            else:
+                last_error = reader.stats["last_error"]
+                detail = "not started" + (f" ({last_error})" if last_error else "")
+            self.error("offsets", reader.topic, f"committed offsets are still loading from {reader.topic}: {detail}")
+            return {gid: ConsumerGroupTopicPartitions(gid, []) for gid in ids}
+        if not reader.wait_for(topic_ends, min(FRESHNESS_WAIT_S, max(0.0, self.deadline - time.monotonic()))):
+            log.info("offsets reader of %s is behind the end offsets read by this cycle", self.config.name)
+        by_group = reader.committed_many(ids)
+        return {
+            gid: ConsumerGroupTopicPartitions(gid, [TopicPartition(t, p, o) for (t, p), o in by_group[gid].items()])
+            for gid in ids
+        }
 
     def build_group(self, gid: str, listing: Any, desc: Any, offsets: Any, ends: dict[tuple[str, int], int]) -> Group:
         state = _enum_name(listing.state, GROUP_STATES) or "Unknown"
@@ -382,4 +439,8 @@ def _enum_name(value: Any, names: dict[str, str]) -> str | None:
 
 def collect_snapshot(config: ClusterConfig) -> ClusterSnapshot:
     """Collect one snapshot with a client of its own (the poller keeps a SnapshotCollector instead)."""
-    return SnapshotCollector(config).collect()
+    collector = SnapshotCollector(config)
+    try:
+        return collector.collect()
+    finally:
+        collector.close()

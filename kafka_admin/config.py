@@ -77,6 +77,12 @@ class ClusterConfig:
             "security.protocol": self.security_protocol,
             "socket.timeout.ms": self.timeout_ms,
             "socket.connection.setup.timeout.ms": self.timeout_ms,
+            # librdkafka (2.10+) "re-bootstraps" a client whose every broker connection broke; after a
+            # broker restart such a client's requests to group and transaction coordinators time out
+            # for good (an AdminClient never reads committed offsets again, send_offsets_to_transaction
+            # blocks past its timeout: tests/faults). Plain reconnects recover; the poller replaces
+            # its client after an unreachable cycle instead (kafka_admin/collect.py).
+            "metadata.recovery.strategy": "none",
             # librdkafka logs through Python logging only when a logger is given; keep its
             # own stderr chatter (which can carry broker addresses, never secrets) quiet.
             "log_level": 3,

@@ -18,6 +18,7 @@ as a one-line message in ``ReadResult.error``, never raised.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ from kafka_admin.collect import error_text
 from kafka_admin.config import ClusterConfig
 
 BROWSER_GROUP_ID = "kafka-dashboard-browser"
+_LEGAL_TOPIC = re.compile(r"[a-zA-Z0-9._-]{1,249}")
 DEFAULT_LIMIT = 50
 DEFAULT_MAX_VALUE_BYTES = 64 * 1024
 # How long the broker may hold a fetch that has no new data. Reaching the end of a partition is
@@ -218,6 +220,9 @@ def _check_arguments(
 ) -> str | None:
     if not topic:
         return "no topic given"
+    if not _LEGAL_TOPIC.fullmatch(topic) or topic in (".", ".."):
+        # Kafka's own rule; librdkafka raises RuntimeError for some such names instead of answering.
+        return f"{topic[:100]!r} is not a valid topic name (1 to 249 characters: letters, digits, '.', '_', '-')"
     if limit < 0:
         return f"limit must not be negative, got {limit}"
     if max_value_bytes is not None and max_value_bytes < 0:

@@ -29,6 +29,7 @@ from kafka_admin.config import ClusterConfig
 MODES = ("earliest", "latest", "timestamp", "offset", "shift")
 RESETTABLE_STATES = ("Empty", "Dead")
 MAX_OFFSET = 2**63 - 1
+MAX_TIMESTAMP_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z: the last moment a datetime can hold
 MAX_PARTITIONS = 100_000
 TP = tuple[str, int]
 
@@ -87,8 +88,8 @@ def parse_timestamp(raw: str) -> int:
     raw = raw.strip()
     if not raw:
         raise InvalidReset("a timestamp is required (ISO-8601 like 2026-01-31T14:05:00Z, or epoch milliseconds)")
-    if raw.isdigit():
-        if len(raw) > 15:
+    if raw.isascii() and raw.isdigit():
+        if len(raw) > 15 or int(raw) > MAX_TIMESTAMP_MS:
             raise InvalidReset("the timestamp in epoch milliseconds is too large")
         return int(raw)
     try:
@@ -101,13 +102,16 @@ def parse_timestamp(raw: str) -> int:
         parsed = parsed.replace(tzinfo=UTC)
     if parsed.year < 1970:
         raise InvalidReset("the timestamp must be after 1970")
-    return int(parsed.timestamp() * 1000)
+    value = int(parsed.timestamp() * 1000)
+    if not 0 <= value <= MAX_TIMESTAMP_MS:  # 9999-12-31T23:59-01:00 is in the year 10000 in UTC
+        raise InvalidReset("the timestamp must be between 1970 and the year 9999 (UTC)")
+    return value
 
 
 def parse_int(raw: str, what: str, *, signed: bool = False) -> int:
     text = raw.strip()
     body = text[1:] if signed and text[:1] in "+-" else text
-    if not body.isdigit() or len(body) > 19:
+    if not (body.isascii() and body.isdigit()) or len(body) > 19:
         kind = "a whole number (negative allowed)" if signed else "a whole number, 0 or more"
         raise InvalidReset(f"{what} must be {kind}, not {raw.strip()[:40]!r}")
     value = int(text)
@@ -143,7 +147,7 @@ def parse_selector(text: str) -> tuple[str, tuple[int, ...] | None]:
     partitions = []
     for part in parts.split(","):
         part = part.strip()
-        if not part.isdigit() or len(part) > 9:
+        if not (part.isascii() and part.isdigit()) or len(part) > 9:
             raise InvalidReset(f"partition must be a whole number 0 or more, not {part[:20]!r} (in {text[:60]!r})")
         partitions.append(int(part))
     return topic, tuple(sorted(set(partitions)))

@@ -6,18 +6,22 @@ How a run works (``reprocess``):
    fences any earlier producer with that id (a crashed or still-running run) and aborts its open
    transaction. Then ``recover`` settles the ledger's pending entries (below).
 2. The selection is read from the DLQ with ``read_committed`` (records of an aborted DLQ write are
-   never re-published), a page of ``batch_size`` records at a time. Keys and values arrive cut to
-   ``VIEW_BYTES`` first (cheap), which is also exactly what the ``accept`` filter and the plan see;
+   never re-published) by one consumer for the whole run, assigned once per span of offsets, a
+   page of ``batch_size`` records (at most ``PAGE_BYTES``) at a time; the next page is read and
+   classified while a transaction's records are on their way to the broker. Keys and values are
+   kept cut to ``VIEW_BYTES``, which is also exactly what the ``accept`` filter and the plan see;
    records that will be sent and were cut are read again whole, at most ``BATCH_BYTES`` at a time,
    so memory stays bounded whatever the record sizes.
 3. Per record: the filter, the ledger (already reprocessed or resolved: skipped), the target
    (``targets``; none: skipped as unmapped), whether the target topic exists (never created
    here), and whether the record fits the target's ``max.message.bytes`` (else it fails alone,
-   with a message, and the rest goes on).
+   with a message, and the rest goes on). A record whose header names are not UTF-8 cannot be
+   re-published byte-exact: it fails alone too.
 4. Per transaction (at most ``batch_size`` records and ``BATCH_BYTES``): begin; produce key, value
    and ``republish_headers(...)`` byte-exact; flush; ``ledger.record_pending`` with the offsets the
    delivery reports gave; with ``range_group``, the group's offset for the DLQ partition joins the
-   transaction; commit; ``ledger.confirm``.
+   transaction; commit; ``ledger.confirm``. The ledger is called once per page (``done``) and
+   twice per transaction, never per record.
 
 Why this is exactly once: a record reaches the original topic (for read_committed readers) only
 in a committed transaction, and the ledger knows every record whose transaction may have
@@ -65,7 +69,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import accumulate
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource, ResourceType
@@ -561,9 +565,11 @@ class _Reader:
     PAGE_BYTES of keys and values, so memory stays bounded whatever the record sizes.
     """
 
-    def __init__(self, config: ClusterConfig, topic: str) -> None:
+    def __init__(self, config: ClusterConfig, topic: str, page_size: int) -> None:
         self.config = config
         self.topic = topic
+        # librdkafka fetches ahead until it holds this many records (or QUEUED_MAX_KBYTES): two pages.
+        self.prefetch = min(max(2 * page_size, CONSUME_CHUNK), 100_000)
         self.consumer: Consumer | None = None
         self.known: set[int] = set()  # partitions known to exist
         self.partition = -1
@@ -595,6 +601,7 @@ class _Reader:
                             "auto.offset.reset": "error",
                             "isolation.level": "read_committed",
                             "fetch.wait.max.ms": FETCH_WAIT_MAX_MS,
+                            "queued.min.messages": self.prefetch,
                             "queued.max.messages.kbytes": QUEUED_MAX_KBYTES,
                             "fetch.queue.backoff.ms": FETCH_QUEUE_BACKOFF_MS,
                             "allow.auto.create.topics": False,
@@ -744,7 +751,7 @@ class _Scanner:
         self.topic = topic
         self.selection = selection
         self.page_size = page_size
-        self.reader = _Reader(config, topic)
+        self.reader = _Reader(config, topic, page_size)
         self.notes: list[str] = []
         self.outside_selected = 0  # offsets of an Offsets selection that lie outside the log
         self.total = len(set(selection.keys)) if isinstance(selection, Offsets) else 0
@@ -791,7 +798,9 @@ class _Scanner:
                 self._outside(partition, pos, min(last, low - 1), wanted, f"below the log start {low}")
                 pos, problem = min(low, last + 1), None
                 continue
-            if pos > high:
+            if pos >= high:  # nothing to read: an empty page says how far the selection was looked at
+                if pos == high:
+                    yield _Page(partition, [], [], 0, [], pos)
                 self._outside(partition, pos, last, wanted, f"beyond the end of the log ({high})")
                 return
             problem = None
@@ -1024,23 +1033,24 @@ class _Classifier:
 
     def __call__(self, page: _Page) -> list[_Decision]:
         dlq, accept, unsettled, unreadable = self.dlq_topic, self.accept, self.unsettled, page.unreadable
-        out: list[_Decision] = []
-        candidates: list[tuple[_Decision, FailureInfo]] = []
-        for record in page.records:
-            d = _Decision(record, (dlq, record.partition, record.offset), "send")
-            out.append(d)
-            info = parse_failure(record.headers)
-            if accept is not None and not accept(record, info):
-                d.kind = "filtered"
-            else:
-                candidates.append((d, info))
-        keys = [d.key for d, _ in candidates]
+        out = [_Decision(r, (dlq, r.partition, r.offset), "send") for r in page.records]
+        infos: dict[RecordKey, FailureInfo] = {}
+        candidates = out
+        if accept is not None:
+            candidates = []
+            for d in out:
+                info = infos[d.key] = parse_failure(d.record.headers)
+                if accept(d.record, info):
+                    candidates.append(d)
+                else:
+                    d.kind = "filtered"
+        keys = [d.key for d in candidates]
         done = self._ledger_call("read", self.ledger.done, keys) if keys else set()
         resolved: set[RecordKey] = set()
         if self.force and done:
             resolved = self._ledger_call("read", self.ledger.resolved, [k for k in keys if k in done])
         routed: list[_Decision] = []
-        for d, info in candidates:
+        for d in candidates:
             key = d.key
             if key in unsettled:
                 d.kind = "unsettled"
@@ -1052,6 +1062,10 @@ class _Classifier:
             if unreadable and key[2] in unreadable:
                 d.kind, d.reason = "unreadable", unreadable[key[2]]
                 continue
+            # Without a filter, the failure headers are parsed only for the records that need a target.
+            info = infos.get(key)
+            if info is None:
+                info = parse_failure(d.record.headers)
             target = self.targets(d.record, info)
             topic = target.topic
             if topic is None or topic == dlq:
@@ -1062,15 +1076,15 @@ class _Classifier:
             routed.append(d)
         if not routed:
             return out
-        infos = self.topics.lookup({d.target for d in routed})
+        described = self.topics.lookup({d.target for d in routed})
         slack = self.slack
         for d in routed:
             topic = d.target
-            info = infos[topic]
-            if info.error:
-                d.kind, d.reason = "target_error", info.error
+            about = described[topic]
+            if about.error:
+                d.kind, d.reason = "target_error", about.error
                 continue
-            if not info.exists:
+            if not about.exists:
                 d.kind, d.reason = "missing_target", f"target topic {topic} does not exist"
                 continue
             record = d.record
@@ -1080,7 +1094,7 @@ class _Classifier:
                 if value is not None:
                     values += len(value)
             d.size = size = record.key_size + record.value_size + names + values
-            limit = info.max_message_bytes
+            limit = about.max_message_bytes
             if (
                 size + 3 * names + 10 * len(record.headers) + slack > limit
                 and (exact := self._batch_size(record)) > limit
@@ -1235,7 +1249,7 @@ class _Sender:
                     )
                     return
                 except BufferError:  # the local queue is full: let deliveries drain it
-                    self.producer.poll(0.05)
+                    self._serving(self.producer.poll, 0.05)
         except KafkaException as exc:
             err = _kafka_error(exc)
             if err is None or err.fatal():
@@ -1245,9 +1259,22 @@ class _Sender:
     def flush(self) -> int:
         assert self.producer is not None
         try:
-            return self.producer.flush(self.timeout_s)
+            return self._serving(self.producer.flush, self.timeout_s)
         except KafkaException as exc:  # a fatal error (fenced) surfaces here
             raise _Halt(self._fatal("waiting for acknowledgements", exc)) from None
+
+    @staticmethod
+    def _serving(call: Callable[..., Any], *args: object) -> Any:
+        """A call that serves librdkafka's callbacks. A fatal error (fenced) is raised from it as a
+        KafkaException; when a log line follows it within the same call, confluent-kafka calls the
+        logger with that exception still pending, and Python reports a SystemError caused by it:
+        that is the KafkaException again."""
+        try:
+            return call(*args)
+        except SystemError as exc:
+            if isinstance(exc.__cause__, KafkaException):
+                raise exc.__cause__ from None
+            raise
 
     def send_offsets(self, offsets: list[TopicPartition], metadata: object) -> None:
         assert self.producer is not None
@@ -1272,7 +1299,7 @@ class _Sender:
         deadline = time.monotonic() + self.timeout_s
         while True:
             try:
-                call(*args, self._left(deadline))
+                self._serving(call, *args, self._left(deadline))
                 return
             except KafkaException as exc:
                 err = _kafka_error(exc)
@@ -1420,15 +1447,16 @@ def _undecided(report: RecoveryReport, entries: list[PendingEntry], why: str) ->
 class _Ahead:
     """The pages of a run, each read and classified one step ahead: fetch() is called while a
     transaction's records are on their way to the broker (between produce and flush), so that the
-    Python work of the next page overlaps the wait for acknowledgements. A _Halt raised then is
-    kept, and raised by take() once that transaction is settled."""
+    Python work of the next page overlaps the wait for acknowledgements. An exception raised then
+    (a _Halt, or one of the targets or accept callables) is kept, and raised by take(), after that
+    transaction is settled, as it was before the read ahead."""
 
     def __init__(self, pages: Iterator[_Page], classify: _Classifier) -> None:
         self.pages = pages
         self.classify = classify
         self.fetched = False
         self.item: tuple[_Page, list[_Decision]] | None = None
-        self.halt: _Halt | None = None
+        self.error: Exception | None = None
 
     def fetch(self) -> None:
         if self.fetched:
@@ -1437,16 +1465,16 @@ class _Ahead:
         try:
             page = next(self.pages, None)
             self.item = None if page is None else (page, self.classify(page))
-        except _Halt as halt:
-            self.halt = halt
+        except Exception as exc:  # noqa: BLE001 (raised again by take(), in order)
+            self.error = exc
 
     def take(self) -> tuple[_Page, list[_Decision]] | None:
         """The next page and its decisions (None after the last page)."""
         self.fetch()
-        item, halt = self.item, self.halt
-        self.fetched, self.item, self.halt = False, None, None
-        if halt is not None:
-            raise halt
+        item, error = self.item, self.error
+        self.fetched, self.item, self.error = False, None, None
+        if error is not None:
+            raise error
         return item
 
 

@@ -22,12 +22,13 @@ def test_group_lag_updates_live_without_reload(page, server, kafka):
         page.reload()
     lag = page.locator("[data-testid=group-lag]")
     assert lag.inner_text() == "30"
-    page.wait_for_function("document.body.dataset.ws === 'open'", timeout=10_000)
+    # Predicates are functions ("() => ..."): a bare expression is run through eval, which the CSP blocks.
+    page.wait_for_function("() => document.body.dataset.ws === 'open'", timeout=10_000)
     page.evaluate("window.__marker = 'same page'")
 
     kafka.commit(group, [(topic, 0, 28), (topic, 1, 9)])
     page.wait_for_function(
-        "document.querySelector('[data-testid=group-lag]').textContent.trim() === '3'", timeout=10_000
+        "() => document.querySelector('[data-testid=group-lag]').textContent.trim() === '3'", timeout=10_000
     )
     assert page.evaluate("window.__marker") == "same page"  # no reload happened
     assert page.locator("[data-ws-state]").inner_text() == "live"

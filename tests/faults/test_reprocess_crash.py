@@ -34,18 +34,38 @@ def test_killed_reprocess_resumes_exactly_once(kafka, broker, tmp_path):
     dlq = kafka.create_topic(f"{original}-dlq", partitions=1)
     p = kafka.producer(acks="all")
     for i in range(RECORDS):
-        p.produce(dlq, key=f"k{i}".encode(), value=f'{{"i": {i}}}'.encode(), partition=0,
-                  headers=[(h.DLQ_ORIGINAL_TOPIC, original.encode()), (h.DLQ_EXCEPTION_CLASS, b"Boom")])
+        p.produce(
+            dlq,
+            key=f"k{i}".encode(),
+            value=f'{{"i": {i}}}'.encode(),
+            partition=0,
+            headers=[(h.DLQ_ORIGINAL_TOPIC, original.encode()), (h.DLQ_EXCEPTION_CLASS, b"Boom")],
+        )
         if i % 1000 == 0:
             p.poll(0)
     assert p.flush(60) == 0
     db = str(tmp_path / "db.sqlite3")
-    env = dict(os.environ, KAFKA_BOOTSTRAP_SERVERS=broker.bootstrap, KAFKA_CLUSTER_NAME="crash",
-               DASHBOARD_VAR_DIR=str(tmp_path), SQLITE_PATH=db)
+    env = dict(
+        os.environ,
+        KAFKA_BOOTSTRAP_SERVERS=broker.bootstrap,
+        KAFKA_CLUSTER_NAME="crash",
+        DASHBOARD_VAR_DIR=str(tmp_path),
+        SQLITE_PATH=db,
+    )
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "migrate", "-v", "0"], cwd=REPO, env=env, check=True, timeout=120)
-    command = [*manage, "dlq_reprocess", "--topic", dlq, "--partition", "0", "--actor", "crash-test",
-               "--rate-limit", "4000"]
+    command = [
+        *manage,
+        "dlq_reprocess",
+        "--topic",
+        dlq,
+        "--partition",
+        "0",
+        "--actor",
+        "crash-test",
+        "--rate-limit",
+        "4000",
+    ]
 
     first = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 120
@@ -65,8 +85,12 @@ def test_killed_reprocess_resumes_exactly_once(kafka, broker, tmp_path):
     sources = [dict(m.headers())[h.REPROCESSED_FROM_OFFSET] for m in got]
     assert len(sources) == RECORDS and len(set(sources)) == RECORDS  # every record once, none twice
     with sqlite3.connect(db) as conn:
-        assert conn.execute("select count(distinct offset) from dashboard_reprocessentry where state='confirmed'"
-                            ).fetchone()[0] == RECORDS
+        assert (
+            conn.execute(
+                "select count(distinct offset) from dashboard_reprocessentry where state='confirmed'"
+            ).fetchone()[0]
+            == RECORDS
+        )
         audit = conn.execute("select result, count from dashboard_auditentry where action='reprocess'").fetchall()
         runs = conn.execute("select state, sent from dashboard_reprocessrun").fetchall()
     assert sorted(r for r, _ in audit) == ["done", "interrupted"]

@@ -19,7 +19,7 @@ from confluent_kafka import OFFSET_BEGINNING, ConsumerGroupTopicPartitions, Kafk
 
 from kafka_admin import dlq_headers as dh
 from kafka_admin.config import ClusterConfig
-from kafka_admin.dlq import DEFAULT_PATTERNS, header_targets, reprocessed_from
+from kafka_admin.dlq import DEFAULT_PATTERNS, header_targets, reprocessed_from, republish_headers
 from kafka_admin.messages import FromOffset, read_records
 from kafka_admin.reprocess import (
     MemoryLedger,
@@ -577,3 +577,119 @@ def test_rate_limit(kafka: Kafka, config: ClusterConfig) -> None:
     assert report.sent == 200
     assert elapsed >= 199 / 400, elapsed  # the 200th record leaves 199 intervals after the first
     assert elapsed < 10
+
+
+# ------------------------------------------------------------------------------- reading in pages
+
+
+def test_pages_across_committed_and_aborted_dlq_transactions(kafka: Kafka, config: ClusterConfig) -> None:
+    """One long-lived read_committed reader, pages of 7 records: records of an aborted DLQ write are
+    never sent, transaction markers count as not found, and every committed record arrives once."""
+    orig = kafka.create_topic(kafka.unique("orders"), partitions=2)
+    dlq = kafka.create_topic(f"{orig}-dlq", partitions=1)
+    send(kafka, dlq, [{"value": b"plain-%d" % i} for i in range(30)])  # offsets 0-29
+    p = kafka.producer(acks="all", **{"enable.idempotence": True, "transactional.id": kafka.unique("dlq-writer")})
+    p.init_transactions(30)
+    for name, records, commit in (("committed-a", 20, True), ("aborted", 15, False), ("committed-b", 20, True)):
+        p.begin_transaction()
+        for i in range(records):
+            p.produce(dlq, partition=0, key=b"%d" % i, value=b"%s-%d" % (name.encode(), i))
+        p.flush(30)
+        if commit:
+            p.commit_transaction(30)  # 20 records + a marker
+        else:
+            p.abort_transaction(30)  # 15 records + a marker, never readable committed
+    send(kafka, dlq, [{"value": b"tail-%d" % i} for i in range(10)])
+    end = 30 + 21 + 16 + 21 + 10
+    committed = 30 + 20 + 20 + 10
+
+    dry = plan(config, dlq, OffsetRange(0, 0, end - 1), targets=header_targets(dlq), ledger=MemoryLedger(), page_size=7)
+    assert (dry.selected, dry.would_send, dry.not_found) == (end, committed, end - committed)
+
+    report = run(config, dlq, OffsetRange(0, 0, end + 5), batch_size=7)
+    assert (report.sent, report.failed, report.stopped, report.errors) == (committed, 0, None, [])
+    assert report.not_found == end - committed
+    assert report.notes == [f"offsets {end}-{end + 5} of partition 0 are beyond the end of the log ({end})"]
+    values = sorted(r["value"] for r in read_all(kafka, orig))
+    assert not any(v.startswith(b"aborted") for v in values)
+    assert len(values) == len(set(values)) == committed
+
+
+def test_a_run_reads_the_dlq_with_one_consumer(kafka: Kafka, config: ClusterConfig, monkeypatch) -> None:
+    """No consumer per page: one reader for the whole run, and small records are never read twice."""
+    import kafka_admin.reprocess as engine
+
+    orig = kafka.create_topic(kafka.unique("orders"), partitions=1)
+    dlq = kafka.create_topic(f"{orig}-dlq", partitions=1)
+    send(kafka, dlq, [{"key": b"%d" % i, "value": b"v%d" % i} for i in range(60)])
+    created: list[dict] = []
+    reads: list[tuple] = []
+
+    class CountingConsumer(engine.Consumer):
+        def __init__(self, conf: dict) -> None:
+            created.append(conf)
+            super().__init__(conf)
+
+    real_read = engine.read_records
+    monkeypatch.setattr(engine, "Consumer", CountingConsumer)
+    monkeypatch.setattr(engine, "read_records", lambda *a, **k: reads.append(a) or real_read(*a, **k))
+
+    report = run(config, dlq, OffsetRange(0, 0, 59), batch_size=5)
+    assert (report.sent, report.errors) == (60, [])
+    assert len(created) == 1 and reads == []
+
+
+def test_headers_builder_is_republish_headers() -> None:
+    """The run's header builder (per-name decisions, added headers once per transaction) gives
+    exactly what republish_headers gives, record by record."""
+    from kafka_admin.reprocess import _Headers
+
+    at = datetime(2025, 1, 31, 12, 0, 0, 123000, tzinfo=UTC)
+    samples = [
+        [],
+        spring("orders", 1, 5),
+        project("orders"),
+        [("trace", b"\x00"), *spring("orders"), ("dup", b"a"), ("dup", None), ("empty", b"")],
+        [("kafka_dlt-something-new", b"x"), ("dlq.reprocessed.from.topic", b"old"), ("dlq.reprocessed.by", b"me")],
+        [("na\u00efve-\u2603", b"\xff"), ("dlq.original.topicx", b"kept"), ("kafka_dlt", b"kept too")],
+    ]
+    for actor in ("tester", "J\u00f6rg"):
+        build = _Headers("orders-dlq", actor)
+        for partition in (0, 7):
+            build.start(partition, at)
+            for offset in (0, 9, 2**40):
+                for headers in samples:
+                    expected = republish_headers(
+                        headers, dlq_topic="orders-dlq", partition=partition, offset=offset, actor=actor, at=at
+                    )
+                    assert build(tuple(headers), offset) == expected
+
+
+def test_fenced_while_a_batch_is_on_its_way(kafka: Kafka, config: ClusterConfig) -> None:
+    """Another run fences this one between produce and flush (while the next page is classified):
+    the run stops with a message (never an exception), nothing of the batch becomes visible, and
+    the next run sends every record exactly once."""
+    orig = kafka.create_topic(kafka.unique("orders"), partitions=2)
+    dlq = kafka.create_topic(f"{orig}-dlq", partitions=1)
+    count = 30
+    send(kafka, dlq, [{"key": b"%d" % i, "value": b"%d" % i} for i in range(count)])
+    route = header_targets(dlq)
+    rivals = []
+
+    def targets(record, info):
+        if record.offset == 10 and not rivals:  # page 2, read ahead while batch 0-9 is on its way
+            rival = kafka.producer(**{"transactional.id": transactional_id_for(config.name, dlq)})
+            rival.init_transactions(30)  # fences the run and aborts its open transaction
+            rivals.append(rival)
+        return route(record, info)
+
+    ledger = MemoryLedger()
+    report = run(config, dlq, OffsetRange(0, 0, count - 1), ledger, batch_size=10, targets=targets)
+    assert rivals
+    assert report.stopped is not None and "another reprocess of this DLQ topic started" in report.stopped
+    assert report.sent == 0
+    assert read_all(kafka, orig) == []
+
+    again = run(config, dlq, OffsetRange(0, 0, count - 1), ledger)
+    assert (again.sent, again.stopped, again.errors) == (count, None, [])
+    assert_exactly_once(kafka, orig, dlq, count)
