@@ -192,6 +192,8 @@ class Poller:
                     await asyncio.wait_for(stop.wait(), timeout=self.interval_s)
         finally:
             await sync_to_async(lease.release, thread_sensitive=False)()
+            if self._collector is not None:
+                self._collector.close()  # stops the offsets-topic reader thread, if any
 
     async def _timed_cycle(self, stop: asyncio.Event) -> None:
         started = time.monotonic()
