@@ -376,7 +376,7 @@ def main() -> None:
         else:
             kafka.admin = None  # type: ignore[assignment]  # closed now, not logging about the broker going away
             broker.down()
-            shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

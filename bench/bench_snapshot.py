@@ -50,6 +50,7 @@ from common import (
     commit_offsets,
     create_topics,
     fill_partitions,
+    kill_broker,
     start_broker,
     start_second_broker,
 )
@@ -68,6 +69,7 @@ SIZES = {
     "W3": (200, 10, 2000, 100),
 }
 QUICK = {"W1": (200, 10, 10, 10), "W2": (1000, 10, 10, 10), "W3": (40, 4, 1000, 100)}
+CHUNK = 1000  # partitions per list_offsets call in the informational chunked variant of the bare harness
 LAG = 5  # every partition of W1/W2 holds 2*LAG records; groups commit LAG .. 2*LAG-1
 LIVE_GROUPS = (("classic", 5), ("classic", 5), ("consumer", 5), ("consumer", 5))
 
@@ -224,8 +226,8 @@ def run_w3(data_dir: Path, size: tuple[int, int, int, int], args: argparse.Names
     finally:
         gc.collect()
         if second is not None:
-            second.down()
-        broker.down()
+            kill_broker(second)
+        kill_broker(broker)
         if heap_was is None:
             os.environ.pop("TEST_KAFKA_HEAP", None)
 
@@ -282,6 +284,9 @@ def measure(name: str, broker: BrokerProcess, shape: dict, args: argparse.Namesp
             "field_matches_librdkafka": ours_requests[-1]["requests_field"] == ours_requests[-1]["total"],
         },
     }
+    # Informational: the bare harness with list_offsets split into calls of 1,000 partitions.
+    chunked = [run_once(lambda: bare_cycle(bare_admin, config, offsets_chunk=CHUNK))[0] for _ in range(2)]
+    result["bare_offsets_chunked"] = {"chunk": CHUNK, **summarize(chunked)}
     log(f"{name}: memory")
     result["memory"] = memory_per_row(collector, bare_admin, config, rows)
     if args.profile:
@@ -330,7 +335,7 @@ def summarize(runs: list[dict[str, float]]) -> dict[str, dict[str, Any]]:
 # ---------------------------------------------------------------------------------------- bare
 
 
-def bare_cycle(admin: AdminClient, config: ClusterConfig) -> list[tuple]:
+def bare_cycle(admin: AdminClient, config: ClusterConfig, offsets_chunk: int = 0) -> list[tuple]:
     """The minimal calls for the same data, written plainly: metadata (topics, partitions, brokers),
     earliest and latest offsets of every partition, the group listing, group descriptions
     (members), committed offsets per group, and lag per group-partition row. Same batching and
@@ -339,8 +344,12 @@ def bare_cycle(admin: AdminClient, config: ClusterConfig) -> list[tuple]:
     groups_f = admin.list_consumer_groups(request_timeout=timeout)
     md = admin.list_topics(timeout=timeout)
     tps = [TopicPartition(t, p) for t, tm in md.topics.items() for p in tm.partitions]
-    low_f = admin.list_offsets({tp: OffsetSpec.earliest() for tp in tps}, request_timeout=timeout)
-    high_f = admin.list_offsets({tp: OffsetSpec.latest() for tp in tps}, request_timeout=timeout)
+    chunk = offsets_chunk or len(tps) or 1
+    low_f, high_f = {}, {}
+    for i in range(0, len(tps), chunk):  # one call for all partitions unless offsets_chunk is given
+        part = tps[i : i + chunk]
+        low_f.update(admin.list_offsets({tp: OffsetSpec.earliest() for tp in part}, request_timeout=timeout))
+        high_f.update(admin.list_offsets({tp: OffsetSpec.latest() for tp in part}, request_timeout=timeout))
     low = {(tp.topic, tp.partition): f.result().offset for tp, f in low_f.items()}
     high = {(tp.topic, tp.partition): f.result().offset for tp, f in high_f.items()}
     ids = [g.group_id for g in groups_f.result().valid]

@@ -219,6 +219,10 @@ def snapshot_section(workloads: dict[str, dict], targets: list) -> list[str]:
         row("live members / brokers", lambda w: f"{w['seen']['members']} / {w['brokers']}"),
         row("ours wall s, median (best)", lambda w: f"{w['ours']['wall_s']['median']} ({w['ours']['wall_s']['best']})"),
         row("bare wall s, median (best)", lambda w: f"{w['bare']['wall_s']['median']} ({w['bare']['wall_s']['best']})"),
+        row(
+            "bare, list_offsets in calls of 1,000 partitions: wall s (best)",
+            lambda w: w["bare_offsets_chunked"]["wall_s"]["best"],
+        ),
         row("**ours / bare** (target <= 1.25)", lambda w: f"**{w['ratios']['ours_over_bare_median']}**"),
         row(
             "ours CPU s: process / main thread",

@@ -135,10 +135,20 @@ def by_origin(records: list[dict]) -> dict[tuple[str, int, int], list[dict]]:
     return out
 
 
-def group_offset(kafka: Kafka, group: str, topic: str, partition: int) -> int:
+def group_offset(kafka: Kafka, group: str, topic: str, partition: int, expect: int | None = None) -> int:
+    """The group's committed offset; with `expect`, wait (up to 10 s) for a transactional commit to show.
+
+    An offset committed inside a transaction becomes visible to OffsetFetch shortly after the
+    transaction commits (the coordinator applies the marker asynchronously), hence the wait.
+    """
     request = ConsumerGroupTopicPartitions(group, [TopicPartition(topic, partition)])
-    result = kafka.admin.list_consumer_group_offsets([request])[group].result(timeout=30)
-    return result.topic_partitions[0].offset
+    deadline = time.monotonic() + 10
+    while True:
+        result = kafka.admin.list_consumer_group_offsets([request])[group].result(timeout=30)
+        offset = result.topic_partitions[0].offset
+        if expect is None or offset == expect or time.monotonic() > deadline:
+            return offset
+        time.sleep(0.1)
 
 
 def topic_exists(kafka: Kafka, topic: str) -> bool:
@@ -309,7 +319,7 @@ def test_range_commits_the_group_offset_in_the_transaction(kafka: Kafka, config:
 
     report = run(config, dlq, OffsetRange(0, 5, 15), ledger, range_group=group, batch_size=4)
     assert (report.sent, report.not_found, report.stopped) == (10, 1, None)
-    assert group_offset(kafka, group, dlq, 0) == 16
+    assert group_offset(kafka, group, dlq, 0, expect=16) == 16
     assert sorted(r["value"] for r in read_all(kafka, orig)) == sorted(
         str(i).encode() for i in [5, 6, 7, 8, 9, *range(10, 15)]
     )
@@ -317,10 +327,10 @@ def test_range_commits_the_group_offset_in_the_transaction(kafka: Kafka, config:
     # Again: nothing to send, the offset stays; a range past the end stops at the log's end.
     again = run(config, dlq, OffsetRange(0, 5, 15), ledger, range_group=group)
     assert (again.sent, again.skipped_done) == (0, 10)
-    assert group_offset(kafka, group, dlq, 0) == 16
+    assert group_offset(kafka, group, dlq, 0, expect=16) == 16
     tail = run(config, dlq, OffsetRange(0, 16, 40), ledger, range_group=group)
     assert tail.sent == 5
-    assert group_offset(kafka, group, dlq, 0) == 22
+    assert group_offset(kafka, group, dlq, 0, expect=22) == 22
     assert tail.notes == ["offsets 22-40 of partition 0 are beyond the end of the log (22)"]
     assert tail.errors == []
 
