@@ -51,10 +51,16 @@ def index_new_records(config: ClusterConfig, snapshot: ClusterSnapshot, deadline
             .values_list("partition", "top")
         )
         for p in topic.partitions:
+            rows = DlqRecord.objects.filter(cluster=snapshot.cluster, topic=topic.name, partition=p.partition)
             if p.start_offset is not None:
-                DlqRecord.objects.filter(
-                    cluster=snapshot.cluster, topic=topic.name, partition=p.partition, offset__lt=p.start_offset
-                ).delete()
+                rows.filter(offset__lt=p.start_offset).delete()  # deleted by retention
+            if p.end_offset is not None and last.get(p.partition, -1) >= p.end_offset:
+                # Offsets past the log's end: the topic was recreated (or the cluster replaced under the
+                # same name). The index of the old topic describes records that no longer exist.
+                rows.filter(offset__gte=p.end_offset).delete()
+                last[p.partition] = rows.aggregate(top=Max("offset"))["top"]
+                if last[p.partition] is None:
+                    del last[p.partition]
             start = max(last.get(p.partition, -1) + 1, p.start_offset or 0)
             if p.end_offset is None or start >= p.end_offset:
                 continue

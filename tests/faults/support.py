@@ -23,7 +23,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -128,6 +128,18 @@ class ProxiedBroker:
     def close(self) -> None:
         self.broker.down()
         self.proxy.stop()
+
+    @contextlib.contextmanager
+    def proxy_released(self) -> Iterator[tuple[int, int]]:
+        """Stop the proxy so that a child process can run its own on the same (advertised) port.
+
+        Yields (proxy port, upstream port); afterwards a fresh proxy listens on that port again."""
+        port, upstream = self.proxy.port, self.proxy.upstream
+        self.proxy.stop()
+        try:
+            yield port, upstream[1]
+        finally:
+            self.proxy = TcpProxy(*upstream, port=port).start()
 
 
 # --- a real dashboard server ----------------------------------------------------------------------

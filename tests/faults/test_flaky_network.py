@@ -4,21 +4,29 @@ Every client connection of the code under test crosses the proxy (the broker adv
 port on the listener it bootstraps from, see tests/faults/support.py). Whatever the proxy does, no
 poll cycle runs past its configured cycle timeout (plus a small margin for thread scheduling), no
 exception escapes, a partial snapshot says what it is missing, and the next cycle recovers.
+
+The collector scenarios run in a child process (tests/faults/flaky_scenarios.py): librdkafka 2.16
+can abort() a process whose coordinator connection breaks at the wrong moment; such a run is
+reported as an expected failure naming the upstream bug, never as a crash of the test session.
 """
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from kafka_admin.collect import SnapshotCollector, collect_snapshot
+from kafka_admin.collect import SnapshotCollector
 from kafka_admin.config import ClusterConfig
 from kafka_admin.model import ClusterSnapshot
+from tests.faults.flaky_scenarios import HookedAdmin
 from tests.faults.support import ProxiedBroker, commit
-from tests.kafka_support import Kafka
+from tests.kafka_support import REPO, Kafka
 
 pytestmark = pytest.mark.broker
 
@@ -26,6 +34,7 @@ REQUEST_TIMEOUT = 2.0
 CYCLE_TIMEOUT = 6.0
 MARGIN = 2.0  # thread scheduling on a busy CI machine; far below one more request timeout of slack
 GROUPS = 4
+LIBRDKAFKA_ABORT = "rd_kafka_enq_once_del_source_return"
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +48,82 @@ def setup(fault_broker: ProxiedBroker) -> dict[str, Any]:
     dlq = kafka.create_topic(kafka.unique("flaky") + "-dlq", partitions=3)
     kafka.produce(dlq, 30)
     return {"topic": topic, "groups": groups, "dlq": dlq}
+
+
+def scenario(fault_broker: ProxiedBroker, setup: dict[str, Any], name: str, **args: Any) -> dict[str, Any]:
+    """Run one scenario of tests/faults/flaky_scenarios.py in a child process, behind its own proxy."""
+    with fault_broker.proxy_released() as (proxy_port, upstream_port):
+        args["setup"] = {
+            "proxy_port": proxy_port,
+            "upstream_port": upstream_port,
+            "request_timeout": REQUEST_TIMEOUT,
+            "cycle_timeout": CYCLE_TIMEOUT,
+            "groups": setup["groups"],
+        }
+        child = subprocess.run(
+            [sys.executable, "-m", "tests.faults.flaky_scenarios", name, json.dumps(args)],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    if child.returncode != 0 and LIBRDKAFKA_ABORT in child.stderr:
+        pytest.xfail(
+            "librdkafka 2.16 aborted the process: a coordinator connection broke during a coordinator-targeted "
+            "admin request (confluentinc/librdkafka PR 5397; see docs/faults.md)"
+        )
+    assert child.returncode == 0, child.stderr[-3000:]
+    return json.loads(child.stdout.strip().splitlines()[-1])
+
+
+def in_time(cycle: dict[str, Any], limit: float = CYCLE_TIMEOUT + MARGIN) -> bool:
+    return cycle["elapsed"] <= limit
+
+
+def says_what_is_missing(cycle: dict[str, Any]) -> bool:
+    return bool(cycle["errors"]) and all(scope and name and message for scope, name, message in cycle["errors"])
+
+
+def recovered(cycles: list[dict[str, Any]]) -> bool:
+    return all(in_time(c) for c in cycles) and cycles[-1]["complete"]
+
+
+def test_latency_slows_cycles_but_they_complete(fault_broker, setup):
+    result = scenario(fault_broker, setup, "latency", one_way_s=0.15)  # 300 ms more per round trip
+    baseline, slow = result["baseline"], result["slow"]
+    assert baseline["complete"] and slow["complete"], (baseline["errors"], slow["errors"])
+    assert slow["elapsed"] > baseline["elapsed"] + 0.6, (baseline["elapsed"], slow["elapsed"])
+    assert in_time(slow)
+    assert slow["lags"] == baseline["lags"]
+
+
+@pytest.mark.parametrize("before", ["list_topics", "list_offsets", "describe_consumer_groups"])
+def test_stall_mid_response_gives_a_bounded_partial_snapshot(fault_broker, setup, before):
+    result = scenario(fault_broker, setup, "stall", before=before)
+    assert result["first"]["complete"]
+    stalled = result["stalled"]
+    assert result["in_effect"], "the fault was not in effect"
+    assert in_time(stalled), f"the cycle took {stalled['elapsed']:.1f} s"
+    assert says_what_is_missing(stalled), "a partial snapshot must say what is missing"
+    if stalled["reachable"]:  # the cluster answered first: the snapshot names the parts it is missing
+        assert {e[0] for e in stalled["errors"]} & {"topics", "watermarks", "partition", "groups", "group"}
+    assert recovered(result["recovery"]), result["recovery"]
+
+
+def test_stall_from_the_first_byte_marks_the_cluster_unreachable_in_time(fault_broker, setup):
+    stalled = scenario(fault_broker, setup, "stall_first_byte")["stalled"]
+    assert not stalled["reachable"] and in_time(stalled, REQUEST_TIMEOUT + MARGIN)
+    assert stalled["errors"][0][0] == "cluster" and "unreachable" in stalled["errors"][0][2]
+
+
+def test_dropped_connections_are_recorded_and_the_next_cycle_recovers(fault_broker, setup):
+    result = scenario(fault_broker, setup, "drops")
+    assert result["first"]["complete"]
+    assert in_time(result["cut"]) and says_what_is_missing(result["cut"]) and result["dropped"] > 0
+    assert recovered(result["after_cut"]), result["after_cut"]
+    mid = result["mid"]
+    assert in_time(mid) and mid["reachable"] and (mid["complete"] or says_what_is_missing(mid))
+    assert recovered(result["after_mid"]), result["after_mid"]
 
 
 @pytest.fixture
@@ -59,24 +144,6 @@ def config(fault_broker: ProxiedBroker) -> ClusterConfig:
     )
 
 
-class HookedAdmin:
-    """The collector's AdminClient, with a callback run just before one of its methods (to time a fault)."""
-
-    def __init__(self, admin: Any, method: str, before: Any) -> None:
-        self._admin, self._method, self._before = admin, method, before
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self._admin, name)
-        if name != self._method:
-            return attr
-
-        def hooked(*args: Any, **kwargs: Any) -> Any:
-            self._before()
-            return attr(*args, **kwargs)
-
-        return hooked
-
-
 def timed(fn: Any) -> tuple[Any, float]:
     started = time.monotonic()
     result = fn()
@@ -86,79 +153,6 @@ def timed(fn: Any) -> tuple[Any, float]:
 def complete(snapshot: ClusterSnapshot, setup: dict[str, Any]) -> bool:
     names = {g.group_id for g in snapshot.groups}
     return snapshot.reachable and not snapshot.errors and set(setup["groups"]) <= names
-
-
-def recovers(collector: SnapshotCollector, setup: dict[str, Any], cycles: int = 4) -> ClusterSnapshot:
-    """The next cycles (a reconnect may cost one) give a complete snapshot again."""
-    for _ in range(cycles):
-        snapshot, elapsed = timed(collector.collect)
-        assert elapsed <= CYCLE_TIMEOUT + MARGIN
-        if complete(snapshot, setup):
-            return snapshot
-        time.sleep(0.5)
-    raise AssertionError(f"no complete snapshot in {cycles} cycles after the fault: {snapshot.errors}")
-
-
-def test_latency_slows_cycles_but_they_complete(setup, proxy, config):
-    baseline, fast = timed(lambda: collect_snapshot(config))
-    assert complete(baseline, setup), baseline.errors
-    proxy.latency_s = 0.15  # each way: 300 ms more per round trip
-    snapshot, slow = timed(lambda: collect_snapshot(config))
-    assert complete(snapshot, setup), snapshot.errors
-    assert slow > fast + 0.3 * 2, (fast, slow)  # at least a few round trips were slower
-    assert slow <= CYCLE_TIMEOUT + MARGIN
-    lag = {g.group_id: g.total_lag for g in snapshot.groups}
-    assert lag == {g.group_id: g.total_lag for g in baseline.groups if g.group_id in lag}
-
-
-@pytest.mark.parametrize("before", ["list_topics", "list_offsets", "describe_consumer_groups"])
-def test_stall_mid_response_gives_a_bounded_partial_snapshot(setup, proxy, config, before):
-    collector = SnapshotCollector(config)
-    assert complete(collector.collect(), setup)
-    # Responses stop a few bytes into the next answer, for longer than any timeout.
-    collector._admin = HookedAdmin(collector._admin, before, lambda: proxy.stall(30, after_bytes=7))
-    snapshot, elapsed = timed(collector.collect)
-    assert proxy.stalled, "the fault was not in effect"
-    assert elapsed <= CYCLE_TIMEOUT + MARGIN, f"the cycle took {elapsed:.1f} s"
-    assert snapshot.errors, "a partial snapshot must say what is missing"
-    for error in snapshot.errors:
-        assert error.scope and error.name and error.message
-    if snapshot.reachable:  # the cluster answered first: the snapshot says which parts are missing
-        assert {e.scope for e in snapshot.errors} & {"topics", "watermarks", "partition", "groups", "group"}
-    collector._admin = collector._admin._admin
-    proxy.reset()
-    recovers(collector, setup)
-
-
-def test_stall_from_the_first_byte_marks_the_cluster_unreachable_in_time(setup, proxy, config):
-    proxy.stall(30)
-    snapshot, elapsed = timed(lambda: collect_snapshot(config))
-    assert not snapshot.reachable and elapsed <= REQUEST_TIMEOUT + MARGIN
-    assert snapshot.errors[0].scope == "cluster" and "unreachable" in snapshot.errors[0].message
-
-
-def test_dropped_connections_are_recorded_and_the_next_cycle_recovers(setup, proxy, config):
-    collector = SnapshotCollector(config)
-    assert complete(collector.collect(), setup)
-
-    # Every connection is cut after a few hundred bytes: nothing but the smallest answers get through.
-    proxy.drop_every_bytes = 300
-    snapshot, elapsed = timed(collector.collect)
-    assert elapsed <= CYCLE_TIMEOUT + MARGIN
-    assert snapshot.errors and all(e.message for e in snapshot.errors)
-    assert proxy.dropped > 0
-    proxy.reset()
-    recovers(collector, setup)
-
-    # All connections dropped in the middle of a cycle (librdkafka may retry; nothing may escape).
-    collector._admin = HookedAdmin(collector._admin, "list_offsets", proxy.drop_all)
-    proxy.latency_s = 0.05
-    snapshot, elapsed = timed(collector.collect)
-    assert elapsed <= CYCLE_TIMEOUT + MARGIN
-    assert snapshot.reachable and (complete(snapshot, setup) or snapshot.errors)
-    collector._admin = collector._admin._admin
-    proxy.reset()
-    recovers(collector, setup)
 
 
 @pytest.mark.django_db
@@ -197,10 +191,9 @@ def test_poller_cycle_never_runs_past_the_cycle_timeout(setup, proxy, config, fa
     assert DlqRecord.objects.filter(topic=setup["dlq"]).count() == 30  # the DLQ index caught up after the stall
 
 
-def test_proxy_carries_every_connection(setup, proxy, config, fault_broker):
+def test_proxy_carries_every_connection(fault_broker, setup):
     """The setup itself: the broker advertises the proxy, so no client connection bypasses it."""
-    before = proxy.accepted
-    snapshot = collect_snapshot(config)
-    assert complete(snapshot, setup)
-    assert [b.port for b in snapshot.brokers] == [fault_broker.proxy.port]
-    assert proxy.accepted > before
+    result = scenario(fault_broker, setup, "latency", one_way_s=0.0)
+    assert result["baseline"]["complete"]
+    assert result["baseline"]["brokers"] == [fault_broker.proxy.port]  # the advertised address is the proxy
+    assert result["accepted"] >= 2  # every client of the child connected through it
