@@ -24,7 +24,9 @@ Behind a reverse proxy every request comes from the proxy's address: set CLIENT_
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import logging
 import math
 import time
 from collections.abc import Callable, Mapping
@@ -42,6 +44,8 @@ from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 TOKEN_PATHS = ("/api/", "/metrics")
+
+log = logging.getLogger(__name__)
 
 
 def _setting(name: str, default: float) -> float:
@@ -92,13 +96,24 @@ class Limiter:
         return f"throttle:{self.scope}:{what}:{kind}:{_digest(value)}"
 
     def locked_for(self, identities: Mapping[str, str]) -> float:
-        """Seconds until every lock on these identities ends; 0 when none is locked."""
+        """Seconds until every lock on these identities ends; 0 when none is locked (or the cache is down:
+        a cache outage must not lock everybody out; it only suspends throttling, and is logged)."""
         keys = [self._key("lock", kind, value) for kind, value in identities.items()]
-        until = max((float(v) for v in cache.get_many(keys).values()), default=0.0)
+        try:
+            until = max((float(v) for v in cache.get_many(keys).values()), default=0.0)
+        except Exception:  # the cache backend (Redis) is unreachable
+            log.warning("login throttling suspended: the cache is unavailable")
+            return 0.0
         return max(0.0, until - time.time())
 
     def fail(self, identities: Mapping[str, str]) -> None:
         """Count one failure for each identity; lock the ones that reach the limit."""
+        try:
+            self._count(identities)
+        except Exception:  # the cache backend (Redis) is unreachable: nothing to count in
+            log.warning("login failure not counted: the cache is unavailable")
+
+    def _count(self, identities: Mapping[str, str]) -> None:
         window, limit = self.window(), self.limit
         for kind, value in identities.items():
             count_key = self._key("count", kind, value)
@@ -115,7 +130,8 @@ class Limiter:
 
     def reset(self, identities: Mapping[str, str]) -> None:
         keys = [self._key(what, kind, value) for kind, value in identities.items() for what in ("count", "lock")]
-        cache.delete_many(keys)
+        with contextlib.suppress(Exception):  # a cache outage: nothing stored to reset
+            cache.delete_many(keys)
 
 
 logins = Limiter("login", "LOGIN_THROTTLE_FAILURES", 5)

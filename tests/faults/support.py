@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 from confluent_kafka import KafkaException
 
 from tests.kafka_support import REPO, BrokerProcess, Kafka, free_port
@@ -36,6 +37,28 @@ from tests.tcp_proxy import TcpProxy
 MANAGE = [sys.executable, "manage.py"]
 # Variables of the developer's shell that would point a test server somewhere else.
 FOREIGN_ENV = ("REDIS_URL", "KAFKA_CLUSTERS", "KAFKA_CLUSTERS_FILE", "POSTGRES_DB", "METRICS_TOKEN")
+
+
+# librdkafka 2.16 can abort() a process whose group-coordinator connection breaks while a coordinator-
+# targeted admin request (DescribeConsumerGroups, ListConsumerGroupOffsets) is sent: confluentinc/librdkafka
+# PR 5397 (open). Broken connections are what these tests make, so such an abort is an expected failure
+# that names the bug, never a silent pass (docs/faults.md).
+LIBRDKAFKA_ABORT = "rd_kafka_enq_once_del_source_return"
+LIBRDKAFKA_ABORT_REASON = (
+    "librdkafka 2.16 aborted the process: a coordinator connection broke during a coordinator-targeted "
+    "admin request (confluentinc/librdkafka PR 5397; see docs/faults.md)"
+)
+
+
+@contextlib.contextmanager
+def xfail_on_librdkafka_abort(server: DashboardServer) -> Iterator[None]:
+    """A failure of the block caused by the server dying of the librdkafka abort above becomes an xfail."""
+    try:
+        yield
+    except (AssertionError, OSError, RuntimeError):
+        if server.proc is not None and server.proc.poll() is not None and LIBRDKAFKA_ABORT in server.log():
+            pytest.xfail(LIBRDKAFKA_ABORT_REASON)
+        raise
 
 
 def wait_until(check: Callable[[], Any], timeout: float, interval: float = 0.2, what: str = "condition") -> Any:

@@ -25,7 +25,7 @@ from kafka_admin.collect import SnapshotCollector
 from kafka_admin.config import ClusterConfig
 from kafka_admin.model import ClusterSnapshot
 from tests.faults.flaky_scenarios import HookedAdmin
-from tests.faults.support import ProxiedBroker, commit
+from tests.faults.support import LIBRDKAFKA_ABORT, LIBRDKAFKA_ABORT_REASON, ProxiedBroker, commit
 from tests.kafka_support import REPO, Kafka
 
 pytestmark = pytest.mark.broker
@@ -34,7 +34,6 @@ REQUEST_TIMEOUT = 2.0
 CYCLE_TIMEOUT = 6.0
 MARGIN = 2.0  # thread scheduling on a busy CI machine; far below one more request timeout of slack
 GROUPS = 4
-LIBRDKAFKA_ABORT = "rd_kafka_enq_once_del_source_return"
 
 
 @pytest.fixture(scope="module")
@@ -68,10 +67,7 @@ def scenario(fault_broker: ProxiedBroker, setup: dict[str, Any], name: str, **ar
             timeout=120,
         )
     if child.returncode != 0 and LIBRDKAFKA_ABORT in child.stderr:
-        pytest.xfail(
-            "librdkafka 2.16 aborted the process: a coordinator connection broke during a coordinator-targeted "
-            "admin request (confluentinc/librdkafka PR 5397; see docs/faults.md)"
-        )
+        pytest.xfail(LIBRDKAFKA_ABORT_REASON)
     assert child.returncode == 0, child.stderr[-3000:]
     return json.loads(child.stdout.strip().splitlines()[-1])
 
