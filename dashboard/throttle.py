@@ -101,7 +101,7 @@ class Limiter:
         keys = [self._key("lock", kind, value) for kind, value in identities.items()]
         try:
             until = max((float(v) for v in cache.get_many(keys).values()), default=0.0)
-        except Exception:  # the cache backend (Redis) is unreachable
+        except Exception:  # noqa: BLE001 - any cache backend failure (Redis down)
             log.warning("login throttling suspended: the cache is unavailable")
             return 0.0
         return max(0.0, until - time.time())
@@ -110,7 +110,7 @@ class Limiter:
         """Count one failure for each identity; lock the ones that reach the limit."""
         try:
             self._count(identities)
-        except Exception:  # the cache backend (Redis) is unreachable: nothing to count in
+        except Exception:  # noqa: BLE001 - any cache backend failure (Redis down): nothing to count in
             log.warning("login failure not counted: the cache is unavailable")
 
     def _count(self, identities: Mapping[str, str]) -> None:
