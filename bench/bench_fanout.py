@@ -30,11 +30,12 @@ import time
 from pathlib import Path
 
 from bench_pages import login, wait_for_groups
-from common import REPO, commit_offsets, create_topics, fill_partitions, proc_cpu_s, start_broker
+from common import REPO, commit_offsets, create_topics, fill_partitions, name_prefix, proc_cpu_s, start_broker
 
 from tests.kafka_support import free_port
 
 TOPICS, PARTITIONS, LAG = 10, 10, 5
+PREFIX = name_prefix()
 FRAGMENT_ID = re.compile(rb'id="([^"]+)"')
 
 
@@ -50,7 +51,7 @@ def main() -> None:
     server = None
     try:
         started = time.monotonic()
-        topics = {f"fo-t{i}": PARTITIONS for i in range(TOPICS)}
+        topics = {f"{PREFIX}fo-t{i}": PARTITIONS for i in range(TOPICS)}
         create_topics(broker.bootstrap, topics)
         fill_partitions(broker.bootstrap, topics, 2 * LAG)
         names = list(topics)
@@ -125,7 +126,7 @@ def main() -> None:
 
 
 def group_id(i: int) -> str:
-    return f"fo-g{i:05d}"
+    return f"{PREFIX}fo-g{i:05d}"
 
 
 class EventLog:
@@ -239,7 +240,7 @@ class FanoutBench:
             await self.log.wait_for(lambda e, now=now: e["event"] == "cycle_end" and e["t"] > now)
             target = group_id(self.args.groups // 2 + n * 7)
             self.marker = target.encode()
-            topic = f"fo-t{(self.args.groups // 2 + n * 7) % TOPICS}"
+            topic = f"{PREFIX}fo-t{(self.args.groups // 2 + n * 7) % TOPICS}"
             committed_at = time.monotonic()
             await asyncio.to_thread(commit_offsets, self.bootstrap, [(target, [(topic, p, 0) for p in range(10)])])
             updates.append(await self.one_update(clients, committed_at, target))

@@ -51,6 +51,7 @@ from common import (
     create_topics,
     fill_partitions,
     kill_broker,
+    name_prefix,
     start_broker,
     start_second_broker,
 )
@@ -69,6 +70,7 @@ SIZES = {
     "W3": (200, 10, 2000, 100),
 }
 QUICK = {"W1": (200, 10, 10, 10), "W2": (1000, 10, 10, 10), "W3": (40, 4, 1000, 100)}
+PREFIX = name_prefix()
 CHUNK = 1000  # partitions per list_offsets call in the informational chunked variant of the bare harness
 LAG = 5  # every partition of W1/W2 holds 2*LAG records; groups commit LAG .. 2*LAG-1
 LIVE_GROUPS = (("classic", 5), ("classic", 5), ("consumer", 5), ("consumer", 5))
@@ -119,7 +121,7 @@ def run_w1_w2(data_dir: Path, sizes: dict, wanted: list[str], args: argparse.Nam
     live = None
     try:
         groups, topic_count, partitions, _ = sizes["W1"]
-        topics = {f"w12-t{i}": partitions for i in range(topic_count)}
+        topics = {f"{PREFIX}w12-t{i}": partitions for i in range(topic_count)}
         t0 = time.monotonic()
         create_topics(broker.bootstrap, topics)
         fill_partitions(broker.bootstrap, topics, 2 * LAG)
@@ -166,7 +168,7 @@ def run_w1_w2(data_dir: Path, sizes: dict, wanted: list[str], args: argparse.Nam
 
 
 def group_id(i: int) -> str:
-    return f"w12-g{i:05d}"
+    return f"{PREFIX}w12-g{i:05d}"
 
 
 def seed_w12(bootstrap: str, topics: list[str], first: int, last: int) -> None:
@@ -193,7 +195,7 @@ def run_w3(data_dir: Path, size: tuple[int, int, int, int], args: argparse.Names
     try:
         if not external:
             second = start_second_broker(broker, data_dir / "node2")
-        topics = {f"w3-t{i}": partitions for i in range(topic_count)}
+        topics = {f"{PREFIX}w3-t{i}": partitions for i in range(topic_count)}
         t0 = time.monotonic()
         log("W3: brokers up; creating topics")
         create_topics(broker.bootstrap, topics, timeout=300)
@@ -205,11 +207,11 @@ def run_w3(data_dir: Path, size: tuple[int, int, int, int], args: argparse.Names
         # Group i commits `per_group` consecutive partitions of topic i % topics (lag 0 or 1).
         commits = []
         for i in range(groups):
-            topic = f"w3-t{i % topic_count}"
+            topic = f"{PREFIX}w3-t{i % topic_count}"
             start = (i // topic_count) * per_group % partitions
             stop = min(start + per_group, partitions)
             commits.append(
-                (f"w3-g{i:04d}", [(topic, p, (i + p) % 2 if p % 10 == 0 else 0) for p in range(start, stop)])
+                (f"{PREFIX}w3-g{i:04d}", [(topic, p, (i + p) % 2 if p % 10 == 0 else 0) for p in range(start, stop)])
             )
         commit_offsets(broker.bootstrap, commits, in_flight=20)
         shape = {

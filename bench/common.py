@@ -45,6 +45,12 @@ def start_broker(data_dir: Path) -> BrokerProcess:
     return BrokerProcess.start(data_dir)
 
 
+def name_prefix() -> str:
+    """Prefix for topic and group names: none on a broker of our own, a unique one on a broker
+    from TEST_KAFKA_BOOTSTRAP_SERVERS (so a second run does not trip over the first one's topics)."""
+    return f"b{uuid.uuid4().hex[:6]}-" if os.environ.get("TEST_KAFKA_BOOTSTRAP_SERVERS") else ""
+
+
 def seed_groups(kafka: Kafka, prefix: str, groups: int, partitions: int, topics: int = 1, lag: int = 5) -> list[str]:
     """`groups` groups, each committed on every partition of one of `topics` topics (end offsets 2*lag)."""
     names = [kafka.create_topic(f"{prefix}-t{i}", partitions=partitions) for i in range(topics)]

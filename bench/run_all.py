@@ -29,9 +29,9 @@ BUDGET_S = 15 * 60
 
 FULL = {
     "pages": ["bench_pages.py"],
-    "snapshot-w12": ["bench_snapshot.py", "--workload", "W1", "W2", "--repeat", "5", "--repeat-large", "3"],
+    "snapshot-w12": ["bench_snapshot.py", "--workload", "W1", "W2", "--repeat", "9", "--repeat-large", "4"],
     "fanout": ["bench_fanout.py"],
-    "snapshot-w3": ["bench_snapshot.py", "--workload", "W3", "--repeat-large", "2"],
+    "snapshot-w3": ["bench_snapshot.py", "--workload", "W3", "--repeat-large", "4"],
     "reprocess": ["bench_reprocess.py", "--rounds", "2"],
 }
 QUICK = {
@@ -72,6 +72,7 @@ def main() -> None:
 
 def run(name: str, argv: list[str]) -> dict[str, Any]:
     print(f"== {name}: {' '.join(argv)}", file=sys.stderr, flush=True)
+    load_before = round(os.getloadavg()[0], 1)
     started = time.monotonic()
     proc = subprocess.run(
         [sys.executable, str(BENCH / argv[0]), *argv[1:]],
@@ -86,7 +87,7 @@ def run(name: str, argv: list[str]) -> dict[str, Any]:
     data = parse_json(proc.stdout)
     if data is None:
         return {"error": f"exit {proc.returncode}, no JSON on stdout", "stderr": stderr_tail, "took_s": round(took, 1)}
-    out = {"data": data, "took_s": round(took, 1)}
+    out = {"data": data, "took_s": round(took, 1), "load_1m": [load_before, round(os.getloadavg()[0], 1)]}
     if proc.returncode != 0:
         out["error"] = f"exit {proc.returncode}"
         out["stderr"] = stderr_tail
@@ -134,7 +135,8 @@ def render(runs: dict[str, dict], total_s: float, quick: bool) -> str:
         f"- `make bench` total: {total_s / 60:.1f} min (budget 15 min: {yes(total_s <= BUDGET_S)})",
         "",
         "Every ratio compares two things measured in the same run on the same broker; absolute times",
-        "on a shared 2-core machine move by tens of percent from run to run.",
+        "on a shared 2-core machine move by tens of percent from run to run (see the load averages at",
+        "the end).",
         "",
     ]
     targets: list[tuple[str, str, bool | None]] = []
@@ -163,8 +165,18 @@ def render(runs: dict[str, dict], total_s: float, quick: bool) -> str:
                 lines += ["", "```", r["stderr"][-1200:], "```", ""]
         lines += [""]
     lines += sections
-    lines += ["## Run times", "", "| Benchmark | Seconds |", "|---|---|"]
-    lines += [f"| {n} | {r.get('took_s', '-')} |" for n, r in runs.items()]
+    lines += [
+        "## Run times",
+        "",
+        f"Load average (1 min) before / after each benchmark, on {os.cpu_count()} CPUs: above the CPU count,",
+        "other work shared the machine and the absolute times (and, less so, the ratios) suffer.",
+        "",
+        "| Benchmark | Seconds | Load before / after |",
+        "|---|---|---|",
+    ]
+    lines += [
+        f"| {n} | {r.get('took_s', '-')} | {' / '.join(map(str, r.get('load_1m', [])))} |" for n, r in runs.items()
+    ]
     lines += ["", "<details><summary>Raw JSON</summary>", "", "```json"]
     lines += [json.dumps({n: r.get("data", r) for n, r in runs.items()}, indent=1)]
     lines += ["```", "", "</details>", ""]

@@ -43,3 +43,32 @@ def dashboard_cluster(broker: BrokerProcess, monkeypatch: pytest.MonkeyPatch):
     yield configured_clusters()["test"]
     configured_clusters.cache_clear()
     cache.clear()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Debian Chromium for the whole run (Playwright allows one sync instance per thread),
+    or None without a Chromium binary: tests that need it skip, saying why."""
+    from tests.e2e.conftest import chromium_path
+
+    path = chromium_path()
+    if path is None:
+        yield None
+        return
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=path,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-quic",
+            ],
+        )
+        yield b
+        b.close()

@@ -85,32 +85,10 @@ def server(broker: BrokerProcess, tmp_path_factory: pytest.TempPathFactory) -> I
         log.close()
 
 
-@pytest.fixture(scope="session")
-def browser():
-    path = chromium_path()
-    if path is None:
-        pytest.skip("no Chromium binary (apt-get install chromium, or set CHROMIUM_PATH); scripts/test.sh installs it")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=path,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--disable-quic",
-            ],
-        )
-        yield b
-        b.close()
-
-
 @pytest.fixture
 def page(browser, server):
+    if browser is None:
+        pytest.skip("no Chromium binary (apt-get install chromium, or set CHROMIUM_PATH); scripts/test.sh installs it")
     ctx = browser.new_context(viewport={"width": 1440, "height": 900})
     pg = ctx.new_page()
     pg.goto(server.url + "/accounts/login/")

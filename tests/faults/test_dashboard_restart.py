@@ -13,12 +13,11 @@ import re
 import signal
 import sqlite3
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import ARTIFACTS, chromium_path
+from tests.e2e.conftest import ARTIFACTS
 from tests.faults.support import DashboardServer, commit, manage, wait_until
 from tests.kafka_support import Kafka
 
@@ -51,24 +50,6 @@ def firing(db: Path, group: str) -> list[tuple]:
 
 def firing_events(db: Path, group: str) -> int:
     return query(db, "select count(*) from dashboard_alertevent where subject = ? and kind = 'firing'", group)[0][0]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:
-    """Headless Chromium, or None without one (the database checks run anyway; scripts/test.sh installs it)."""
-    path = chromium_path()
-    if path is None:
-        yield None
-        return
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=path,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
-        )
-        yield b
-        b.close()
 
 
 class LivePage:

@@ -542,7 +542,11 @@ def test_large_value_is_byte_exact_and_too_large_fails_alone(kafka: Kafka, confi
     send(kafka, dlq, [{"key": b"big", "value": big}], **{"message.max.bytes": 11_000_000})
     report = run(config, dlq, OffsetRange(0, 0, 0))
     assert (report.sent, report.failed, report.errors) == (1, 0, [])
+    deadline = time.monotonic() + 20  # a 5 MB fetch on a loaded machine can outlast one read's timeout
     result = read_records(config, orig, 0, FromOffset(0), limit=1, max_value_bytes=None, read_committed=True)
+    while not result.records and time.monotonic() < deadline:
+        result = read_records(config, orig, 0, FromOffset(0), limit=1, max_value_bytes=None, read_committed=True)
+    assert result.records, result.error
     assert result.records[0].value == big
     assert reprocessed_from(result.records[0].headers) == (dlq, 0, 0)
 
