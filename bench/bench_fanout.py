@@ -21,6 +21,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import statistics
 import struct
 import subprocess
@@ -123,6 +124,7 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 server.kill()
         broker.down()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def group_id(i: int) -> str:

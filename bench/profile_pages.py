@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -80,6 +81,7 @@ def main() -> None:
             print(profiler.output_text(unicode=False, color=False, show_all=False))
     finally:
         broker.down()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
