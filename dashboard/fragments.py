@@ -10,14 +10,18 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 from django.conf import settings
 from django.template.loader import render_to_string
+from django.urls import NoReverseMatch, reverse
+from django.utils.text import Truncator
 
 from dashboard import history, store
 from dashboard.live import FragmentSpec, renderer
 from dashboard.pages import PAGE_SIZE, GroupListQuery, TopicListQuery
+from dashboard.templatetags import dash
 from kafka_admin.figures import GroupFigures
 from kafka_admin.model import ClusterSnapshot, Group, Topic
 from kafka_admin.rates import sparkline_points
@@ -28,39 +32,93 @@ GAP_FACTOR = 3  # a gap longer than 3 expected sample spacings is drawn as a gap
 NO_TIME_LAG = TimeLag(None, False, "no history")
 
 
-@dataclass(frozen=True)
 class GroupRow:
-    group: Group
-    figures: GroupFigures | None
+    """One group as the groups list shows it.
 
-    @property
+    Built once per stored snapshot (store.derived) and shared by every request until the next
+    cycle, so the values every request sorts and filters on are computed here once, and the
+    display strings once per row shown. Read-only after construction.
+    """
+
+    def __init__(self, group: Group, figures: GroupFigures | None, cluster: str = "") -> None:
+        self.group = group
+        self.figures = figures
+        self.cluster = cluster
+        self.group_id = group.group_id
+        self.total_lag = group.total_lag
+        self.unknown_lag = any(o.lag is None for o in group.offsets)
+        self.time_lag: TimeLag = figures.time_lag if figures else NO_TIME_LAG
+        self.time_lag_sort = self.time_lag.seconds if self.time_lag.seconds is not None else -1.0
+        self.status = str(figures.status.status) if figures and figures.status else "NODATA"
+        self.status_rank = STATUS_RANK.get(self.status, 0)
+        self.topics = group.topics
+        self.id_lower = self.group_id.lower()
+        self.topics_lower = tuple(t.lower() for t in self.topics)
+
+    def matches(self, needle: str) -> bool:
+        """The search box: a lower-cased needle in the group id or in one of its topics."""
+        return needle in self.id_lower or any(needle in t for t in self.topics_lower)
+
+    @cached_property
     def sparkline(self) -> str:
         """Computed only for the rows a page shows, not for every group in the cluster."""
         return sparkline(self.figures)
 
-    @property
-    def group_id(self) -> str:
-        return self.group.group_id
+    # Display strings of the groups table: one attribute lookup per cell instead of filter chains.
 
-    @property
-    def time_lag(self) -> TimeLag:
-        return self.figures.time_lag if self.figures else NO_TIME_LAG
+    @cached_property
+    def href(self) -> str:
+        try:
+            return reverse("group", args=[self.cluster, self.group_id])
+        except NoReverseMatch:  # an id the URL pattern cannot carry: shown without a link
+            return ""
 
-    @property
-    def time_lag_sort(self) -> float:
-        return self.time_lag.seconds if self.time_lag.seconds is not None else -1.0
+    @cached_property
+    def status_class(self) -> str:
+        return dash.status_class(self.status)
 
-    @property
-    def status(self) -> str:
-        return str(self.figures.status.status) if self.figures and self.figures.status else "NODATA"
+    @cached_property
+    def status_label(self) -> str:
+        return dash.status_name(self.status)
 
-    @property
-    def status_rank(self) -> int:
-        return STATUS_RANK.get(self.status, 0)
+    @cached_property
+    def status_reason(self) -> str:
+        return self.figures.status.reason if self.figures and self.figures.status else ""
 
-    @property
-    def unknown_lag(self) -> bool:
-        return any(o.lag is None for o in self.group.offsets)
+    @cached_property
+    def state_class(self) -> str:
+        return dash.state_class(self.group.state)
+
+    @cached_property
+    def lag_text(self) -> str:
+        return dash.num(self.total_lag)
+
+    @cached_property
+    def topics_text(self) -> str:
+        return Truncator(", ".join(self.topics)).chars(60)
+
+    @cached_property
+    def time_lag_text(self) -> str:
+        return stable_timelag(self.time_lag)
+
+
+def stable_timelag(tl: TimeLag) -> str:
+    """Time lag as the groups list shows it: a lower bound ("≥", older than the history) rounded
+    down to a step of LOWER_BOUND_STEPS_S.
+
+    Why: a consumer parked behind old records has a lower bound of "now - oldest point", which grows
+    every cycle; shown to the second it changed the whole table on every cycle, and the live
+    publisher re-sent it to every open page although nothing happened. Rounded down it is still a
+    true lower bound, and it changes only when it passes a step. Exact values stay exact.
+    """
+    if tl.seconds is None or not tl.lower_bound:
+        return dash.timelag(tl)
+    step = max((s for s in LOWER_BOUND_STEPS_S if s <= tl.seconds), default=0)
+    return "≥ " + (dash.duration(step) if step >= 60 else f"{step} s")
+
+
+# Steps of a shown lower bound: 0 s, 10 s, 30 s, 1 min, 2, 5, 10, 15, 30 min, 1, 2, 3, 6, 12 h, 1, 2, 7 d.
+LOWER_BOUND_STEPS_S = (0, 10, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800)
 
 
 @dataclass(frozen=True)
@@ -99,37 +157,52 @@ def sparkline(figures: GroupFigures | None) -> str:
 
 
 def group_rows(state: store.ClusterState) -> list[GroupRow]:
+    """Every group of the stored snapshot as a GroupRow, built once per snapshot and process."""
+    return store.derived(state, "group-rows", _build_group_rows)
+
+
+def _build_group_rows(state: store.ClusterState) -> list[GroupRow]:
     snap = state.snapshot
     if snap is None:
         return []
     figures = state.figures.groups
-    return [GroupRow(g, figures.get(g.group_id)) for g in snap.groups]
+    return [GroupRow(g, figures.get(g.group_id), state.cluster) for g in snap.groups]
 
 
 GROUP_SORT_KEYS = {
-    "lag": lambda r: (r.group.total_lag, r.group_id),
+    "lag": lambda r: (r.total_lag, r.group_id),
     "time_lag": lambda r: (r.time_lag_sort, r.group_id),
-    "name": lambda r: r.group_id.lower(),
+    "name": lambda r: r.id_lower,
     "members": lambda r: (len(r.group.members), r.group_id),
     "state": lambda r: (r.group.state, r.group_id),
-    "status": lambda r: (r.status_rank, r.group.total_lag, r.group_id),
+    "status": lambda r: (r.status_rank, r.total_lag, r.group_id),
 }
 STATUS_RANK = {"NODATA": 0, "OK": 1, "WARN": 2, "REWIND": 3, "STALL": 4, "STOP": 5}
 
 
+def sorted_groups(state: store.ClusterState, sort: str, desc: bool) -> list[GroupRow]:
+    """All rows in one order, sorted once per snapshot and process (callers must not mutate it).
+
+    Filtering the sorted list gives the same order as sorting the filtered one (a stable sort)."""
+    return store.derived(
+        state,
+        ("group-rows-sorted", sort, desc),
+        lambda s: sorted(group_rows(s), key=GROUP_SORT_KEYS[sort], reverse=desc),
+    )
+
+
 def filtered_groups(state: store.ClusterState, query: GroupListQuery) -> list[GroupRow]:
-    rows = group_rows(state)
+    rows = sorted_groups(state, query.sort, query.desc)
     if query.q:
         needle = query.q.lower()
-        rows = [r for r in rows if needle in r.group_id.lower() or any(needle in t.lower() for t in r.group.topics)]
+        rows = [r for r in rows if r.matches(needle)]
     if query.state:
         rows = [r for r in rows if r.group.state == query.state]
     if query.status == "problems":
         rows = [r for r in rows if r.status_rank >= STATUS_RANK["WARN"]]
     elif query.status:
         rows = [r for r in rows if r.status == query.status]
-    rows.sort(key=GROUP_SORT_KEYS[query.sort], reverse=query.desc)
-    return rows
+    return list(rows)
 
 
 def consumers_by_topic(snap: ClusterSnapshot | None) -> dict[str, set[str]]:
@@ -190,7 +263,7 @@ def render_status(spec: FragmentSpec) -> str:
 def overview_context(cluster: str) -> dict[str, Any]:
     state = store.state(cluster)
     snap = state.snapshot
-    rows = sorted(group_rows(state), key=lambda r: (-r.group.total_lag, r.group_id))
+    rows = sorted(group_rows(state), key=lambda r: (-r.total_lag, r.group_id))
     topics = [t for t in snap.topics if not t.internal] if snap else []
     rates = state.figures.topics
     busiest = sorted(
@@ -201,7 +274,7 @@ def overview_context(cluster: str) -> dict[str, Any]:
         "state": state,
         "snapshot": snap,
         "top_groups": rows[:10],
-        "lagging_groups": sum(1 for r in rows if r.group.total_lag > 0),
+        "lagging_groups": sum(1 for r in rows if r.total_lag > 0),
         "group_count": len(rows),
         "topic_count": len(topics),
         "produce_rate": state.figures.produce_rate,
@@ -303,9 +376,27 @@ def groups_context(cluster: str, query: GroupListQuery) -> dict[str, Any]:
     return {"state": state, "query": query, "page": paginate(filtered_groups(state, query), query.page)}
 
 
+def groups_table(cluster: str, query: GroupListQuery) -> str:
+    """The groups-table fragment, rendered once per stored snapshot and query in this process.
+
+    Page loads, htmx filter requests, websocket connects and the live publisher all draw it here,
+    so at 1,000 groups a page load between two cycles costs a lookup, not a sort and a table. The
+    fragment depends on the snapshot, the figures and the query alone (never on who is looking).
+    """
+    state = store.state(cluster)
+
+    def build(state: store.ClusterState) -> str:
+        context = {"state": state, "query": query, "page": paginate(filtered_groups(state, query), query.page)}
+        return render_to_string("partials/groups_table.html", {"cluster": cluster, **context})
+
+    if state.snapshot is None:
+        return build(state)  # "waiting for the first snapshot": nothing worth keeping
+    return store.derived(state, ("groups-table", query.params()), build)
+
+
 @renderer("groups-table")
 def render_groups(spec: FragmentSpec) -> str:
-    return _render("groups_table", spec, **groups_context(spec.cluster, GroupListQuery.parse(dict(spec.params))))
+    return groups_table(spec.cluster, GroupListQuery.parse(dict(spec.params)))
 
 
 def group_context(cluster: str, group_id: str) -> dict[str, Any]:

@@ -16,9 +16,10 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
@@ -29,6 +30,7 @@ from kafka_admin.model import ClusterSnapshot
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 _PREFIX = "kd:v1"
 
 
@@ -74,6 +76,10 @@ _memo: dict[str, tuple[str, ClusterState]] = {}
 _saved_at: dict[str, float] = {}
 _cache_error: str | None = None  # the last cache failure, until the cache answers again
 _lock = threading.Lock()
+# Values derived from the memo's snapshot and figures (a page's sorted rows, a rendered fragment),
+# per cluster: (snapshot, figures, {key: value}). Dropped when a new state is saved or read.
+_derived: dict[str, tuple[ClusterSnapshot | None, ClusterFigures, dict[Hashable, Any]]] = {}
+DERIVED_MAX = 64  # values kept per cluster and state (keys can carry a search text typed by a user)
 
 
 def _cache_failed(exc: BaseException) -> str:
@@ -108,6 +114,7 @@ def save(snapshot: ClusterSnapshot, figures: ClusterFigures = EMPTY) -> None:
     name = snapshot.cluster
     version = uuid.uuid4().hex
     _saved_at[name] = time.monotonic()
+    _derived.pop(name, None)
     try:
         _save(name, version, snapshot, figures)
     except Exception as exc:  # noqa: BLE001 - any cache backend failure (Redis down): keep serving from memory
@@ -179,6 +186,34 @@ def _from_memory(cluster: str, error: str) -> ClusterState:
     return replace(current, failure=CycleFailure(reason, now, now), cache_error=error)
 
 
+def derived(state: ClusterState, key: Hashable, build: Callable[[ClusterState], T]) -> T:
+    """`build(state)`, computed once per process and stored state, then reused until the next cycle.
+
+    Why: the memo above already spares readers the unpickling; what they computed from the same
+    snapshot (each group's total lag and status, the groups table sorted by lag, the rendered table
+    fragment) was still recomputed on every request and websocket connect. The value is keyed by
+    the identity of the state's snapshot and figures objects, which the memo keeps for as long as
+    they are current, so a new cycle (or a state read afresh from the cache) starts over. `build`
+    must depend on `state` and `key` alone, never on who is asking.
+    """
+    cluster = state.cluster
+    entry = _derived.get(cluster)
+    if entry is None or entry[0] is not state.snapshot or entry[1] is not state.figures:
+        entry = (state.snapshot, state.figures, {})
+        _derived[cluster] = entry
+    values = entry[2]
+    try:
+        return values[key]
+    except KeyError:
+        pass
+    value = build(state)  # outside any lock: two requests may build the same value, one wins
+    with _lock:
+        while len(values) >= DERIVED_MAX:
+            values.pop(next(iter(values)))
+        values[key] = value
+    return value
+
+
 def failure_count(cluster: str) -> int:
     """Poll cycles that could not reach the cluster since the cache was created (a counter)."""
     return _read(_key("failures", cluster)) or 0
@@ -186,6 +221,7 @@ def failure_count(cluster: str) -> int:
 
 def clear(cluster: str) -> None:
     _memo.pop(cluster, None)
+    _derived.pop(cluster, None)
     cache.delete_many([_key(kind, cluster) for kind in ("snapshot", "failure", "figures", "version", "failures")])
 
 

@@ -167,9 +167,9 @@ def download(request: HttpRequest, cluster: str, topic: str, partition: int, off
 @cluster_page
 def groups(request: HttpRequest, cluster: str) -> HttpResponse:
     query = GroupListQuery.parse(request.GET)
-    context = fragments.groups_context(cluster, query)
+    table = fragments.groups_table(cluster, query)  # the same fragment the websocket sends, drawn once per cycle
     if request.htmx and request.htmx.target == "groups-table":
-        return render(request, "partials/groups_table.html", {"cluster": cluster, **context})
+        return HttpResponse(table)
     return page(
         request,
         "groups.html",
@@ -178,7 +178,8 @@ def groups(request: HttpRequest, cluster: str) -> HttpResponse:
         ws_url("groups", cluster, query.params()),
         group_states=GROUP_STATES[:5],
         lag_statuses=LAG_STATUSES,
-        **context,
+        query=query,
+        groups_table=table,
     )
 
 

@@ -1,0 +1,140 @@
+"""The groups list's per-snapshot work: rows, orders and the rendered table are computed once per
+stored snapshot and process (store.derived), and must still show each new cycle's data."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.urls import reverse
+
+from dashboard import fragments, store
+from dashboard.clusters import default_cluster
+from dashboard.pages import GroupListQuery
+from kafka_admin.figures import FigureTracker
+from kafka_admin.timelag import TimeLag
+from tests.factories import later, snapshot
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def clean_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def viewer(client):
+    client.force_login(get_user_model().objects.create_user("v", password="pw-viewer-123"))
+    return client
+
+
+def name() -> str:
+    return default_cluster().name
+
+
+class TestStableTimeLag:
+    @pytest.mark.parametrize(
+        ("seconds", "shown"),
+        [(0.0, "≥ 0 s"), (9.9, "≥ 0 s"), (12.0, "≥ 10 s"), (59.0, "≥ 30 s"), (61.0, "≥ 1m 00s"), (299.0, "≥ 2m 00s")],
+    )
+    def test_a_lower_bound_is_rounded_down_to_a_step(self, seconds, shown):
+        assert fragments.stable_timelag(TimeLag(seconds, True, "older than history")) == shown
+
+    def test_the_text_holds_still_between_steps(self):
+        shown = {fragments.stable_timelag(TimeLag(float(s), True, "older than history")) for s in range(300, 600, 5)}
+        assert shown == {"≥ 5m 00s"}
+
+    def test_exact_values_stay_exact(self):
+        assert fragments.stable_timelag(TimeLag(12.3, False, "interpolated")) == "12 s"
+        assert fragments.stable_timelag(TimeLag(None, False, "no history")) == "—"
+
+
+class TestDerived:
+    def test_built_once_per_stored_snapshot(self):
+        calls = []
+
+        def build(state: store.ClusterState) -> int:
+            calls.append(state.snapshot)
+            return len(calls)
+
+        store.save(snapshot(cluster=name()))
+        first = store.derived(store.state(name()), "k", build)
+        assert store.derived(store.state(name()), "k", build) == first == 1
+        store.save(snapshot(at=later(5), cluster=name()))
+        assert store.derived(store.state(name()), "k", build) == 2
+
+    def test_a_state_read_afresh_from_the_cache_starts_over(self):
+        store.save(snapshot(cluster=name()))
+        assert store.derived(store.state(name()), "k", lambda s: "old") == "old"
+        store._memo.clear()  # another process: it unpickles its own copy
+        assert store.derived(store.state(name()), "k", lambda s: "new") == "new"
+
+    def test_bounded(self):
+        store.save(snapshot(cluster=name()))
+        state = store.state(name())
+        for i in range(store.DERIVED_MAX + 10):
+            store.derived(state, ("q", i), lambda s, i=i: i)
+        assert len(store._derived[name()][2]) == store.DERIVED_MAX
+
+
+class TestGroupsTable:
+    def test_a_new_cycle_shows_new_lags(self, viewer):
+        url = reverse("groups", args=[name()])
+        store.save(snapshot(cluster=name(), groups={"g1": {("orders", 0): 90}}))
+        assert ">10<" in viewer.get(url).content.decode()
+        assert ">10<" in viewer.get(url).content.decode()  # from the per-snapshot copy
+        store.save(snapshot(at=later(5), cluster=name(), groups={"g1": {("orders", 0): 40}}))
+        html = viewer.get(url).content.decode()
+        assert ">60<" in html and ">10<" not in html
+
+    def test_page_htmx_and_websocket_get_the_same_fragment(self, viewer):
+        store.save(snapshot(cluster=name(), groups={f"g{i}": {("orders", 0): i} for i in range(60)}))
+        url = reverse("groups", args=[name()])
+        query = {"sort": "lag", "order": "desc", "page": "2"}
+        fragment = fragments.render_groups(
+            fragments.FragmentSpec("groups-table", name(), GroupListQuery.parse(query).params())
+        )
+        assert fragment.startswith('<section id="groups-table"')
+        assert fragment in viewer.get(url, query).content.decode()
+        assert viewer.get(url, query, headers={"HX-Request": "true", "HX-Target": "groups-table"}).content.decode() == (
+            fragment
+        )
+
+    def test_hostile_group_ids_are_escaped(self, viewer):
+        hostile = '<script>alert("x")</script>'
+        store.save(snapshot(cluster=name(), groups={hostile: {("orders", 0): 1}, "g/with/slash": {("orders", 0): 2}}))
+        for _ in range(2):  # rendered, then served from the per-snapshot copy
+            html = viewer.get(reverse("groups", args=[name()])).content.decode()
+            assert hostile not in html and "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
+            assert ">g/with/slash<" in html
+
+    def test_filters_and_orders_equal_a_plain_sort_of_the_filtered_rows(self):
+        rng = random.Random(6)
+        groups = {
+            f"{rng.choice(['Pay', 'pay', 'ship', 'Ship'])}-{i:03d}": {("orders", 0): rng.randint(0, 100)}
+            for i in range(150)
+        }
+        states = {gid: rng.choice(["Stable", "Empty"]) for gid in groups}
+        tracker = FigureTracker()
+        snap = snapshot(cluster=name(), groups=groups, states=states)
+        store.save(snap, tracker.update(snap))
+        state = store.state(name())
+        for sort in fragments.GROUP_SORT_KEYS:
+            for order in ("asc", "desc"):
+                for extra in ({}, {"q": "pay"}, {"state": "Empty"}, {"status": "problems"}, {"q": "ORDERS"}):
+                    query = GroupListQuery.parse({"sort": sort, "order": order, **extra})
+                    plain = [fragments.GroupRow(g, state.figures.groups.get(g.group_id)) for g in snap.groups]
+                    if query.q:
+                        plain = [r for r in plain if r.matches(query.q.lower())]
+                    if query.state:
+                        plain = [r for r in plain if r.group.state == query.state]
+                    if query.status == "problems":
+                        plain = [r for r in plain if r.status_rank >= 2]
+                    plain.sort(key=fragments.GROUP_SORT_KEYS[sort], reverse=query.desc)
+                    got = [r.group_id for r in fragments.filtered_groups(state, query)]
+                    assert got == [r.group_id for r in plain], (sort, order, extra)
