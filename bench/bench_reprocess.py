@@ -39,7 +39,7 @@ from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 
 from kafka_admin import dlq_headers as dh
 from kafka_admin.config import ClusterConfig
-from kafka_admin.dlq import FailureInfo, Target, reprocessed_from, resolve_target
+from kafka_admin.dlq import FailureInfo, HeaderRouter, Target, reprocessed_from
 from kafka_admin.messages import Record
 from kafka_admin.reprocess import DEFAULT_BATCH_SIZE, LINGER_MS, MemoryLedger, OffsetRange, reprocess
 from tests.kafka_support import Kafka
@@ -134,15 +134,30 @@ class CountingLedger(MemoryLedger):
         super().record_pending(entries)
 
 
+class RoundRouter(HeaderRouter):
+    """The production routing (HeaderRouter: by the original-topic header), then this round's own
+    copy of the original topic instead of the original topic itself."""
+
+    def __init__(self, dlq: str, original: str, target: str) -> None:
+        super().__init__(dlq)
+        self.original, self.target = original, target
+
+    def _redirect(self, found: Target) -> Target:
+        return Target(self.target, found.source, found.reason) if found.topic == self.original else found
+
+    def __call__(self, record: Record, info: FailureInfo) -> Target:
+        return self._redirect(super().__call__(record, info))
+
+    def route_headers(self, headers) -> Target:
+        return self._redirect(super().route_headers(headers))
+
+
 def run_ours(
     bootstrap: str, dlq: str, original: str, target: str, count: int, batch_size: int, range_group: bool
 ) -> dict:
     config = ClusterConfig(name="bench", bootstrap_servers=bootstrap, request_timeout_s=10.0, cycle_timeout_s=30.0)
 
-    def targets(record: Record, info: FailureInfo) -> Target:
-        # The engine's routing by header, then this round's own copy of the original topic.
-        found = resolve_target(info, dlq)
-        return Target(target, found.source, found.reason) if found.topic == original else found
+    targets = RoundRouter(dlq, original, target)
 
     ledger = CountingLedger()
     rss_before = peak_rss_mb()

@@ -32,8 +32,7 @@ from dashboard.models import (
 )
 from dashboard.pages import DlqQuery
 from kafka_admin import reprocess as engine
-from kafka_admin.dlq import FailureInfo, Target, resolve_target
-from kafka_admin.messages import Record
+from kafka_admin.dlq import FailureInfo, HeaderRouter, resolve_target
 
 log = logging.getLogger(__name__)
 
@@ -181,11 +180,9 @@ def selection_from(cluster: str, topic: str, data: dict) -> tuple[object, dict]:
     raise InvalidSelection("choose what to act on: selected records, the current filter, or an offset range")
 
 
-def targets_for(dlq_topic: str) -> Callable[[Record, FailureInfo], Target]:
-    def target(record: Record, info: FailureInfo) -> Target:
-        return resolve_target(info, dlq_topic, settings.DLQ_PATTERNS, settings.DLQ_MAPPING)
-
-    return target
+def targets_for(dlq_topic: str) -> HeaderRouter:
+    """Routing by the record's headers, the DLQ's name or the settings' mapping (resolve_target)."""
+    return HeaderRouter(dlq_topic, settings.DLQ_PATTERNS, settings.DLQ_MAPPING)
 
 
 def plan(cluster: str, topic: str, selection: object, force: bool = False):
@@ -328,11 +325,19 @@ def _take_over_interrupted(cluster: str, topic: str, run_id: str) -> list[Reproc
 def _audit_interrupted(runs: list[ReprocessRun], cluster: str, topic: str, by_run: str) -> None:
     """After the new run's recovery settled their pending records, say what the dead runs did send."""
     for run in runs:
-        sent = ReprocessEntry.objects.filter(cluster=cluster, dlq_topic=topic, run_id=run.run_id,
-                                             state=CONFIRMED).count()
+        sent = ReprocessEntry.objects.filter(
+            cluster=cluster, dlq_topic=topic, run_id=run.run_id, state=CONFIRMED
+        ).count()
         ReprocessRun.objects.filter(run_id=run.run_id).update(sent=sent)
-        audit(run.actor, "reprocess", cluster, topic, sent, "interrupted",
-              {"run_id": run.run_id, "selection": run.selection, "sent": sent, "taken_over_by": by_run})
+        audit(
+            run.actor,
+            "reprocess",
+            cluster,
+            topic,
+            sent,
+            "interrupted",
+            {"run_id": run.run_id, "selection": run.selection, "sent": sent, "taken_over_by": by_run},
+        )
 
 
 def reprocessor_group(dlq_topic: str) -> str:
@@ -375,5 +380,3 @@ def audit(actor: str, action: str, cluster: str, target: str, count: int, result
     return AuditEntry.objects.create(
         actor=actor, action=action, cluster=cluster, target=target, count=count, result=result, details=details
     )
-
-

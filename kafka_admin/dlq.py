@@ -129,65 +129,87 @@ class FailureInfo:
         return next((c for c in self.conflicts if c.field == field), None)
 
 
+_NO_FAILURE = FailureInfo()
+
+
 def parse_failure(headers: Sequence[Header]) -> FailureInfo:
-    """Read the Spring and project failure headers of one record (see the module docstring)."""
-    last: dict[str, bytes | None] = {}
-    for name, value in headers:
-        last[name] = value  # the last value of a repeated header wins
+    """Read the Spring and project failure headers of one record (see the module docstring).
+
+    Called once per record a reprocess routes (100,000s per run), so each style's headers are
+    read only when a header of that style is present."""
+    last = dict(headers)  # the last value of a repeated header wins
     spring = any(name.startswith(dh.SPRING_HEADER_PREFIX) for name in last)
-    project = any(name in dh.PROJECT_HEADERS for name in last)
-    style: Style = "both" if spring and project else "spring" if spring else "project" if project else "none"
-
-    def text(name: str) -> str | None:
-        return _text(last.get(name))
-
-    def number(name: str, width: int | None) -> int | None:
-        return _number(last.get(name), width)
-
-    conflicts: list[Conflict] = []
-
-    def pick(field: str, from_spring: T | None, from_project: T | None) -> T | None:
-        if from_spring is not None and from_project is not None and from_spring != from_project:
-            conflicts.append(Conflict(field, from_spring, from_project))
-        return from_spring if from_spring is not None else from_project
-
-    topic = pick("original_topic", text(dh.SPRING_ORIGINAL_TOPIC) or None, text(dh.DLQ_ORIGINAL_TOPIC) or None)
-    partition = pick(
-        "original_partition",
-        number(dh.SPRING_ORIGINAL_PARTITION, _INT32.size),
-        number(dh.DLQ_ORIGINAL_PARTITION, _INT32.size),
-    )
-    offset = pick(
-        "original_offset", number(dh.SPRING_ORIGINAL_OFFSET, _INT64.size), number(dh.DLQ_ORIGINAL_OFFSET, _INT64.size)
-    )
-    timestamp = _first(
-        number(dh.SPRING_ORIGINAL_TIMESTAMP, _INT64.size), number(dh.DLQ_ORIGINAL_TIMESTAMP, _INT64.size)
-    )
+    project = not dh.PROJECT_HEADERS.isdisjoint(last)
+    if not (spring or project):
+        return _NO_FAILURE
+    get = last.get
+    s = _spring_fields(get) if spring else _NO_FIELDS
+    p = _project_fields(get) if project else _NO_FIELDS
+    conflicts: tuple[Conflict, ...] = ()
+    if spring and project:
+        conflicts = tuple(
+            Conflict(name, s[i], p[i])
+            for i, name in enumerate(_CONFLICT_FIELDS)
+            if s[i] is not None and p[i] is not None and s[i] != p[i]
+        )
+    # Per field: Spring's when present and readable, else the project's (see _FIELDS).
+    v = [a if a is not None else b for a, b in zip(s, p, strict=True)]
     return FailureInfo(
-        original_topic=topic,
-        original_partition=partition,
-        original_offset=offset,
-        original_timestamp_ms=timestamp,
-        original_timestamp_type=text(dh.SPRING_ORIGINAL_TIMESTAMP_TYPE) or None,
-        consumer_group=_first(text(dh.SPRING_ORIGINAL_CONSUMER_GROUP) or None, text(dh.DLQ_CONSUMER_GROUP) or None),
-        exception_class=_first(
-            text(dh.SPRING_EXCEPTION_FQCN) or None,
-            text(dh.SPRING_KEY_EXCEPTION_FQCN) or None,
-            text(dh.DLQ_EXCEPTION_CLASS) or None,
-        ),
-        exception_cause_class=text(dh.SPRING_EXCEPTION_CAUSE_FQCN) or None,
-        exception_message=_first(
-            text(dh.SPRING_EXCEPTION_MESSAGE), text(dh.SPRING_KEY_EXCEPTION_MESSAGE), text(dh.DLQ_EXCEPTION_MESSAGE)
-        ),
-        stacktrace=_first(
-            text(dh.SPRING_EXCEPTION_STACKTRACE),
-            text(dh.SPRING_KEY_EXCEPTION_STACKTRACE),
-            text(dh.DLQ_EXCEPTION_STACKTRACE),
-        ),
-        retry_count=number(dh.DLQ_RETRY_COUNT, _INT32.size),
-        failed_at=_utc_time(text(dh.DLQ_FAILED_AT)),
-        style=style,
-        conflicts=tuple(conflicts),
+        original_topic=v[0],
+        original_partition=v[1],
+        original_offset=v[2],
+        original_timestamp_ms=v[3],
+        original_timestamp_type=v[4],
+        consumer_group=v[5],
+        exception_class=v[6],
+        exception_cause_class=v[7],
+        exception_message=v[8],
+        stacktrace=v[9],
+        retry_count=v[10],
+        failed_at=v[11],
+        style="both" if spring and project else "spring" if spring else "project",
+        conflicts=conflicts,
+    )
+
+
+# The fields both styles can give, in FailureInfo's order; the first three are checked for conflicts.
+_CONFLICT_FIELDS = ("original_topic", "original_partition", "original_offset")
+_NO_FIELDS: tuple[None, ...] = (None,) * 12
+
+
+def _spring_fields(get: Callable[[str], bytes | None]) -> tuple:
+    """The fields Spring's headers give (the key-exception ones when the value's are missing)."""
+    return (
+        _text(get(dh.SPRING_ORIGINAL_TOPIC)) or None,
+        _number(get(dh.SPRING_ORIGINAL_PARTITION), _INT32.size),
+        _number(get(dh.SPRING_ORIGINAL_OFFSET), _INT64.size),
+        _number(get(dh.SPRING_ORIGINAL_TIMESTAMP), _INT64.size),
+        _text(get(dh.SPRING_ORIGINAL_TIMESTAMP_TYPE)) or None,
+        _text(get(dh.SPRING_ORIGINAL_CONSUMER_GROUP)) or None,
+        _text(get(dh.SPRING_EXCEPTION_FQCN)) or _text(get(dh.SPRING_KEY_EXCEPTION_FQCN)) or None,
+        _text(get(dh.SPRING_EXCEPTION_CAUSE_FQCN)) or None,
+        _first(_text(get(dh.SPRING_EXCEPTION_MESSAGE)), _text(get(dh.SPRING_KEY_EXCEPTION_MESSAGE))),
+        _first(_text(get(dh.SPRING_EXCEPTION_STACKTRACE)), _text(get(dh.SPRING_KEY_EXCEPTION_STACKTRACE))),
+        None,
+        None,
+    )
+
+
+def _project_fields(get: Callable[[str], bytes | None]) -> tuple:
+    """The fields the project's headers give (no timestamp type and no cause class: it writes none)."""
+    return (
+        _text(get(dh.DLQ_ORIGINAL_TOPIC)) or None,
+        _number(get(dh.DLQ_ORIGINAL_PARTITION), _INT32.size),
+        _number(get(dh.DLQ_ORIGINAL_OFFSET), _INT64.size),
+        _number(get(dh.DLQ_ORIGINAL_TIMESTAMP), _INT64.size),
+        None,
+        _text(get(dh.DLQ_CONSUMER_GROUP)) or None,
+        _text(get(dh.DLQ_EXCEPTION_CLASS)) or None,
+        None,
+        _text(get(dh.DLQ_EXCEPTION_MESSAGE)),
+        _text(get(dh.DLQ_EXCEPTION_STACKTRACE)),
+        _number(get(dh.DLQ_RETRY_COUNT), _INT32.size),
+        _utc_time(_text(get(dh.DLQ_FAILED_AT))),
     )
 
 
@@ -211,6 +233,8 @@ def _number(raw: bytes | None, width: int | None) -> int | None:
     """
     if raw is None:
         return None
+    if raw.isdigit():  # the common case, without the regular expression
+        return int(raw)
     stripped = raw.strip()
     if _DECIMAL.fullmatch(stripped):
         value = int(stripped)
@@ -286,15 +310,52 @@ def is_topic_name(name: str) -> bool:
     return bool(_TOPIC_NAME.fullmatch(name)) and name not in (".", "..")
 
 
+class HeaderRouter:
+    """A `targets` callable for kafka_admin.reprocess that routes every record by resolve_target().
+
+    ``route_headers`` gives the same answer from the record's headers alone, without parsing
+    every failure header: resolve_target() reads only the original topic (and whether Spring's and
+    the project's header disagree on it), so the answer depends on the last values of those two
+    headers, and it is worked out once per distinct pair. A reprocess of 100,000 records usually
+    sees one pair.
+    """
+
+    MAX_CACHED = 10_000
+
+    def __init__(
+        self, dlq_topic: str, patterns: Sequence[str] = DEFAULT_PATTERNS, mapping: Mapping[str, str] | None = None
+    ) -> None:
+        self.dlq_topic = dlq_topic
+        self.patterns = tuple(patterns)
+        self.mapping = dict(mapping or {})
+        self._cache: dict[tuple[bytes | None, bytes | None], Target] = {}
+
+    def __call__(self, _record: Record, info: FailureInfo) -> Target:
+        return resolve_target(info, self.dlq_topic, self.patterns, self.mapping)
+
+    def route_headers(self, headers: Sequence[Header]) -> Target:
+        """resolve_target(parse_failure(headers), ...) at the cost of one pass over the names."""
+        spring = project = None
+        for name, value in headers:
+            if name == dh.SPRING_ORIGINAL_TOPIC:
+                spring = value
+            elif name == dh.DLQ_ORIGINAL_TOPIC:
+                project = value
+        key = (spring, project)
+        target = self._cache.get(key)
+        if target is None:
+            if len(self._cache) >= self.MAX_CACHED:
+                self._cache.clear()
+            only = ((dh.SPRING_ORIGINAL_TOPIC, spring), (dh.DLQ_ORIGINAL_TOPIC, project))
+            target = self._cache[key] = self(None, parse_failure([h for h in only if h[1] is not None]))  # type: ignore[arg-type]
+        return target
+
+
 def header_targets(
     dlq_topic: str, patterns: Sequence[str] = DEFAULT_PATTERNS, mapping: Mapping[str, str] | None = None
-) -> Callable[[Record, FailureInfo], Target]:
+) -> HeaderRouter:
     """A `targets` callable for kafka_admin.reprocess that routes every record by resolve_target()."""
-
-    def target(_record: Record, info: FailureInfo) -> Target:
-        return resolve_target(info, dlq_topic, patterns, mapping)
-
-    return target
+    return HeaderRouter(dlq_topic, patterns, mapping)
 
 
 # ------------------------------------------------------------------------------------ re-publish

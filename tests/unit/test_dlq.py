@@ -6,6 +6,8 @@ import struct
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kafka_admin import dlq_headers as dh
 from kafka_admin.dlq import (
@@ -347,6 +349,64 @@ def test_header_targets_callable() -> None:
     route = header_targets("orders-dlq", DEFAULT_PATTERNS, {})
     assert route(None, FailureInfo()).topic == "orders"  # type: ignore[arg-type]
     assert route(None, parse_failure(spring(topic="payments"))).topic == "payments"  # type: ignore[arg-type]
+
+
+_NAMES = sorted(
+    dh.FAILURE_HEADERS | {dh.SPRING_KEY_EXCEPTION_FQCN, dh.SPRING_KEY_EXCEPTION_MESSAGE, "kafka_dlt-other", "trace-id"}
+)
+_VALUES = [
+    None,
+    b"",
+    b"12",
+    b"-3",
+    b" 7 ",
+    struct.pack(">i", 5),
+    struct.pack(">q", 256),
+    b"\xff\xfe",
+    b"orders",
+    b"orders-dlq",
+    b"bad topic",
+    b"2025-01-31T12:00:00.000Z",
+    "\u20ac".encode(),
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(_NAMES), st.sampled_from(_VALUES)), max_size=10))
+def test_route_headers_answers_as_resolve_target_of_the_parsed_headers(headers) -> None:
+    """The router's shortcut (only the original-topic headers, cached per pair) never routes
+    differently from resolve_target(parse_failure(...)), conflicts and hostile values included."""
+    router = header_targets("orders-dlq", DEFAULT_PATTERNS, {"orders-dlq": "mapped"})
+    expected = resolve_target(parse_failure(headers), "orders-dlq", DEFAULT_PATTERNS, {"orders-dlq": "mapped"})
+    assert router.route_headers(headers) == expected
+    assert router.route_headers(headers) == expected  # from the cache
+    assert router(None, parse_failure(headers)) == expected  # type: ignore[arg-type]
+
+
+def test_route_headers_cache_stays_bounded() -> None:
+    router = header_targets("orders-dlq")
+    router.MAX_CACHED = 10
+    for i in range(25):
+        assert router.route_headers([(dh.DLQ_ORIGINAL_TOPIC, f"t{i}".encode())]).topic == f"t{i}"
+    assert len(router._cache) <= 10
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(_NAMES), st.sampled_from(_VALUES)), max_size=10))
+def test_parse_failure_takes_each_field_from_the_last_readable_header(headers) -> None:
+    """Spring's header wins where present and readable, else the project's; the last repeat counts."""
+    info = parse_failure(headers)
+    last = dict(headers)
+    spring_topic = (last.get(dh.SPRING_ORIGINAL_TOPIC) or b"").decode("utf-8", "replace")
+    project_topic = (last.get(dh.DLQ_ORIGINAL_TOPIC) or b"").decode("utf-8", "replace")
+    readable = {t for t in (spring_topic, project_topic) if t and "\ufffd" not in t}
+    assert info.original_topic in readable | {None}
+    if spring_topic and "\ufffd" not in spring_topic:
+        assert info.original_topic == spring_topic
+    if info.conflict("original_topic") is not None:
+        assert spring_topic != project_topic
+    if not any(name.startswith(dh.SPRING_HEADER_PREFIX) or name in dh.PROJECT_HEADERS for name in last):
+        assert info == FailureInfo()
 
 
 # ------------------------------------------------------------------------------------ republish

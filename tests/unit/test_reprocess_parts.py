@@ -1,0 +1,83 @@
+"""The reprocess engine's pure parts, whose speed-ups must not change what they give."""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import threading
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kafka_admin import dlq_headers as dh
+from kafka_admin import reprocess
+from kafka_admin.dlq import republish_headers
+from kafka_admin.messages import Record, make_record
+
+AT = datetime(2025, 2, 3, 4, 5, 6, 789000, tzinfo=UTC)
+
+
+def test_make_record_is_a_record_like_any_other() -> None:
+    args = ("t", 1, 2, 3, "CreateTime", b"k", b"v", (("h", b"x"), ("n", None)), 1, 1)
+    made = make_record(*args)
+    assert made == Record(*args)
+    assert type(made) is Record
+    assert made.header_values("h") == (b"x",)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.offset = 5  # type: ignore[misc]
+
+
+_NAMES = sorted(dh.FAILURE_HEADERS | dh.REPROCESS_HEADERS | {"kafka_dlt-key-exception-fqcn", "trace-id", "a", "é"})
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(st.sampled_from(_NAMES) | st.text(max_size=8), st.none() | st.binary(max_size=4)), max_size=12),
+    st.integers(0, 2**40),
+)
+def test_headers_shortcut_equals_republish_headers(headers, offset) -> None:
+    make = reprocess._Headers("orders-dlq", "alice")
+    make.start(3, AT)
+    expected = republish_headers(headers, dlq_topic="orders-dlq", partition=3, offset=offset, actor="alice", at=AT)
+    assert make(headers, offset) == expected
+    assert make(headers, offset) == expected  # names known now
+
+
+def test_headers_shortcut_with_more_names_than_it_remembers() -> None:
+    make = reprocess._Headers("orders-dlq", "alice")
+    make.MAX_NAMES = 5
+    make.start(0, AT)
+    headers = [(f"name-{i}", b"v") for i in range(20)] + [(dh.DLQ_ORIGINAL_TOPIC, b"orders")]
+    expected = republish_headers(headers, dlq_topic="orders-dlq", partition=0, offset=9, actor="alice", at=AT)
+    assert make(headers, 9) == expected
+    assert len(make.dropped) <= 5
+
+
+def test_gc_threshold_raised_during_runs_and_restored_after_the_last() -> None:
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        inside = threading.Event()
+        release = threading.Event()
+
+        def other_run() -> None:
+            with reprocess._fewer_collections():
+                inside.set()
+                release.wait(5)
+
+        thread = threading.Thread(target=other_run)
+        with reprocess._fewer_collections():
+            assert gc.get_threshold() == (reprocess.GC_YOUNG_THRESHOLD, 10, 10)
+            thread.start()
+            assert inside.wait(5)
+        assert gc.get_threshold()[0] == reprocess.GC_YOUNG_THRESHOLD  # the other run is still on
+        release.set()
+        thread.join(5)
+        assert gc.get_threshold() == (700, 10, 10)
+        gc.set_threshold(0, 10, 10)  # collection switched off by the host: left off
+        with reprocess._fewer_collections():
+            assert gc.get_threshold() == (0, 10, 10)
+    finally:
+        gc.set_threshold(*before)
