@@ -21,6 +21,14 @@ Measured per workload (repeats alternate ours/bare; best and median reported):
   - kafka-consumer-groups --describe --all-groups: one run, wall time including its JVM start.
 Targets: ours <= 1.25x bare (wall); kafka-consumer-groups >= 5x ours at W1.
 
+The second offsets source (W1 and W2), after the ours/bare timing: SnapshotCollector with
+offsets_source="offsets-topic" (committed offsets from a __consumer_offsets reader thread instead of
+an OffsetFetch per group) alternating with ours (the admin source), as many cycles each, after its
+start-up catch-up, which is timed on its own. Its requests per cycle are counted the same way,
+separately for its admin client (per cycle) and its reader's consumer (Fetch long-polls: counted
+over the cycle, though they go on between cycles too). Its rows (group, topic, partition,
+committed, end, lag) are compared with the admin source's from the same round.
+
 Usage: .venv/bin/python bench/bench_snapshot.py [--workload W1|W2|W3|all] [--repeat N] [--quick]
        [--no-tool] [--profile DIR]   (DIR: pyinstrument text profiles of one cycle of ours)
 """
@@ -41,7 +49,7 @@ import tracemalloc
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -286,6 +294,9 @@ def measure(name: str, broker: BrokerProcess, shape: dict, args: argparse.Namesp
             "field_matches_librdkafka": ours_requests[-1]["requests_field"] == ours_requests[-1]["total"],
         },
     }
+    if name in ("W1", "W2"):
+        log(f"{name}: offsets sources")
+        result["offsets_topic"] = offsets_sources(name, collector, ours_stats, config, repeat)
     # Informational: the bare harness with list_offsets split into calls of 1,000 partitions.
     chunked = [run_once(lambda: bare_cycle(bare_admin, config, offsets_chunk=CHUNK))[0] for _ in range(2)]
     result["bare_offsets_chunked"] = {"chunk": CHUNK, **summarize(chunked)}
@@ -305,6 +316,8 @@ def measure(name: str, broker: BrokerProcess, shape: dict, args: argparse.Namesp
             result["ours"]["cpu_process_s"]["median"] / max(result["bare"]["cpu_process_s"]["median"], 1e-9), 2
         ),
     }
+    if "offsets_topic" in result:
+        ratios["topic_over_admin_median"] = result["offsets_topic"]["topic_over_admin_median"]
     if result.get("tool", {}).get("ok"):
         ratios["tool_over_ours"] = round(result["tool"]["wall_s"] / ours_wall["median"], 1)
     result["ratios"] = ratios
@@ -332,6 +345,100 @@ def summarize(runs: list[dict[str, float]]) -> dict[str, dict[str, Any]]:
         }
         for key in runs[0]
     }
+
+
+# ------------------------------------------------------------------------------- offsets-topic
+
+
+def catch_up(collector: SnapshotCollector) -> dict[str, Any]:
+    """Start the __consumer_offsets reader and time its start-up catch-up (what a poller pays once)."""
+    started = time.perf_counter()
+    reader = collector.offsets_reader()
+    done = reader.wait_caught_up(600)
+    wall = time.perf_counter() - started
+    stats = reader.stats
+    return {
+        "ok": done,
+        "wall_s": round(wall, 3),
+        "reader_catch_up_s": stats["catch_up_s"] and round(stats["catch_up_s"], 3),
+        "records": stats["records"],
+        "groups": stats["groups"],
+        "group_partitions": stats["group_partitions"],
+    }
+
+
+def row_set(snapshot: Any) -> set[tuple]:
+    return {
+        (g.group_id, o.topic, o.partition, o.committed, o.end_offset, o.lag) for g in snapshot.groups for o in g.offsets
+    }
+
+
+def compare_rows(admin_snapshot: Any, topic_snapshot: Any) -> dict[str, Any]:
+    """Rows (committed offset and lag per group-partition) of the two sources from the same round.
+
+    Live members commit between the two cycles, so a live group's rows may move in between; a
+    difference is reported with the groups it is in.
+    """
+    a, t = row_set(admin_snapshot), row_set(topic_snapshot)
+    only_admin, only_topic = sorted(a - t), sorted(t - a)
+    return {
+        "equal": a == t,
+        "rows": len(a),
+        "only_admin": len(only_admin),
+        "only_topic": len(only_topic),
+        "groups_differing": sorted({r[0] for r in only_admin + only_topic})[:10],
+        "same_groups": [g.group_id for g in admin_snapshot.groups] == [g.group_id for g in topic_snapshot.groups],
+    }
+
+
+def offsets_sources(name: str, collector: SnapshotCollector, stats: Stats, config: ClusterConfig, repeat: int) -> dict:
+    """The offsets-topic source against the admin source (ours), alternating, after ours/bare.
+
+    Its own loop, started after the ours/bare timing, so that comparison runs exactly as before
+    (no reader thread alongside). The admin side is timed again here, in the same rotation."""
+    topic_stats, reader_stats = Stats(), Stats()
+    topic = SnapshotCollector(stats_config(replace(config, offsets_source="offsets-topic"), topic_stats, reader_stats))
+    try:
+        out: dict[str, Any] = {"catch_up": catch_up(topic)}
+        topic.admin.list_consumer_groups(request_timeout=30).result()  # connections, as for the others
+        topic.admin.list_topics(timeout=30)
+        out["first_cycle_wall_s"] = round(run_once(topic.collect)[0]["wall_s"], 4)  # not timed below
+        runs: dict[str, list] = {"admin": [], "topic": []}
+        requests: dict[str, list] = {"admin": [], "topic": [], "reader": []}
+        comparisons = []
+        log(f"{name}: timing {repeat} cycles of each offsets source")
+        for i in range(repeat):
+            sides = [("admin", collector, stats), ("topic", topic, topic_stats)]
+            got = {}
+            for label, side, side_stats in sides if i % 2 == 0 else reversed(sides):
+                before = side_stats.settle(side.admin)
+                reader_before = reader_stats.settle_passive() if label == "topic" else None
+                run, got[label] = run_once(side.collect)
+                after = side_stats.settle(side.admin)
+                runs[label].append(run)
+                requests[label].append(request_diff(before, after) | {"requests_field": got[label].requests})
+                if reader_before is not None:
+                    requests["reader"].append(request_diff(reader_before, reader_stats.settle_passive()))
+            comparisons.append(compare_rows(got["admin"], got["topic"]))
+        last = got["topic"]
+        admin_s, topic_s = summarize(runs["admin"]), summarize(runs["topic"])
+        out |= {
+            "admin": admin_s | {"requests_librdkafka": requests["admin"][-1]},
+            "topic": topic_s | {"requests_librdkafka": requests["topic"][-1]},
+            "topic_over_admin_median": round(topic_s["wall_s"]["median"] / admin_s["wall_s"]["median"], 2),
+            "reader_requests": requests["reader"][-1],
+            "topic_totals_all_runs": [r["total"] for r in requests["topic"]],
+            "reader_totals_all_runs": [r["total"] for r in requests["reader"]],
+            "snapshot_errors": len(last.errors),
+            "first_errors": [f"{e.scope} {e.name}: {e.message}" for e in last.errors[:3]],
+            "rows_equal_admin_all_rounds": all(c["equal"] for c in comparisons),
+            "rows_equal_rounds": f"{sum(c['equal'] for c in comparisons)} of {len(comparisons)}",
+            "comparison_last": comparisons[-1],
+            "reader": {k: topic.offsets_reader().stats[k] for k in ("records", "groups", "group_partitions", "errors")},
+        }
+        return out
+    finally:
+        topic.close()
 
 
 # ---------------------------------------------------------------------------------------- bare
@@ -414,6 +521,15 @@ class Stats:
             totals["_sent"] += broker.get("tx", 0)
         return totals
 
+    def settle_passive(self, timeout: float = 10) -> Counter:
+        """The counts as of now, for a client whose own thread serves its callbacks (the offsets
+        reader's consumer, in consume()): wait for one emitted from now on."""
+        seen = self.count
+        deadline = time.monotonic() + timeout
+        while self.count == seen and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self.requests()
+
     def settle(self, admin: AdminClient) -> Counter:
         """The counts as of now. Statistics are queued every interval and only handed over by
         poll(), so the queue holds stale ones from during the cycle: drain it, then wait for one
@@ -427,12 +543,14 @@ class Stats:
         return self.requests()
 
 
-def stats_config(base: ClusterConfig, stats: Stats) -> ClusterConfig:
-    """The same cluster config, with librdkafka statistics every 100 ms going to `stats`."""
+def stats_config(base: ClusterConfig, stats: Stats, reader_stats: Stats | None = None) -> ClusterConfig:
+    """The same cluster config, with librdkafka statistics every 100 ms going to `stats`, and
+    those of a consumer (the offsets-topic reader: its config carries a group.id) to `reader_stats`."""
 
     class WithStats(ClusterConfig):
         def client_config(self, **overrides: Any) -> dict[str, Any]:
-            return super().client_config(**{"statistics.interval.ms": 100, "stats_cb": stats.callback, **overrides})
+            target = reader_stats if reader_stats is not None and "group.id" in overrides else stats
+            return super().client_config(**{"statistics.interval.ms": 100, "stats_cb": target.callback, **overrides})
 
     return WithStats(**{f.name: getattr(base, f.name) for f in fields(base)})
 

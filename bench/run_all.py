@@ -270,7 +270,88 @@ def snapshot_section(workloads: dict[str, dict], targets: list) -> list[str]:
         "admin client's per-type counts; it is the difference between all requests sent and the itemized ones.",
         "",
     ]
-    return lines
+    return lines + offsets_source_section(workloads, targets)
+
+
+def offsets_source_section(workloads: dict[str, dict], targets: list) -> list[str]:
+    """The two offsets sources side by side at W1/W2 (docs/offsets-source.md chooses the default from this)."""
+    names = [n for n in sorted(workloads) if "offsets_topic" in workloads[n]]
+    if not names:
+        return []
+    for n in names:
+        t = workloads[n]["offsets_topic"]
+        targets.append(
+            (
+                f"Snapshot {n}: offsets-topic source's rows equal the admin source's (every round)",
+                t["rows_equal_rounds"],
+                t["rows_equal_admin_all_rounds"],
+            )
+        )
+
+    def cells(fn) -> str:
+        out = []
+        for n in names:
+            for side in ("admin", "topic"):
+                try:
+                    out.append(str(fn(workloads[n], side)))
+                except (KeyError, TypeError, ZeroDivisionError):
+                    out.append("-")
+        return " | ".join(out)
+
+    def side(w: dict, which: str) -> dict:
+        return w["offsets_topic"][which]
+
+    def requests(w: dict, which: str) -> str:
+        total = side(w, which)["requests_librdkafka"]["total"]
+        return str(total) if which == "admin" else f"{total} + reader {w['offsets_topic']['reader_requests']['total']}"
+
+    def by_type(w: dict, which: str) -> str:
+        r = side(w, which)["requests_librdkafka"]
+        return ", ".join(f"{k.split(' ')[0]} {v}" for k, v in r["by_type"].items())
+
+    def catch_up(w: dict, which: str) -> str:
+        if which == "admin":
+            return "none"
+        c = w["offsets_topic"]["catch_up"]
+        return f"{c['wall_s']} s, {c['records']} records"
+
+    def wall(w: dict, which: str) -> str:
+        r = side(w, which)["wall_s"]
+        return f"{r['median']} ({r['best']})"
+
+    def cpu(w: dict, which: str) -> str:
+        r = side(w, which)
+        return f"{r['cpu_process_s']['median']} / {r['cpu_main_thread_s']['median']}"
+
+    def equal(w: dict, which: str) -> str:
+        return "-" if which == "admin" else w["offsets_topic"]["rows_equal_rounds"]
+
+    def ratio(w: dict, which: str) -> str:
+        return "1" if which == "admin" else f"**{w['offsets_topic']['topic_over_admin_median']}**"
+
+    header = " | ".join(f"{n} {label}" for n in names for label in ("admin", "offsets-topic"))
+    return [
+        "### Offsets source: `admin` and `offsets-topic`",
+        "",
+        "The same collector with each `offsets_source`, alternating on the same broker after the",
+        "ours/bare timing above (the admin side is *ours*, timed again in this rotation). The",
+        "offsets-topic side is timed after its start-up catch-up (one full read of `__consumer_offsets`,",
+        "timed on its own); its reader's own requests (long-poll Fetches, going on between cycles too)",
+        "are counted over the cycle apart from its admin client's.",
+        "Rows: (group, topic, partition, committed, end offset, lag) of both sources from the same round.",
+        "",
+        f"| | {header} |",
+        "|---|" + "---|" * (2 * len(names)),
+        f"| wall s, median (best) | {cells(wall)} |",
+        f"| **wall / admin's** (median) | {cells(ratio)} |",
+        f"| CPU s: process / main thread | {cells(cpu)} |",
+        f"| requests per cycle (librdkafka) | {cells(requests)} |",
+        f"| requests by type (librdkafka, admin client) | {cells(by_type)} |",
+        f"| `requests` field | {cells(lambda w, x: side(w, x)['requests_librdkafka']['requests_field'])} |",
+        f"| start-up catch-up | {cells(catch_up)} |",
+        f"| rows equal admin's (rounds) | {cells(equal)} |",
+        "",
+    ]
 
 
 def pages_section(data: dict, targets: list) -> list[str]:
