@@ -50,6 +50,12 @@ class TestClusterConfig:
         with pytest.raises(ConfigError, match=message):
             ClusterConfig(**kwargs)
 
+    def test_offsets_source_defaults_to_admin_everywhere(self):
+        """The measured choice (docs/offsets-source.md): admin unless a cluster asks for offsets-topic."""
+        assert ClusterConfig().offsets_source == "admin"
+        assert from_env({}).offsets_source == "admin"
+        assert from_env({"KAFKA_OFFSETS_SOURCE": "offsets-topic"}).offsets_source == "offsets-topic"
+
     def test_non_numeric_timeout_is_a_clear_error(self):
         with pytest.raises(ConfigError, match="KAFKA_REQUEST_TIMEOUT must be a number"):
             from_env({"KAFKA_REQUEST_TIMEOUT": "soon"})
