@@ -121,12 +121,33 @@ if env_str("POSTGRES_DB"):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
+# Messages one websocket's channel may hold unread; past that, group_send drops further live updates
+# for it without a word (both layers). A page gets at most one message per fragment per poll cycle
+# (five at most), so the default (Channels' own, 100) is twenty cycles of slack for a slow client.
+CHANNEL_LAYER_CAPACITY = int(env_float("CHANNEL_LAYER_CAPACITY", 100))
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
+    # Two redis-py 8 defaults that break the channel layer (found by bench/bench_load.py):
+    # - socket_timeout 5 s, the very time channels_redis blocks in BZPOPMIN waiting for a message: an
+    #   idle websocket died with "Timeout reading from ..." (redis/redis-py#4091). Longer than that
+    #   wait here, still bounded for a dead connection.
+    # - max_connections 100 per pool, failing at once ("Too many connections") instead of waiting:
+    #   150 pages joining or leaving their groups together (a restart, a reconnect storm) broke
+    #   handshakes with a 500 and left stale group members. Each process here may open up to 2000.
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "max_connections": 2000}],
+                "capacity": CHANNEL_LAYER_CAPACITY,
+            },
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "dashboard"}}
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": CHANNEL_LAYER_CAPACITY}}
+    }
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
