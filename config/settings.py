@@ -79,6 +79,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "dashboard.middleware.LoginRequiredByDefault",
+    "dashboard.middleware.ExplainMethodNotAllowed",
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+import dashboard.converters  # noqa: F401 (registers the <group_id:...> converter)
 from dashboard import alert_views, dlq_views, reset_views, views
 from dashboard.metrics import metrics_view
 from dashboard.throttle import ThrottledLoginView
@@ -24,10 +25,10 @@ cluster_patterns = [
     path("dlq/<str:topic>/resolve/", dlq_views.dlq_resolve, name="dlq_resolve"),
     path("dlq/<str:topic>/<int:partition>/<int:offset>/", dlq_views.dlq_record, name="dlq_record"),
     path("groups/", views.groups, name="groups"),
-    path("reset/<path:group>/", reset_views.reset_form, name="reset_offsets"),
-    path("reset-preview/<path:group>/", reset_views.reset_preview, name="reset_preview"),
-    path("reset-apply/<path:group>/", reset_views.reset_apply, name="reset_apply"),
-    path("groups/<path:group>/", views.group, name="group"),
+    path("reset/<group_id:group>/", reset_views.reset_form, name="reset_offsets"),
+    path("reset-preview/<group_id:group>/", reset_views.reset_preview, name="reset_preview"),
+    path("reset-apply/<group_id:group>/", reset_views.reset_apply, name="reset_apply"),
+    path("groups/<group_id:group>/", views.group, name="group"),
 ]
 
 urlpatterns = [

@@ -17,7 +17,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
-from django.urls import URLResolver, get_resolver
+from django.urls import URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from dashboard import dlq_service, store
@@ -190,12 +190,18 @@ def test_hostile_group_id_and_client_id_are_escaped_everywhere(operator, rules):
 
 @pytest.mark.parametrize("group_id", ["line\nbreak", "\n", "a\nb<script>alert(1)</script>"])
 def test_group_id_with_a_newline_does_not_break_the_lists(operator, loaded, group_id):
-    """<path:group> does not match a newline: {% url %} raised NoReverseMatch, a 500 on every list."""
+    """<path:group> does not match a newline: {% url %} raised NoReverseMatch, a 500 on every list.
+    Then such a group was listed without a link; now it has an address (%0A) and its page opens."""
     store.save(snapshot(cluster=CLUSTER, ends={"orders": [10]}, groups={group_id: {("orders", 0): 1}}))
     for url in (f"/c/{CLUSTER}/", f"/c/{CLUSTER}/groups/", f"/c/{CLUSTER}/topics/orders/"):
         response = operator.get(url)
         check_page(response, SCRIPT)
         assert response.status_code == 200, url
+    address = reverse("group", args=[CLUSTER, group_id])
+    assert "%0A" in address and address in operator.get(f"/c/{CLUSTER}/groups/").content.decode()
+    page = operator.get(address)
+    check_page(page, SCRIPT)
+    assert page.status_code == 200
 
 
 def test_original_topic_header_that_is_not_a_topic_name(operator, loaded):
