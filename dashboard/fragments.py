@@ -153,7 +153,12 @@ def paginate(items: list, number: int, size: int = PAGE_SIZE) -> Paged:
 def sparkline(figures: GroupFigures | None) -> str:
     if figures is None:
         return ""
-    return sparkline_points([lag for _, lag in figures.lag_history], SPARK_W, SPARK_H, pad=2)
+    lags = [lag for _, lag in figures.lag_history]
+    if len(lags) > 2 and min(lags) == max(lags):
+        # A flat line drawn with two points looks the same as with N, and does not change every
+        # time the history grows by a sample: an idle group's row stays the same, so it is not re-sent.
+        lags = lags[:2]
+    return sparkline_points(lags, SPARK_W, SPARK_H, pad=2)
 
 
 def group_rows(state: store.ClusterState) -> list[GroupRow]:

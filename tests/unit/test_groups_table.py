@@ -138,3 +138,24 @@ class TestGroupsTable:
                     plain.sort(key=fragments.GROUP_SORT_KEYS[sort], reverse=query.desc)
                     got = [r.group_id for r in fragments.filtered_groups(state, query)]
                     assert got == [r.group_id for r in plain], (sort, order, extra)
+
+
+class TestIdleTableHoldsStill:
+    def test_an_idle_clusters_table_changes_only_when_a_lower_bound_passes_a_step(self):
+        """Groups parked behind old records, nothing produced or committed: after the status windows
+        fill, the rendered table (so what the publisher sends) stays the same from cycle to cycle."""
+        ends = {f"t{i}": [10] * 10 for i in range(3)}
+        groups = {f"g{i:02d}": {(f"t{i % 3}", p): 5 + (i + p) % 5 for p in range(10)} for i in range(20)}
+        tracker = FigureTracker()
+        query = GroupListQuery.parse({"sort": "lag", "order": "desc"})
+        changed, previous = [], None
+        for cycle in range(60):
+            snap = snapshot(at=later(5 * cycle), cluster=name(), ends=ends, groups=groups)
+            store.save(snap, tracker.update(snap))
+            html = fragments.groups_table(name(), query)
+            if html != previous:
+                changed.append(cycle)
+            previous = html
+        late = [c for c in changed if c >= 20]
+        assert len(late) <= 2, late  # "≥ 1m 00s" -> "≥ 2m 00s" once in these 40 cycles, not 40 changes
+        assert "≥ 2m 00s" in previous and "older than history" in previous
