@@ -54,10 +54,15 @@ kafka-status:
 
 # ---- benchmarks (bench/RESULTS.md) -------------------------------------------------------
 
-.PHONY: bench bench-quick
+.PHONY: bench bench-quick bench-load
 
 bench:
 	@$(PY) bench/run_all.py
 
 bench-quick:
 	@$(PY) bench/run_all.py --quick --output bench/RESULTS-quick.md
+
+# Load (issue 7): 300 websockets + 50 requests/s for 10 min per mode, embedded then scaled-out
+# (about 25 min; needs redis-server). Not part of `make bench`. Figures: bench/LOAD.md.
+bench-load:
+	@$(PY) bench/bench_load.py --json-out bench/load-results.json
