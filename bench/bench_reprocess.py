@@ -4,17 +4,20 @@ confluent-kafka copy loop, on the same 100,000 DLQ records in the same run.
 Workload: one DLQ partition of `--records` records (~200-byte JSON values, string keys, three
 business headers and the project's failure headers dlq.original.*, dlq.exception.*, ...).
 
-- ours: ``reprocess(...)`` of the whole offset range, MemoryLedger, transactional, routed by the
-  dlq.original.topic header into a fresh target topic.
+- ours: ``reprocess(...)`` of the whole offset range as the dashboard and ``dlq_reprocess`` run it:
+  transactional, the database ledger (dashboard.ledger.DbLedger, on SQLite: the embedded default),
+  routed by the dlq.original.topic header (HeaderRouter) into a fresh target topic. The headline.
+- ours, memory ledger: the same engine with kafka_admin.reprocess.MemoryLedger: the engine alone,
+  to show what the database costs.
 - bare: a plain Consumer with ``assign`` reading the same records and producing them (idempotent,
   acks=all, no transactions, same linger) to another fresh topic: the baseline.
 
 Each measured phase runs in its own process, so its peak RSS and CPU time are its own. The rounds
-alternate bare, ours. Reported: records/s, CPU microseconds per record (all threads), peak RSS and
+alternate bare, ours, ours with the memory ledger. Reported: records/s, CPU microseconds per record (all threads), peak RSS and
 the number of transactions of every round; the headline ratio is ours / bare of each side's best
 round (the least disturbed by other load on a shared machine; target >= 0.5), next to the ratio of
 CPU time per record, which other load disturbs much less. At the end the target of every round of
-ours is read back with read_committed: exactly `--records` records, each DLQ offset once, with its
+ours (both ledgers) is read back with read_committed: exactly `--records` records, each DLQ offset once, with its
 exact key, value and business headers and no failure header. Exit status 1 when that check fails.
 
 Usage: .venv/bin/python bench/bench_reprocess.py [--records 100000] [--batch-size N] [--rounds 3] [--range-group]
@@ -152,14 +155,43 @@ class RoundRouter(HeaderRouter):
         return self._redirect(super().route_headers(headers))
 
 
+def database_ledger(dlq: str):
+    """The dashboard's ledger (dashboard.ledger.DbLedger) on a fresh SQLite file, counting transactions.
+
+    Django is set up here, in the measured phase's own process, before the clock starts."""
+    os.environ["SQLITE_PATH"] = str(Path(tempfile.mkdtemp(prefix="bench-ledger-")) / "db.sqlite3")
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+    from dashboard.ledger import DbLedger
+
+    class CountingDbLedger(DbLedger):
+        transactions = 0
+
+        def record_pending(self, entries) -> None:
+            CountingDbLedger.transactions += 1
+            super().record_pending(entries)
+
+    return CountingDbLedger("bench", dlq, actor="bench")
+
+
 def run_ours(
-    bootstrap: str, dlq: str, original: str, target: str, count: int, batch_size: int, range_group: bool
+    bootstrap: str,
+    dlq: str,
+    original: str,
+    target: str,
+    count: int,
+    batch_size: int,
+    range_group: bool,
+    ledger_kind: str = "database",
 ) -> dict:
     config = ClusterConfig(name="bench", bootstrap_servers=bootstrap, request_timeout_s=10.0, cycle_timeout_s=30.0)
 
     targets = RoundRouter(dlq, original, target)
 
-    ledger = CountingLedger()
+    ledger = database_ledger(dlq) if ledger_kind == "database" else CountingLedger()
     rss_before = peak_rss_mb()
     cpu_before = cpu_s()
     started = time.perf_counter()
@@ -338,19 +370,31 @@ def main() -> None:
         for r in range(args.rounds):
             bare_target = kafka.create_topic(f"{name}-bare-r{r}", partitions=TARGET_PARTITIONS)
             ours_target = kafka.create_topic(f"{name}-ours-r{r}", partitions=TARGET_PARTITIONS)
-            topics += [bare_target, ours_target]
+            memory_target = kafka.create_topic(f"{name}-mem-r{r}", partitions=TARGET_PARTITIONS)
+            topics += [bare_target, ours_target, memory_target]
             bare = in_child(run_bare, broker.bootstrap, dlq, bare_target, args.records)
-            ours = in_child(
-                run_ours, broker.bootstrap, dlq, original, ours_target, args.records, args.batch_size, args.range_group
+            common = (broker.bootstrap, dlq, original)
+            rest = (args.records, args.batch_size, args.range_group)
+            ours = in_child(run_ours, *common, ours_target, *rest, "database")
+            memory = in_child(run_ours, *common, memory_target, *rest, "memory")
+            rounds.append(
+                {
+                    "bare": bare,
+                    "ours": ours,
+                    "ours_memory_ledger": memory,
+                    "ratio": round(ours["records_per_s"] / bare["records_per_s"], 2),
+                    "ratio_memory_ledger": round(memory["records_per_s"] / bare["records_per_s"], 2),
+                    "targets": [ours_target, memory_target],
+                }
             )
-            ratio = round(ours["records_per_s"] / bare["records_per_s"], 2)
-            rounds.append({"bare": bare, "ours": ours, "ratio": ratio, "target": ours_target})
 
-        checks = [verify(broker.bootstrap, dlq, r.pop("target"), args.records) for r in rounds]
+        checks = [verify(broker.bootstrap, dlq, t, args.records) for r in rounds for t in r.pop("targets")]
         best_ours = max(r["ours"]["records_per_s"] for r in rounds)
+        best_memory = max(r["ours_memory_ledger"]["records_per_s"] for r in rounds)
         best_bare = max(r["bare"]["records_per_s"] for r in rounds)
         ratio = round(best_ours / best_bare, 2)
         cpu_ours = min(r["ours"]["cpu_us_per_record"] for r in rounds)
+        cpu_memory = min(r["ours_memory_ledger"]["cpu_us_per_record"] for r in rounds)
         cpu_bare = min(r["bare"]["cpu_us_per_record"] for r in rounds)
         correct = all(c["ok"] for c in checks)
         print(
@@ -371,6 +415,9 @@ def main() -> None:
                     "ours_cpu_us_per_record": cpu_ours,
                     "bare_cpu_us_per_record": cpu_bare,
                     "cpu_ratio_bare_over_ours": round(cpu_bare / cpu_ours, 2),
+                    "memory_ledger_records_per_s": best_memory,
+                    "memory_ledger_ratio": round(best_memory / best_bare, 2),
+                    "memory_ledger_cpu_us_per_record": cpu_memory,
                     "load_avg_1m": [load_before, round(os.getloadavg()[0], 2)],
                     "ours_peak_rss_mb": max(r["ours"]["peak_rss_mb"] for r in rounds),
                     "bare_peak_rss_mb": max(r["bare"]["peak_rss_mb"] for r in rounds),
