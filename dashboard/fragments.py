@@ -114,11 +114,14 @@ def stable_timelag(tl: TimeLag) -> str:
     if tl.seconds is None or not tl.lower_bound:
         return dash.timelag(tl)
     step = max((s for s in LOWER_BOUND_STEPS_S if s <= tl.seconds), default=0)
+    if step == 0:  # under 10 s: whole seconds ("≥ 0 s" would say nothing), for a few cycles at most
+        return f"≥ {int(tl.seconds)} s"
     return "≥ " + (dash.duration(step) if step >= 60 else f"{step} s")
 
 
-# Steps of a shown lower bound: 0 s, 10 s, 30 s, 1 min, 2, 5, 10, 15, 30 min, 1, 2, 3, 6, 12 h, 1, 2, 7 d.
-LOWER_BOUND_STEPS_S = (0, 10, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800)
+# Steps of a shown lower bound (below the first: whole seconds): 10 s, 30 s,
+# 1 min, 2, 5, 10, 15, 30 min, 1, 2, 3, 6, 12 h, 1, 2, 7 d.
+LOWER_BOUND_STEPS_S = (10, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800)
 
 
 @dataclass(frozen=True)

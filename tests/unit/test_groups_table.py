@@ -40,7 +40,15 @@ def name() -> str:
 class TestStableTimeLag:
     @pytest.mark.parametrize(
         ("seconds", "shown"),
-        [(0.0, "≥ 0 s"), (9.9, "≥ 0 s"), (12.0, "≥ 10 s"), (59.0, "≥ 30 s"), (61.0, "≥ 1m 00s"), (299.0, "≥ 2m 00s")],
+        [
+            (0.0, "≥ 0 s"),
+            (4.7, "≥ 4 s"),
+            (9.9, "≥ 9 s"),
+            (12.0, "≥ 10 s"),
+            (59.0, "≥ 30 s"),
+            (61.0, "≥ 1m 00s"),
+            (299.0, "≥ 2m 00s"),
+        ],
     )
     def test_a_lower_bound_is_rounded_down_to_a_step(self, seconds, shown):
         assert fragments.stable_timelag(TimeLag(seconds, True, "older than history")) == shown
