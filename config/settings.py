@@ -122,10 +122,13 @@ if env_str("POSTGRES_DB"):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
-# Messages one websocket's channel may hold unread; past that, group_send drops further live updates
-# for it without a word (both layers). A page gets at most one message per fragment per poll cycle
-# (five at most), so the default (Channels' own, 100) is twenty cycles of slack for a slow client.
-CHANNEL_LAYER_CAPACITY = int(env_float("CHANNEL_LAYER_CAPACITY", 100))
+# Unread messages a channel may hold; past that, group_send drops live updates without a word.
+# In memory a channel is one websocket, which gets at most one message per fragment per poll cycle
+# (five at most): Channels' default of 100 is twenty cycles of slack. channels_redis keeps ONE list
+# per server process for all its websockets and one group_send puts one message there per group, so
+# a cycle adds one message per changed fragment that anyone on that process views (130 in
+# bench/LOAD.md, where 100 dropped 7 % of the updates). Its messages expire after 60 s anyway.
+CHANNEL_LAYER_CAPACITY = int(env_float("CHANNEL_LAYER_CAPACITY", 10_000 if REDIS_URL else 100))
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
     # Two redis-py 8 defaults that break the channel layer (found by bench/bench_load.py):
