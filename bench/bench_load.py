@@ -59,7 +59,7 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=50, help="HTTP requests per second (open loop)")
     parser.add_argument("--groups", type=int, default=300)
     parser.add_argument("--interval", type=float, default=5.0, help="POLL_INTERVAL (seconds)")
-    parser.add_argument("--capacity", type=int, default=100, help="CHANNEL_LAYER_CAPACITY per websocket channel")
+    parser.add_argument("--capacity", type=int, help="CHANNEL_LAYER_CAPACITY (default: the settings' default)")
     parser.add_argument("--json-out", type=Path, help="also write the JSON here")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (server logs, events)")
     parser.add_argument("--markdown", type=Path, nargs="+", help="only print the tables of these JSON results")
@@ -203,7 +203,7 @@ class ModeRun:
             "POLL_INTERVAL": str(self.args.interval),
             "DASHBOARD_VAR_DIR": str(self.tmp),
             "SQLITE_PATH": str(self.tmp / "db.sqlite3"),
-            "CHANNEL_LAYER_CAPACITY": str(self.args.capacity),
+            **({"CHANNEL_LAYER_CAPACITY": str(self.args.capacity)} if self.args.capacity else {}),
             **extra,
         }
 
@@ -469,8 +469,7 @@ def markdown(results: dict) -> str:
     w = results["workload"]
     lines = [
         f"Run of {results['date']}: {w['duration_s']:.0f} s of load per mode, {w['websockets']} websockets, "
-        f"{w['http_rate_per_s']} requests/s, {w['groups']} groups, poll interval {w['poll_interval_s']:.0f} s, "
-        f"channel layer capacity {w['channel_layer_capacity']}.",
+        f"{w['http_rate_per_s']} requests/s, {w['groups']} groups, poll interval {w['poll_interval_s']:.0f} s.",
         "",
     ]
     modes = results["modes"]
@@ -499,6 +498,12 @@ def markdown(results: dict) -> str:
         (
             "**dropped updates** (clients affected)",
             lambda m: "**{dropped}** ({clients_with_drops})".format(**m["live_updates"]),
+        ),
+        (
+            "channel layer (capacity)",
+            lambda m: ", ".join(
+                f"{x['backend']} ({x['capacity']})" for x in m["live_updates"].get("channel_layer", [])
+            ),
         ),
         ("channel layer drops counted", lambda m: m["live_updates"]["channel_layer_drops_counted"]),
         ("server log errors", lambda m: sum(v["errors"] for k, v in m["server_logs"].items() if k != "redis")),

@@ -250,6 +250,7 @@ class Load:
     ) -> dict:
         publishes = []
         drops_by_file = {}
+        layers: set[tuple[str, int]] = set()
         for name in self.config["event_files"]:
             with contextlib.suppress(FileNotFoundError):
                 for line in Path(name).read_text().splitlines():
@@ -258,6 +259,8 @@ class Load:
                         publishes.append(event)
                     elif event["event"] == "drops":
                         drops_by_file[name] = event["total"]
+                    elif event["event"] == "start":
+                        layers.add((event["layer"].rsplit(".", 1)[-1], event["capacity"]))
         by_group: dict[str, list[tuple[float, float, str]]] = {}
         for p in publishes:
             for group, sha in p["sends"]:
@@ -319,6 +322,7 @@ class Load:
                 "dropped": missing_total,
                 "clients_with_drops": sum(1 for p in per_client if p["missing"]),
                 "channel_layer_drops_counted": sum(drops_by_file.values()),
+                "channel_layer": [{"backend": b, "capacity": c} for b, c in sorted(layers)],
             },
         }
 

@@ -36,6 +36,7 @@ django.setup()
 
 from channels.exceptions import ChannelFull  # noqa: E402
 from channels.layers import InMemoryChannelLayer  # noqa: E402
+from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
 from dashboard import live, poller  # noqa: E402
@@ -114,7 +115,8 @@ class RedisDrops(logging.Handler):
 redis_logger = logging.getLogger("channels_redis.core")
 redis_logger.setLevel(logging.INFO)
 redis_logger.addHandler(RedisDrops())
-emit("start", pid=os.getpid(), command=sys.argv[1:])
+layer = settings.CHANNEL_LAYERS["default"]
+emit("start", pid=os.getpid(), command=sys.argv[1:], layer=layer["BACKEND"], capacity=layer["CONFIG"].get("capacity"))
 
 if __name__ == "__main__":
     call_command(sys.argv[1], *sys.argv[2:])
