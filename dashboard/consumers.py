@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from urllib.parse import parse_qsl
 
 from asgiref.sync import sync_to_async
@@ -19,6 +20,9 @@ from dashboard.pages import InvalidPage, page_fragments
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_BAD_REQUEST = 4400
+CLOSE_TRY_AGAIN = 1013  # RFC 6455: try again later
+
+log = logging.getLogger(__name__)
 
 
 class LiveConsumer(AsyncWebsocketConsumer):
@@ -35,8 +39,13 @@ class LiveConsumer(AsyncWebsocketConsumer):
         except InvalidPage:
             await self.close(code=CLOSE_BAD_REQUEST)
             return
-        for spec in self.specs:
-            await self.channel_layer.group_add(spec.group, self.channel_name)
+        try:
+            for spec in self.specs:
+                await self.channel_layer.group_add(spec.group, self.channel_name)
+        except Exception as exc:  # noqa: BLE001 - the channel layer (Redis) is down or just came back
+            log.warning("live updates unavailable, websocket refused: %s: %s", type(exc).__name__, exc)
+            await self.close(code=CLOSE_TRY_AGAIN)  # the page's websocket reconnects by itself
+            return
         await self.accept()
         await sync_to_async(live.subscribe)(self.specs)
         html = await sync_to_async(self._render_all)()
@@ -57,8 +66,11 @@ class LiveConsumer(AsyncWebsocketConsumer):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        for spec in getattr(self, "specs", []):
-            await self.channel_layer.group_discard(spec.group, self.channel_name)
+        try:
+            for spec in getattr(self, "specs", []):
+                await self.channel_layer.group_discard(spec.group, self.channel_name)
+        except Exception as exc:  # noqa: BLE001 - the layer is down: its group entries expire by themselves
+            log.info("leaving live groups failed: %s: %s", type(exc).__name__, exc)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Pages send nothing meaningful; ignore anything a client sends."""

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.auth.middleware import LoginRequiredMiddleware
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
+from django.utils.deprecation import MiddlewareMixin
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -27,30 +28,26 @@ class LoginRequiredByDefault(LoginRequiredMiddleware):
         return self.handle_no_permission(request, view_func)
 
 
-class ExplainMethodNotAllowed:
+class ExplainMethodNotAllowed(MiddlewareMixin):
     """Give Django's empty 405 (require_POST on the action views) a body that says what to do.
 
     Opening an action's address in a browser (a bookmark, a pasted link) sent GET to a POST-only
-    view and showed a blank page; the API answers JSON like its other errors.
+    view and showed a blank page; the API answers JSON like its other errors. A MiddlewareMixin
+    (sync and async capable), so it adds no thread hop to requests under the ASGI server.
     """
 
-    def __init__(self, get_response) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        response = self.get_response(request)
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         if response.status_code != 405 or response.content:
             return response
         allowed = response.get("Allow", "")
-        message = (
-            f"{request.method} is not accepted here; this address takes {allowed or 'another method'}."
-            if request.path.startswith("/api/")
-            else f"This address performs an action and takes {allowed or 'another method'} from its form;"
-            f" {request.method} is not accepted. Open the page the action belongs to instead."
-        )
         if request.path.startswith("/api/"):
+            message = f"{request.method} is not accepted here; this address takes {allowed or 'another method'}."
             explained: HttpResponse = JsonResponse({"error": message}, status=405)
         else:
+            message = (
+                f"This address performs an action and takes {allowed or 'another method'} from its form;"
+                f" {request.method} is not accepted. Open the page the action belongs to instead."
+            )
             html = render_to_string("error.html", {"status": 405, "message": message}, request=request)
             explained = HttpResponse(html, status=405)
         if allowed:
