@@ -118,5 +118,30 @@ redis_logger.addHandler(RedisDrops())
 layer = settings.CHANNEL_LAYERS["default"]
 emit("start", pid=os.getpid(), command=sys.argv[1:], layer=layer["BACKEND"], capacity=layer["CONFIG"].get("capacity"))
 
+
+def trace_memory(path: str, first_s: float, every_s: float) -> None:
+    """BENCH_TRACEMALLOC=<file>: where the memory that stays goes. A snapshot after `first_s`, then
+    every `every_s` the 25 source lines whose allocations grew most since that first one (traced with
+    one frame: tracemalloc slows the process, so a run with it is for this question only)."""
+    import tracemalloc
+
+    tracemalloc.start(1)
+    time.sleep(first_s)
+    base = tracemalloc.take_snapshot()
+    while True:
+        time.sleep(every_s)
+        grown = tracemalloc.take_snapshot().compare_to(base, "lineno")[:25]
+        with Path(path).open("a") as out:
+            out.write(f"--- t={time.monotonic():.0f} traced={tracemalloc.get_traced_memory()[0] / 1e6:.1f} MB\n")
+            out.writelines(f"{stat}\n" for stat in grown)
+
+
+if os.environ.get("BENCH_TRACEMALLOC"):
+    threading.Thread(
+        target=trace_memory,
+        args=(os.environ["BENCH_TRACEMALLOC"], float(os.environ.get("BENCH_TRACEMALLOC_FIRST_S", "120")), 60.0),
+        daemon=True,
+    ).start()
+
 if __name__ == "__main__":
     call_command(sys.argv[1], *sys.argv[2:])
