@@ -13,12 +13,13 @@ business headers and the project's failure headers dlq.original.*, dlq.exception
   acks=all, no transactions, same linger) to another fresh topic: the baseline.
 
 Each measured phase runs in its own process, so its peak RSS and CPU time are its own. The rounds
-alternate bare, ours, ours with the memory ledger. Reported: records/s, CPU microseconds per record (all threads), peak RSS and
-the number of transactions of every round; the headline ratio is ours / bare of each side's best
-round (the least disturbed by other load on a shared machine; target >= 0.5), next to the ratio of
-CPU time per record, which other load disturbs much less. At the end the target of every round of
-ours (both ledgers) is read back with read_committed: exactly `--records` records, each DLQ offset once, with its
-exact key, value and business headers and no failure header. Exit status 1 when that check fails.
+alternate bare, ours, ours with the memory ledger. Reported: records/s, CPU microseconds per
+record (all threads), peak RSS and the number of transactions of every round; the headline ratio
+is ours / bare of each side's best round (the least disturbed by other load on a shared machine;
+target >= 0.5), next to the ratio of CPU time per record, which other load disturbs much less. At
+the end the target of every round of ours (both ledgers) is read back with read_committed: exactly
+`--records` records, each DLQ offset once, with its exact key, value and business headers and no
+failure header. Exit status 1 when that check fails.
 
 Usage: .venv/bin/python bench/bench_reprocess.py [--records 100000] [--batch-size N] [--rounds 3] [--range-group]
 """
