@@ -31,7 +31,16 @@ import time
 from pathlib import Path
 
 from bench_pages import login, wait_for_groups
-from common import REPO, commit_offsets, create_topics, fill_partitions, name_prefix, proc_cpu_s, start_broker
+from common import (
+    REPO,
+    commit_offsets,
+    create_topics,
+    fill_partitions,
+    name_prefix,
+    prepare_database,
+    proc_cpu_s,
+    start_broker,
+)
 
 from tests.kafka_support import free_port
 
@@ -74,17 +83,7 @@ def main() -> None:
             "SQLITE_PATH": str(tmp / "db.sqlite3"),
             "BENCH_EVENTS": str(events_path),
         }
-        manage = [sys.executable, "manage.py"]
-        subprocess.run([*manage, "migrate", "-v", "0"], cwd=REPO, env=env, check=True)
-        out = subprocess.run(
-            [*manage, "ensure_operator", "--username", "bench"],
-            cwd=REPO,
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-        password = re.search(r"with password: (\S+)", out).group(1)
+        password = prepare_database(env)
         port = free_port()
         server = subprocess.Popen(
             [sys.executable, str(Path(__file__).with_name("serve_instrumented.py")), "--port", str(port)],

@@ -39,7 +39,17 @@ import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
-from common import REPO, commit_offsets, create_topics, fill_partitions, machine, name_prefix, proc_cpu_s, start_broker
+from common import (
+    REPO,
+    commit_offsets,
+    create_topics,
+    fill_partitions,
+    machine,
+    name_prefix,
+    prepare_database,
+    proc_cpu_s,
+    start_broker,
+)
 from confluent_kafka import ConsumerGroupTopicPartitions, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
@@ -231,17 +241,7 @@ class ModeRun:
             wait_port(redis_port)
             extra = {"REDIS_URL": f"redis://127.0.0.1:{redis_port}/0", "POLLER_IN_PROCESS": "false"}
         env = self.env(**extra)
-        manage = [sys.executable, "manage.py"]
-        subprocess.run([*manage, "migrate", "-v", "0"], cwd=REPO, env=env, check=True)
-        out = subprocess.run(
-            [*manage, "ensure_operator", "--username", "bench"],
-            cwd=REPO,
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-        password = re.search(r"with password: (\S+)", out).group(1)
+        password = prepare_database(env)
         wrapper = [sys.executable, str(Path(__file__).with_name("load_instrumented.py"))]
         ports = [free_port() for _ in range(1 if self.mode == "embedded" else 2)]
         for n, port in enumerate(ports):

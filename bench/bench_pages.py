@@ -18,7 +18,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from common import REPO, percentiles, seed_groups, start_broker, timed
+from common import REPO, percentiles, prepare_database, seed_groups, start_broker, timed
 
 from tests.kafka_support import Kafka, free_port
 
@@ -45,16 +45,7 @@ def main() -> None:
             "SQLITE_PATH": str(tmp / "db.sqlite3"),
         }
         manage = [sys.executable, "manage.py"]
-        subprocess.run([*manage, "migrate", "-v", "0"], cwd=REPO, env=env, check=True)
-        out = subprocess.run(
-            [*manage, "ensure_operator", "--username", "bench"],
-            cwd=REPO,
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-        password = re.search(r"with password: (\S+)", out).group(1)
+        password = prepare_database(env)
         port = free_port()
         server = subprocess.Popen(
             [*manage, "serve", "--port", str(port)],
