@@ -1759,8 +1759,6 @@ class _Run:
         paced = self.rate_limit is not None
         stop = self.stop
         produce = sender.produce
-        assert sender.producer is not None
-        quick = sender.producer.produce
         sender.begin()
         for i, d in enumerate(batch):
             # stop requested: commit what was produced, up to this record (checked every 100 records
@@ -1770,16 +1768,10 @@ class _Run:
                 position = d.record.offset
                 break
             record = whole.get(d.record.offset, d.record) if whole else d.record
-            headers = headers_for(record.headers, record.offset)
             try:
-                # The producer's own call first; _Sender.produce when the local queue is full or a
-                # record is refused (it waits, and tells a refused record from a dead producer).
-                quick(d.target, key=record.key, value=record.value, headers=headers, on_delivery=on_delivery(i))
-            except (BufferError, KafkaException):
-                try:
-                    produce(d.target, record, headers, on_delivery(i))
-                except KafkaException as exc:  # refused locally (too large for the producer)
-                    failures[i] = _kafka_error(exc) or KafkaError(KafkaError._FAIL)
+                produce(d.target, record, headers_for(record.headers, record.offset), on_delivery(i))
+            except KafkaException as exc:  # refused locally (too large for the producer)
+                failures[i] = _kafka_error(exc) or KafkaError(KafkaError._FAIL)
         if self.ahead is not None and self.report.stopped is None:
             self.ahead.fetch()  # the next page, while these records are on their way
         remaining = sender.flush()
