@@ -6,8 +6,6 @@ from __future__ import annotations
 import random
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.urls import reverse
 
 from dashboard import fragments, store
@@ -17,20 +15,7 @@ from kafka_admin.figures import FigureTracker
 from kafka_admin.timelag import TimeLag
 from tests.factories import later, snapshot
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def clean_cache():
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def viewer(client):
-    client.force_login(get_user_model().objects.create_user("v", password="pw-viewer-123"))
-    return client
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clean_cache")]
 
 
 def name() -> str:

@@ -1,21 +1,13 @@
 """Fragments are rendered once per cycle for every subscriber and only sent when they changed."""
 
 import pytest
-from django.core.cache import cache
 
 from dashboard import fragments, live, store  # noqa: F401 - fragments registers the renderers
 from dashboard.clusters import default_cluster
 from dashboard.pages import page_fragments
 from tests.factories import later, snapshot, unreachable
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def clean_cache():
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clean_cache")]
 
 
 def cluster() -> str:

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 
 import pytest
-from django.core.cache import cache
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.parser import text_string_to_metric_families
@@ -21,7 +20,7 @@ from kafka_admin.status import LagStatus
 from kafka_admin.timelag import TimeLag
 from tests.factories import later, snapshot, unreachable
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clean_cache")]
 
 EXPORTER = {
     "kafka_brokers",
@@ -39,13 +38,6 @@ EXPORTER = {
     "kafka_consumergroup_lag_sum",
     "kafka_consumergroup_members",
 }
-
-
-@pytest.fixture(autouse=True)
-def clean_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def name() -> str:

@@ -3,25 +3,15 @@
 from urllib.parse import unquote
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.urls import resolve, reverse
 
 from dashboard import store
 from dashboard.clusters import default_cluster
 from tests.factories import snapshot
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clean_cache")]
 
 ODD_IDS = ["a\nb", "line\r\nbreak", "tab\there", "slash/and space", "../..", "<script>", "ü-ñ"]
-
-
-@pytest.fixture
-def viewer(client):
-    cache.clear()
-    client.force_login(get_user_model().objects.create_user("v", password="pw-viewer-123"))
-    yield client
-    cache.clear()
 
 
 @pytest.mark.parametrize("group", ODD_IDS)

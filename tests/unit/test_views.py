@@ -3,28 +3,13 @@
 from datetime import UTC, datetime
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.urls import reverse
 
 from dashboard import store
 from dashboard.clusters import default_cluster
 from tests.factories import snapshot, unreachable
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def clean_cache():
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def viewer(client):
-    client.force_login(get_user_model().objects.create_user("v", password="pw-viewer-123"))
-    return client
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clean_cache")]
 
 
 def name() -> str:
