@@ -32,7 +32,7 @@ from dashboard.models import (
 )
 from dashboard.pages import DlqQuery
 from kafka_admin import reprocess as engine
-from kafka_admin.dlq import FailureInfo, HeaderRouter, resolve_target
+from kafka_admin.dlq import FailureInfo, HeaderRouter, header_targets, resolve_target
 
 log = logging.getLogger(__name__)
 
@@ -182,7 +182,7 @@ def selection_from(cluster: str, topic: str, data: dict) -> tuple[object, dict]:
 
 def targets_for(dlq_topic: str) -> HeaderRouter:
     """Routing by the record's headers, the DLQ's name or the settings' mapping (resolve_target)."""
-    return HeaderRouter(dlq_topic, settings.DLQ_PATTERNS, settings.DLQ_MAPPING)
+    return header_targets(dlq_topic, settings.DLQ_PATTERNS, settings.DLQ_MAPPING)
 
 
 def plan(cluster: str, topic: str, selection: object, force: bool = False):
