@@ -124,8 +124,15 @@ def _apply_earlier_reprocesses(cluster: str, dlq_topic: str, rows: list[DlqRecor
         spans[r.partition] = (min(lo, r.offset), max(hi, r.offset))
     for partition, (lo, hi) in spans.items():
         confirmed = ReprocessEntry.objects.filter(
-            cluster=cluster, dlq_topic=dlq_topic, partition=partition, offset__gte=lo, offset__lte=hi, state=CONFIRMED
-        ).values_list("offset", "actor", "confirmed_at")
+            batch__cluster=cluster,
+            batch__dlq_topic=dlq_topic,
+            batch__partition=partition,
+            batch__state=CONFIRMED,
+            batch__first_offset__lte=hi,
+            batch__last_offset__gte=lo,
+            offset__gte=lo,
+            offset__lte=hi,
+        ).values_list("offset", "batch__actor", "batch__confirmed_at")
         for offset, actor, at in confirmed:
             DlqRecord.objects.filter(
                 cluster=cluster, topic=dlq_topic, partition=partition, offset=offset, status=WAITING

@@ -326,7 +326,7 @@ def _audit_interrupted(runs: list[ReprocessRun], cluster: str, topic: str, by_ru
     """After the new run's recovery settled their pending records, say what the dead runs did send."""
     for run in runs:
         sent = ReprocessEntry.objects.filter(
-            cluster=cluster, dlq_topic=topic, run_id=run.run_id, state=CONFIRMED
+            batch__cluster=cluster, batch__dlq_topic=topic, batch__run_id=run.run_id, batch__state=CONFIRMED
         ).count()
         ReprocessRun.objects.filter(run_id=run.run_id).update(sent=sent)
         audit(

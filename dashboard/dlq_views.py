@@ -78,9 +78,18 @@ def dlq_record(request: HttpRequest, cluster: str, topic: str, partition: int, o
             headers=[(name, header_text(value)) for name, value in record.headers[:500]],
             download={"download_base": f"/c/{quote(cluster)}/topics/{quote(topic)}/messages/{partition}/{offset}/"},
         )
-    context["history"] = ReprocessEntry.objects.filter(
-        cluster=cluster, dlq_topic=topic, partition=partition, offset=offset
-    ).order_by("-created_at")[:50]
+    context["history"] = (
+        ReprocessEntry.objects.filter(
+            batch__cluster=cluster,
+            batch__dlq_topic=topic,
+            batch__partition=partition,
+            batch__first_offset__lte=offset,
+            batch__last_offset__gte=offset,
+            offset=offset,
+        )
+        .select_related("batch")
+        .order_by("-batch__created_at", "-id")[:50]
+    )
     return page(request, "dlq_record.html", cluster, "dlq", "", **context)
 
 

@@ -1,9 +1,11 @@
 """The database behind kafka_admin.reprocess.Ledger: per-record memory of what was re-published.
 
-A ReprocessEntry is written `pending` after a batch is produced and before its Kafka transaction
-commits, and `confirmed` after; a crash in between leaves it pending, and the engine's recovery
-checks the target offset with a read_committed consumer to settle it. The DlqRecord index row (when
-the record is indexed) mirrors the outcome as its status.
+The records of one transaction (one DLQ partition) are a ReprocessBatch, written `pending` after the
+batch is produced and before its Kafka transaction commits, and `confirmed` after: one row update
+for the whole batch. A crash in between leaves it pending, and the engine's recovery checks every
+entry's target offset with a read_committed consumer to settle it; entries settled differently from
+the rest of their batch are moved to a batch of their own. The DlqRecord index row (when the record
+is indexed) mirrors the outcome as its status.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from dashboard.models import (
     REPROCESSED,
     RESOLVED,
     DlqRecord,
+    ReprocessBatch,
     ReprocessEntry,
 )
 from kafka_admin.reprocess import PendingEntry, RecordKey
@@ -41,40 +44,27 @@ def _by_partition(keys: Sequence[RecordKey]) -> Iterator[tuple[int, list[int]]]:
             yield partition, found[i : i + CHUNK]
 
 
-def _offsets_among(rows: QuerySet, partition: int, offsets: list[int]) -> Iterable[int]:
-    """Those of `offsets` (sorted) that have a row in `rows` for `partition`.
+def _offsets_among(rows: QuerySet, offsets: list[int]) -> Iterable[int]:
+    """Those of `offsets` (sorted, one partition) that have a row in `rows` (of that partition).
 
     A dense chunk (a reprocessed offset range, the usual case) is asked for as a range, which the
-    (partition, offset) index answers quickly; a sparse one by its offsets."""
+    indexes answer quickly; a sparse one by its offsets."""
     if offsets[-1] - offsets[0] < 2 * len(offsets):
         wanted = set(offsets)
-        found = rows.filter(partition=partition, offset__gte=offsets[0], offset__lte=offsets[-1])
+        found = rows.filter(offset__gte=offsets[0], offset__lte=offsets[-1])
         return (o for o in found.values_list("offset", flat=True) if o in wanted)
-    return rows.filter(partition=partition, offset__in=offsets).values_list("offset", flat=True)
+    return rows.filter(offset__in=offsets).values_list("offset", flat=True)
 
 
-_PENDING_FIELDS = (
-    "cluster",
-    "dlq_topic",
-    "partition",
-    "offset",
-    "run_id",
-    "target_topic",
-    "target_partition",
-    "target_offset",
-    "state",
-    "actor",
-    "forced",
-    "created_at",
-)
+_ENTRY_FIELDS = ("batch", "offset", "target_topic", "target_partition", "target_offset")
 
 
-def _INSERT_PENDING() -> str:
+def _INSERT_ENTRIES() -> str:
     """INSERT INTO <ReprocessEntry's table> (<columns>) VALUES (%s, ...), quoted for the backend."""
     meta = ReprocessEntry._meta
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(meta.get_field(name).column) for name in _PENDING_FIELDS)
-    values = ", ".join(["%s"] * len(_PENDING_FIELDS))
+    columns = ", ".join(quote(meta.get_field(name).column) for name in _ENTRY_FIELDS)
+    values = ", ".join(["%s"] * len(_ENTRY_FIELDS))
     return f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({values})"
 
 
@@ -89,96 +79,127 @@ class DbLedger:
         self.actor = actor
         self.forced = forced
 
-    def _entries(self) -> QuerySet:
-        return ReprocessEntry.objects.filter(cluster=self.cluster, dlq_topic=self.dlq_topic)
+    def _batches(self) -> QuerySet:
+        return ReprocessBatch.objects.filter(cluster=self.cluster, dlq_topic=self.dlq_topic)
 
     def _records(self) -> QuerySet:
         return DlqRecord.objects.filter(cluster=self.cluster, topic=self.dlq_topic)
 
+    def _entries_in(self, batches: QuerySet, partition: int, offsets: list[int]) -> QuerySet:
+        """Entries of `batches` in `partition` whose batch spans overlap offsets[0]..offsets[-1]."""
+        spanning = batches.filter(partition=partition, first_offset__lte=offsets[-1], last_offset__gte=offsets[0])
+        return ReprocessEntry.objects.filter(batch__in=spanning.values("id"))
+
     def done(self, keys: Sequence[RecordKey]) -> set[RecordKey]:
         out: set[RecordKey] = set()
-        confirmed = self._entries().filter(state=CONFIRMED)
+        confirmed = self._batches().filter(state=CONFIRMED)
         handled = self._records().filter(status__in=[REPROCESSED, RESOLVED])
         for partition, offsets in _by_partition(keys):
-            for rows in (confirmed, handled):
-                out.update((self.dlq_topic, partition, o) for o in _offsets_among(rows, partition, offsets))
+            for rows in (self._entries_in(confirmed, partition, offsets), handled.filter(partition=partition)):
+                out.update((self.dlq_topic, partition, o) for o in _offsets_among(rows, offsets))
         return out
 
     def resolved(self, keys: Sequence[RecordKey]) -> set[RecordKey]:
         out: set[RecordKey] = set()
         rows = self._records().filter(status=RESOLVED)
         for partition, offsets in _by_partition(keys):
-            out.update((self.dlq_topic, partition, o) for o in _offsets_among(rows, partition, offsets))
+            out.update(
+                (self.dlq_topic, partition, o) for o in _offsets_among(rows.filter(partition=partition), offsets)
+            )
         return out
 
     def record_pending(self, entries: Sequence[PendingEntry]) -> None:
-        """One INSERT executed for all rows: bulk_create built a model instance per row and took
-        ~70 µs per record on SQLite, more than the rest of a reprocess together."""
+        """One batch row per DLQ partition, and one INSERT executed for all its entries (bulk_create
+        built a model instance per row and took ~70 µs per record on SQLite)."""
         if not entries:
             return
-        now = connection.ops.adapt_datetimefield_value(timezone.now())
-        rows = [
-            (
-                self.cluster,
-                self.dlq_topic,
-                e.key[1],
-                e.key[2],
-                e.run_id,
-                e.target_topic,
-                e.target_partition,
-                e.target_offset,
-                PENDING,
-                self.actor,
-                self.forced,
-                now,
-            )
-            for e in entries
-        ]
-        with transaction.atomic(), connection.cursor() as cursor:  # one commit, not one per row
-            cursor.executemany(_INSERT_PENDING(), rows)
+        by_partition: dict[int, list[PendingEntry]] = defaultdict(list)
+        for e in entries:
+            by_partition[e.key[1]].append(e)
+        with transaction.atomic(), connection.cursor() as cursor:  # one commit for all
+            for partition, group in by_partition.items():
+                offsets = [e.key[2] for e in group]
+                batch = ReprocessBatch.objects.create(
+                    cluster=self.cluster,
+                    dlq_topic=self.dlq_topic,
+                    partition=partition,
+                    first_offset=min(offsets),
+                    last_offset=max(offsets),
+                    run_id=group[0].run_id,
+                    state=PENDING,
+                    actor=self.actor,
+                    forced=self.forced,
+                )
+                rows = [(batch.pk, e.key[2], e.target_topic, e.target_partition, e.target_offset) for e in group]
+                cursor.executemany(_INSERT_ENTRIES(), rows)
 
     def pending(self) -> list[PendingEntry]:
-        rows = self._entries().filter(state=PENDING)
+        rows = ReprocessEntry.objects.filter(
+            batch__cluster=self.cluster, batch__dlq_topic=self.dlq_topic, batch__state=PENDING
+        ).values_list(
+            "batch__partition", "offset", "target_topic", "target_partition", "target_offset", "batch__run_id"
+        )
         return [
-            PendingEntry(
-                (self.dlq_topic, r.partition, r.offset), r.target_topic, r.target_partition, r.target_offset, r.run_id
-            )
-            for r in rows
+            PendingEntry((self.dlq_topic, partition, offset), topic, target_partition, target_offset, run_id)
+            for partition, offset, topic, target_partition, target_offset, run_id in rows
         ]
 
     def confirm(self, keys: Sequence[RecordKey], run_id: str) -> None:
-        now = connection.ops.adapt_datetimefield_value(timezone.now())
-        entries, records = ReprocessEntry._meta, DlqRecord._meta
-        with transaction.atomic(), connection.cursor() as cursor:
-            for partition, offsets in _by_partition(keys):
-                _update(
-                    cursor,
-                    entries,
-                    {"state": CONFIRMED, "confirmed_at": now},
-                    {"cluster": self.cluster, "dlq_topic": self.dlq_topic, "run_id": run_id, "state": PENDING},
-                    partition,
-                    offsets,
-                )
-                _update(
-                    cursor,
-                    records,
-                    {"status": REPROCESSED, "status_at": now, "status_by": self.actor},
-                    {"cluster": self.cluster, "topic": self.dlq_topic},
-                    partition,
-                    offsets,
-                )
+        now = timezone.now()
+        records = DlqRecord._meta
+        with transaction.atomic():
+            self._settle(keys, run_id, state=CONFIRMED, confirmed_at=now)
+            with connection.cursor() as cursor:
+                for partition, offsets in _by_partition(keys):
+                    _update(
+                        cursor,
+                        records,
+                        {
+                            "status": REPROCESSED,
+                            "status_at": connection.ops.adapt_datetimefield_value(now),
+                            "status_by": self.actor,
+                        },
+                        {"cluster": self.cluster, "topic": self.dlq_topic},
+                        partition,
+                        offsets,
+                    )
 
     def abandon(self, keys: Sequence[RecordKey], run_id: str) -> None:
-        with transaction.atomic(), connection.cursor() as cursor:
-            for partition, offsets in _by_partition(keys):
-                _update(
-                    cursor,
-                    ReprocessEntry._meta,
-                    {"state": ABANDONED},
-                    {"cluster": self.cluster, "dlq_topic": self.dlq_topic, "run_id": run_id, "state": PENDING},
-                    partition,
-                    offsets,
-                )
+        with transaction.atomic():
+            self._settle(keys, run_id, state=ABANDONED)
+
+    def _settle(self, keys: Sequence[RecordKey], run_id: str, **values: object) -> None:
+        """Set `values` on the pending batches of `run_id` that hold `keys`; a batch that holds other
+        entries too has the entries of `keys` moved to a new batch first, which gets the values."""
+        wanted: dict[int, set[int]] = defaultdict(set)
+        for _, partition, offset in keys:
+            wanted[partition].add(offset)
+        pending = self._batches().filter(run_id=run_id, state=PENDING)
+        for partition, offsets in wanted.items():
+            spanning = pending.filter(
+                partition=partition, first_offset__lte=max(offsets), last_offset__gte=min(offsets)
+            )
+            for batch in spanning:
+                held = set(batch.entries.values_list("offset", flat=True))
+                settled = held & offsets
+                if settled == held:
+                    ReprocessBatch.objects.filter(pk=batch.pk).update(**values)
+                elif settled:
+                    self._split(batch, sorted(settled), values)
+
+    @staticmethod
+    def _split(batch: ReprocessBatch, offsets: list[int], values: dict) -> None:
+        """Move the entries of `batch` at `offsets` (sorted) to a copy of it that gets `values`.
+        Only recovery splits (an entry found in the target while another of its batch is not)."""
+        old_id, created_at = batch.pk, batch.created_at
+        batch.pk = None
+        batch.first_offset, batch.last_offset = offsets[0], offsets[-1]
+        for name, value in values.items():
+            setattr(batch, name, value)
+        batch.save(force_insert=True)
+        ReprocessBatch.objects.filter(pk=batch.pk).update(created_at=created_at)  # auto_now_add set it to now
+        for i in range(0, len(offsets), CHUNK):
+            ReprocessEntry.objects.filter(batch_id=old_id, offset__in=offsets[i : i + CHUNK]).update(batch=batch)
 
 
 def _update(cursor, meta, values: dict, where: dict, partition: int, offsets: list[int]) -> None:

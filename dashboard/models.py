@@ -150,21 +150,24 @@ class DlqRecord(models.Model):
 PENDING, CONFIRMED, ABANDONED = "pending", "confirmed", "abandoned"
 
 
-class ReprocessEntry(models.Model):
-    """One re-publication of a DLQ record: written pending before the Kafka commit, confirmed after.
+class ReprocessBatch(models.Model):
+    """The records of one DLQ partition re-published in one Kafka transaction, and their shared state.
 
-    The ledger behind the exactly-once guarantee (kafka_admin.reprocess.Ledger): after a crash the
-    pending entries are checked against the target topic with a read_committed consumer.
+    The ledger behind the exactly-once guarantee (kafka_admin.reprocess.Ledger): written pending after
+    the batch is produced and before its transaction commits, confirmed after; after a crash the
+    pending batches' entries are checked against the target topic with a read_committed consumer.
+    State, run and actor live here, once per transaction, so confirming a batch updates one row (kept
+    per record, they made the ledger cost more than the rest of a reprocess). A batch whose records
+    are settled differently is split, so each batch has one state.
     """
 
     cluster = models.CharField(max_length=100)
     dlq_topic = models.CharField(max_length=255)
     partition = models.IntegerField()
-    offset = models.BigIntegerField()
+    first_offset = models.BigIntegerField()
+    last_offset = models.BigIntegerField()
+    """Bounds of the batch's DLQ offsets (its entries lie within them), for overlap queries."""
     run_id = models.CharField(max_length=64, db_index=True)
-    target_topic = models.CharField(max_length=255)
-    target_partition = models.IntegerField(null=True)
-    target_offset = models.BigIntegerField(null=True)
     state = models.CharField(max_length=20, default=PENDING)
     actor = models.CharField(max_length=150, blank=True)
     forced = models.BooleanField(default=False)
@@ -173,9 +176,22 @@ class ReprocessEntry(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["cluster", "dlq_topic", "partition", "offset"], name="reprocess_key"),
-            models.Index(fields=["cluster", "dlq_topic", "state"], name="reprocess_state"),
+            models.Index(fields=["cluster", "dlq_topic", "partition", "last_offset"], name="reprocess_batch_span"),
+            models.Index(fields=["cluster", "dlq_topic", "state"], name="reprocess_batch_state"),
         ]
+
+
+class ReprocessEntry(models.Model):
+    """One re-published DLQ record of a batch: its DLQ offset and where it was written."""
+
+    batch = models.ForeignKey(ReprocessBatch, on_delete=models.CASCADE, related_name="entries", db_index=False)
+    offset = models.BigIntegerField()
+    target_topic = models.CharField(max_length=255)
+    target_partition = models.IntegerField(null=True)
+    target_offset = models.BigIntegerField(null=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["batch", "offset"], name="reprocess_entry_key")]
 
 
 class ReprocessRun(models.Model):

@@ -26,7 +26,10 @@ RECORDS = 5_000
 def confirmed(db: str) -> int:
     with sqlite3.connect(db, timeout=10) as conn:
         try:
-            return conn.execute("select count(*) from dashboard_reprocessentry where state='confirmed'").fetchone()[0]
+            return conn.execute(
+                "select count(*) from dashboard_reprocessentry e"
+                " join dashboard_reprocessbatch b on e.batch_id = b.id where b.state='confirmed'"
+            ).fetchone()[0]
         except sqlite3.OperationalError:
             return 0
 
@@ -86,7 +89,8 @@ def test_broker_restart_mid_reprocess_then_rerun_exactly_once(fault_broker: Prox
     with sqlite3.connect(db) as conn:
         assert (
             conn.execute(
-                "select count(distinct offset) from dashboard_reprocessentry where state='confirmed'"
+                "select count(distinct e.offset) from dashboard_reprocessentry e"
+                " join dashboard_reprocessbatch b on e.batch_id = b.id where b.state='confirmed'"
             ).fetchone()[0]
             == RECORDS
         )

@@ -24,7 +24,10 @@ RECORDS = 10_000
 def confirmed(db: str) -> int:
     with sqlite3.connect(db, timeout=10) as conn:
         try:
-            return conn.execute("select count(*) from dashboard_reprocessentry where state='confirmed'").fetchone()[0]
+            return conn.execute(
+                "select count(*) from dashboard_reprocessentry e"
+                " join dashboard_reprocessbatch b on e.batch_id = b.id where b.state='confirmed'"
+            ).fetchone()[0]
         except sqlite3.OperationalError:
             return 0
 
@@ -87,7 +90,8 @@ def test_killed_reprocess_resumes_exactly_once(kafka, broker, tmp_path):
     with sqlite3.connect(db) as conn:
         assert (
             conn.execute(
-                "select count(distinct offset) from dashboard_reprocessentry where state='confirmed'"
+                "select count(distinct e.offset) from dashboard_reprocessentry e"
+                " join dashboard_reprocessbatch b on e.batch_id = b.id where b.state='confirmed'"
             ).fetchone()[0]
             == RECORDS
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from io import StringIO
 
@@ -153,6 +154,11 @@ class TestActions:
         assert forced.sent == 3
         assert len(read_all(kafka, original, 6)) == 6
         assert AuditEntry.objects.filter(action="force-reprocess", count=3).exists()
+        detail = client.get(reverse("dlq_record", args=["test", dlq, 0, 0])).content.decode()
+        history = detail[detail.index("Reprocess history") :]
+        rows = re.findall(r"<td>op</td><td class=\"mono\">([^<]+)</td><td>(\w+)</td><td>(\w+)</td>", history)
+        assert sorted((state, forced) for _, state, forced in rows) == [("confirmed", "no"), ("confirmed", "yes")]
+        assert all(target.startswith(f"{original}/") for target, _, _ in rows)
 
         resolved = client.post(reverse("dlq_resolve", args=["test", dlq]), {"key": ["0:2"], "reason": "duplicate"})
         assert resolved.status_code == 302

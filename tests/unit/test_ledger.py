@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 
 from dashboard.ledger import CHUNK, DbLedger
-from dashboard.models import ABANDONED, CONFIRMED, PENDING, REPROCESSED, RESOLVED, DlqRecord, ReprocessEntry
+from dashboard.models import (
+    ABANDONED,
+    CONFIRMED,
+    PENDING,
+    REPROCESSED,
+    RESOLVED,
+    DlqRecord,
+    ReprocessBatch,
+    ReprocessEntry,
+)
 from kafka_admin.reprocess import PendingEntry
 
 pytestmark = pytest.mark.django_db
@@ -23,8 +32,14 @@ def test_pending_then_confirmed_is_done_for_dense_and_sparse_keys() -> None:
     sparse = [10_000, 50_000, 999_999]
     ledger.record_pending(entries(dense) + entries(sparse) + entries([3], partition=2))
     assert {e.key for e in ledger.pending()} == {(T, 0, o) for o in dense + sparse} | {(T, 2, 3)}
-    row = ReprocessEntry.objects.get(partition=0, offset=5)
-    assert (row.state, row.actor, row.target_offset, row.run_id, row.created_at is not None) == (
+    row = ReprocessEntry.objects.select_related("batch").get(batch__partition=0, offset=5)
+    assert (
+        row.batch.state,
+        row.batch.actor,
+        row.target_offset,
+        row.batch.run_id,
+        row.batch.created_at is not None,
+    ) == (
         PENDING,
         "alice",
         1005,
@@ -36,7 +51,7 @@ def test_pending_then_confirmed_is_done_for_dense_and_sparse_keys() -> None:
     ledger.confirm([(T, 0, o) for o in dense[:100] + sparse[:1]], "run-1")
     assert ledger.done(asked) == {(T, 0, o) for o in dense[:100] + sparse[:1]}
     ledger.confirm([(T, 0, o) for o in dense], "other-run")  # another run's entries are not touched
-    assert ReprocessEntry.objects.filter(state=CONFIRMED).count() == 101
+    assert ReprocessEntry.objects.filter(batch__state=CONFIRMED).count() == 101
 
 
 def test_the_index_status_counts_and_resolved_is_told_apart() -> None:
@@ -57,6 +72,47 @@ def test_confirm_marks_the_index_and_abandon_forgets_only_pending() -> None:
     record = DlqRecord.objects.get(offset=1)
     assert (record.status, record.status_by) == (REPROCESSED, "bob")
     ledger.abandon([(T, 0, 1), (T, 0, 2)], "run-1")
-    states = dict(ReprocessEntry.objects.values_list("offset", "state"))
+    states = dict(ReprocessEntry.objects.values_list("offset", "batch__state"))
     assert states == {1: CONFIRMED, 2: ABANDONED}
     assert ledger.pending() == []
+
+
+def test_a_transaction_is_one_batch_row_confirmed_by_one_update() -> None:
+    ledger = DbLedger("c1", T, actor="carol", forced=True)
+    ledger.record_pending(entries(range(100, 2100)))
+    ledger.record_pending(entries(range(2100, 4100), run="run-2"))
+    assert ReprocessBatch.objects.count() == 2
+    first = ReprocessBatch.objects.get(run_id="run-1")
+    assert (first.partition, first.first_offset, first.last_offset, first.actor, first.forced) == (
+        0,
+        100,
+        2099,
+        "carol",
+        True,
+    )
+    ledger.confirm([(T, 0, o) for o in range(100, 2100)], "run-1")
+    assert ReprocessBatch.objects.count() == 2  # confirmed whole: no split
+    assert ledger.done([(T, 0, o) for o in range(0, 5000)]) == {(T, 0, o) for o in range(100, 2100)}
+    assert {e.key for e in ledger.pending()} == {(T, 0, o) for o in range(2100, 4100)}
+
+
+def test_recovery_settling_part_of_a_batch_splits_it_and_keeps_its_run_and_time() -> None:
+    ledger = DbLedger("c1", T, actor="dave")
+    ledger.record_pending(entries(range(10)) + entries([5], partition=1))
+    created = ReprocessBatch.objects.get(partition=0).created_at
+    ledger.confirm([(T, 0, o) for o in (2, 3, 4)], "run-1")  # found in the target
+    ledger.abandon([(T, 0, o) for o in (7, 8)], "run-1")  # not found
+    by_state = {
+        b.state: (b.first_offset, b.last_offset, sorted(b.entries.values_list("offset", flat=True)))
+        for b in ReprocessBatch.objects.filter(partition=0)
+    }
+    assert by_state == {
+        CONFIRMED: (2, 4, [2, 3, 4]),
+        ABANDONED: (7, 8, [7, 8]),
+        PENDING: (0, 9, [0, 1, 5, 6, 9]),
+    }
+    assert set(ReprocessBatch.objects.filter(partition=0).values_list("run_id", "actor", "created_at")) == {
+        ("run-1", "dave", created)
+    }
+    assert {e.key for e in ledger.pending()} == {(T, 0, o) for o in (0, 1, 5, 6, 9)} | {(T, 1, 5)}
+    assert ledger.done([(T, 0, o) for o in range(10)]) == {(T, 0, o) for o in (2, 3, 4)}
