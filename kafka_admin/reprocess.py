@@ -71,7 +71,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import accumulate
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource, ResourceType
@@ -103,7 +103,12 @@ Accept = Callable[[Record, FailureInfo], bool]
 Targets = Callable[[Record, FailureInfo], Target]
 
 TRANSACTIONAL_ID_PREFIX = "kafka-dashboard-reprocess"
-DEFAULT_BATCH_SIZE = 2000
+# Records per transaction (and per page read). Each transaction costs a few broker round trips
+# (the partitions joining it, the flush's last acknowledgements, the commit's markers), paid while
+# nothing else is sent: at 2,000 they took ~15% of a run's time, at 10,000 ~3% (bench_reprocess).
+# A transaction of 10,000 records is under a second at the engine's speed; with a rate limit it is
+# cut to RATE_LIMITED_TRANSACTION_S of records.
+DEFAULT_BATCH_SIZE = 10_000
 # What the filter and the plan see of each key and value (the message browser's default cut).
 VIEW_BYTES = DEFAULT_MAX_VALUE_BYTES
 # At most this many bytes of keys and values are held (and sent in one transaction) at a time,
@@ -168,9 +173,11 @@ Selection = OffsetRange | Offsets
 # ---------------------------------------------------------------------------------------- ledger
 
 
-@dataclass(frozen=True)
-class PendingEntry:
-    """A record produced in a transaction whose outcome the ledger does not know yet."""
+class PendingEntry(NamedTuple):
+    """A record produced in a transaction whose outcome the ledger does not know yet.
+
+    A NamedTuple (immutable like a frozen dataclass): one is built per record sent, and it is
+    built in a quarter of the time."""
 
     key: RecordKey
     target_topic: str
@@ -1633,19 +1640,9 @@ class _Run:
                 report.stopped = "stopped on request"
                 return
             report.not_found += page.missing
-            sending: list[_Decision] = []
-            for d in decisions:
-                match d.kind:
-                    case "send":
-                        sending.append(d)
-                    case "done":
-                        report.skipped_done += 1
-                    case "unmapped":
-                        report.skipped_unmapped.append((d.key, d.reason))
-                    case "filtered":
-                        report.skipped_filtered += 1
-                    case _:
-                        self._fail(d.key, d.reason)
+            sending = [d for d in decisions if d.kind == "send"]
+            if len(sending) < len(decisions):
+                self._count_not_sent(decisions)
             if self.sender.shape != (shape := _Shape.for_limits(self.classify.limits())) and sending:
                 self.sender.reshape(shape)
             batches = self._batches(sending, page)
@@ -1661,6 +1658,21 @@ class _Run:
             if not batches:
                 self.position = page.position
                 self._progress()
+
+    def _count_not_sent(self, decisions: list[_Decision]) -> None:
+        report = self.report
+        for d in decisions:
+            match d.kind:
+                case "send":
+                    pass
+                case "done":
+                    report.skipped_done += 1
+                case "unmapped":
+                    report.skipped_unmapped.append((d.key, d.reason))
+                case "filtered":
+                    report.skipped_filtered += 1
+                case _:
+                    self._fail(d.key, d.reason)
 
     def _batches(self, sending: list[_Decision], page: _Page) -> list[list[_Decision]]:
         limit = self.batch_size

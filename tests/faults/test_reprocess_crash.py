@@ -66,8 +66,8 @@ def test_killed_reprocess_resumes_exactly_once(kafka, broker, tmp_path):
         "0",
         "--actor",
         "crash-test",
-        "--rate-limit",
-        "4000",
+        "--rate-limit",  # transactions of 5,000 records (5 s of them), the kill lands in the second
+        "1000",
     ]
 
     first = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

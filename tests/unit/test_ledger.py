@@ -116,3 +116,26 @@ def test_recovery_settling_part_of_a_batch_splits_it_and_keeps_its_run_and_time(
     }
     assert {e.key for e in ledger.pending()} == {(T, 0, o) for o in (0, 1, 5, 6, 9)} | {(T, 1, 5)}
     assert ledger.done([(T, 0, o) for o in range(10)]) == {(T, 0, o) for o in (2, 3, 4)}
+
+
+@pytest.mark.parametrize(
+    "confirmed",
+    [
+        list(range(10, 3 * CHUNK)),  # contiguous: one range update
+        [o for o in range(10, 3 * CHUNK) if o % 3],  # dense with gaps: the gaps stay waiting
+        list(range(10, 20 * CHUNK, 7)),  # sparse: chunk by chunk
+    ],
+    ids=["contiguous", "dense-with-gaps", "sparse"],
+)
+def test_confirm_marks_exactly_its_records_in_the_index(confirmed: list[int]) -> None:
+    ledger = DbLedger("c1", T, actor="erin")
+    DlqRecord.objects.bulk_create(
+        [DlqRecord(cluster="c1", topic=T, partition=0, offset=o) for o in range(0, 20 * CHUNK + 10)]
+    )
+    DlqRecord.objects.create(cluster="c1", topic=T, partition=1, offset=15)  # another partition
+    ledger.record_pending(entries(confirmed))
+    ledger.confirm([(T, 0, o) for o in confirmed], "run-1")
+    marked = set(DlqRecord.objects.filter(status=REPROCESSED).values_list("partition", "offset"))
+    assert marked == {(0, o) for o in confirmed}
+    keys = [(T, 0, o) for o in range(0, 20 * CHUNK + 10)]
+    assert ledger.done(keys) == {(T, 0, o) for o in confirmed}
