@@ -58,7 +58,8 @@ def test_broker_restart_mid_reprocess_then_rerun_exactly_once(fault_broker: Prox
     command = [*MANAGE, "dlq_reprocess", "--topic", dlq, "--partition", "0", "--actor", "restart-test"]
 
     log = (tmp_path / "first-run.log").open("w")
-    first = subprocess.Popen([*command, "--rate-limit", "1500"], cwd=REPO, env=env, stdout=log, stderr=log)
+    # 500 records/s: transactions of 2,500 (5 s of records), so the restart lands after the first
+    first = subprocess.Popen([*command, "--rate-limit", "500"], cwd=REPO, env=env, stdout=log, stderr=log)
     deadline = time.monotonic() + 120
     while confirmed(db) < 1_000 and time.monotonic() < deadline and first.poll() is None:
         time.sleep(0.05)
