@@ -3,8 +3,9 @@ against the embedded default and against the scaled-out setup; errors, dropped l
 memory and CPU. Not part of `make bench` (it takes over 20 minutes): `make bench-load`.
 
 - embedded: one `manage.py serve` (SQLite, in-memory channel layer, locmem cache, in-process poller).
-- scaled:   redis-server, two `manage.py serve --no-poller` (POLLER_IN_PROCESS=false, REDIS_URL)
-            and one `manage.py poll_kafka`, sharing one SQLite file (the venv has no PostgreSQL driver).
+- scaled:   redis-server, a PostgreSQL server (tests/postgres_support.py: Debian's binaries; with
+            --database sqlite, or without them, one shared SQLite file), two
+            `manage.py serve --no-poller` (POLLER_IN_PROCESS=false, REDIS_URL) and one `manage.py poll_kafka`.
 
 The servers run as bench/load_instrumented.py (the same commands plus event lines: what every
 poll cycle sent to which channel-layer group, and the channel layer's own drop count). The load
@@ -54,6 +55,7 @@ from confluent_kafka import ConsumerGroupTopicPartitions, Producer, TopicPartiti
 from confluent_kafka.admin import AdminClient
 
 from tests.kafka_support import free_port
+from tests.postgres_support import PostgresServer, bin_dir
 
 TOPICS, PARTITIONS = 10, 4
 PREFIX = name_prefix()
@@ -70,6 +72,12 @@ def main() -> None:
     parser.add_argument("--groups", type=int, default=300)
     parser.add_argument("--interval", type=float, default=5.0, help="POLL_INTERVAL (seconds)")
     parser.add_argument("--capacity", type=int, help="CHANNEL_LAYER_CAPACITY (default: the settings' default)")
+    parser.add_argument(
+        "--database",
+        choices=("postgres", "sqlite"),
+        default="postgres" if bin_dir() else "sqlite",
+        help="the scaled-out setup's database (default: PostgreSQL when its binaries are installed)",
+    )
     parser.add_argument("--json-out", type=Path, help="also write the JSON here")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (server logs, events)")
     parser.add_argument("--markdown", type=Path, nargs="+", help="only print the tables of these JSON results")
@@ -113,6 +121,7 @@ def main() -> None:
                 "http_rate_per_s": args.rate,
                 "duration_s": args.duration,
                 "channel_layer_capacity": args.capacity,
+                "scaled_database": args.database,
                 "seed_s": round(seed_s, 1),
             },
             "modes": {},
@@ -204,6 +213,7 @@ class ModeRun:
         tmp.mkdir(parents=True)
         self.procs: dict[str, subprocess.Popen] = {}
         self.event_files: list[str] = []
+        self.postgres: PostgresServer | None = None
 
     def env(self, **extra: str) -> dict[str, str]:
         return {
@@ -229,6 +239,14 @@ class ModeRun:
         )
 
     def run(self) -> dict:
+        try:
+            servers, cookie = self.start()
+            return self.load(servers, cookie)
+        finally:
+            self.stop()
+
+    def start(self) -> tuple[list[str], str]:
+        """Start the mode's processes; the servers' addresses and a logged-in session cookie."""
         extra: dict[str, str] = {}
         if self.mode == "scaled":
             redis_port = free_port()
@@ -240,6 +258,9 @@ class ModeRun:
             )
             wait_port(redis_port)
             extra = {"REDIS_URL": f"redis://127.0.0.1:{redis_port}/0", "POLLER_IN_PROCESS": "false"}
+            if self.args.database == "postgres":
+                self.postgres = PostgresServer(self.tmp / "postgres").start()
+                extra.update(self.postgres.env)
         env = self.env(**extra)
         password = prepare_database(env)
         wrapper = [sys.executable, str(Path(__file__).with_name("load_instrumented.py"))]
@@ -249,13 +270,10 @@ class ModeRun:
             self.spawn(f"web{n + 1}", serve, env)
         if self.mode == "scaled":
             self.spawn("poller", [*wrapper, "poll_kafka"], env)
-        try:
-            servers = [f"127.0.0.1:{p}" for p in ports]
-            cookie = login(f"http://{servers[0]}", password)
-            wait_for_groups(f"http://{servers[0]}", cookie, self.args.groups)
-            return self.load(servers, cookie)
-        finally:
-            self.stop()
+        servers = [f"127.0.0.1:{p}" for p in ports]
+        cookie = login(f"http://{servers[0]}", password)
+        wait_for_groups(f"http://{servers[0]}", cookie, self.args.groups)
+        return servers, cookie
 
     def load(self, servers: list[str], cookie: str) -> dict:
         config = {
@@ -340,6 +358,8 @@ class ModeRun:
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
+        if self.postgres is not None:
+            self.postgres.stop()
 
 
 def ws_paths(count: int, groups: int) -> list[str]:

@@ -55,7 +55,9 @@ class PostgresServer:
         command = [str(self.bin / args[0]), *args[1:]]
         if self.run_as:
             command = ["runuser", "-u", self.run_as, "--", *command]
-        subprocess.run(command, check=True, capture_output=True, timeout=timeout)
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+        if done.returncode != 0:
+            raise RuntimeError(f"{args[0]} failed ({done.returncode}): {(done.stderr or done.stdout)[-2000:]}")
 
     def start(self) -> PostgresServer:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -63,9 +65,8 @@ class PostgresServer:
             owner = pwd.getpwnam(self.run_as)
             for path in self.directory.parents:  # let the server's user reach its directory
                 mode = os.stat(path).st_mode
-                if mode & 0o001:
-                    break
-                os.chmod(path, mode | 0o001)
+                if not mode & 0o001:
+                    os.chmod(path, mode | 0o001)
             os.chown(self.directory, owner.pw_uid, owner.pw_gid)
         self._run("initdb", "-D", str(self.data), "-U", USER, "--auth=trust", "-E", "UTF8", "--no-sync")
         options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off"
