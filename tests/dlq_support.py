@@ -1,7 +1,9 @@
-"""DLQ test helpers: failure headers as Spring writes them, a read_committed reader."""
+"""DLQ test helpers: failure headers as Spring writes them, a DLQ filled in bulk, a read_committed
+reader, and what a dashboard's SQLite ledger says it confirmed."""
 
 from __future__ import annotations
 
+import sqlite3
 import time
 
 from confluent_kafka import Consumer
@@ -46,3 +48,33 @@ def read_all(kafka, topic: str, expected: int, timeout: float = 20) -> list:
             got.append(m)
     c.close()
     return got
+
+
+def fill_dlq(kafka, dlq: str, original: str, count: int) -> None:
+    """`count` records in partition 0 of `dlq` (offset i holds key k<i>), routed to `original` by header."""
+    p = kafka.producer(acks="all")
+    for i in range(count):
+        p.produce(
+            dlq,
+            key=f"k{i}".encode(),
+            value=f'{{"i": {i}}}'.encode(),
+            partition=0,
+            headers=[(h.DLQ_ORIGINAL_TOPIC, original.encode()), (h.DLQ_EXCEPTION_CLASS, b"Boom")],
+        )
+        if i % 1000 == 0:
+            p.poll(0)
+    assert p.flush(60) == 0
+
+
+def confirmed_in_ledger(db: str, distinct_offsets: bool = False) -> int:
+    """Ledger entries in confirmed batches, in the SQLite file `db` (0 before it has the tables):
+    read without Django, as another process writes it."""
+    counted = "distinct e.offset" if distinct_offsets else "*"
+    with sqlite3.connect(db, timeout=10) as conn:
+        try:
+            return conn.execute(
+                f"select count({counted}) from dashboard_reprocessentry e"
+                " join dashboard_reprocessbatch b on e.batch_id = b.id where b.state='confirmed'"
+            ).fetchone()[0]
+        except sqlite3.OperationalError:
+            return 0

@@ -14,7 +14,7 @@ import time
 import pytest
 
 from kafka_admin import dlq_headers as h
-from tests.dlq_support import read_all
+from tests.dlq_support import confirmed_in_ledger, fill_dlq, read_all
 from tests.faults.support import MANAGE, ProxiedBroker, copy_database, server_env
 from tests.kafka_support import REPO, Kafka
 
@@ -23,34 +23,11 @@ pytestmark = pytest.mark.broker
 RECORDS = 5_000
 
 
-def confirmed(db: str) -> int:
-    with sqlite3.connect(db, timeout=10) as conn:
-        try:
-            return conn.execute(
-                "select count(*) from dashboard_reprocessentry e"
-                " join dashboard_reprocessbatch b on e.batch_id = b.id where b.state='confirmed'"
-            ).fetchone()[0]
-        except sqlite3.OperationalError:
-            return 0
-
-
 def test_broker_restart_mid_reprocess_then_rerun_exactly_once(fault_broker: ProxiedBroker, dashboard_db, tmp_path):
     kafka = Kafka(fault_broker.broker)
     original = kafka.create_topic(partitions=3)
     dlq = kafka.create_topic(f"{original}-dlq", partitions=1)
-    p = kafka.producer(acks="all")
-    for i in range(RECORDS):
-        p.produce(
-            dlq,
-            key=f"k{i}".encode(),
-            value=f'{{"i": {i}}}'.encode(),
-            partition=0,
-            headers=[(h.DLQ_ORIGINAL_TOPIC, original.encode()), (h.DLQ_EXCEPTION_CLASS, b"Boom")],
-        )
-        if i % 1000 == 0:
-            p.poll(0)
-    assert p.flush(60) == 0
-    del p
+    fill_dlq(kafka, dlq, original, RECORDS)
     db = str(copy_database(dashboard_db[0], tmp_path))
     env = server_env(
         tmp_path, tmp_path / "db.sqlite3", KAFKA_BOOTSTRAP_SERVERS=fault_broker.direct, KAFKA_CLUSTER_NAME="restart"
@@ -61,10 +38,10 @@ def test_broker_restart_mid_reprocess_then_rerun_exactly_once(fault_broker: Prox
     # 500 records/s: transactions of 2,500 (5 s of records), so the restart lands after the first
     first = subprocess.Popen([*command, "--rate-limit", "500"], cwd=REPO, env=env, stdout=log, stderr=log)
     deadline = time.monotonic() + 120
-    while confirmed(db) < 1_000 and time.monotonic() < deadline and first.poll() is None:
+    while confirmed_in_ledger(db) < 1_000 and time.monotonic() < deadline and first.poll() is None:
         time.sleep(0.05)
     assert first.poll() is None, "the first run ended before the broker could be restarted"
-    at_restart = confirmed(db)
+    at_restart = confirmed_in_ledger(db)
     assert 1_000 <= at_restart < RECORDS
     fault_broker.restart()  # down (SIGTERM, a clean shutdown) and up again: same data, same ports
 
@@ -87,14 +64,8 @@ def test_broker_restart_mid_reprocess_then_rerun_exactly_once(fault_broker: Prox
     sources = [int(dict(m.headers())[h.REPROCESSED_FROM_OFFSET]) for m in got]
     assert len(sources) == RECORDS, f"{len(sources)} records in {original}, expected {RECORDS}"
     assert sorted(sources) == list(range(RECORDS)), "every record exactly once"
+    assert confirmed_in_ledger(db, distinct_offsets=True) == RECORDS
     with sqlite3.connect(db) as conn:
-        assert (
-            conn.execute(
-                "select count(distinct e.offset) from dashboard_reprocessentry e"
-                " join dashboard_reprocessbatch b on e.batch_id = b.id where b.state='confirmed'"
-            ).fetchone()[0]
-            == RECORDS
-        )
         audit = conn.execute(
             "select result, count from dashboard_auditentry where action='reprocess' order by id"
         ).fetchall()
