@@ -148,7 +148,22 @@ if REDIS_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "dashboard"}}
+    # Embedded: sessions are read from memory and written through to the database ("cached_db"):
+    # every request loaded its session with a query (bench/LOAD.md). Their own cache, so that they
+    # never push the snapshot out of the default one. One web process here, so one copy. With Redis
+    # they stay in the database alone: a session cache in Redis would fail every page while Redis is
+    # down (Django's cached_db does not survive a failing cache), and a logout during an outage
+    # could not reach it.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    SESSION_CACHE_ALIAS = "sessions"
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "dashboard"},
+        "sessions": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "sessions",
+            "OPTIONS": {"MAX_ENTRIES": 10_000},
+        },
+    }
     CHANNEL_LAYERS = {
         "default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": CHANNEL_LAYER_CAPACITY}}
     }

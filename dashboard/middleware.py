@@ -19,7 +19,9 @@ class LoginRequiredByDefault(LoginRequiredMiddleware):
     """
 
     def process_view(self, request, view_func, view_args, view_kwargs):
-        if request.user.is_authenticated or not getattr(view_func, "login_required", True):
+        # The view's mark first: request.user loads the session and the user from the database,
+        # which probes (/healthz, /readyz) and other open views do not need.
+        if not getattr(view_func, "login_required", True) or request.user.is_authenticated:
             return None
         if settings.ALLOW_ANONYMOUS_READ and request.method in SAFE_METHODS:
             return None
