@@ -109,6 +109,10 @@ DATABASES = {
     }
 }
 if env_str("POSTGRES_DB"):
+    # A connection pool per process (psycopg_pool, through Django), not persistent connections:
+    # under ASGI every request runs in a thread of its own, so CONN_MAX_AGE kept one connection per
+    # finished request open until PostgreSQL refused more ("too many clients already", 122 errors
+    # in 10 minutes of bench/bench_load.py). POSTGRES_POOL_SIZE bounds what each process may hold.
     DATABASES["default"] = {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": env_str("POSTGRES_DB"),
@@ -116,7 +120,8 @@ if env_str("POSTGRES_DB"):
         "PASSWORD": env_str("POSTGRES_PASSWORD"),
         "HOST": env_str("POSTGRES_HOST", "127.0.0.1"),
         "PORT": env_str("POSTGRES_PORT", "5432"),
-        "CONN_MAX_AGE": 60,
+        "CONN_MAX_AGE": 0,
+        "OPTIONS": {"pool": {"min_size": 2, "max_size": int(env_float("POSTGRES_POOL_SIZE", 20)), "timeout": 10}},
     }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
