@@ -74,11 +74,9 @@ def seed_groups(kafka: Kafka, prefix: str, groups: int, partitions: int, topics:
 
 def prepare_database(env: dict[str, str]) -> str:
     """Migrate the server's database and create the bench's operator; its password (printed once)."""
-    manage = [sys.executable, "manage.py"]
-    subprocess.run([*manage, "migrate", "-v", "0"], cwd=REPO, env=env, check=True)
-    operator = [*manage, "ensure_operator", "--username", "bench"]
-    out = subprocess.run(operator, cwd=REPO, env=env, check=True, capture_output=True, text=True).stdout
-    return re.search(r"with password: (\S+)", out).group(1)
+    from tests.faults.support import prepare_database as migrate_with_operator
+
+    return migrate_with_operator(env, "bench").password
 
 
 def percentiles(samples: list[float]) -> dict[str, float]:

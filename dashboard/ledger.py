@@ -33,13 +33,17 @@ from kafka_admin.reprocess import PendingEntry, RecordKey
 CHUNK = 500
 
 
-def _by_partition(keys: Sequence[RecordKey]) -> Iterator[tuple[int, list[int]]]:
-    """(partition, distinct offsets, sorted): a dense partition whole (it is asked for as a range,
-    one query however many records), a sparse one in chunks of at most CHUNK offsets."""
+def _offsets_by_partition(keys: Sequence[RecordKey]) -> dict[int, set[int]]:
     offsets: dict[int, set[int]] = defaultdict(set)
     for _, partition, offset in keys:
         offsets[partition].add(offset)
-    for partition, distinct in offsets.items():
+    return offsets
+
+
+def _by_partition(keys: Sequence[RecordKey]) -> Iterator[tuple[int, list[int]]]:
+    """(partition, distinct offsets, sorted): a dense partition whole (it is asked for as a range,
+    one query however many records), a sparse one in chunks of at most CHUNK offsets."""
+    for partition, distinct in _offsets_by_partition(keys).items():
         found = sorted(distinct)
         if _dense(found):
             yield partition, found
@@ -77,9 +81,9 @@ def _INSERT_ENTRIES() -> str:
 
 
 class DbLedger:
-    """Every query goes by (partition, offset chunk): a page of 2,000 records costs a handful of
-    queries. (Built as one OR of (partition, offset) pairs per 400 keys, the Q objects alone took
-    ~1 ms per record: Django copies the children on every |=.)"""
+    """Every query goes by partition: a dense range of offsets is one range query, a sparse
+    selection one query per CHUNK offsets. (Built as one OR of (partition, offset) pairs per 400
+    keys, the Q objects alone took ~1 ms per record: Django copies the children on every |=.)"""
 
     def __init__(self, cluster: str, dlq_topic: str, actor: str = "", forced: bool = False) -> None:
         self.cluster = cluster
@@ -155,6 +159,11 @@ class DbLedger:
     def confirm(self, keys: Sequence[RecordKey], run_id: str) -> None:
         now = timezone.now()
         records = DlqRecord._meta
+        status = {
+            "status": REPROCESSED,
+            "status_at": connection.ops.adapt_datetimefield_value(now),
+            "status_by": self.actor,
+        }
         with transaction.atomic():
             self._settle(keys, run_id, state=CONFIRMED, confirmed_at=now)
             with connection.cursor() as cursor:
@@ -162,11 +171,7 @@ class DbLedger:
                     _update(
                         cursor,
                         records,
-                        {
-                            "status": REPROCESSED,
-                            "status_at": connection.ops.adapt_datetimefield_value(now),
-                            "status_by": self.actor,
-                        },
+                        status,
                         {"cluster": self.cluster, "topic": self.dlq_topic},
                         partition,
                         offsets,
@@ -179,11 +184,8 @@ class DbLedger:
     def _settle(self, keys: Sequence[RecordKey], run_id: str, **values: object) -> None:
         """Set `values` on the pending batches of `run_id` that hold `keys`; a batch that holds other
         entries too has the entries of `keys` moved to a new batch first, which gets the values."""
-        wanted: dict[int, set[int]] = defaultdict(set)
-        for _, partition, offset in keys:
-            wanted[partition].add(offset)
         pending = self._batches().filter(run_id=run_id, state=PENDING)
-        for partition, offsets in wanted.items():
+        for partition, offsets in _offsets_by_partition(keys).items():
             spanning = pending.filter(
                 partition=partition, first_offset__lte=max(offsets), last_offset__gte=min(offsets)
             )

@@ -34,8 +34,8 @@ class ExplainMethodNotAllowed(MiddlewareMixin):
     """Give Django's empty 405 (require_POST on the action views) a body that says what to do.
 
     Opening an action's address in a browser (a bookmark, a pasted link) sent GET to a POST-only
-    view and showed a blank page; the API answers JSON like its other errors. A MiddlewareMixin
-    (sync and async capable), so it adds no thread hop to requests under the ASGI server.
+    view and showed a blank page; the API answers JSON like its other errors. A MiddlewareMixin, like
+    Django's own: under the ASGI server it runs its hook through sync_to_async, as they do.
     """
 
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:

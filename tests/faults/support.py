@@ -178,10 +178,15 @@ def migrated_database(directory: Path) -> tuple[Path, Account]:
     """Migrate an empty SQLite database once and create an operator; copies of it start each server."""
     directory.mkdir(parents=True, exist_ok=True)
     db = directory / "db.sqlite3"
-    env = server_env(directory, db)
+    return db, prepare_database(server_env(directory, db), "faults")
+
+
+def prepare_database(env: dict[str, str], username: str) -> Account:
+    """Migrate the database `env` points the dashboard at and create an operator (its password is
+    printed once, and read here)."""
     subprocess.run([*MANAGE, "migrate", "--noinput", "-v", "0"], cwd=REPO, env=env, check=True, timeout=180)
     out = subprocess.run(
-        [*MANAGE, "ensure_operator", "--username", "faults"],
+        [*MANAGE, "ensure_operator", "--username", username],
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -191,7 +196,7 @@ def migrated_database(directory: Path) -> tuple[Path, Account]:
     ).stdout
     password = re.search(r"with password: (\S+)", out)
     assert password, out
-    return db, Account("faults", password.group(1))
+    return Account(username, password.group(1))
 
 
 def copy_database(template: Path, directory: Path) -> Path:

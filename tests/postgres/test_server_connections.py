@@ -8,16 +8,14 @@ already": 122 errors in 10 minutes of bench/bench_load.py). Now a pool per proce
 
 from __future__ import annotations
 
-import re
-import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from tests.faults.support import MANAGE, Account, DashboardServer, HttpSession, server_env
-from tests.kafka_support import REPO, BrokerProcess
+from tests.faults.support import DashboardServer, HttpSession, prepare_database, server_env
+from tests.kafka_support import BrokerProcess
 from tests.postgres_support import DATABASE, USER, PostgresServer, bin_dir
 
 pytestmark = pytest.mark.broker
@@ -49,17 +47,12 @@ def test_concurrent_requests_stay_within_the_pool(broker: BrokerProcess, tmp_pat
             KAFKA_BOOTSTRAP_SERVERS=broker.bootstrap,
             KAFKA_CLUSTER_NAME="pg",
         )
-        subprocess.run([*MANAGE, "migrate", "--noinput", "-v", "0"], cwd=REPO, env=env, check=True, timeout=180)
-        out = subprocess.run(
-            [*MANAGE, "ensure_operator", "--username", "pg"], cwd=REPO, env=env, capture_output=True, text=True
-        ).stdout
-        password = re.search(r"with password: (\S+)", out)
-        assert password, out
+        account = prepare_database(env, "pg")
         dashboard = DashboardServer(env, tmp_path / "server.log").start()
 
         def client(n: int) -> list[int]:
             session = HttpSession(dashboard.url)
-            session.login(Account("pg", password.group(1)))
+            session.login(account)
             return [session.get(PATHS[(n + i) % len(PATHS)]).status for i in range(REQUESTS_EACH)]
 
         with ThreadPoolExecutor(CLIENTS) as pool:
