@@ -45,6 +45,19 @@ def test_headers_shortcut_equals_republish_headers(headers, offset) -> None:
     assert make(headers, offset) == expected  # names known now
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(st.text(max_size=8), st.none() | st.binary(max_size=6)), max_size=12),
+    st.integers(0, 10**6),
+    st.integers(0, 10**6),
+)
+def test_record_size_counts_every_header_name_and_value(headers, key_size, value_size) -> None:
+    """The C-level passes of _size equal the plain sum: characters of names, bytes of values, None as 0."""
+    record = make_record("t", 0, 0, None, None, b"", b"", tuple(headers), key_size, value_size)
+    plain = key_size + value_size + sum(len(name) + (0 if value is None else len(value)) for name, value in headers)
+    assert reprocess._size(record) == plain
+
+
 def test_headers_shortcut_with_more_names_than_it_remembers() -> None:
     make = reprocess._Headers("orders-dlq", "alice")
     make.MAX_NAMES = 5
