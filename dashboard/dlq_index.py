@@ -14,7 +14,8 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.db.models import Max
 
-from dashboard.models import CONFIRMED, REPROCESSED, WAITING, DlqRecord, ReprocessEntry
+from dashboard import ledger_pack
+from dashboard.models import CONFIRMED, REPROCESSED, WAITING, DlqRecord, ReprocessBatch
 from kafka_admin.config import ClusterConfig
 from kafka_admin.dlq import is_dlq_topic, parse_failure, resolve_target
 from kafka_admin.messages import FromOffset, Record, read_records
@@ -123,20 +124,25 @@ def _apply_earlier_reprocesses(cluster: str, dlq_topic: str, rows: list[DlqRecor
         lo, hi = spans.get(r.partition, (r.offset, r.offset))
         spans[r.partition] = (min(lo, r.offset), max(hi, r.offset))
     for partition, (lo, hi) in spans.items():
-        confirmed = ReprocessEntry.objects.filter(
-            batch__cluster=cluster,
-            batch__dlq_topic=dlq_topic,
-            batch__partition=partition,
-            batch__state=CONFIRMED,
-            batch__first_offset__lte=hi,
-            batch__last_offset__gte=lo,
-            offset__gte=lo,
-            offset__lte=hi,
-        ).values_list("offset", "batch__actor", "batch__confirmed_at")
-        for offset, actor, at in confirmed:
-            DlqRecord.objects.filter(
-                cluster=cluster, topic=dlq_topic, partition=partition, offset=offset, status=WAITING
-            ).update(status=REPROCESSED, status_at=at, status_by=actor)
+        confirmed = ReprocessBatch.objects.filter(
+            cluster=cluster,
+            dlq_topic=dlq_topic,
+            partition=partition,
+            state=CONFIRMED,
+            first_offset__lte=hi,
+            last_offset__gte=lo,
+        ).order_by("id")
+        batches = confirmed.values_list("first_offset", "count", "offsets", "actor", "confirmed_at")
+        for first, count, blob, actor, at in batches:  # one UPDATE per contiguous run of offsets
+            for start, end in ledger_pack.runs(ledger_pack.offset_view(first, count, blob), lo, hi):
+                DlqRecord.objects.filter(
+                    cluster=cluster,
+                    topic=dlq_topic,
+                    partition=partition,
+                    offset__gte=start,
+                    offset__lte=end,
+                    status=WAITING,
+                ).update(status=REPROCESSED, status_at=at, status_by=actor)
 
 
 def _text(data: bytes | None) -> str:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import close_old_connections, transaction
-from django.db.models import Count, Min, Q, QuerySet
+from django.db.models import Count, Min, Q, QuerySet, Sum
 from django.utils import timezone
 
 from dashboard import store
@@ -27,7 +27,7 @@ from dashboard.models import (
     WAITING,
     AuditEntry,
     DlqRecord,
-    ReprocessEntry,
+    ReprocessBatch,
     ReprocessRun,
 )
 from dashboard.pages import DlqQuery
@@ -325,9 +325,10 @@ def _take_over_interrupted(cluster: str, topic: str, run_id: str) -> list[Reproc
 def _audit_interrupted(runs: list[ReprocessRun], cluster: str, topic: str, by_run: str) -> None:
     """After the new run's recovery settled their pending records, say what the dead runs did send."""
     for run in runs:
-        sent = ReprocessEntry.objects.filter(
-            batch__cluster=cluster, batch__dlq_topic=topic, batch__run_id=run.run_id, batch__state=CONFIRMED
-        ).count()
+        confirmed = ReprocessBatch.objects.filter(
+            cluster=cluster, dlq_topic=topic, run_id=run.run_id, state=CONFIRMED
+        ).aggregate(records=Sum("count"))
+        sent = confirmed["records"] or 0
         ReprocessRun.objects.filter(run_id=run.run_id).update(sent=sent)
         audit(
             run.actor,

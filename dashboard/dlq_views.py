@@ -17,7 +17,8 @@ from django.views.decorators.http import require_POST
 from dashboard import dlq_service as dlq
 from dashboard import fragments
 from dashboard.clusters import get_cluster
-from dashboard.models import AuditEntry, DlqRecord, ReprocessEntry, ReprocessRun
+from dashboard.ledger import history
+from dashboard.models import AuditEntry, DlqRecord, ReprocessRun
 from dashboard.pages import DlqQuery, InvalidPage
 from dashboard.permissions import can_operate, operator_required
 from dashboard.views import bad_request, cluster_page, page, ws_url
@@ -78,18 +79,7 @@ def dlq_record(request: HttpRequest, cluster: str, topic: str, partition: int, o
             headers=[(name, header_text(value)) for name, value in record.headers[:500]],
             download={"download_base": f"/c/{quote(cluster)}/topics/{quote(topic)}/messages/{partition}/{offset}/"},
         )
-    context["history"] = (
-        ReprocessEntry.objects.filter(
-            batch__cluster=cluster,
-            batch__dlq_topic=topic,
-            batch__partition=partition,
-            batch__first_offset__lte=offset,
-            batch__last_offset__gte=offset,
-            offset=offset,
-        )
-        .select_related("batch")
-        .order_by("-batch__created_at", "-id")[:50]
-    )
+    context["history"] = history(cluster, topic, partition, offset, limit=50)
     return page(request, "dlq_record.html", cluster, "dlq", "", **context)
 
 

@@ -1,22 +1,26 @@
 """The database behind kafka_admin.reprocess.Ledger: per-record memory of what was re-published.
 
-The records of one transaction (one DLQ partition) are a ReprocessBatch, written `pending` after the
-batch is produced and before its Kafka transaction commits, and `confirmed` after: one row update
-for the whole batch. A crash in between leaves it pending, and the engine's recovery checks every
-entry's target offset with a read_committed consumer to settle it; entries settled differently from
-the rest of their batch are moved to a batch of their own. The DlqRecord index row (when the record
-is indexed) mirrors the outcome as its status.
+The records of one transaction (one DLQ partition) are a ReprocessBatch, one row holding each
+record's DLQ offset and target topic, partition and offset packed into arrays (ledger_pack), written
+`pending` after the batch is produced and before its Kafka transaction commits, and `confirmed`
+after: one row update for the whole batch. A crash in between leaves it pending, and the engine's
+recovery checks every record's target offset with a read_committed consumer to settle it; records
+settled differently from the rest of their batch are moved to a batch of their own. The DlqRecord
+index row (when the record is indexed) mirrors the outcome as its status.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
+from operator import itemgetter
+from typing import NamedTuple
 
 from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from dashboard import ledger_pack
 from dashboard.models import (
     ABANDONED,
     CONFIRMED,
@@ -25,31 +29,45 @@ from dashboard.models import (
     RESOLVED,
     DlqRecord,
     ReprocessBatch,
-    ReprocessEntry,
 )
 from kafka_admin.reprocess import PendingEntry, RecordKey
 
-# Offsets per query: well under SQLite's 999 bound parameters, whatever else the query binds.
+# Offsets per query of the DLQ index: well under SQLite's 999 bound parameters, whatever else the
+# query binds. (Batches are asked for by span, never by offsets.)
 CHUNK = 500
 
+_KEY, _PARTITION, _OFFSET = itemgetter(0), itemgetter(1), itemgetter(2)
+"""Of a RecordKey (and _KEY of a PendingEntry)."""
+_TARGET = itemgetter(1), itemgetter(2), itemgetter(3)
+"""Of a PendingEntry: its target topic, partition and offset."""
 
-def _offsets_by_partition(keys: Sequence[RecordKey]) -> dict[int, set[int]]:
-    offsets: dict[int, set[int]] = defaultdict(set)
+_SPAN = ("id", "first_offset", "count", "offsets")
+"""What membership needs of a batch: not its target columns."""
+
+
+def _sorted_by_partition(keys: Sequence[RecordKey]) -> dict[int, list[int]]:
+    """partition -> its distinct offsets among `keys`, ascending. Keys of one partition in offset
+    order (a transaction's, the usual case) take only loops that run in C."""
+    partitions = set(map(_PARTITION, keys))
+    if len(partitions) == 1:
+        offsets = list(map(_OFFSET, keys))
+        if not ledger_pack.strictly_ascending(offsets):
+            offsets = sorted(set(offsets))
+        return {partitions.pop(): offsets}
+    by_partition: dict[int, set[int]] = defaultdict(set)
     for _, partition, offset in keys:
-        offsets[partition].add(offset)
-    return offsets
+        by_partition[partition].add(offset)
+    return {partition: sorted(found) for partition, found in by_partition.items()}
 
 
-def _by_partition(keys: Sequence[RecordKey]) -> Iterator[tuple[int, list[int]]]:
-    """(partition, distinct offsets, sorted): a dense partition whole (it is asked for as a range,
-    one query however many records), a sparse one in chunks of at most CHUNK offsets."""
-    for partition, distinct in _offsets_by_partition(keys).items():
-        found = sorted(distinct)
-        if _dense(found):
-            yield partition, found
-            continue
-        for i in range(0, len(found), CHUNK):
-            yield partition, found[i : i + CHUNK]
+def _chunks(offsets: list[int]) -> Iterator[list[int]]:
+    """Sorted distinct offsets as the DLQ index is asked for them: dense whole (a range, one query
+    however many records), sparse in chunks of at most CHUNK offsets."""
+    if _dense(offsets):
+        yield offsets
+        return
+    for i in range(0, len(offsets), CHUNK):
+        yield offsets[i : i + CHUNK]
 
 
 def _dense(offsets: list[int]) -> bool:
@@ -68,22 +86,47 @@ def _offsets_among(rows: QuerySet, offsets: list[int]) -> Iterable[int]:
     return rows.filter(offset__in=offsets).values_list("offset", flat=True)
 
 
-_ENTRY_FIELDS = ("batch", "offset", "target_topic", "target_partition", "target_offset")
+def _spanning(batches: QuerySet, partition: int, offsets: list[int]) -> QuerySet:
+    """The batches of `batches` in `partition` whose spans overlap offsets[0]..offsets[-1] (sorted)."""
+    return batches.filter(partition=partition, first_offset__lte=offsets[-1], last_offset__gte=offsets[0])
 
 
-def _INSERT_ENTRIES() -> str:
-    """INSERT INTO <ReprocessEntry's table> (<columns>) VALUES (%s, ...), quoted for the backend."""
-    meta = ReprocessEntry._meta
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(meta.get_field(name).column) for name in _ENTRY_FIELDS)
-    values = ", ".join(["%s"] * len(_ENTRY_FIELDS))
-    return f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({values})"
+def _pack(offsets: list[int], entries: list[PendingEntry]) -> dict:
+    """ledger_pack.pack() of entries in the order of `offsets` (theirs)."""
+    return ledger_pack.pack(offsets, *(list(map(get, entries)) for get in _TARGET))
+
+
+class HistoryEntry(NamedTuple):
+    """One re-publication of a DLQ record, for its page: the batch (when, who, state) and where to."""
+
+    batch: ReprocessBatch
+    target_topic: str
+    target_partition: int | None
+    target_offset: int | None
+
+
+def history(cluster: str, dlq_topic: str, partition: int, offset: int, limit: int = 50) -> list[HistoryEntry]:
+    """Every batch that holds the record, newest first, at most `limit`."""
+    spanning = ReprocessBatch.objects.filter(
+        cluster=cluster, dlq_topic=dlq_topic, partition=partition, first_offset__lte=offset, last_offset__gte=offset
+    ).order_by("-created_at", "-id")
+    out: list[HistoryEntry] = []
+    for batch in spanning.iterator(chunk_size=limit):
+        found = ledger_pack.entry(batch, offset)
+        if found is not None:
+            out.append(HistoryEntry(batch, *found[1:]))
+            if len(out) == limit:
+                break
+    return out
 
 
 class DbLedger:
-    """Every query goes by partition: a dense range of offsets is one range query, a sparse
-    selection one query per CHUNK offsets. (Built as one OR of (partition, offset) pairs per 400
-    keys, the Q objects alone took ~1 ms per record: Django copies the children on every |=.)"""
+    """Batches are asked for by the span of the offsets in question (one range query per partition,
+    answered by the batch_span index) and membership is decided on their packed offsets: a
+    contiguous batch is a range, nothing decoded. The DLQ index is asked by partition: a dense range
+    of offsets is one range query, a sparse selection one query per CHUNK offsets. (Built as one OR
+    of (partition, offset) pairs per 400 keys, the Q objects alone took ~1 ms per record: Django
+    copies the children on every |=.)"""
 
     def __init__(self, cluster: str, dlq_topic: str, actor: str = "", forced: bool = False) -> None:
         self.cluster = cluster
@@ -97,64 +140,74 @@ class DbLedger:
     def _records(self) -> QuerySet:
         return DlqRecord.objects.filter(cluster=self.cluster, topic=self.dlq_topic)
 
-    def _entries_in(self, batches: QuerySet, partition: int, offsets: list[int]) -> QuerySet:
-        """Entries of `batches` in `partition` whose batch spans overlap offsets[0]..offsets[-1]."""
-        spanning = batches.filter(partition=partition, first_offset__lte=offsets[-1], last_offset__gte=offsets[0])
-        return ReprocessEntry.objects.filter(batch__in=spanning.values("id"))
-
     def done(self, keys: Sequence[RecordKey]) -> set[RecordKey]:
         out: set[RecordKey] = set()
         confirmed = self._batches().filter(state=CONFIRMED)
         handled = self._records().filter(status__in=[REPROCESSED, RESOLVED])
-        for partition, offsets in _by_partition(keys):
-            for rows in (self._entries_in(confirmed, partition, offsets), handled.filter(partition=partition)):
-                out.update((self.dlq_topic, partition, o) for o in _offsets_among(rows, offsets))
+        for partition, offsets in _sorted_by_partition(keys).items():
+            found: set[int] = set()
+            for _, first, count, blob in _spanning(confirmed, partition, offsets).values_list(*_SPAN):
+                found.update(ledger_pack.among(ledger_pack.offset_view(first, count, blob), offsets))
+            rows = handled.filter(partition=partition)
+            for chunk in _chunks(offsets):
+                found.update(_offsets_among(rows, chunk))
+            out.update((self.dlq_topic, partition, o) for o in found)
         return out
 
     def resolved(self, keys: Sequence[RecordKey]) -> set[RecordKey]:
         out: set[RecordKey] = set()
         rows = self._records().filter(status=RESOLVED)
-        for partition, offsets in _by_partition(keys):
-            out.update(
-                (self.dlq_topic, partition, o) for o in _offsets_among(rows.filter(partition=partition), offsets)
-            )
+        for partition, offsets in _sorted_by_partition(keys).items():
+            for chunk in _chunks(offsets):
+                out.update(
+                    (self.dlq_topic, partition, o) for o in _offsets_among(rows.filter(partition=partition), chunk)
+                )
         return out
 
     def record_pending(self, entries: Sequence[PendingEntry]) -> None:
-        """One batch row per DLQ partition, and one INSERT executed for all its entries (bulk_create
-        built a model instance per row and took ~70 µs per record on SQLite)."""
+        """One batch row per DLQ partition, its records packed (ledger_pack), all rows in one INSERT.
+        Of two entries for one record, the last is kept (as MemoryLedger does)."""
         if not entries:
             return
-        by_partition: dict[int, list[PendingEntry]] = defaultdict(list)
-        for e in entries:
-            by_partition[e.key[1]].append(e)
-        with transaction.atomic(), connection.cursor() as cursor:  # one commit for all
-            for partition, group in by_partition.items():
-                offsets = [e.key[2] for e in group]
-                batch = ReprocessBatch.objects.create(
+        keys = list(map(_KEY, entries))
+        partitions = set(map(_PARTITION, keys))
+        if len(partitions) == 1:  # a transaction's records: one partition
+            by_partition = {partitions.pop(): (list(entries), keys)}
+        else:
+            groups: dict[int, list[PendingEntry]] = defaultdict(list)
+            for e in entries:
+                groups[e.key[1]].append(e)
+            by_partition = {p: (group, list(map(_KEY, group))) for p, group in groups.items()}
+        rows = []
+        for partition, (group, group_keys) in by_partition.items():
+            try:  # a transaction is sent in offset order
+                packed = _pack(list(map(_OFFSET, group_keys)), group)
+            except ledger_pack.NotAscending:
+                by_offset = {e.key[2]: e for e in group}
+                offsets = sorted(by_offset)
+                packed = _pack(offsets, [by_offset[o] for o in offsets])
+            rows.append(
+                ReprocessBatch(
                     cluster=self.cluster,
                     dlq_topic=self.dlq_topic,
                     partition=partition,
-                    first_offset=min(offsets),
-                    last_offset=max(offsets),
                     run_id=group[0].run_id,
                     state=PENDING,
                     actor=self.actor,
                     forced=self.forced,
+                    **packed,
                 )
-                rows = [(batch.pk, e.key[2], e.target_topic, e.target_partition, e.target_offset) for e in group]
-                cursor.executemany(_INSERT_ENTRIES(), rows)
+            )
+        ReprocessBatch.objects.bulk_create(rows)  # one statement, atomic
 
     def pending(self) -> list[PendingEntry]:
-        rows = ReprocessEntry.objects.filter(
-            batch__cluster=self.cluster, batch__dlq_topic=self.dlq_topic, batch__state=PENDING
-        ).values_list(
-            "batch__partition", "offset", "target_topic", "target_partition", "target_offset", "batch__run_id"
-        )
-        return [
-            PendingEntry((self.dlq_topic, partition, offset), topic, target_partition, target_offset, run_id)
-            for partition, offset, topic, target_partition, target_offset, run_id in rows
-        ]
+        out: list[PendingEntry] = []
+        topic = self.dlq_topic
+        for batch in self._batches().filter(state=PENDING).order_by("id"):
+            offsets, topics, partitions, target_offsets = ledger_pack.columns(batch)
+            keys = [(topic, batch.partition, o) for o in offsets]
+            out.extend(map(PendingEntry, keys, topics, partitions, target_offsets, [batch.run_id] * batch.count))
+        return out
 
     def confirm(self, keys: Sequence[RecordKey], run_id: str) -> None:
         now = timezone.now()
@@ -164,10 +217,11 @@ class DbLedger:
             "status_at": connection.ops.adapt_datetimefield_value(now),
             "status_by": self.actor,
         }
+        by_partition = _sorted_by_partition(keys)
         with transaction.atomic():
-            self._settle(keys, run_id, state=CONFIRMED, confirmed_at=now)
+            self._settle(by_partition, run_id, state=CONFIRMED, confirmed_at=now)
             with connection.cursor() as cursor:
-                for partition, offsets in _by_partition(keys):
+                for partition, offsets in by_partition.items():
                     _update(
                         cursor,
                         records,
@@ -179,37 +233,38 @@ class DbLedger:
 
     def abandon(self, keys: Sequence[RecordKey], run_id: str) -> None:
         with transaction.atomic():
-            self._settle(keys, run_id, state=ABANDONED)
+            self._settle(_sorted_by_partition(keys), run_id, state=ABANDONED)
 
-    def _settle(self, keys: Sequence[RecordKey], run_id: str, **values: object) -> None:
-        """Set `values` on the pending batches of `run_id` that hold `keys`; a batch that holds other
-        entries too has the entries of `keys` moved to a new batch first, which gets the values."""
+    def _settle(self, by_partition: dict[int, list[int]], run_id: str, **values: object) -> None:
+        """Set `values` on the pending batches of `run_id` that hold the offsets of `by_partition`
+        (partition -> sorted distinct offsets): one UPDATE for the batches held whole; a batch that
+        holds other records too is split first, and its records in question get the values."""
         pending = self._batches().filter(run_id=run_id, state=PENDING)
-        for partition, offsets in _offsets_by_partition(keys).items():
-            spanning = pending.filter(
-                partition=partition, first_offset__lte=max(offsets), last_offset__gte=min(offsets)
-            )
-            for batch in spanning:
-                held = set(batch.entries.values_list("offset", flat=True))
-                settled = held & offsets
-                if settled == held:
-                    ReprocessBatch.objects.filter(pk=batch.pk).update(**values)
+        whole: list[int] = []
+        for partition, offsets in by_partition.items():
+            for pk, first, count, blob in _spanning(pending, partition, offsets).values_list(*_SPAN):
+                settled = ledger_pack.among(ledger_pack.offset_view(first, count, blob), offsets)
+                if len(settled) == count:
+                    whole.append(pk)
                 elif settled:
-                    self._split(batch, sorted(settled), values)
+                    self._split(pk, settled, values)
+        for i in range(0, len(whole), CHUNK):
+            ReprocessBatch.objects.filter(pk__in=whole[i : i + CHUNK]).update(**values)
 
     @staticmethod
-    def _split(batch: ReprocessBatch, offsets: list[int], values: dict) -> None:
-        """Move the entries of `batch` at `offsets` (sorted) to a copy of it that gets `values`.
-        Only recovery splits (an entry found in the target while another of its batch is not)."""
-        old_id, created_at = batch.pk, batch.created_at
+    def _split(pk: int, offsets: list[int], values: dict) -> None:
+        """Move the records of batch `pk` at `offsets` (some, not all of them) to a copy of it that
+        gets `values`; both are re-packed. Only recovery splits (a record found in the target while
+        another of its batch is not)."""
+        batch = ReprocessBatch.objects.get(pk=pk)
+        taken, kept = ledger_pack.split(batch, offsets)
+        ReprocessBatch.objects.filter(pk=pk).update(**kept)
+        created_at = batch.created_at
         batch.pk = None
-        batch.first_offset, batch.last_offset = offsets[0], offsets[-1]
-        for name, value in values.items():
+        for name, value in {**taken, **values}.items():
             setattr(batch, name, value)
         batch.save(force_insert=True)
         ReprocessBatch.objects.filter(pk=batch.pk).update(created_at=created_at)  # auto_now_add set it to now
-        for i in range(0, len(offsets), CHUNK):
-            ReprocessEntry.objects.filter(batch_id=old_id, offset__in=offsets[i : i + CHUNK]).update(batch=batch)
 
 
 def _update(cursor, meta, values: dict, where: dict, partition: int, offsets: list[int]) -> None:

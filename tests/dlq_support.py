@@ -8,6 +8,7 @@ import time
 
 from confluent_kafka import Consumer
 
+from dashboard import ledger_pack
 from kafka_admin import dlq_headers as h
 
 
@@ -67,14 +68,18 @@ def fill_dlq(kafka, dlq: str, original: str, count: int) -> None:
 
 
 def confirmed_in_ledger(db: str, distinct_offsets: bool = False) -> int:
-    """Ledger entries in confirmed batches, in the SQLite file `db` (0 before it has the tables):
-    read without Django, as another process writes it."""
-    counted = "distinct e.offset" if distinct_offsets else "*"
+    """Records in confirmed ledger batches, in the SQLite file `db` (0 before it has the tables):
+    read without Django, as another process writes it. distinct_offsets: DLQ records, each once."""
     with sqlite3.connect(db, timeout=10) as conn:
         try:
-            return conn.execute(
-                f"select count({counted}) from dashboard_reprocessentry e"
-                " join dashboard_reprocessbatch b on e.batch_id = b.id where b.state='confirmed'"
-            ).fetchone()[0]
+            rows = conn.execute(
+                "select first_offset, \"count\", offsets from dashboard_reprocessbatch where state='confirmed'"
+            ).fetchall()
         except sqlite3.OperationalError:
             return 0
+    if not distinct_offsets:
+        return sum(count for _, count, _ in rows)
+    offsets: set[int] = set()
+    for first, count, blob in rows:
+        offsets.update(ledger_pack.offset_view(first, count, blob))
+    return len(offsets)

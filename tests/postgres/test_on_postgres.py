@@ -27,6 +27,7 @@ MODULES = (
     "tests/postgres/vendor_check.py",
     "tests/unit/test_ledger.py",
     "tests/unit/test_migration_reprocess_batches.py",
+    "tests/unit/test_migration_reprocess_packed.py",
     "tests/unit/test_dlq_index.py",
     "tests/unit/test_history.py",
     "tests/unit/test_alerts.py",
