@@ -341,6 +341,11 @@ class HeaderRouter:
                 spring = value
             elif name == dh.DLQ_ORIGINAL_TOPIC:
                 project = value
+        return self.route_pair(spring, project)
+
+    def route_pair(self, spring: bytes | None, project: bytes | None) -> Target:
+        """route_headers() of headers whose last SPRING_ORIGINAL_TOPIC and DLQ_ORIGINAL_TOPIC values
+        are `spring` and `project` (None: absent): for a caller that passes over the headers anyway."""
         key = (spring, project)
         target = self._cache.get(key)
         if target is None:

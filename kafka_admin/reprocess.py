@@ -1115,7 +1115,8 @@ class _Classifier:
         resolved: set[RecordKey] = set()
         if self.force and done:
             resolved = self._ledger_call("read", self.ledger.resolved, [k for k in keys if k in done])
-        route_headers = getattr(self.targets, "route_headers", None)
+        route_pair = getattr(self.targets, "route_pair", None)
+        spring_topic, project_topic = dh.SPRING_ORIGINAL_TOPIC, dh.DLQ_ORIGINAL_TOPIC
         force, slack, described = self.force, self.slack, self.topics.cache
         for d in candidates:
             key = d.key
@@ -1133,10 +1134,20 @@ class _Classifier:
             headers = record.headers
             # Without a filter, the failure headers are parsed only for the records that need a target,
             # and not at all when the targets callable can route by the headers themselves.
+            header_size = -1
             if infos:
                 target = self.targets(record, infos[key])
-            elif route_headers is not None:
-                target = route_headers(headers)
+            elif route_pair is not None:
+                # HeaderRouter routes by the last values of the two original-topic headers: they are
+                # picked up in the pass that sizes the headers (one loop instead of two).
+                header_size, spring, project = 0, None, None
+                for name, value in headers:
+                    header_size += len(name) + len(value or b"")
+                    if name == spring_topic:
+                        spring = value
+                    elif name == project_topic:
+                        project = value
+                target = route_pair(spring, project)
             else:
                 target = self.targets(record, parse_failure(headers))
             topic = target.topic
@@ -1152,7 +1163,8 @@ class _Classifier:
             if not about.exists:
                 d.kind, d.reason = "missing_target", f"target topic {topic} does not exist"
                 continue
-            header_size = _header_size(headers)
+            if header_size < 0:
+                header_size = _header_size(headers)
             d.size = size = record.key_size + record.value_size + header_size
             limit = about.max_message_bytes
             # A bound first (a name's character takes up to 4 bytes in UTF-8; each header adds two

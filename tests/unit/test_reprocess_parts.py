@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from kafka_admin import dlq_headers as dh
 from kafka_admin import reprocess
-from kafka_admin.dlq import republish_headers
+from kafka_admin.config import ClusterConfig
+from kafka_admin.dlq import HeaderRouter, republish_headers
 from kafka_admin.messages import Record, make_record
 
 AT = datetime(2025, 2, 3, 4, 5, 6, 789000, tzinfo=UTC)
@@ -56,6 +57,35 @@ def test_record_size_counts_every_header_name_and_value(headers, key_size, value
     record = make_record("t", 0, 0, None, None, b"", b"", tuple(headers), key_size, value_size)
     plain = key_size + value_size + sum(len(name) + (0 if value is None else len(value)) for name, value in headers)
     assert reprocess._size(record) == plain
+
+
+_ROUTE_NAMES = [dh.SPRING_ORIGINAL_TOPIC, dh.DLQ_ORIGINAL_TOPIC, "trace-id", "é"]
+_TOPICS = [b"orders", b"payments", b"orders-dlq", b"not a topic!", b"", b"\xff"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.tuples(st.sampled_from(_ROUTE_NAMES), st.none() | st.sampled_from(_TOPICS)), max_size=6)))
+def test_classifier_routes_and_sizes_as_the_router_and_size_do(header_lists) -> None:
+    """The classifier's one pass (HeaderRouter.route_pair from the values it meets while sizing the
+    headers) decides as route_headers() and _size() do, repeated and missing headers included."""
+    router = HeaderRouter("orders-dlq")
+    config = ClusterConfig(name="unit", bootstrap_servers="127.0.0.1:1")
+    classify = reprocess._Classifier(
+        config, "orders-dlq", router, reprocess.MemoryLedger(), False, None, set(), "alice"
+    )
+    for name in ("orders", "payments"):  # described already: no broker is asked
+        classify.topics.cache[name] = reprocess._TopicInfo(exists=True)
+    records = [
+        make_record("orders-dlq", 0, i, None, None, b"k", b"v", tuple(headers), 1, 1)
+        for i, headers in enumerate(header_lists)
+    ]
+    decisions = classify(reprocess._Page(0, records, records, 0, [], len(records)))
+    for record, d in zip(records, decisions, strict=True):
+        target = router.route_headers(record.headers)
+        if target.topic is None:
+            assert (d.kind, d.reason) == ("unmapped", target.reason)
+        else:
+            assert (d.kind, d.target, d.size) == ("send", target.topic, reprocess._size(record))
 
 
 def test_headers_shortcut_with_more_names_than_it_remembers() -> None:
