@@ -907,6 +907,7 @@ def _first_n(values: Iterable[int], n: int = 100) -> Iterator[int]:
 
 
 _first, _second = itemgetter(0), itemgetter(1)
+_tuple_new = tuple.__new__
 _size_of = attrgetter("size")
 
 
@@ -1880,8 +1881,8 @@ class _Run:
             }
             raise _Abortable(why, refused)
         run_id = self.run_id
-        entries = [
-            PendingEntry(d.key, d.target, ack[0], ack[1], run_id)
+        entries = [  # PendingEntry(...) without its Python-level __new__: one per record
+            _tuple_new(PendingEntry, (d.key, d.target, *ack, run_id))
             for d, ack in zip(batch, acks, strict=True)
             if ack is not None
         ]
