@@ -121,6 +121,9 @@ BATCH_BYTES = 32 * 1024 * 1024
 PAGE_BYTES = BATCH_BYTES // 2
 # At most this many records are taken from the reader's consumer in one call (only what it holds).
 CONSUME_CHUNK = 1000
+# The first page of a run: while it is read, nothing else can happen but starting the producer, and
+# a cold consumer fetched a whole 10,000-record page in 115-165 ms (bench_reprocess.py).
+FIRST_PAGE_RECORDS = 1000
 TRANSACTION_TIMEOUT_MS = 60_000
 LINGER_MS = 10
 DEFAULT_PARTITIONER = "murmur2_random"
@@ -804,6 +807,7 @@ class _Scanner:
         self.notes: list[str] = []
         self.outside_selected = 0  # offsets of an Offsets selection that lie outside the log
         self.total = len(set(selection.keys)) if isinstance(selection, Offsets) else 0
+        self.first = True  # the first page is short: the first transaction starts sooner
 
     def close(self) -> None:
         self.reader.close()
@@ -854,7 +858,10 @@ class _Scanner:
                 return
             problem = None
             while pos <= last:
-                chunk = self.reader.read(partition, pos, last, min(self.page_size, last - pos + 1))
+                size = self.page_size
+                if self.first:
+                    size, self.first = min(size, FIRST_PAGE_RECORDS), False
+                chunk = self.reader.read(partition, pos, last, min(size, last - pos + 1))
                 if chunk.error and not chunk.records:
                     problem = chunk.error  # the bounds again: the log start may have passed pos
                     break
