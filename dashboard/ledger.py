@@ -36,8 +36,8 @@ from kafka_admin.reprocess import PendingEntry, RecordKey
 # query binds. (Batches are asked for by span, never by offsets.)
 CHUNK = 500
 
-_KEY, _PARTITION, _OFFSET = itemgetter(0), itemgetter(1), itemgetter(2)
-"""Of a RecordKey (and _KEY of a PendingEntry)."""
+_PARTITION, _OFFSET = itemgetter(1), itemgetter(2)
+"""Of a RecordKey."""
 _TARGET = itemgetter(1), itemgetter(2), itemgetter(3)
 """Of a PendingEntry: its target topic, partition and offset."""
 
@@ -169,19 +169,13 @@ class DbLedger:
         Of two entries for one record, the last is kept (as MemoryLedger does)."""
         if not entries:
             return
-        keys = list(map(_KEY, entries))
-        partitions = set(map(_PARTITION, keys))
-        if len(partitions) == 1:  # a transaction's records: one partition
-            by_partition = {partitions.pop(): (list(entries), keys)}
-        else:
-            groups: dict[int, list[PendingEntry]] = defaultdict(list)
-            for e in entries:
-                groups[e.key[1]].append(e)
-            by_partition = {p: (group, list(map(_KEY, group))) for p, group in groups.items()}
+        groups: dict[int, list[PendingEntry]] = defaultdict(list)  # one, for a transaction
+        for e in entries:
+            groups[e.key[1]].append(e)
         rows = []
-        for partition, (group, group_keys) in by_partition.items():
+        for partition, group in groups.items():
             try:  # a transaction is sent in offset order
-                packed = _pack(list(map(_OFFSET, group_keys)), group)
+                packed = _pack([e.key[2] for e in group], group)
             except ledger_pack.NotAscending:
                 by_offset = {e.key[2]: e for e in group}
                 offsets = sorted(by_offset)

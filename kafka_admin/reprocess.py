@@ -71,7 +71,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import accumulate
-from operator import attrgetter, itemgetter
 from typing import Any, Literal, NamedTuple, Protocol
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
@@ -913,9 +912,7 @@ def _first_n(values: Iterable[int], n: int = 100) -> Iterator[int]:
         yield value
 
 
-_first, _second = itemgetter(0), itemgetter(1)
 _tuple_new = tuple.__new__
-_size_of = attrgetter("size")
 
 
 def _size(record: Record) -> int:
@@ -1761,8 +1758,6 @@ class _Run:
         limit = self.batch_size
         if self.rate_limit:
             limit = max(1, min(limit, int(self.rate_limit * RATE_LIMITED_TRANSACTION_S)))
-        if len(sending) <= limit and sum(map(_size_of, sending)) <= BATCH_BYTES:
-            return [sending] if sending else []  # the usual page: one transaction, no loop
         batches: list[list[_Decision]] = []
         current: list[_Decision] = []
         size = 0
@@ -1893,7 +1888,7 @@ class _Run:
             for d, ack in zip(batch, acks, strict=True)
             if ack is not None
         ]
-        keys = list(map(_first, entries))  # PendingEntry.key
+        keys = [e.key for e in entries]
         if entries:
             try:
                 self.ledger.record_pending(entries)
@@ -1924,7 +1919,7 @@ class _Run:
     def _count_sent(self, batch: list[_Decision], entries: list[PendingEntry]) -> None:
         report = self.report
         report.sent += len(entries)
-        per_target = Counter(map(_second, entries))  # PendingEntry.target_topic
+        per_target = Counter(e.target_topic for e in entries)
         for topic, count in per_target.items():
             report.per_target[topic] = report.per_target.get(topic, 0) + count
         forced = {d.key for d in batch if d.forced} if self.force else None
