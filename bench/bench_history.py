@@ -27,7 +27,7 @@ django.setup()
 
 from django.core.management import call_command  # noqa: E402
 
-from dashboard import history  # noqa: E402
+from dashboard.state import history  # noqa: E402
 from tests.factories import T0, snapshot  # noqa: E402
 
 

@@ -5,7 +5,7 @@ Workload: one DLQ partition of `--records` records (~200-byte JSON values, strin
 business headers and the project's failure headers dlq.original.*, dlq.exception.*, ...).
 
 - ours: ``reprocess(...)`` of the whole offset range as the dashboard and ``dlq_reprocess`` run it:
-  transactional, the database ledger (dashboard.ledger.DbLedger, on SQLite: the embedded default),
+  transactional, the database ledger (dashboard.dlq.ledger.DbLedger, on SQLite: the embedded default),
   routed by the dlq.original.topic header (HeaderRouter) into a fresh target topic, the
   reprocessor group's offset committed in every transaction (as for a range reprocess from the
   dashboard; --no-range-group leaves it out). The headline.
@@ -46,10 +46,10 @@ from pathlib import Path
 from common import start_broker
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 
-from kafka_admin import dlq_headers as dh
 from kafka_admin.config import ClusterConfig
-from kafka_admin.dlq import FailureInfo, HeaderRouter, Target, reprocessed_from
-from kafka_admin.messages import Record
+from kafka_admin.dlq import headers as dh
+from kafka_admin.dlq.routing import FailureInfo, HeaderRouter, Target, reprocessed_from
+from kafka_admin.records.read import Record
 from kafka_admin.reprocess import DEFAULT_BATCH_SIZE, LINGER_MS, MemoryLedger, OffsetRange, reprocess
 from tests.kafka_support import Kafka
 
@@ -161,7 +161,7 @@ class RoundRouter(HeaderRouter):
 
 
 def database_ledger(dlq: str):
-    """The dashboard's ledger (dashboard.ledger.DbLedger) on a fresh SQLite file, counting transactions.
+    """The dashboard's ledger (dashboard.dlq.ledger.DbLedger) on a fresh SQLite file, counting transactions.
 
     Django is set up here, in the measured phase's own process, before the clock starts."""
     os.environ["SQLITE_PATH"] = str(Path(tempfile.mkdtemp(prefix="bench-ledger-")) / "db.sqlite3")
@@ -170,7 +170,7 @@ def database_ledger(dlq: str):
 
     django.setup()
     call_command("migrate", verbosity=0)
-    from dashboard.ledger import DbLedger
+    from dashboard.dlq.ledger import DbLedger
 
     class CountingDbLedger(DbLedger):
         transactions = 0

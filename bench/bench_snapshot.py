@@ -66,8 +66,8 @@ from common import (
 from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
-from kafka_admin.collect import DESCRIBE_BATCH, SnapshotCollector
 from kafka_admin.config import ClusterConfig
+from kafka_admin.snapshot.collect import DESCRIBE_BATCH, SnapshotCollector
 from tests.kafka_support import BrokerProcess
 
 KAFKA_VERSION = os.environ.get("KAFKA_VERSION", "4.3.1")

@@ -39,7 +39,8 @@ from channels.layers import InMemoryChannelLayer  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
-from dashboard import live, poller  # noqa: E402
+from dashboard.live import publisher as live  # noqa: E402
+from dashboard.poller import loop as poller  # noqa: E402
 
 _out = Path(os.environ["BENCH_EVENTS"]).open("a", buffering=1)  # noqa: SIM115 - open for the process's life
 _lock = threading.Lock()

@@ -52,7 +52,7 @@ def main() -> None:
         from pyinstrument import Profiler
 
         from dashboard.clusters import default_cluster
-        from dashboard.poller import Poller
+        from dashboard.poller.loop import Poller
 
         settings.ALLOWED_HOSTS = ["*"]
         call_command("migrate", verbosity=0)

@@ -35,7 +35,9 @@ django.setup()
 
 from django.core.management import call_command  # noqa: E402
 
-from dashboard import consumers, live, poller  # noqa: E402
+from dashboard.live import consumers  # noqa: E402
+from dashboard.live import publisher as live  # noqa: E402
+from dashboard.poller import loop as poller  # noqa: E402
 
 _out = Path(os.environ["BENCH_EVENTS"]).open("a", buffering=1)  # noqa: SIM115 - open for the process's life
 _lock = threading.Lock()

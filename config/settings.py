@@ -68,18 +68,18 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "dashboard.security.ContentSecurityPolicyMiddleware",
+    "dashboard.access.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "dashboard.throttle.TokenThrottleMiddleware",
+    "dashboard.access.throttle.TokenThrottleMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "dashboard.middleware.LoginRequiredByDefault",
-    "dashboard.middleware.ExplainMethodNotAllowed",
+    "dashboard.access.middleware.LoginRequiredByDefault",
+    "dashboard.access.middleware.ExplainMethodNotAllowed",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -177,8 +177,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
-# Django's ModelBackend, refusing while a username or address is locked out (dashboard/throttle.py).
-AUTHENTICATION_BACKENDS = ["dashboard.throttle.ThrottledModelBackend"]
+# Django's ModelBackend, refusing while a username or address is locked out (dashboard/access/throttle.py).
+AUTHENTICATION_BACKENDS = ["dashboard.access.throttle.ThrottledModelBackend"]
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
@@ -196,7 +196,7 @@ WHITENOISE_USE_FINDERS = True
 
 # --- Security (docs/security.md) -----------------------------------------------------------------
 # Always: cookies out of reach of scripts and other sites, no framing, no sniffing, a strict
-# Content-Security-Policy (dashboard/security.py). Nothing in the pages reads the CSRF cookie: forms
+# Content-Security-Policy (dashboard/access/security.py). Nothing in the pages reads the CSRF cookie: forms
 # carry {% csrf_token %}, and scripts using the API with a session send it from their cookie jar.
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -236,7 +236,7 @@ if PRODUCTION:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", True)
 
-# Login throttling (dashboard/throttle.py): failures per username and per client address within the
+# Login throttling (dashboard/access/throttle.py): failures per username and per client address within the
 # window lock further attempts for the cool-down; invalid API/metrics tokens per address likewise.
 LOGIN_THROTTLE_FAILURES = int(env_float("LOGIN_THROTTLE_FAILURES", 5))
 LOGIN_THROTTLE_WINDOW_S = env_float("LOGIN_THROTTLE_WINDOW_SECONDS", 900)
@@ -266,7 +266,7 @@ LOGGING = {
     },
 }
 
-# History tiers (dashboard/history.py): every cycle, then per minute, then per 10 minutes.
+# History tiers (dashboard/state/history.py): every cycle, then per minute, then per 10 minutes.
 HISTORY_RAW_S = env_float("HISTORY_RAW_SECONDS", 3600)
 HISTORY_MINUTE_S = env_float("HISTORY_MINUTE_SECONDS", 86400)
 HISTORY_RETENTION_DAYS = env_float("HISTORY_RETENTION_DAYS", 30)

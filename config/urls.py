@@ -3,9 +3,12 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 import dashboard.converters  # noqa: F401 (registers the <group_id:...> converter)
-from dashboard import alert_views, dlq_views, reset_views, views
+from dashboard.access.throttle import ThrottledLoginView
+from dashboard.alerts import views as alert_views
+from dashboard.dlq import views as dlq_views
 from dashboard.metrics import metrics_view
-from dashboard.throttle import ThrottledLoginView
+from dashboard.monitor import views
+from dashboard.offsets import views as reset_views
 
 cluster_patterns = [
     path("", views.overview, name="overview"),
@@ -37,7 +40,7 @@ urlpatterns = [
     path("readyz", views.readyz, name="readyz"),
     path("metrics", metrics_view, name="metrics"),
     path("c/<str:cluster>/", include(cluster_patterns)),
-    path("api/", include("dashboard.api_urls")),
+    path("api/", include("dashboard.api.urls")),
     path("audit/", dlq_views.audit_log, name="audit"),
     path("alerts/", alert_views.alerts_page, name="alerts"),
     path("alerts/rules/new/", alert_views.rule_edit, name="alert_rule_new"),

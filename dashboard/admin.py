@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from dashboard.alert_forms import AlertRuleForm
+from dashboard.alerts.forms import AlertRuleForm
 from dashboard.models import AlertRule, ApiToken, AuditEntry, Silence
 
 

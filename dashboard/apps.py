@@ -8,8 +8,8 @@ class DashboardConfig(AppConfig):
 
     def ready(self) -> None:
         # Register the live fragment renderers in every process (server, poller, tests).
-        from dashboard import fragments, throttle  # noqa: F401 - renderers and login-failure signal receivers
-        from dashboard.permissions import ensure_roles
+        from dashboard.access.permissions import ensure_roles
+        from dashboard.monitor import fragments  # noqa: F401 - renderers and login-failure signal receivers
 
         # The roles exist in every database, also after a test flush.
         post_migrate.connect(ensure_roles, sender=self, dispatch_uid="dashboard-roles")

@@ -9,6 +9,6 @@ from dashboard.clusters import cluster_names
 
 def dashboard_context(request: HttpRequest) -> dict[str, object]:
     """Every page: the cluster names (switcher) and what is firing (the banner on pages without a cluster)."""
-    from dashboard.alerts import firing
+    from dashboard.alerts.engine import firing
 
     return {"cluster_names": cluster_names(), "firing_alerts": lambda: list(firing()[:50])}

@@ -31,12 +31,12 @@ from prometheus_client.registry import Collector
 from prometheus_client.samples import Sample
 from prometheus_client.utils import floatToGoString
 
-from dashboard import store
+from dashboard.access.tokens import bearer_token
 from dashboard.clusters import cluster_names
-from dashboard.dlq_service import summaries
-from dashboard.tokens import bearer_token
-from kafka_admin.figures import ClusterFigures
-from kafka_admin.model import Group, Topic
+from dashboard.dlq.service import summaries
+from dashboard.state import store
+from kafka_admin.figures.tracker import ClusterFigures
+from kafka_admin.snapshot.model import Group, Topic
 
 log = logging.getLogger(__name__)
 
@@ -251,7 +251,7 @@ def _group_samples(c: str, groups: Iterable[Group], figures: ClusterFigures, emi
 
 def status_name(status: object) -> str | None:
     """A group status as a label value: a string (LagStatus is a StrEnum), an Enum, or an object
-    carrying one in `.status` (kafka_admin.status.GroupStatus)."""
+    carrying one in `.status` (kafka_admin.figures.status.GroupStatus)."""
     if status is None:
         return None
     if isinstance(status, str):

@@ -2,7 +2,7 @@
 
 History is one row per group (or topic) per sample with the per-partition numbers packed as
 compact JSON, so a row costs about 20 bytes per partition and row counts grow with groups, not
-partitions. Rows are downsampled as they age (dashboard/history.py): tier 0 every cycle, tier 1
+partitions. Rows are downsampled as they age (dashboard/state/history.py): tier 0 every cycle, tier 1
 one per minute, tier 2 one per ten minutes, then deleted.
 """
 
@@ -158,7 +158,7 @@ class ReprocessBatch(models.Model):
     the batch is produced and before its transaction commits, confirmed after; after a crash the
     pending batches' records are checked against the target topic with a read_committed consumer.
     State, run and actor live here once per transaction, and the per-record values are packed into
-    arrays in this row (dashboard/ledger_pack.py), so recording a 10,000-record transaction is one
+    arrays in this row (dashboard/dlq/ledger_pack.py), so recording a 10,000-record transaction is one
     INSERT and confirming it one UPDATE (a row per record cost ~3-5 µs a record to insert and 1-2 to
     confirm, a third of a reprocess run). A batch whose records are settled differently is split,
     so each batch has one state.

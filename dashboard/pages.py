@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from dashboard.clusters import UnknownCluster, get_cluster
-from dashboard.live import FragmentSpec
+from dashboard.live.publisher import FragmentSpec
 
 MAX_TEXT = 200
 MAX_PAGE = 100_000

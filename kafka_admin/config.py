@@ -83,7 +83,7 @@ class ClusterConfig:
             # broker restart such a client's requests to group and transaction coordinators time out
             # for good (an AdminClient never reads committed offsets again, send_offsets_to_transaction
             # blocks past its timeout: tests/faults). Plain reconnects recover; the poller replaces
-            # its client after an unreachable cycle instead (kafka_admin/collect.py).
+            # its client after an unreachable cycle instead (kafka_admin/snapshot/collect.py).
             "metadata.recovery.strategy": "none",
             # librdkafka logs through Python logging only when a logger is given; keep its
             # own stderr chatter (which can carry broker addresses, never secrets) quiet.

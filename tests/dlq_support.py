@@ -8,8 +8,8 @@ import time
 
 from confluent_kafka import Consumer
 
-from dashboard import ledger_pack
-from kafka_admin import dlq_headers as h
+from dashboard.dlq import ledger_pack
+from kafka_admin.dlq import headers as h
 
 
 def spring_headers(topic: str, partition: int, offset: int, exc: str, message: str) -> list:

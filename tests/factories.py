@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from kafka_admin.model import (
+from kafka_admin.snapshot.model import (
     Broker,
     ClusterSnapshot,
     Group,

@@ -5,75 +5,124 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('dashboard', '0003_dlq'),
+        ("dashboard", "0003_dlq"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AlertRule',
+            name="AlertRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('enabled', models.BooleanField(default=True)),
-                ('cluster', models.CharField(blank=True, help_text='empty: every cluster', max_length=100)),
-                ('pattern', models.CharField(default='*', help_text='glob (orders-*) or /regex/', max_length=300)),
-                ('condition', models.CharField(choices=[('lag_gt', 'lag > N messages'), ('time_lag_gt', 'time lag > N seconds'), ('status_in', 'status in a set'), ('dlq_waiting_gt', 'DLQ waiting > N'), ('unreachable', 'cluster unreachable')], max_length=20)),
-                ('threshold', models.FloatField(default=0)),
-                ('statuses', models.CharField(blank=True, help_text="for 'status in': e.g. STOP,STALL", max_length=100)),
-                ('for_seconds', models.PositiveIntegerField(default=60, help_text='how long it must hold before firing')),
-                ('channel', models.CharField(choices=[('log', 'log only'), ('webhook', 'webhook (JSON)'), ('slack', 'Slack-compatible webhook')], default='log', max_length=10)),
-                ('webhook_url', models.CharField(blank=True, help_text='secret: never shown in full', max_length=500)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=100, unique=True)),
+                ("enabled", models.BooleanField(default=True)),
+                ("cluster", models.CharField(blank=True, help_text="empty: every cluster", max_length=100)),
+                ("pattern", models.CharField(default="*", help_text="glob (orders-*) or /regex/", max_length=300)),
+                (
+                    "condition",
+                    models.CharField(
+                        choices=[
+                            ("lag_gt", "lag > N messages"),
+                            ("time_lag_gt", "time lag > N seconds"),
+                            ("status_in", "status in a set"),
+                            ("dlq_waiting_gt", "DLQ waiting > N"),
+                            ("unreachable", "cluster unreachable"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("threshold", models.FloatField(default=0)),
+                (
+                    "statuses",
+                    models.CharField(blank=True, help_text="for 'status in': e.g. STOP,STALL", max_length=100),
+                ),
+                (
+                    "for_seconds",
+                    models.PositiveIntegerField(default=60, help_text="how long it must hold before firing"),
+                ),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[
+                            ("log", "log only"),
+                            ("webhook", "webhook (JSON)"),
+                            ("slack", "Slack-compatible webhook"),
+                        ],
+                        default="log",
+                        max_length=10,
+                    ),
+                ),
+                ("webhook_url", models.CharField(blank=True, help_text="secret: never shown in full", max_length=500)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
         ),
         migrations.CreateModel(
-            name='AlertEvent',
+            name="AlertEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('cluster', models.CharField(max_length=100)),
-                ('subject', models.CharField(max_length=300)),
-                ('kind', models.CharField(max_length=10)),
-                ('at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('value', models.FloatField(null=True)),
-                ('message', models.CharField(max_length=500)),
-                ('silenced', models.BooleanField(default=False)),
-                ('delivered_at', models.DateTimeField(null=True)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('next_attempt_at', models.DateTimeField(db_index=True, null=True)),
-                ('last_error', models.CharField(blank=True, max_length=300)),
-                ('rule', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='dashboard.alertrule')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("cluster", models.CharField(max_length=100)),
+                ("subject", models.CharField(max_length=300)),
+                ("kind", models.CharField(max_length=10)),
+                ("at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("value", models.FloatField(null=True)),
+                ("message", models.CharField(max_length=500)),
+                ("silenced", models.BooleanField(default=False)),
+                ("delivered_at", models.DateTimeField(null=True)),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("next_attempt_at", models.DateTimeField(db_index=True, null=True)),
+                ("last_error", models.CharField(blank=True, max_length=300)),
+                (
+                    "rule",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="events", to="dashboard.alertrule"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-at', '-id'],
+                "ordering": ["-at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Silence',
+            name="Silence",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('pattern', models.CharField(default='*', max_length=300)),
-                ('until', models.DateTimeField()),
-                ('reason', models.CharField(max_length=300)),
-                ('created_by', models.CharField(max_length=150)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('rule', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='silences', to='dashboard.alertrule')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("pattern", models.CharField(default="*", max_length=300)),
+                ("until", models.DateTimeField()),
+                ("reason", models.CharField(max_length=300)),
+                ("created_by", models.CharField(max_length=150)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "rule",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="silences",
+                        to="dashboard.alertrule",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='AlertState',
+            name="AlertState",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('cluster', models.CharField(max_length=100)),
-                ('subject', models.CharField(max_length=300)),
-                ('pending_since', models.DateTimeField(null=True)),
-                ('firing_since', models.DateTimeField(null=True)),
-                ('value', models.FloatField(null=True)),
-                ('rule', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='states', to='dashboard.alertrule')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("cluster", models.CharField(max_length=100)),
+                ("subject", models.CharField(max_length=300)),
+                ("pending_since", models.DateTimeField(null=True)),
+                ("firing_since", models.DateTimeField(null=True)),
+                ("value", models.FloatField(null=True)),
+                (
+                    "rule",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="states", to="dashboard.alertrule"
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('rule', 'cluster', 'subject'), name='alertstate_unique')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("rule", "cluster", "subject"), name="alertstate_unique")
+                ],
             },
         ),
     ]

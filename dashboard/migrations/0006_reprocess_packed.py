@@ -1,20 +1,20 @@
 """The reprocess ledger without a row per record: each batch's records are packed into its row.
 
 Every batch's ReprocessEntry rows (ordered by offset) become the packed columns of the batch
-(dashboard/ledger_pack.py: DLQ offsets, target topics, partitions and offsets), which keeps every
+(dashboard/dlq/ledger_pack.py: DLQ offsets, target topics, partitions and offsets), which keeps every
 answer the ledger gave: which records a batch holds and where each one was written. A batch without
 entries held no record and answered nothing; it is dropped. Of two entries of one batch with the
 same offset (the ledger never wrote such), the later is kept.
 
 Reversible: backwards, each batch's records become ReprocessEntry rows again.
 
-This migration packs with dashboard.ledger_pack as it is; a later change of the packed format
+This migration packs with dashboard.dlq.ledger_pack as it is; a later change of the packed format
 needs a migration of its own that converts the columns.
 """
 
 from django.db import migrations, models
 
-from dashboard import ledger_pack
+from dashboard.dlq import ledger_pack
 
 CHUNK = 500
 

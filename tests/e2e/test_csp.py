@@ -1,6 +1,6 @@
 """In headless Chromium: every page works under the Content-Security-Policy, with no violation reported.
 
-The policy forbids inline scripts and styles (dashboard/security.py). A violation shows up as a
+The policy forbids inline scripts and styles (dashboard/access/security.py). A violation shows up as a
 `securitypolicyviolation` event (caught by a script Playwright injects, which the policy does not
 apply to) and as a console error; both are collected on every page, including after live updates,
 htmx swaps, the lag chart and the admin.

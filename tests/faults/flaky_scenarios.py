@@ -20,9 +20,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from kafka_admin.collect import SnapshotCollector, collect_snapshot
 from kafka_admin.config import ClusterConfig
-from kafka_admin.model import ClusterSnapshot
+from kafka_admin.snapshot.collect import SnapshotCollector, collect_snapshot
+from kafka_admin.snapshot.model import ClusterSnapshot
 from tests.tcp_proxy import TcpProxy
 
 

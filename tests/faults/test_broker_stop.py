@@ -100,7 +100,7 @@ def test_broker_stop_serves_stale_data_then_recovers(fault_broker, make_server, 
         assert recovered_in <= 2 * INTERVAL + REQUEST_TIMEOUT + 1.0, f"fresh data only after {recovered_in:.1f} s"
         assert _ts(fresh["collected_at"]) > _ts(good["collected_at"]) and fresh["stale_reason"] is None
         # And complete: the committed offsets come back too (a client that lived through the outage kept
-        # timing out on group calls for good; the collector replaces it, see kafka_admin/collect.py).
+        # timing out on group calls for good; the collector replaces it, see kafka_admin/snapshot/collect.py).
         complete = wait_until(lambda: (r := http.get(api).json())["partitions"] and r, 10, what="group offsets again")
         assert complete["total_lag"] == 4 and complete["partitions"][0]["committed"] == 1
         ws.recv_until(lambda m: 'id="status"' in m and "unreachable" not in m, 10)

@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 
-from kafka_admin.collect import SnapshotCollector
 from kafka_admin.config import ClusterConfig
-from kafka_admin.model import ClusterSnapshot
+from kafka_admin.snapshot.collect import SnapshotCollector
+from kafka_admin.snapshot.model import ClusterSnapshot
 from tests.faults.flaky_scenarios import HookedAdmin
 from tests.faults.support import LIBRDKAFKA_ABORT, LIBRDKAFKA_ABORT_REASON, ProxiedBroker, commit
 from tests.kafka_support import REPO, Kafka
@@ -157,7 +157,7 @@ def test_poller_cycle_never_runs_past_the_cycle_timeout(setup, proxy, config, fa
     from django.core.cache import cache
 
     from dashboard.models import DlqRecord
-    from dashboard.poller import Poller
+    from dashboard.poller.loop import Poller
 
     cache.clear()
     poller = Poller(config, 1.0)

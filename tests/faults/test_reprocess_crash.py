@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from kafka_admin import dlq_headers as h
+from kafka_admin.dlq import headers as h
 from tests.dlq_support import confirmed_in_ledger, fill_dlq, read_all
 from tests.kafka_support import REPO
 

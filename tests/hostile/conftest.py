@@ -15,10 +15,10 @@ from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.test import Client
 
-from dashboard import store
+from dashboard.access.permissions import ensure_roles
 from dashboard.clusters import configured_clusters
 from dashboard.models import DlqRecord, ReprocessRun
-from dashboard.permissions import ensure_roles
+from dashboard.state import store
 from tests.factories import snapshot
 from tests.hostile.hostile import IMG, SCRIPT
 from tests.kafka_support import free_port
@@ -97,6 +97,6 @@ def operator(loaded) -> Client:
 @pytest.fixture
 def no_background_runs(monkeypatch):
     """A reprocess that passes validation is recorded, but its background thread does nothing here."""
-    from dashboard import dlq_service
+    from dashboard.dlq import service as dlq_service
 
     monkeypatch.setattr(dlq_service, "_execute", lambda *args: None)

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dashboard import dlq_service
+from dashboard.dlq import service as dlq_service
 from dashboard.models import DlqRecord, ReprocessRun
 from dashboard.pages import DLQ_STATUS_FILTERS, GROUP_SORTS, GROUP_STATES, LAG_STATUSES, RANGES, TOPIC_SORTS
 from kafka_admin import reprocess as engine

@@ -16,9 +16,9 @@ import pytest
 from confluent_kafka.admin import AdminClient
 from django.contrib.auth.models import Group
 
-from dashboard.permissions import ensure_roles
-from dashboard.poller import Poller
-from kafka_admin import dlq_headers as h
+from dashboard.access.permissions import ensure_roles
+from dashboard.poller.loop import Poller
+from kafka_admin.dlq import headers as h
 from tests.dlq_support import spring_headers
 from tests.hostile.hostile import IMG, SCRIPT, assert_not_raw, check_api, check_page, warm_up_group_coordinator
 

@@ -20,9 +20,10 @@ from django.core.cache import cache
 from django.urls import URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from dashboard import dlq_service, store
+from dashboard.dlq import service as dlq_service
 from dashboard.models import AlertRule, Silence
 from dashboard.pages import DLQ_STATUS_FILTERS, GROUP_SORTS, SEEKS, TOPIC_SORTS
+from dashboard.state import store
 from kafka_admin import reprocess as engine
 from tests.factories import snapshot
 from tests.hostile.conftest import CLUSTER, DLQ, HOSTILE_GROUP, RUN_ID
@@ -326,8 +327,8 @@ class TestBrokerPages:
     def on_broker(self, kafka, dashboard_cluster, db, django_user_model, client):
         from django.contrib.auth.models import Group
 
+        from dashboard.access.permissions import ensure_roles
         from dashboard.models import DlqRecord
-        from dashboard.permissions import ensure_roles
 
         # The group coordinator must be up before group ids are thrown at it: on a broker a few seconds
         # old, describe_consumer_groups fails, and librdkafka has crashed (SIGSEGV) in that state.

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dashboard import dlq_service
+from dashboard.dlq import service as dlq_service
 from dashboard.pages import (
     BrowseQuery,
     DlqQuery,
@@ -24,8 +24,9 @@ from dashboard.pages import (
     page_fragments,
     parse_timestamp,
 )
-from kafka_admin import messages, offsets
-from kafka_admin.offsets import InvalidReset
+from kafka_admin import offset_reset as offsets
+from kafka_admin.offset_reset import InvalidReset
+from kafka_admin.records import read as messages
 from tests.hostile.hostile import HOSTILE_TEXT
 
 BOUNDED = settings(max_examples=200, deadline=None)

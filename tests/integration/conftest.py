@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from dashboard.poller import Poller
-from kafka_admin import dlq_headers as h
+from dashboard.poller.loop import Poller
+from kafka_admin.dlq import headers as h
 from tests.dlq_support import spring_headers
 
 

@@ -19,7 +19,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from kafka_admin.config import ClusterConfig
-from kafka_admin.dlq import header_targets
+from kafka_admin.dlq.routing import header_targets
 from kafka_admin.reprocess import OffsetRange, PendingEntry, Progress, RecordKey, reprocess
 
 CLUSTER = "crash-test"

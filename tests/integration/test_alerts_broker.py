@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dashboard.models import AlertRule
-from dashboard.poller import Poller
+from dashboard.poller.loop import Poller
 from tests.webhook_server import WebhookServer
 
 pytestmark = [pytest.mark.broker, pytest.mark.django_db(transaction=True)]
@@ -17,8 +17,15 @@ def test_lag_alert_fires_and_resolves_with_webhook(kafka, dashboard_cluster):
     kafka.commit(group, [(topic, 0, 0)])
     poller = Poller(dashboard_cluster, 1.0)
     with WebhookServer() as hook:
-        AlertRule.objects.create(name="lag too high", pattern=group, condition="lag_gt", threshold=10,
-                                 for_seconds=0, channel="webhook", webhook_url=hook.url)
+        AlertRule.objects.create(
+            name="lag too high",
+            pattern=group,
+            condition="lag_gt",
+            threshold=10,
+            for_seconds=0,
+            channel="webhook",
+            webhook_url=hook.url,
+        )
         poller.cycle()
         assert hook.received == []  # lag 0: nothing
         kafka.produce(topic, 25, partition=0)

@@ -15,7 +15,7 @@ from django.test import Client
 from django.urls import reverse
 
 from dashboard.models import AuditEntry, DlqRecord, ReprocessRun
-from kafka_admin import dlq_headers as h
+from kafka_admin.dlq import headers as h
 from tests.dlq_support import read_all
 
 pytestmark = [pytest.mark.broker, pytest.mark.django_db(transaction=True)]

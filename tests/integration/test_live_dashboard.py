@@ -11,9 +11,9 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from dashboard import store
 from dashboard.models import GroupSample, TopicSample
-from dashboard.poller import Poller
+from dashboard.poller.loop import Poller
+from dashboard.state import store
 
 pytestmark = [pytest.mark.broker, pytest.mark.django_db(transaction=True)]
 

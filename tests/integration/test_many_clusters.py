@@ -11,9 +11,9 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.urls import reverse
 
-from dashboard import store
 from dashboard.clusters import configured_clusters
-from dashboard.poller import Poller
+from dashboard.poller.loop import Poller
+from dashboard.state import store
 from tests.kafka_support import BrokerProcess, Kafka
 
 pytestmark = [pytest.mark.broker, pytest.mark.django_db(transaction=True)]

@@ -11,7 +11,7 @@ import pytest
 from confluent_kafka import KafkaException, Producer, TopicPartition
 
 from kafka_admin.config import ClusterConfig
-from kafka_admin.messages import (
+from kafka_admin.records.read import (
     FromOffset,
     FromTimestamp,
     Newest,

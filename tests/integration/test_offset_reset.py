@@ -19,8 +19,8 @@ from django.urls import reverse
 
 from dashboard.management.commands.reset_offsets import HEADERS
 from dashboard.models import AuditEntry
-from kafka_admin import offsets
-from kafka_admin.offsets import InvalidReset, ResetSpec
+from kafka_admin import offset_reset as offsets
+from kafka_admin.offset_reset import InvalidReset, ResetSpec
 
 pytestmark = [pytest.mark.broker, pytest.mark.django_db(transaction=True)]
 

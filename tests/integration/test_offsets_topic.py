@@ -12,8 +12,8 @@ from collections.abc import Iterator
 import pytest
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
-from kafka_admin.collect import SnapshotCollector, collect_snapshot
-from kafka_admin.offsets_topic import OffsetsTopicReader
+from kafka_admin.snapshot.collect import SnapshotCollector, collect_snapshot
+from kafka_admin.snapshot.offsets_topic import OffsetsTopicReader
 
 pytestmark = pytest.mark.broker
 

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 from confluent_kafka import OFFSET_BEGINNING, ConsumerGroupTopicPartitions, KafkaError, TopicPartition
 
-from kafka_admin import dlq_headers as dh
 from kafka_admin.config import ClusterConfig
-from kafka_admin.dlq import DEFAULT_PATTERNS, header_targets, reprocessed_from, republish_headers
-from kafka_admin.messages import FromOffset, read_records
+from kafka_admin.dlq import headers as dh
+from kafka_admin.dlq.routing import DEFAULT_PATTERNS, header_targets, reprocessed_from, republish_headers
+from kafka_admin.records.read import FromOffset, read_records
 from kafka_admin.reprocess import (
     MemoryLedger,
     OffsetRange,

@@ -20,9 +20,9 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 
 from dashboard.clusters import configured_clusters
-from dashboard.poller import Poller
-from kafka_admin.collect import collect_snapshot
+from dashboard.poller.loop import Poller
 from kafka_admin.config import ClusterConfig, clusters_from_file
+from kafka_admin.snapshot.collect import collect_snapshot
 from tests.kafka_support import BrokerProcess, Kafka, free_port
 
 # All transactional: pytest-django runs transactional tests in their own group, and one group keeps

@@ -7,8 +7,8 @@ import time
 import pytest
 from confluent_kafka import TopicPartition
 
-from kafka_admin.collect import collect_snapshot
 from kafka_admin.config import ClusterConfig
+from kafka_admin.snapshot.collect import collect_snapshot
 from tests.kafka_support import free_port
 
 pytestmark = pytest.mark.broker

@@ -24,9 +24,10 @@ from django.test import Client
 from django.urls import URLResolver, get_resolver
 from django.utils import timezone
 
-from dashboard import store, tokens
+from dashboard.access import tokens
 from dashboard.clusters import default_cluster
 from dashboard.models import AlertRule, ReprocessRun, Silence
+from dashboard.state import store
 from tests.factories import snapshot
 
 pytestmark = pytest.mark.django_db
@@ -341,19 +342,19 @@ class BrokerTouched(RuntimeError):
 
 
 BROKER_FUNCTIONS = {
-    "kafka_admin.messages": ("read_records", "read_one"),
-    "kafka_admin.offsets": ("read_group", "plan_reset", "apply_reset"),
-    "dashboard.dlq_service": ("plan", "start_run"),
+    "kafka_admin.records.read": ("read_records", "read_one"),
+    "kafka_admin.offset_reset": ("read_group", "plan_reset", "apply_reset"),
+    "dashboard.dlq.service": ("plan", "start_run"),
 }
 BROKER_CLIENTS = {
     module: ("Consumer", "Producer", "AdminClient")
     for module in (
-        "kafka_admin.messages",
-        "kafka_admin.offsets",
-        "kafka_admin.collect",
+        "kafka_admin.records.read",
+        "kafka_admin.offset_reset",
+        "kafka_admin.snapshot.collect",
         "kafka_admin.reprocess",
-        "kafka_admin.offsets_topic",
-        "kafka_admin.topic_configs",
+        "kafka_admin.snapshot.offsets_topic",
+        "kafka_admin.snapshot.topic_configs",
     )
 }
 
@@ -515,7 +516,7 @@ def test_every_url_pattern_is_in_the_matrix():
 
 
 def test_every_websocket_route_is_covered():
-    from dashboard.routing import websocket_urlpatterns
+    from dashboard.live.routing import websocket_urlpatterns
 
     assert {str(p.pattern) for p in websocket_urlpatterns} == WEBSOCKET_ROUTES
 

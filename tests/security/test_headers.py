@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from django.contrib.auth import get_user_model
 
-from dashboard import store
 from dashboard.clusters import default_cluster
+from dashboard.state import store
 from tests.factories import snapshot
 
 pytestmark = pytest.mark.django_db

@@ -19,10 +19,11 @@ from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.test import Client
 
-from dashboard import store, tokens
+from dashboard.access import tokens
 from dashboard.clusters import configured_clusters
 from dashboard.models import AlertEvent, AlertRule, ApiToken, AuditEntry, DlqRecord
-from dashboard.poller import Poller
+from dashboard.poller.loop import Poller
+from dashboard.state import store
 from tests.factories import snapshot, unreachable
 from tests.kafka_support import free_port
 

@@ -10,8 +10,8 @@ import pytest
 from django.contrib.auth import aauthenticate, authenticate, get_user_model
 from django.test import Client
 
-from dashboard import tokens as api_tokens
-from dashboard.throttle import client_ip
+from dashboard.access import tokens as api_tokens
+from dashboard.access.throttle import client_ip
 
 pytestmark = pytest.mark.django_db
 

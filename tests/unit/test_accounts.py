@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
-from dashboard.permissions import can_operate
+from dashboard.access.permissions import can_operate
 
 pytestmark = pytest.mark.django_db
 

@@ -4,9 +4,9 @@ from datetime import timedelta
 
 import pytest
 
-from dashboard import alerts
+from dashboard.alerts import engine as alerts
 from dashboard.models import AlertEvent, AlertRule, AlertState, Silence
-from kafka_admin.figures import EMPTY
+from kafka_admin.figures.tracker import EMPTY
 from tests.factories import T0, snapshot
 from tests.webhook_server import WebhookServer
 

@@ -15,12 +15,13 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
 
-from dashboard import fragments, store
 from dashboard.clusters import configured_clusters, default_cluster
 from dashboard.management.commands.create_api_token import Command as CreateApiToken
 from dashboard.models import ApiToken, GroupSample
-from kafka_admin.figures import FigureTracker
-from kafka_admin.model import (
+from dashboard.monitor import fragments
+from dashboard.state import store
+from kafka_admin.figures.tracker import FigureTracker
+from kafka_admin.snapshot.model import (
     Broker,
     ClusterSnapshot,
     Group,

@@ -1,4 +1,4 @@
-"""kafka_admin.dlq: DLQ names, failure headers byte by byte, routing back, re-publish headers."""
+"""kafka_admin.dlq.routing: DLQ names, failure headers byte by byte, routing back, re-publish headers."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kafka_admin import dlq_headers as dh
-from kafka_admin.dlq import (
+from kafka_admin.dlq import headers as dh
+from kafka_admin.dlq.routing import (
     DEFAULT_PATTERNS,
     FailureInfo,
     Target,

@@ -6,7 +6,7 @@ import struct
 
 import pytest
 
-from kafka_admin import dlq_headers as dh
+from kafka_admin.dlq import headers as dh
 
 
 class TestEncodeInt32:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from dashboard.dlq_index import index_new_records
+from dashboard.dlq.index import index_new_records
 from dashboard.models import DlqRecord
 from kafka_admin.config import ClusterConfig
 from tests.factories import snapshot
@@ -37,8 +37,8 @@ class TestIndexCleanup:
 
 
 def test_records_indexed_after_they_were_reprocessed_carry_the_status_over():
-    from dashboard.dlq_index import _apply_earlier_reprocesses
-    from dashboard.ledger import DbLedger
+    from dashboard.dlq.index import _apply_earlier_reprocesses
+    from dashboard.dlq.ledger import DbLedger
     from dashboard.models import REPROCESSED, RESOLVED, WAITING, ReprocessBatch
     from kafka_admin.reprocess import PendingEntry
 

@@ -1,6 +1,6 @@
 """FigureTracker over hand-built snapshots: rates, time lag, trends, memory bounds."""
 
-from kafka_admin.figures import LAG_POINTS, FigureTracker
+from kafka_admin.figures.tracker import LAG_POINTS, FigureTracker
 from tests.factories import later, snapshot, unreachable
 
 

@@ -8,11 +8,12 @@ import random
 import pytest
 from django.urls import reverse
 
-from dashboard import fragments, store
 from dashboard.clusters import default_cluster
+from dashboard.monitor import fragments
 from dashboard.pages import GroupListQuery
-from kafka_admin.figures import FigureTracker
-from kafka_admin.timelag import TimeLag
+from dashboard.state import store
+from kafka_admin.figures.timelag import TimeLag
+from kafka_admin.figures.tracker import FigureTracker
 from tests.factories import later, snapshot
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clean_cache")]

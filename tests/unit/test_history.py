@@ -4,8 +4,8 @@ from datetime import timedelta
 
 import pytest
 
-from dashboard import history
 from dashboard.models import MINUTE, RAW, TEN_MINUTES, GroupSample, TopicSample
+from dashboard.state import history
 from tests.factories import T0, later, snapshot, unreachable
 
 pytestmark = pytest.mark.django_db

@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from dashboard.lease import Lease
 from dashboard.models import PollerLease
+from dashboard.state.lease import Lease
 
 pytestmark = pytest.mark.django_db
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard import ledger_pack
-from dashboard.ledger import CHUNK, DbLedger, history
+from dashboard.dlq import ledger_pack
+from dashboard.dlq.ledger import CHUNK, DbLedger, history
 from dashboard.models import (
     ABANDONED,
     CONFIRMED,

@@ -1,4 +1,4 @@
-"""dashboard.ledger_pack: a batch's records packed and read back, in a byte order fixed on disk."""
+"""dashboard.dlq.ledger_pack: a batch's records packed and read back, in a byte order fixed on disk."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from dashboard import ledger_pack as lp
+from dashboard.dlq import ledger_pack as lp
 
 
 def batch(**fields) -> SimpleNamespace:

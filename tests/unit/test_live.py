@@ -2,9 +2,11 @@
 
 import pytest
 
-from dashboard import fragments, live, store  # noqa: F401 - fragments registers the renderers
 from dashboard.clusters import default_cluster
+from dashboard.live import publisher as live
+from dashboard.monitor import fragments  # noqa: F401 - fragments registers the renderers
 from dashboard.pages import page_fragments
+from dashboard.state import store
 from tests.factories import later, snapshot, unreachable
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clean_cache")]

@@ -12,12 +12,13 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.parser import text_string_to_metric_families
 
-from dashboard import metrics, store
+from dashboard import metrics
 from dashboard.clusters import default_cluster
-from dashboard.store import ClusterState
-from kafka_admin.figures import ClusterFigures, FigureTracker
-from kafka_admin.status import LagStatus
-from kafka_admin.timelag import TimeLag
+from dashboard.state import store
+from dashboard.state.store import ClusterState
+from kafka_admin.figures.status import LagStatus
+from kafka_admin.figures.timelag import TimeLag
+from kafka_admin.figures.tracker import ClusterFigures, FigureTracker
 from tests.factories import later, snapshot, unreachable
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clean_cache")]
@@ -269,7 +270,7 @@ class Level(Enum):
 
 @dataclass(frozen=True)
 class GroupVerdict:
-    """Like kafka_admin.status.GroupStatus: the status in a `.status` field."""
+    """Like kafka_admin.figures.status.GroupStatus: the status in a `.status` field."""
 
     status: LagStatus
     reason: str = "no commit for 90 s"

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from dashboard.ledger import DbLedger
+from dashboard.dlq.ledger import DbLedger
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

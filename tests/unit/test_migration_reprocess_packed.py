@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from dashboard.ledger import DbLedger, history
+from dashboard.dlq.ledger import DbLedger, history
 from dashboard.models import DlqRecord, ReprocessBatch
 from tests.unit.test_migration_reprocess_batches import migrate
 

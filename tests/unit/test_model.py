@@ -1,7 +1,7 @@
 import json
 from datetime import UTC, datetime
 
-from kafka_admin.model import (
+from kafka_admin.snapshot.model import (
     Broker,
     ClusterSnapshot,
     Group,

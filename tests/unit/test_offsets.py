@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kafka_admin import offsets
-from kafka_admin.offsets import InvalidReset, ResetMember, ResetRow, ResetSpec
+from kafka_admin import offset_reset as offsets
+from kafka_admin.offset_reset import InvalidReset, ResetMember, ResetRow, ResetSpec
 
 
 class TestParseSpec:
@@ -135,7 +135,7 @@ class TestFormParsing:
     def test_form(self):
         from django.http import QueryDict
 
-        from dashboard.reset_views import parse_form
+        from dashboard.offsets.views import parse_form
 
         q = QueryDict(mutable=True)
         q.setlist("tp", ["orders:1", "pay"])
@@ -152,7 +152,7 @@ class TestFormParsing:
             parse_form(QueryDict("scope=some&to=earliest"))
 
     def test_changed_since_preview(self):
-        from dashboard.reset_views import changed_since_preview, expectations
+        from dashboard.offsets.views import changed_since_preview, expectations
 
         plan = offsets.ResetPlan("g", "Empty", (), (ResetRow("t", 0, 5, 2, 2, 10, 5, 8),))
         assert expectations(plan) == ["t:0:5"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from kafka_admin.payload import (
+from kafka_admin.records.payload import (
     HEADER_HEX_LIMIT,
     HEADER_TEXT_LIMIT,
     MAX_JSON_DEPTH,

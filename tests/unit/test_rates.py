@@ -3,7 +3,7 @@ import random
 
 import pytest
 
-from kafka_admin.rates import CatchUp, Trend, catch_up_eta, downsample, rate, sparkline_points, trend
+from kafka_admin.figures.rates import CatchUp, Trend, catch_up_eta, downsample, rate, sparkline_points, trend
 
 
 class TestRate:

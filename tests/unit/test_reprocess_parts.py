@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kafka_admin import dlq_headers as dh
 from kafka_admin import reprocess
 from kafka_admin.config import ClusterConfig
-from kafka_admin.dlq import HeaderRouter, republish_headers
-from kafka_admin.messages import Record, make_record
+from kafka_admin.dlq import headers as dh
+from kafka_admin.dlq.routing import HeaderRouter, republish_headers
+from kafka_admin.records.read import Record, make_record
 
 AT = datetime(2025, 2, 3, 4, 5, 6, 789000, tzinfo=UTC)
 

@@ -4,7 +4,7 @@ from collections import deque
 
 import pytest
 
-from kafka_admin.status import (
+from kafka_admin.figures.status import (
     DEFAULT_MIN_SAMPLES,
     DEFAULT_MIN_STUCK_S,
     DEFAULT_WINDOW_SAMPLES,

@@ -1,4 +1,4 @@
-from dashboard.textable import render
+from dashboard.management.textable import render
 
 
 def test_aligned_columns_with_dash_for_unknown():

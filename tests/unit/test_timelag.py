@@ -3,7 +3,7 @@ import random
 
 import pytest
 
-from kafka_admin.timelag import (
+from kafka_admin.figures.timelag import (
     DEFAULT_MAX_POINTS,
     OffsetPoint,
     OffsetTimeline,

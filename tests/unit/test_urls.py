@@ -5,8 +5,8 @@ from urllib.parse import unquote
 import pytest
 from django.urls import resolve, reverse
 
-from dashboard import store
 from dashboard.clusters import default_cluster
+from dashboard.state import store
 from tests.factories import snapshot
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clean_cache")]

@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 import pytest
 from django.urls import reverse
 
-from dashboard import store
 from dashboard.clusters import default_cluster
+from dashboard.state import store
 from tests.factories import snapshot, unreachable
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clean_cache")]
@@ -84,7 +84,7 @@ class TestProbes:
 
 class TestStatusBadges:
     def test_status_column_filter_and_detail(self, viewer):
-        from kafka_admin.figures import FigureTracker
+        from kafka_admin.figures.tracker import FigureTracker
         from tests.factories import later
 
         tracker = FigureTracker(status_samples=24, status_min_samples=12)
@@ -110,7 +110,8 @@ class TestChartGaps:
     def test_an_outage_breaks_the_line(self):
         from datetime import timedelta
 
-        from dashboard import fragments, history
+        from dashboard.monitor import fragments
+        from dashboard.state import history
 
         now = datetime.now(UTC)
         for minutes in (50, 49, 48, 20, 19):  # no samples between 48 and 20 minutes ago

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from dashboard.access.tokens import create_token
 from dashboard.models import ApiToken
-from dashboard.tokens import create_token
 
 NAME_MAX = ApiToken._meta.get_field("name").max_length
 

@@ -11,7 +11,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from dashboard.permissions import ensure_roles
+from dashboard.access.permissions import ensure_roles
 
 ROLES = {"viewer": "viewers", "operator": "operators"}
 

@@ -6,9 +6,10 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from dashboard import dlq_service, textable
 from dashboard.clusters import UnknownCluster, cluster_names, get_cluster
-from dashboard.poller import Poller
+from dashboard.dlq import service as dlq_service
+from dashboard.management import textable
+from dashboard.poller.loop import Poller
 
 
 class Command(BaseCommand):

@@ -7,9 +7,9 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from dashboard import dlq_service
 from dashboard.clusters import UnknownCluster, cluster_names, get_cluster
-from dashboard.poller import Poller
+from dashboard.dlq import service as dlq_service
+from dashboard.poller.loop import Poller
 from kafka_admin import reprocess as engine
 
 

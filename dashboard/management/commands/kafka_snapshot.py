@@ -7,10 +7,10 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from dashboard import textable
 from dashboard.clusters import UnknownCluster, cluster_names, get_cluster
-from kafka_admin.collect import collect_snapshot
-from kafka_admin.model import ClusterSnapshot
+from dashboard.management import textable
+from kafka_admin.snapshot.collect import collect_snapshot
+from kafka_admin.snapshot.model import ClusterSnapshot
 
 
 class Command(BaseCommand):

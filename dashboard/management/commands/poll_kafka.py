@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from dashboard.clusters import UnknownCluster, configured_clusters, get_cluster
-from dashboard.poller import Poller
+from dashboard.poller.loop import Poller
 
 
 class Command(BaseCommand):

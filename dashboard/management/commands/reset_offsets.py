@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from dashboard import textable
 from dashboard.clusters import UnknownCluster, cluster_names, get_cluster
-from dashboard.reset_views import audit_reset, outcome_of
-from kafka_admin import offsets
-from kafka_admin.offsets import InvalidReset, ResetPlan
+from dashboard.management import textable
+from dashboard.offsets.views import audit_reset, outcome_of
+from kafka_admin import offset_reset as offsets
+from kafka_admin.offset_reset import InvalidReset, ResetPlan
 
 HEADERS = ("TOPIC", "PARTITION", "CURRENT-OFFSET", "NEW-OFFSET", "LAG-BEFORE", "LAG-AFTER", "NOTE")
 

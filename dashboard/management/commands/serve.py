@@ -14,7 +14,7 @@ from daphne.server import Server
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from dashboard.pollers import PollerGroup
+from dashboard.poller.embedded import PollerGroup
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,152 @@
+"""The DLQ index: what each dead-letter record is, kept in the database for filtering and counts.
+
+The poller calls index_new_records() every cycle. It reads only records past the last indexed
+offset (nothing at all when a DLQ has no new records: the snapshot's end offsets say so), parses
+their failure headers, and drops index rows that retention already deleted from Kafka.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.db.models import Max
+
+from dashboard.dlq import ledger_pack
+from dashboard.models import CONFIRMED, REPROCESSED, WAITING, DlqRecord, ReprocessBatch
+from kafka_admin.config import ClusterConfig
+from kafka_admin.dlq.routing import is_dlq_topic, parse_failure, resolve_target
+from kafka_admin.records.payload import short
+from kafka_admin.records.read import FromOffset, Record, read_records
+from kafka_admin.snapshot.model import ClusterSnapshot, Topic
+
+log = logging.getLogger(__name__)
+
+PREVIEW_BYTES = 2048
+MIN_READ_S = 0.5  # with less time left in the poll cycle, the index waits for the next cycle
+
+
+def dlq_topics(snapshot: ClusterSnapshot) -> list[Topic]:
+    mapping = settings.DLQ_MAPPING
+    return [
+        t
+        for t in snapshot.topics
+        if not t.internal and (t.name in mapping or is_dlq_topic(t.name, settings.DLQ_PATTERNS))
+    ]
+
+
+def index_new_records(config: ClusterConfig, snapshot: ClusterSnapshot, deadline: float | None = None) -> int:
+    """Index what is new in every DLQ topic; returns how many records were added.
+
+    With a `deadline` (time.monotonic()), each read gets at most what is left of it, and reading stops
+    when too little is left: the poll cycle keeps its timeout, and the index catches up next cycle.
+    """
+    added = 0
+    for topic in dlq_topics(snapshot):
+        last = dict(
+            DlqRecord.objects.filter(cluster=snapshot.cluster, topic=topic.name)
+            .values("partition")
+            .annotate(top=Max("offset"))
+            .values_list("partition", "top")
+        )
+        for p in topic.partitions:
+            rows = DlqRecord.objects.filter(cluster=snapshot.cluster, topic=topic.name, partition=p.partition)
+            if p.start_offset is not None:
+                rows.filter(offset__lt=p.start_offset).delete()  # deleted by retention
+            if p.end_offset is not None and last.get(p.partition, -1) >= p.end_offset:
+                # Offsets past the log's end: the topic was recreated (or the cluster replaced under the
+                # same name). The index of the old topic describes records that no longer exist.
+                rows.filter(offset__gte=p.end_offset).delete()
+                last[p.partition] = rows.aggregate(top=Max("offset"))["top"]
+                if last[p.partition] is None:
+                    del last[p.partition]
+            start = max(last.get(p.partition, -1) + 1, p.start_offset or 0)
+            if p.end_offset is None or start >= p.end_offset:
+                continue
+            left = config.request_timeout_s if deadline is None else deadline - time.monotonic()
+            if left < MIN_READ_S:
+                return added
+            result = read_records(
+                config,
+                topic.name,
+                p.partition,
+                FromOffset(start),
+                limit=settings.DLQ_INDEX_BATCH,
+                max_value_bytes=PREVIEW_BYTES,
+                timeout_s=min(config.request_timeout_s, left),
+            )
+            if result.error and not result.records:
+                log.debug("DLQ index of %s/%d: %s", topic.name, p.partition, result.error)
+                continue
+            added += store_records(snapshot.cluster, topic.name, result.records)
+    return added
+
+
+def row_for(cluster: str, dlq_topic: str, record: Record) -> DlqRecord:
+    info = parse_failure(record.headers)
+    target = resolve_target(info, dlq_topic, settings.DLQ_PATTERNS, settings.DLQ_MAPPING)
+    return DlqRecord(
+        cluster=cluster,
+        topic=dlq_topic,
+        partition=record.partition,
+        offset=record.offset,
+        timestamp=record.timestamp,
+        key_preview=short(_text(record.key), 300),
+        value_preview=_text(record.value)[:PREVIEW_BYTES],
+        value_size=record.value_size,
+        original_topic=(info.original_topic or "")[:255],
+        original_partition=info.original_partition,
+        original_offset=info.original_offset,
+        target_topic=(target.topic or "")[:255],
+        target_source=target.source or "",
+        target_reason=target.reason[:300],
+        exception_class=(info.exception_class or "")[:300],
+        exception_message=(info.exception_message or "")[:2000],
+        consumer_group=(info.consumer_group or "")[:255],
+        retry_count=info.retry_count,
+        failed_at=info.failed_at,
+    )
+
+
+def store_records(cluster: str, dlq_topic: str, records: Iterable[Record]) -> int:
+    rows = [row_for(cluster, dlq_topic, r) for r in records]
+    DlqRecord.objects.bulk_create(rows, batch_size=500, ignore_conflicts=True)
+    _apply_earlier_reprocesses(cluster, dlq_topic, rows)
+    return len(rows)
+
+
+def _apply_earlier_reprocesses(cluster: str, dlq_topic: str, rows: list[DlqRecord]) -> None:
+    """A record can be reprocessed (CLI, API) before the index reaches it: carry its status over."""
+    spans: dict[int, tuple[int, int]] = {}
+    for r in rows:
+        lo, hi = spans.get(r.partition, (r.offset, r.offset))
+        spans[r.partition] = (min(lo, r.offset), max(hi, r.offset))
+    for partition, (lo, hi) in spans.items():
+        confirmed = ReprocessBatch.objects.filter(
+            cluster=cluster,
+            dlq_topic=dlq_topic,
+            partition=partition,
+            state=CONFIRMED,
+            first_offset__lte=hi,
+            last_offset__gte=lo,
+        ).order_by("id")
+        batches = confirmed.values_list("first_offset", "count", "offsets", "actor", "confirmed_at")
+        for first, count, blob, actor, at in batches:  # one UPDATE per contiguous run of offsets
+            for start, end in ledger_pack.runs(ledger_pack.offset_view(first, count, blob), lo, hi):
+                DlqRecord.objects.filter(
+                    cluster=cluster,
+                    topic=dlq_topic,
+                    partition=partition,
+                    offset__gte=start,
+                    offset__lte=end,
+                    status=WAITING,
+                ).update(status=REPROCESSED, status_at=at, status_by=actor)
+
+
+def _text(data: bytes | None) -> str:
+    """Searchable text of a preview: undecodable bytes become U+FFFD, NULs are dropped (SQL-safe)."""
+    if data is None:
+        return ""
+    return data.decode("utf-8", "replace").replace("\x00", "")

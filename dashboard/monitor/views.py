@@ -1,0 +1,218 @@
+"""Thin views: parse the page's query, read the store through dashboard.monitor.fragments, render.
+
+No broker calls for monitoring data here. The one page that reads records (the message browser)
+calls kafka_admin.records.read, an action by the person looking, not monitoring.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+
+from dashboard.clusters import UnknownCluster, cluster_names, default_cluster, get_cluster
+from dashboard.monitor import fragments
+from dashboard.pages import (
+    GROUP_STATES,
+    LAG_STATUSES,
+    RANGES,
+    BrowseQuery,
+    GroupListQuery,
+    InvalidPage,
+    TopicListQuery,
+    choice_param,
+)
+from dashboard.state import store
+from kafka_admin.records import read as messages
+from kafka_admin.records.payload import describe_part, header_text
+
+
+def bad_request(request: HttpRequest, message: str) -> HttpResponse:
+    html = render_to_string("error.html", {"status": 400, "message": message}, request=request)
+    return HttpResponseBadRequest(html)
+
+
+def cluster_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Resolve the cluster in the URL (404 when unknown) and turn InvalidPage into a clear 400."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, cluster: str, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            get_cluster(cluster)
+        except UnknownCluster:
+            raise Http404("unknown cluster") from None
+        try:
+            return view(request, cluster, *args, **kwargs)
+        except InvalidPage as exc:
+            return bad_request(request, str(exc))
+
+    return wrapper
+
+
+def ws_url(page: str, cluster: str, params: tuple[tuple[str, str], ...] = ()) -> str:
+    return f"/ws/live/{page}/?" + urlencode([("cluster", cluster), *params])
+
+
+def page(request: HttpRequest, template: str, cluster: str, section: str, live: str, **context: Any) -> HttpResponse:
+    context.update(cluster=cluster, section=section, ws_url=live, **fragments.status_context(cluster))
+    return render(request, template, context)
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """The default cluster's overview, or the one the cluster switcher asked for (?cluster=)."""
+    wanted = request.GET.get("cluster")
+    name = wanted if wanted in cluster_names() else default_cluster().name
+    return redirect("overview", cluster=name)
+
+
+@cluster_page
+def overview(request: HttpRequest, cluster: str) -> HttpResponse:
+    return page(
+        request,
+        "overview.html",
+        cluster,
+        "overview",
+        ws_url("overview", cluster),
+        **fragments.overview_context(cluster),
+    )
+
+
+@cluster_page
+def brokers(request: HttpRequest, cluster: str) -> HttpResponse:
+    return page(
+        request, "brokers.html", cluster, "brokers", ws_url("brokers", cluster), **fragments.brokers_context(cluster)
+    )
+
+
+@cluster_page
+def topics(request: HttpRequest, cluster: str) -> HttpResponse:
+    query = TopicListQuery.parse(request.GET)
+    context = fragments.topics_context(cluster, query)
+    if request.htmx and request.htmx.target == "topics-table":
+        return render(request, "partials/topics_table.html", {"cluster": cluster, **context})
+    return page(request, "topics.html", cluster, "topics", ws_url("topics", cluster, query.params()), **context)
+
+
+@cluster_page
+def topic(request: HttpRequest, cluster: str, topic: str) -> HttpResponse:
+    context = fragments.topic_context(cluster, topic)
+    if context["state"].snapshot is not None and context["topic"] is None:
+        raise Http404("unknown topic")
+    context.update(browse_context(cluster, topic, request))
+    if request.htmx and request.htmx.target == "messages":
+        return render(request, "partials/messages.html", {"cluster": cluster, **context})
+    context["configs"] = fragments.topic_configs(cluster, topic)
+    return page(request, "topic.html", cluster, "topics", ws_url("topic", cluster, (("topic", topic),)), **context)
+
+
+def browse_context(cluster: str, topic: str, request: HttpRequest) -> dict[str, Any]:
+    """The message browser: reads records only when the person asked (a partition or seek given)."""
+    try:
+        browse = BrowseQuery.parse(request.GET)
+    except InvalidPage as exc:
+        return {"browse": BrowseQuery(), "browse_error": str(exc)}
+    context: dict[str, Any] = {"browse": browse, "browse_timestamp": request.GET.get("timestamp", "")}
+    if "partition" not in request.GET and "seek" not in request.GET:
+        return context
+    seek = {
+        "newest": messages.Newest(),
+        "oldest": messages.Oldest(),
+        "offset": messages.FromOffset(browse.offset or 0),
+        "timestamp": messages.FromTimestamp(browse.timestamp_ms or 0),
+    }[browse.seek]
+    result = messages.read_records(get_cluster(cluster), topic, browse.partition, seek, limit=browse.limit)
+    base = f"/c/{quote(cluster)}/topics/{quote(topic)}/messages/{browse.partition}/"
+    context.update(
+        result=result,
+        browse_error=result.error,
+        records=[
+            {
+                "record": r,
+                "key": describe_part(r.key, r.key_size),
+                "value": describe_part(r.value, r.value_size),
+                "headers": [(name, header_text(value)) for name, value in r.headers[:MAX_HEADERS_SHOWN]],
+                "download_base": f"{base}{r.offset}/",
+            }
+            for r in result.records
+        ],
+    )
+    return context
+
+
+MAX_HEADERS_SHOWN = 200
+
+
+@cluster_page
+def download(request: HttpRequest, cluster: str, topic: str, partition: int, offset: int, part: str) -> HttpResponse:
+    """The whole key or value of one record as a file (never rendered inline: it is untrusted)."""
+    if part not in ("key", "value"):
+        raise Http404("no such part of a record")
+    record = messages.read_one(get_cluster(cluster), topic, partition, offset)
+    if record is None:
+        raise Http404("no record at that offset")
+    data = (record.key if part == "key" else record.value) or b""
+    response = HttpResponse(data, content_type="application/octet-stream")
+    filename = f"{topic}-{partition}-{offset}-{part}.bin"
+    response["Content-Disposition"] = f'attachment; filename="{quote(filename)}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@cluster_page
+def groups(request: HttpRequest, cluster: str) -> HttpResponse:
+    query = GroupListQuery.parse(request.GET)
+    table = fragments.groups_table(cluster, query)  # the same fragment the websocket sends, drawn once per cycle
+    if request.htmx and request.htmx.target == "groups-table":
+        return HttpResponse(table)
+    return page(
+        request,
+        "groups.html",
+        cluster,
+        "groups",
+        ws_url("groups", cluster, query.params()),
+        group_states=GROUP_STATES[:5],
+        lag_statuses=LAG_STATUSES,
+        query=query,
+        groups_table=table,
+    )
+
+
+@cluster_page
+def group(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
+    time_range = choice_param(request.GET, "range", RANGES, "1h")
+    context = fragments.group_context(cluster, group)
+    if context["state"].snapshot is not None and context["group"] is None:
+        raise Http404("unknown consumer group")
+    context.update(fragments.chart_context(cluster, group, time_range))
+    live = ws_url("group", cluster, (("group", group), ("range", time_range)))
+    return page(request, "group.html", cluster, "groups", live, ranges=RANGES, **context)
+
+
+@login_not_required
+def healthz(request: HttpRequest) -> HttpResponse:
+    """The process is alive (for load balancers and liveness probes)."""
+    return JsonResponse({"status": "ok"})
+
+
+@login_not_required
+def readyz(request: HttpRequest) -> HttpResponse:
+    """Every cluster's latest snapshot is fresh and its broker reachable (readiness probes)."""
+    limit = max(3 * settings.POLL_INTERVAL_S, 30.0)
+    problems = {}
+    for name in cluster_names():
+        state = store.state(name)
+        if state.snapshot is None:
+            problems[name] = "no snapshot yet"
+        elif state.stale:
+            problems[name] = "cluster unreachable"
+        elif state.age_s is not None and state.age_s > limit:
+            problems[name] = f"snapshot is {state.age_s:.0f} s old"
+    status = 503 if problems else 200
+    return JsonResponse({"status": "unavailable" if problems else "ready", "problems": problems}, status=status)

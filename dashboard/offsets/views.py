@@ -1,0 +1,196 @@
+"""Offset reset pages: the form, the preview (a dry run), then apply after confirmation.
+
+Operators only, CSRF on every POST, audited. The broker work is kafka_admin.offset_reset; these views
+parse the form, call it with the cluster's config and render. A reset is refused while the group
+has active members (Kafka's rule), and the refusal names them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.template.loader import render_to_string
+from django.views.decorators.http import require_GET, require_POST
+
+from dashboard.access.permissions import operator_required
+from dashboard.clusters import get_cluster
+from dashboard.dlq import service as dlq_service
+from dashboard.monitor.views import bad_request, cluster_page, page
+from kafka_admin import offset_reset as offsets
+from kafka_admin.offset_reset import ApplyResult, InvalidReset, ReadFailed, ResetPlan, ResetSpec
+
+TARGETS = (
+    ("earliest", "Earliest (log start)"),
+    ("latest", "Latest (log end: skip everything waiting)"),
+    ("timestamp", "Timestamp (ISO-8601 UTC or epoch ms)"),
+    ("offset", "Offset"),
+    ("shift", "Shift by N (negative = re-read)"),
+)
+MAX_SELECTORS = 10_000
+MAX_FIELD = 20_000
+AUDIT_ROWS = 1000
+
+
+def _unavailable(request: HttpRequest, message: str) -> HttpResponse:
+    html = render_to_string("error.html", {"status": 503, "message": message}, request=request)
+    return HttpResponse(html, status=503)
+
+
+def parse_form(data: Any) -> tuple[list[tuple[str, int | None]] | None, ResetSpec, dict[str, list[str]]]:
+    """(partitions or None for every committed partition, spec, the fields to post again)."""
+    scope = data.get("scope", "selected")
+    if scope not in ("all", "selected"):
+        raise InvalidReset("scope must be 'all' or 'selected'")
+    picked = data.getlist("tp")
+    more = data.get("more", "")
+    if len(picked) > MAX_SELECTORS or len(more) > MAX_FIELD:
+        raise InvalidReset("too many partitions in one request")
+    spec = offsets.parse_spec(data.get("to", ""), data.get("value", ""))
+    fields = {"scope": [scope], "tp": picked, "more": [more], "to": [spec.to], "value": [data.get("value", "")]}
+    if scope == "all":
+        return None, spec, fields
+    partitions: list[tuple[str, int | None]] = []
+    for text in [*picked, *more.split()]:
+        topic, numbers = offsets.parse_selector(text)
+        partitions.extend([(topic, None)] if numbers is None else [(topic, n) for n in numbers])
+    if not partitions:
+        raise InvalidReset("choose the partitions to reset (or 'all committed partitions')")
+    return partitions, spec, fields
+
+
+def expectations(plan: ResetPlan) -> list[str]:
+    """The previewed current offsets, posted back with the confirmation: 'topic:partition:offset'."""
+    return [f"{r.topic}:{r.partition}:{'-' if r.current is None else r.current}" for r in plan.rows]
+
+
+def changed_since_preview(plan: ResetPlan, expected: list[str]) -> list[str]:
+    """Partitions whose committed offset moved since the preview (another reset, a resubmitted form)."""
+    now = set(expectations(plan))
+    seen = set(expected)
+    moved = sorted(now ^ seen)
+    return sorted({m.rsplit(":", 1)[0].replace(":", "/") for m in moved})
+
+
+def outcome_of(result: ApplyResult) -> str:
+    """The audit log's result word: done, refused (nothing written), failed, or partial."""
+    if result.ok:
+        return "done"
+    if result.refused:
+        return "refused"
+    return "partial" if result.applied else "failed"
+
+
+def audit_reset(
+    actor: str, cluster: str, plan: ResetPlan, result: ApplyResult | None, outcome: str, error: str | None = None
+) -> None:
+    applied = result.applied if result is not None else ()
+    rows = applied if outcome == "done" else plan.rows
+    details: dict[str, Any] = {
+        "spec": plan.spec.as_dict() if plan.spec else None,
+        "state": plan.state,
+        "rows": [r.as_dict() for r in rows[:AUDIT_ROWS]],
+        "partitions": len(plan.rows),
+    }
+    if plan.members:
+        details["members"] = [m._asdict() for m in plan.members[:50]]
+    if result is not None and result.failed:
+        details["failed"] = [f"{t}/{p}: {msg}" for t, p, msg in result.failed[:AUDIT_ROWS]]
+    if error:
+        details["error"] = error[:1000]
+    dlq_service.audit(actor, "offset-reset", cluster, plan.group_id, len(applied), outcome, details)
+
+
+MAX_GROUP_ID_BYTES = 32_767  # a group id is a Kafka protocol STRING (int16 length)
+
+
+def _check_group_id(group: str) -> None:
+    """A group id no Kafka client can send (librdkafka cuts at a NUL) cannot exist: 404, not a broker error."""
+    if "\x00" in group or len(group.encode("utf-8", "replace")) > MAX_GROUP_ID_BYTES:
+        raise Http404("unknown consumer group (no group id can contain a NUL character or exceed 32,767 bytes)")
+
+
+def _context(group: str, **extra: Any) -> dict[str, Any]:
+    return {"group_id": group, "targets": TARGETS, **extra}
+
+
+@cluster_page
+@require_GET
+@operator_required
+def reset_form(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
+    """Choose partitions and a target. Reads the group now (an action page, not monitoring)."""
+    _check_group_id(group)
+    try:
+        state, members, committed = offsets.read_group(get_cluster(cluster), group)
+    except ReadFailed as exc:
+        return _unavailable(request, str(exc))
+    if state == "Dead" and not committed and not members:
+        raise Http404("unknown consumer group (no members, no committed offsets)")
+    by_topic: dict[str, list[tuple[int, int]]] = {}
+    for (topic, partition), offset in sorted(committed.items()):
+        by_topic.setdefault(topic, []).append((partition, offset))
+    context = _context(
+        group,
+        mode="form",
+        group_state=state,
+        members=members,
+        blocked=offsets.blocked_reason(state, members),
+        by_topic=sorted(by_topic.items()),
+        form={"scope": "all" if committed else "selected", "to": "earliest"},
+    )
+    return page(request, "reset_offsets.html", cluster, "groups", "", **context)
+
+
+@cluster_page
+@require_POST
+@operator_required
+def reset_preview(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
+    """The dry run: current -> new per partition, lag before -> after; refused when the group is active."""
+    _check_group_id(group)
+    try:
+        partitions, spec, fields = parse_form(request.POST)
+        plan = offsets.plan_reset(get_cluster(cluster), group, partitions, spec)
+    except ReadFailed as exc:
+        return _unavailable(request, str(exc))
+    except InvalidReset as exc:
+        return bad_request(request, str(exc))
+    context = _context(group, mode="preview", plan=plan, post=fields, expect=expectations(plan))
+    return page(request, "reset_offsets.html", cluster, "groups", "", **context)
+
+
+@cluster_page
+@require_POST
+@operator_required
+def reset_apply(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
+    """Apply after the preview: plans again, checks nothing moved since, writes, audits."""
+    _check_group_id(group)
+    if request.POST.get("confirm") != "yes":
+        return bad_request(request, "an offset reset needs the preview and its confirmation first")
+    actor = request.user.get_username()
+    config = get_cluster(cluster)
+    try:
+        partitions, spec, fields = parse_form(request.POST)
+        plan = offsets.plan_reset(config, group, partitions, spec)
+    except ReadFailed as exc:
+        return _unavailable(request, str(exc))
+    except InvalidReset as exc:
+        return bad_request(request, str(exc))
+    result: ApplyResult | None = None
+    moved = changed_since_preview(plan, request.POST.getlist("expect"))
+    if plan.blocked_reason is not None:
+        error = f"refused: {plan.blocked_reason}"
+        outcome = "refused"
+    elif moved:
+        shown = ", ".join(moved[:10]) + (" …" if len(moved) > 10 else "")
+        error = f"refused: the offsets changed since the preview ({shown}); nothing was written, preview again"
+        outcome = "refused"
+    else:
+        result = offsets.apply_reset(config, plan)
+        error = result.error
+        outcome = outcome_of(result)
+    audit_reset(actor, cluster, plan, result, outcome, error)
+    context = _context(group, mode="result", plan=plan, result=result, outcome=outcome, error=error, post=fields)
+    response = page(request, "reset_offsets.html", cluster, "groups", "", **context)
+    if outcome != "done":
+        response.status_code = 409
+    return response

@@ -1,0 +1,210 @@
+"""The loop: collect -> store -> history -> (evaluate) -> publish. One per cluster.
+
+The collection is blocking librdkafka work and runs in a worker thread; the loop itself is a
+coroutine so that it shares the server's event loop in the embedded default (the in-memory
+channel layer only works within one loop) or runs alone (`manage.py poll_kafka`). It logs one
+line per change of reachability, not one per cycle, and backs off while the cluster is down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from datetime import timedelta
+
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import close_old_connections
+from django.utils import timezone
+
+from dashboard.alerts import engine as alerts
+from dashboard.clusters import scrub
+from dashboard.dlq import index as dlq_index
+from dashboard.live import publisher as live
+from dashboard.state import history, store
+from dashboard.state.lease import Lease
+from kafka_admin.config import ClusterConfig
+from kafka_admin.figures.tracker import ClusterFigures, FigureTracker
+from kafka_admin.snapshot.collect import SnapshotCollector
+from kafka_admin.snapshot.model import ClusterSnapshot
+from kafka_admin.snapshot.topic_configs import describe_topic_configs
+
+log = logging.getLogger(__name__)
+
+COMPACT_EVERY_S = 60.0
+CONFIGS_EVERY_S = 60.0
+MIN_STEP_S = 0.5  # an optional step of a cycle (topic configs, DLQ index) is not started with less time left
+
+
+class Poller:
+    def __init__(self, config: ClusterConfig, interval_s: float) -> None:
+        self.config = config
+        self.interval_s = interval_s
+        # Back off while the cluster is down, but never past two intervals: recovery must show
+        # fresh data within two intervals of the broker coming back.
+        self.max_backoff_s = 2 * interval_s
+        self.tracker = FigureTracker(trend_window_s=settings.TREND_WINDOW_S)
+        self.publisher = live.Publisher(config.name)
+        self._collector: SnapshotCollector | None = None
+        self._was_reachable: bool | None = None
+        self._seeded = False
+        self._last_compaction = 0.0
+        self._last_configs = 0.0
+        self.failures = 0
+        self._publish_failing = False
+
+    def cycle(self) -> ClusterSnapshot:
+        """One synchronous cycle: collect, derive, store, record history. Returns the snapshot."""
+        # The whole cycle keeps the cluster's cycle timeout: the collection has its own deadline, and
+        # what follows it (topic configs, DLQ index) gets what is left, or waits for the next cycle.
+        deadline = time.monotonic() + self.config.cycle_timeout_s
+        close_old_connections()
+        if not self._seeded:
+            self._seed()
+        if self._collector is None:
+            self._collector = SnapshotCollector(self.config)
+        snapshot = self._collector.collect()
+        figures = self.tracker.update(snapshot)
+        store.save(snapshot, figures)
+        if snapshot.reachable:
+            history.record(snapshot, {gid: f.time_lag.seconds for gid, f in figures.groups.items()})
+            self._maybe_compact()
+            self._maybe_read_configs(snapshot, deadline)
+            self._index_dlqs(snapshot, deadline)
+        self._note_reachability(snapshot)
+        self._alerts(snapshot, figures)
+        return snapshot
+
+    def _alerts(self, snapshot: ClusterSnapshot, figures: ClusterFigures) -> None:
+        try:
+            alerts.evaluate(self.config.name, snapshot if snapshot.reachable else None, figures, snapshot.reachable)
+            alerts.deliver()
+        except Exception:
+            log.exception("evaluating the alerts of %s failed", self.config.name)
+
+    def _seed(self) -> None:
+        """Refill the in-memory windows from stored history, so a restart keeps trends and time lag."""
+        self._seeded = True
+        since = timezone.now() - timedelta(seconds=max(settings.TREND_WINDOW_S, 600))
+        for topic, t, ends in history.recent_topic_offsets(self.config.name, since):
+            self.tracker.seed_topic(topic, t, {int(p): e for p, e in ends.items()})
+        for group_id, points in history.recent_group_samples(self.config.name, since).items():
+            for t, lag, partitions in points:
+                self.tracker.seed_group_lag(group_id, t, lag)
+                self.tracker.seed_group_offsets(group_id, t, partitions)
+
+    def _maybe_compact(self) -> None:
+        if time.monotonic() - self._last_compaction < COMPACT_EVERY_S:
+            return
+        self._last_compaction = time.monotonic()
+        result = history.compact(timezone.now())
+        if result.deleted:
+            log.debug("history compaction: %d promoted, %d deleted", result.promoted, result.deleted)
+
+    def _index_dlqs(self, snapshot: ClusterSnapshot, deadline: float) -> None:
+        try:
+            dlq_index.index_new_records(self.config, snapshot, deadline=deadline)
+        except Exception:
+            log.exception("indexing the dead letter queues of %s failed", self.config.name)
+
+    def _maybe_read_configs(self, snapshot: ClusterSnapshot, deadline: float) -> None:
+        if time.monotonic() - self._last_configs < CONFIGS_EVERY_S or self._collector is None:
+            return
+        # describe_topic_configs may wait its timeout plus one second; without that much left, next cycle.
+        budget = min(self.config.request_timeout_s, deadline - time.monotonic() - 1.0)
+        if budget < MIN_STEP_S:
+            return
+        self._last_configs = time.monotonic()
+        topics = [t.name for t in snapshot.topics if not t.internal]
+        configs, errors = describe_topic_configs(self._collector.admin, topics, budget)
+        store.save_topic_configs(self.config.name, configs)
+        if errors:
+            log.debug("topic configs not read for %d topics: %s", len(errors), errors[0])
+
+    def _note_reachability(self, snapshot: ClusterSnapshot) -> None:
+        if snapshot.reachable:
+            self.failures = 0
+            if self._was_reachable is False:
+                log.warning("cluster %s reachable again", self.config.name)
+            elif self._was_reachable is None:
+                log.info(
+                    "cluster %s: first snapshot, %d topics, %d groups in %.0f ms",
+                    self.config.name,
+                    len(snapshot.topics),
+                    len(snapshot.groups),
+                    snapshot.duration_ms,
+                )
+        else:
+            self.failures += 1
+            if self._was_reachable is not False:
+                reason = snapshot.errors[0].message if snapshot.errors else "unknown"
+                log.warning("cluster %s unreachable: %s", self.config.name, scrub(self.config.name, reason))
+        self._was_reachable = snapshot.reachable
+
+    def next_delay(self) -> float:
+        """The interval while healthy; doubling back-off (capped) while the cluster is unreachable."""
+        if self.failures == 0:
+            return self.interval_s
+        return min(self.max_backoff_s, self.interval_s * 2 ** min(self.failures - 1, 6))
+
+    async def publish(self) -> int:
+        """Send every changed live fragment to its channel-layer group; returns how many were sent."""
+        changed = await sync_to_async(self.publisher.changed, thread_sensitive=False)()
+        layer = get_channel_layer()
+        if layer is None:
+            return 0
+        try:
+            for group, html in changed:
+                await layer.group_send(group, {"type": "live.fragment", "html": html})
+        except Exception as exc:  # noqa: BLE001 - channel layer (Redis) down: pages still serve, polling goes on
+            if not self._publish_failing:
+                log.warning("cluster %s: live updates not sent, the channel layer failed: %s", self.config.name, exc)
+                self._publish_failing = True
+            self.publisher.forget()  # send every fragment again once the layer is back
+            return 0
+        if self._publish_failing:
+            log.warning("cluster %s: live updates sent again", self.config.name)
+            self._publish_failing = False
+        return len(changed)
+
+    async def run_cycle(self) -> ClusterSnapshot:
+        snapshot = await sync_to_async(self.cycle, thread_sensitive=False)()
+        await self.publish()
+        return snapshot
+
+    async def run(self, stop: asyncio.Event) -> None:
+        # A holder that stops renewing for three intervals plus a request timeout is taken to be dead.
+        lease = Lease(self.config.name, ttl_s=max(10.0, 3 * self.interval_s + self.config.request_timeout_s))
+        waiting_logged = False
+        try:
+            while not stop.is_set():
+                if await sync_to_async(lease.acquire, thread_sensitive=False)():
+                    if waiting_logged:
+                        log.warning("cluster %s: took over polling (the previous poller stopped)", self.config.name)
+                        waiting_logged = False
+                    await self._timed_cycle(stop)
+                    continue
+                if not waiting_logged:
+                    holder = await sync_to_async(lease.holder, thread_sensitive=False)()
+                    log.warning("cluster %s is polled by %s; waiting to take over", self.config.name, holder)
+                    waiting_logged = True
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=self.interval_s)
+        finally:
+            await sync_to_async(lease.release, thread_sensitive=False)()
+            if self._collector is not None:
+                self._collector.close()  # stops the offsets-topic reader thread, if any
+
+    async def _timed_cycle(self, stop: asyncio.Event) -> None:
+        started = time.monotonic()
+        try:
+            await self.run_cycle()
+        except Exception:
+            log.exception("poll cycle for cluster %s failed", self.config.name)
+            self.failures += 1
+        delay = max(0.0, self.next_delay() - (time.monotonic() - started))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=delay)

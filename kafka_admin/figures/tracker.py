@@ -1,0 +1,219 @@
+"""Derived figures per cycle: produce rates, commit rates, time lag, lag trend, time to catch up.
+
+A FigureTracker is owned by one poller and fed every snapshot in order; it keeps the small
+in-memory windows the figures need (end-offset timelines per partition, recent lag per group)
+and returns an immutable ClusterFigures that readers take from the store with the snapshot.
+Memory stays bounded: timelines hold at most `timeline_points` points, rate windows cover
+`rate_window_s`, and the lag window is thinned to at most `LAG_POINTS` points per group.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from kafka_admin.figures.rates import CatchUp, Trend, catch_up_eta, rate, trend
+from kafka_admin.figures.status import (
+    DEFAULT_MIN_SAMPLES,
+    DEFAULT_WINDOW_SAMPLES,
+    GroupStatus,
+    PartitionStatus,
+    Sample,
+    evaluate_group,
+    evaluate_partition,
+    push,
+)
+from kafka_admin.figures.timelag import OffsetTimeline, TimeLag, group_time_lag, time_lag
+from kafka_admin.snapshot.model import ClusterSnapshot, Group
+
+LAG_POINTS = 60
+TP = tuple[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class TopicFigures:
+    produce_rate: float | None
+    partition_rates: dict[int, float | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupFigures:
+    time_lag: TimeLag
+    commit_rate: float | None
+    produce_rate: float | None
+    trend: Trend
+    catch_up: CatchUp
+    lag_history: tuple[tuple[float, int], ...]
+    partition_time_lags: dict[TP, TimeLag] = field(default_factory=dict)
+    status: GroupStatus | None = None
+    partition_statuses: dict[TP, PartitionStatus] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterFigures:
+    at: float
+    topics: dict[str, TopicFigures]
+    groups: dict[str, GroupFigures]
+
+    @property
+    def produce_rate(self) -> float | None:
+        rates = [t.produce_rate for t in self.topics.values() if t.produce_rate is not None]
+        return sum(rates) if rates else None
+
+
+EMPTY = ClusterFigures(0.0, {}, {})
+
+
+class FigureTracker:
+    """The per-cluster windows behind the derived figures; call update() once per snapshot."""
+
+    def __init__(
+        self,
+        trend_window_s: float = 900.0,
+        rate_window_s: float = 60.0,
+        timeline_points: int = 60,
+        status_samples: int = DEFAULT_WINDOW_SAMPLES,
+        status_min_samples: int = DEFAULT_MIN_SAMPLES,
+    ) -> None:
+        self.trend_window_s = trend_window_s
+        self.status_samples = status_samples
+        self.status_min_samples = status_min_samples
+        self._windows: dict[tuple[str, str, int], deque[Sample]] = {}
+        self.rate_window_s = rate_window_s
+        self.timeline_points = timeline_points
+        self._timelines: dict[TP, OffsetTimeline] = {}
+        self._ends: dict[TP, deque[tuple[float, int]]] = {}
+        self._committed: dict[str, dict[TP, int]] = {}
+        self._progress: dict[str, deque[tuple[float, int]]] = {}
+        self._progress_total: dict[str, int] = {}
+        self._lags: dict[str, deque[tuple[float, int]]] = {}
+
+    # -- seeding from stored history (so a restart does not start from nothing) -----------------
+    def seed_topic(self, topic: str, t: float, ends: dict[int, int]) -> None:
+        for partition, end in ends.items():
+            self._add_end((topic, partition), t, end)
+
+    def seed_group_lag(self, group_id: str, t: float, lag: int) -> None:
+        self._add_lag(group_id, t, lag)
+
+    def seed_group_offsets(self, group_id: str, t: float, rows: dict[str, list[list[int | None]]]) -> None:
+        """Refill the status windows from a stored sample ({topic: [[partition, committed, end], ...]})."""
+        for topic, parts in rows.items():
+            for partition, committed, end in parts:
+                window = self._windows.setdefault((group_id, topic, partition), deque())
+                push(window, Sample(t, committed, end), self.status_samples)
+
+    # -- the cycle -------------------------------------------------------------------------------
+    def update(self, snapshot: ClusterSnapshot) -> ClusterFigures:
+        if not snapshot.reachable:
+            return EMPTY
+        now = snapshot.collected_at.timestamp()
+        topics = {}
+        partition_rates: dict[TP, float | None] = {}
+        seen: set[TP] = set()
+        for topic in snapshot.topics:
+            rates: dict[int, float | None] = {}
+            for p in topic.partitions:
+                if p.end_offset is None:
+                    continue
+                tp = (topic.name, p.partition)
+                seen.add(tp)
+                self._add_end(tp, now, p.end_offset)
+                rates[p.partition] = partition_rates[tp] = rate(self._ends[tp], self.rate_window_s, now)
+            known = [r for r in rates.values() if r is not None]
+            topics[topic.name] = TopicFigures(sum(known) if known else None, rates)
+        self._forget_partitions(seen)
+        groups = {g.group_id: self._group(g, now, partition_rates) for g in snapshot.groups}
+        self._forget_groups(groups)
+        return ClusterFigures(now, topics, groups)
+
+    def _group(self, g: Group, now: float, partition_rates: dict[TP, float | None]) -> GroupFigures:
+        per_partition = {}
+        for o in g.offsets:
+            tp = (o.topic, o.partition)
+            timeline = self._timelines.get(tp)
+            per_partition[tp] = (
+                time_lag(timeline, o.committed, o.end_offset, now)
+                if timeline is not None
+                else TimeLag(None, False, "no history")
+            )
+        commit_rate = self._commit_rate(g, now)
+        produced = [partition_rates.get((o.topic, o.partition)) for o in g.offsets]
+        known = [r for r in produced if r is not None]
+        produce_rate = sum(known) if known else None
+        statuses = self._statuses(g, now)
+        self._add_lag(g.group_id, now, g.total_lag)
+        lags = self._lags[g.group_id]
+        return GroupFigures(
+            time_lag=group_time_lag(per_partition.values()),
+            commit_rate=commit_rate,
+            produce_rate=produce_rate,
+            trend=trend(list(lags), self.trend_window_s),
+            catch_up=catch_up_eta(g.total_lag, commit_rate, produce_rate),
+            lag_history=tuple(lags),
+            partition_time_lags=per_partition,
+            status=evaluate_group(statuses),
+            partition_statuses=statuses,
+        )
+
+    def _statuses(self, g: Group, now: float) -> dict[TP, PartitionStatus]:
+        """Lag status per committed partition over its window of samples (kafka_admin/figures/status.py)."""
+        owned = {(a.topic, a.partition) for m in g.members for a in m.assignments}
+        out = {}
+        for o in g.offsets:
+            window = self._windows.setdefault((g.group_id, o.topic, o.partition), deque())
+            push(window, Sample(now, o.committed, o.end_offset), self.status_samples)
+            out[(o.topic, o.partition)] = evaluate_partition(
+                window, min_samples=self.status_min_samples, now=now, has_owner=(o.topic, o.partition) in owned
+            )
+        return out
+
+    def _commit_rate(self, g: Group, now: float) -> float | None:
+        """Records/s committed: progress summed over partitions present in consecutive cycles."""
+        current = {(o.topic, o.partition): o.committed for o in g.offsets}
+        previous = self._committed.get(g.group_id, {})
+        moved = sum(max(0, c - previous[tp]) for tp, c in current.items() if tp in previous)
+        total = self._progress_total.get(g.group_id, 0) + moved
+        self._progress_total[g.group_id] = total
+        self._committed[g.group_id] = current
+        window = self._progress.setdefault(g.group_id, deque())
+        window.append((now, total))
+        while window and window[0][0] < now - self.rate_window_s - 1:
+            window.popleft()
+        return rate(window, self.rate_window_s, now)
+
+    def _add_end(self, tp: TP, t: float, end: int) -> None:
+        timeline = self._timelines.get(tp)
+        if timeline is None:
+            timeline = self._timelines[tp] = OffsetTimeline(self.timeline_points)
+        timeline.add(end, t)
+        ends = self._ends.setdefault(tp, deque())
+        ends.append((t, end))
+        while ends and ends[0][0] < t - self.rate_window_s - 1:
+            ends.popleft()
+
+    def _add_lag(self, group_id: str, t: float, lag: int) -> None:
+        """Keep about LAG_POINTS points over the trend window (thinned, newest always kept)."""
+        lags = self._lags.setdefault(group_id, deque())
+        spacing = self.trend_window_s / LAG_POINTS
+        if len(lags) >= 2 and lags[-1][0] - lags[-2][0] < spacing:
+            lags[-1] = (t, lag)
+        else:
+            lags.append((t, lag))
+        while lags and lags[0][0] < t - self.trend_window_s:
+            lags.popleft()
+
+    def _forget_partitions(self, seen: set[TP]) -> None:
+        for tp in [tp for tp in self._timelines if tp not in seen]:
+            self._timelines.pop(tp, None)
+            self._ends.pop(tp, None)
+
+    def _forget_groups(self, groups: dict[str, GroupFigures]) -> None:
+        for store in (self._committed, self._progress, self._progress_total, self._lags):
+            for gid in [gid for gid in store if gid not in groups]:
+                del store[gid]
+        for key in [k for k in self._windows if (k[1], k[2]) not in groups.get(k[0], _NO_GROUP).partition_statuses]:
+            del self._windows[key]
+
+
+_NO_GROUP = GroupFigures(TimeLag(None, False, ""), None, None, Trend(None, "unknown", 0), CatchUp(None, ""), ())

@@ -1,0 +1,446 @@
+"""One poll cycle: read a whole cluster into a ClusterSnapshot with a few batched admin calls.
+
+Request discipline (see docs/architecture.md): metadata and watermarks are batched (list_offsets
+goes out once per leader broker), per-group calls run concurrently with at most
+`config.max_in_flight` futures pending, every call carries `request_timeout`, and every future is
+resolved with its error recorded, so one bad group or topic never blanks the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicPartition
+from confluent_kafka.admin import AdminClient, OffsetSpec
+
+from kafka_admin.config import ClusterConfig
+from kafka_admin.figures.lag import partition_lag
+from kafka_admin.snapshot.model import (
+    Broker,
+    ClusterSnapshot,
+    Group,
+    Member,
+    PartitionInfo,
+    PartitionOffsets,
+    SnapshotError,
+    Topic,
+    TopicPartitionRef,
+)
+from kafka_admin.snapshot.offsets_topic import OffsetsTopicReader
+
+log = logging.getLogger(__name__)
+
+K = TypeVar("K", bound=Hashable)
+INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state", "__share_group_state"})
+DESCRIBE_BATCH = 20  # groups per describe_consumer_groups call
+# offsets-topic source: after its start-up catch-up, how long a cycle waits for the reader to reach
+# the __consumer_offsets end offsets the cycle read (an open transaction can hold it back).
+FRESHNESS_WAIT_S = 2.0
+_OffsetFutures = dict[TopicPartition, Future]
+
+# Kafka's own spelling of group states and types, as kafka-consumer-groups prints them.
+GROUP_STATES = {
+    "PREPARING_REBALANCING": "PreparingRebalance",
+    "COMPLETING_REBALANCING": "CompletingRebalance",
+    "STABLE": "Stable",
+    "DEAD": "Dead",
+    "EMPTY": "Empty",
+}
+GROUP_TYPES = {"CLASSIC": "classic", "CONSUMER": "consumer"}
+
+
+def is_internal_topic(name: str) -> bool:
+    """Kafka's own topics; the Metadata API's internal flag is not exposed by confluent-kafka."""
+    return name in INTERNAL_TOPICS or name.startswith("__")
+
+
+def error_text(exc: BaseException) -> str:
+    """A one-line, human message for a librdkafka error (never a traceback)."""
+    if isinstance(exc, KafkaException) and exc.args:
+        err = exc.args[0]
+        text = err.str() if hasattr(err, "str") else str(err)
+        return text or str(err)
+    if isinstance(exc, TimeoutError):
+        return str(exc) or "timed out"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def make_admin(config: ClusterConfig, on_error: Callable[[Any], None] | None = None) -> AdminClient:
+    conf = config.client_config()
+    conf["logger"] = logging.getLogger("kafka_admin.librdkafka")
+    if on_error is not None:
+        conf["error_cb"] = on_error
+    return AdminClient(conf)
+
+
+def run_bounded(
+    keys: Sequence[K],
+    launch: Callable[[list[K]], dict[K, Future]],
+    *,
+    batch: int,
+    limit: int,
+    deadline: float,
+) -> dict[K, Any]:
+    """Launch admin calls for `keys` in batches, keeping at most `limit` futures pending.
+
+    Returns key -> result, or key -> the exception that future raised (or a TimeoutError when
+    the deadline passed first). Why bounded: thousands of simultaneous futures that then time out
+    together have crashed processes (librdkafka issue 4605), and per-group requests to the same
+    coordinator queue up anyway.
+    """
+    results: dict[K, Any] = {}
+    pending: dict[Future, K] = {}
+    chunks: Iterable[list[K]] = (list(keys[i : i + batch]) for i in range(0, len(keys), batch))
+    chunk_iter = iter(chunks)
+
+    def fill() -> None:
+        while len(pending) < limit:
+            chunk = next(chunk_iter, None)
+            if chunk is None:
+                return
+            try:
+                futures = launch(chunk)
+            except (KafkaException, ValueError, TypeError) as exc:
+                for key in chunk:
+                    results[key] = exc
+                continue
+            for key, fut in futures.items():
+                pending[fut] = key
+
+    fill()
+    while pending:
+        remaining = deadline - time.monotonic()
+        done, _ = wait(list(pending), timeout=max(0.0, remaining), return_when=FIRST_COMPLETED)
+        if not done:
+            for fut, key in pending.items():
+                fut.cancel()
+                results[key] = TimeoutError("no answer before the cycle deadline")
+            pending.clear()
+            break
+        for fut in done:
+            key = pending.pop(fut)
+            try:
+                results[key] = fut.result()
+            except Exception as exc:  # noqa: BLE001 - every future's error is recorded, whatever it is
+                results[key] = exc
+        fill()
+    # Keys whose chunk was never launched because the deadline passed.
+    for chunk in chunk_iter:
+        for key in chunk:
+            results[key] = TimeoutError("not started before the cycle deadline")
+    return results
+
+
+class SnapshotCollector:
+    """Holds one AdminClient for a cluster and collects snapshots with it, cycle after cycle."""
+
+    def __init__(self, config: ClusterConfig) -> None:
+        self.config = config
+        self._last_transport_error: str | None = None
+        self._admin = make_admin(config, on_error=self._remember_error)
+        self._replace_client = False
+        self._offsets_reader: OffsetsTopicReader | None = None
+
+    def _remember_error(self, err: Any) -> None:
+        self._last_transport_error = err.str() if hasattr(err, "str") else str(err)
+
+    def collect(self) -> ClusterSnapshot:
+        if self._replace_client:
+            self._admin = make_admin(self.config, on_error=self._remember_error)
+            self._replace_client = False
+        snapshot = _Cycle(self.config, self._admin, self).run()
+        # A new client after an unreachable cycle bootstraps afresh (the brokers may have moved):
+        # librdkafka's own re-bootstrap is off (see ClusterConfig.client_config).
+        self._replace_client = not snapshot.reachable
+        return snapshot
+
+    def offsets_reader(self) -> OffsetsTopicReader:
+        """The __consumer_offsets reader of the offsets-topic source, created on first use."""
+        if self._offsets_reader is None:
+            self._offsets_reader = OffsetsTopicReader(self.config)
+        return self._offsets_reader
+
+    def close(self) -> None:
+        """Stop the offsets reader, if any (the AdminClient needs no closing)."""
+        if self._offsets_reader is not None:
+            self._offsets_reader.close()
+            self._offsets_reader = None
+
+    @property
+    def admin(self) -> AdminClient:
+        """The shared client, for other batched reads of the same poller (topic configs)."""
+        return self._admin
+
+
+class _Cycle:
+    """The state of one collection; thrown away afterwards."""
+
+    def __init__(self, config: ClusterConfig, admin: AdminClient, owner: SnapshotCollector) -> None:
+        self.config = config
+        self.admin = admin
+        self.owner = owner
+        self.timeout = config.request_timeout_s
+        self.started_at = datetime.now(UTC)
+        self.t0 = time.monotonic()
+        self.deadline = self.t0 + config.cycle_timeout_s
+        self.requests = 0
+        self.errors: list[SnapshotError] = []
+
+    def error(self, scope: str, name: str, exc: BaseException | str) -> None:
+        message = exc if isinstance(exc, str) else error_text(exc)
+        self.errors.append(SnapshotError(scope, name, message))
+
+    def remaining(self) -> float:
+        return max(0.1, min(self.timeout, self.deadline - time.monotonic()))
+
+    def finish(self, **fields: Any) -> ClusterSnapshot:
+        return ClusterSnapshot(
+            cluster=self.config.name,
+            collected_at=self.started_at,
+            duration_ms=(time.monotonic() - self.t0) * 1000,
+            requests=self.requests,
+            errors=tuple(self.errors),
+            **fields,
+        )
+
+    def run(self) -> ClusterSnapshot:
+        self.requests += 1
+        try:
+            cluster = self.admin.describe_cluster(request_timeout=self.timeout).result()
+        except Exception as exc:  # noqa: BLE001 - any failure here means "unreachable", said plainly
+            return self.unreachable(exc)
+        brokers = tuple(sorted((Broker(n.id, n.host, n.port, n.rack) for n in cluster.nodes), key=lambda b: b.id))
+        controller_id = cluster.controller.id if cluster.controller is not None else None
+        if self.config.offsets_source == "offsets-topic":
+            self.owner.offsets_reader()  # started (once) before the metadata reads: it catches up meanwhile
+
+        self.requests += len(brokers) or 1
+        groups_future = self.admin.list_consumer_groups(request_timeout=self.timeout)
+        topics = self.read_topics()
+        watermarks_start, watermarks_end = self.read_watermarks(topics)
+        topics = tuple(
+            Topic(
+                name=t.name,
+                internal=t.internal,
+                partitions=tuple(
+                    PartitionInfo(
+                        p.partition,
+                        p.leader,
+                        p.replicas,
+                        p.isr,
+                        watermarks_start.get((t.name, p.partition)),
+                        watermarks_end.get((t.name, p.partition)),
+                    )
+                    for p in t.partitions
+                ),
+            )
+            for t in topics
+        )
+        groups = self.read_groups(groups_future, watermarks_end)
+        return self.finish(
+            reachable=True,
+            cluster_id=cluster.cluster_id,
+            controller_id=controller_id,
+            brokers=brokers,
+            topics=topics,
+            groups=groups,
+        )
+
+    def unreachable(self, exc: BaseException) -> ClusterSnapshot:
+        self.admin.poll(0)  # serve error_cb so the transport error (e.g. connection refused) is known
+        reason = error_text(exc)
+        transport = self.owner._last_transport_error
+        if transport and transport not in reason:
+            reason = f"{reason} ({transport})"
+        self.error("cluster", self.config.name, f"cluster unreachable at {self.config.bootstrap_servers}: {reason}")
+        return self.finish(reachable=False)
+
+    def read_topics(self) -> tuple[Topic, ...]:
+        self.requests += 1
+        try:
+            metadata = self.admin.list_topics(timeout=self.remaining())
+        except KafkaException as exc:
+            self.error("topics", "*", exc)
+            return ()
+        topics = []
+        for name, tmeta in metadata.topics.items():
+            if tmeta.error is not None:
+                self.error("topic", name, tmeta.error.str())
+            parts = []
+            for pid, pmeta in sorted(tmeta.partitions.items()):
+                if pmeta.error is not None and pmeta.leader < 0:
+                    self.error("partition", f"{name}/{pid}", pmeta.error.str())
+                leader = pmeta.leader if pmeta.leader >= 0 else None
+                parts.append(PartitionInfo(pid, leader, tuple(pmeta.replicas), tuple(pmeta.isrs)))
+            topics.append(Topic(name, is_internal_topic(name), tuple(parts)))
+        return tuple(sorted(topics, key=lambda t: t.name))
+
+    def read_watermarks(self, topics: Sequence[Topic]) -> tuple[dict[tuple[str, int], int], dict[tuple[str, int], int]]:
+        """Earliest and latest offsets of every led partition: two batched list_offsets calls."""
+        led = [(t.name, p.partition, p.leader) for t in topics for p in t.partitions if p.leader is not None]
+        if not led:
+            return {}, {}
+        leaders = len({leader for _, _, leader in led})
+        starts_f = self.list_offsets(led, OffsetSpec.earliest())
+        ends_f = self.list_offsets(led, OffsetSpec.latest())
+        self.requests += 2 * (leaders + 1)  # a metadata lookup, then one ListOffsets per leader
+        return self.resolve_offsets(starts_f, "start"), self.resolve_offsets(ends_f, "end")
+
+    def list_offsets(self, led: list[tuple[str, int, int]], spec: OffsetSpec) -> _OffsetFutures | Exception:
+        try:
+            return self.admin.list_offsets(
+                {TopicPartition(topic, partition): spec for topic, partition, _ in led},
+                request_timeout=self.remaining(),
+            )
+        except KafkaException as exc:
+            return exc
+
+    def resolve_offsets(self, futures: _OffsetFutures | Exception, which: str) -> dict[tuple[str, int], int]:
+        if isinstance(futures, Exception):
+            self.error("watermarks", which, futures)
+            return {}
+        out: dict[tuple[str, int], int] = {}
+        failed: dict[str, list[str]] = {}
+        for tp, fut in futures.items():
+            try:
+                out[(tp.topic, tp.partition)] = fut.result(timeout=self.remaining()).offset
+            except Exception as exc:  # noqa: BLE001 - recorded per partition
+                failed.setdefault(error_text(exc), []).append(f"{tp.topic}/{tp.partition}")
+        for message, names in failed.items():
+            shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+            self.error("partition", shown, f"{which} offset unavailable: {message}")
+        return out
+
+    def read_groups(self, listing_future: Future, ends: dict[tuple[str, int], int]) -> tuple[Group, ...]:
+        try:
+            listing = listing_future.result(timeout=self.remaining())
+        except Exception as exc:  # noqa: BLE001 - recorded, the rest of the snapshot stands
+            self.error("groups", "*", exc)
+            return ()
+        for exc in listing.errors:
+            self.error("groups", "list", exc)
+        listed = {g.group_id: g for g in listing.valid}
+        ids = sorted(listed)
+        if not ids:
+            return ()
+        limit = self.config.max_in_flight
+        descriptions = run_bounded(
+            ids,
+            lambda chunk: self.admin.describe_consumer_groups(chunk, request_timeout=self.remaining()),
+            batch=DESCRIBE_BATCH,
+            limit=limit,
+            deadline=self.deadline,
+        )
+        if self.config.offsets_source == "offsets-topic":
+            committed = self.committed_from_topic(ids, ends)
+            self.requests += len(ids)  # DescribeGroups only: no OffsetFetch per group
+        else:
+            committed = run_bounded(
+                ids,
+                lambda chunk: self.admin.list_consumer_group_offsets(
+                    [ConsumerGroupTopicPartitions(chunk[0])], request_timeout=self.remaining()
+                ),
+                batch=1,
+                limit=limit,
+                deadline=self.deadline,
+            )
+            self.requests += 2 * len(ids)
+        return tuple(self.build_group(gid, listed[gid], descriptions.get(gid), committed.get(gid), ends) for gid in ids)
+
+    def committed_from_topic(self, ids: list[str], ends: dict[tuple[str, int], int]) -> dict[str, Any]:
+        """Committed offsets of the listed groups from the __consumer_offsets reader (no request).
+
+        Groups the reader knows but the listing does not (deleted, expired) are not asked for.
+        Until the reader's start-up catch-up is done, no offsets are given: partial ones would
+        show wrong lags; an "offsets" error says how far the loading is.
+        """
+        reader = self.owner.offsets_reader()
+        topic_ends = {p: end for (t, p), end in ends.items() if t == reader.topic}
+        if not reader.wait_caught_up(self.config.cycle_timeout_s):  # the start-up catch-up, once per reader
+            done, total = reader.progress()
+            if total:
+                detail = f"{done} of {total} records read ({100 * done // total}%)"
+            else:
+                last_error = reader.stats["last_error"]
+                detail = "not started" + (f" ({last_error})" if last_error else "")
+            self.error("offsets", reader.topic, f"committed offsets are still loading from {reader.topic}: {detail}")
+            return {gid: ConsumerGroupTopicPartitions(gid, []) for gid in ids}
+        if not reader.wait_for(topic_ends, min(FRESHNESS_WAIT_S, max(0.0, self.deadline - time.monotonic()))):
+            log.info("offsets reader of %s is behind the end offsets read by this cycle", self.config.name)
+        by_group = reader.committed_many(ids)
+        return {
+            gid: ConsumerGroupTopicPartitions(gid, [TopicPartition(t, p, o) for (t, p), o in by_group[gid].items()])
+            for gid in ids
+        }
+
+    def build_group(self, gid: str, listing: Any, desc: Any, offsets: Any, ends: dict[tuple[str, int], int]) -> Group:
+        state = _enum_name(listing.state, GROUP_STATES) or "Unknown"
+        gtype = _enum_name(getattr(listing, "type", None), GROUP_TYPES)
+        members: tuple[Member, ...] = ()
+        coordinator = assignor = None
+        if isinstance(desc, BaseException) or desc is None:
+            self.error("group", gid, desc if desc is not None else "no description returned")
+        else:
+            state = _enum_name(desc.state, GROUP_STATES) or state
+            gtype = _enum_name(getattr(desc, "type", None), GROUP_TYPES) or gtype
+            coordinator = desc.coordinator.id if desc.coordinator is not None else None
+            assignor = desc.partition_assignor or None
+            members = tuple(
+                Member(
+                    member_id=m.member_id,
+                    client_id=m.client_id,
+                    host=m.host,
+                    group_instance_id=m.group_instance_id,
+                    assignments=tuple(
+                        sorted(
+                            (TopicPartitionRef(tp.topic, tp.partition) for tp in (m.assignment.topic_partitions or [])),
+                            key=lambda a: (a.topic, a.partition),
+                        )
+                    ),
+                )
+                for m in desc.members
+            )
+        rows: list[PartitionOffsets] = []
+        if isinstance(offsets, BaseException) or offsets is None:
+            self.error("group", gid, offsets if offsets is not None else "no committed offsets returned")
+        else:
+            for tp in offsets.topic_partitions or []:
+                if tp.error is not None:
+                    self.error("group", f"{gid} {tp.topic}/{tp.partition}", tp.error.str())
+                    continue
+                if tp.offset < 0:
+                    continue
+                end = ends.get((tp.topic, tp.partition))
+                rows.append(PartitionOffsets(tp.topic, tp.partition, tp.offset, end, partition_lag(tp.offset, end)))
+        rows.sort(key=lambda r: (r.topic, r.partition))
+        return Group(
+            group_id=gid,
+            state=state,
+            type=gtype,
+            coordinator=coordinator,
+            assignor=assignor,
+            members=members,
+            offsets=tuple(rows),
+        )
+
+
+def _enum_name(value: Any, names: dict[str, str]) -> str | None:
+    """ConsumerGroupState.STABLE -> "Stable" (Kafka's spelling); UNKNOWN and None -> None."""
+    if value is None:
+        return None
+    name = getattr(value, "name", str(value))
+    return None if name == "UNKNOWN" else names.get(name, name)
+
+
+def collect_snapshot(config: ClusterConfig) -> ClusterSnapshot:
+    """Collect one snapshot with a client of its own (the poller keeps a SnapshotCollector instead)."""
+    collector = SnapshotCollector(config)
+    try:
+        return collector.collect()
+    finally:
+        collector.close()
