@@ -23,8 +23,9 @@ from typing import Any, NamedTuple
 from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
+from kafka_admin.clients import error_text, make_admin
 from kafka_admin.config import ClusterConfig
-from kafka_admin.snapshot.collect import GROUP_STATES, error_text, make_admin
+from kafka_admin.snapshot.collect import GROUP_STATES
 
 MODES = ("earliest", "latest", "timestamp", "offset", "shift")
 RESETTABLE_STATES = ("Empty", "Dead")

@@ -35,8 +35,8 @@ from confluent_kafka import (
     TopicPartition,
 )
 
+from kafka_admin.clients import FETCH_STOP_ERRORS, error_text
 from kafka_admin.config import ClusterConfig
-from kafka_admin.snapshot.collect import error_text
 
 BROWSER_GROUP_ID = "kafka-dashboard-browser"
 _LEGAL_TOPIC = re.compile(r"[a-zA-Z0-9._-]{1,249}")
@@ -53,24 +53,10 @@ QUEUED_MAX_KBYTES = 8 * 1024
 FETCH_QUEUE_BACKOFF_MS = 20
 
 TimestampType = Literal["CreateTime", "LogAppendTime"]
-_TIMESTAMP_TYPES: dict[int, TimestampType] = {
+TIMESTAMP_TYPES: dict[int, TimestampType] = {
     TIMESTAMP_CREATE_TIME: "CreateTime",
     TIMESTAMP_LOG_APPEND_TIME: "LogAppendTime",
 }
-# Errors after which reading this partition cannot go on; anything else (a broker reconnecting)
-# is given until the deadline to recover.
-_STOP_ERRORS = frozenset(
-    {
-        KafkaError.OFFSET_OUT_OF_RANGE,
-        KafkaError._AUTO_OFFSET_RESET,
-        KafkaError.UNKNOWN_TOPIC_OR_PART,
-        KafkaError._UNKNOWN_PARTITION,
-        KafkaError._UNKNOWN_TOPIC,
-        KafkaError.TOPIC_AUTHORIZATION_FAILED,
-        KafkaError.CLUSTER_AUTHORIZATION_FAILED,
-        KafkaError._MSG_TIMED_OUT,
-    }
-)
 
 
 class Record(NamedTuple):
@@ -426,7 +412,7 @@ class _Read:
                     # Only transaction markers (or nothing) lie between the last record and the end.
                     next_offset = max(next_offset, min(stop, msg.offset() or 0))
                     break
-                if err.code() in _STOP_ERRORS or err.fatal():
+                if err.code() in FETCH_STOP_ERRORS or err.fatal():
                     error = f"reading partition {self.partition} at offset {next_offset} failed: {err.str()}"
                     break
                 pending_error = err.str()  # transient (a broker reconnecting): keep trying until the deadline
@@ -454,7 +440,7 @@ class _Batch:
 
 def _to_record(msg: Message, max_value_bytes: int | None) -> tuple[Record, str | None]:
     ts_type, ts = msg.timestamp()
-    kind = _TIMESTAMP_TYPES.get(ts_type)
+    kind = TIMESTAMP_TYPES.get(ts_type)
     key, value = msg.key(), msg.value()
     problem = None
     try:

@@ -76,23 +76,22 @@ from typing import Any, Literal, NamedTuple, Protocol
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource, ResourceType
 
+from kafka_admin.clients import FETCH_STOP_ERRORS, error_text, make_admin
 from kafka_admin.config import ClusterConfig
 from kafka_admin.dlq import headers as dh
 from kafka_admin.dlq.routing import FailureInfo, Header, Target, parse_failure, reprocessed_from, republish_headers
 from kafka_admin.records.read import (
-    _STOP_ERRORS,
-    _TIMESTAMP_TYPES,
     BROWSER_GROUP_ID,
     DEFAULT_MAX_VALUE_BYTES,
     FETCH_QUEUE_BACKOFF_MS,
     FETCH_WAIT_MAX_MS,
     QUEUED_MAX_KBYTES,
+    TIMESTAMP_TYPES,
     FromOffset,
     Record,
     make_record,
     read_records,
 )
-from kafka_admin.snapshot.collect import error_text, make_admin
 
 log = logging.getLogger(__name__)
 
@@ -743,7 +742,7 @@ class _Reader:
                         at_end = True
                         break
                     continue
-                if code in _STOP_ERRORS or err.fatal():
+                if code in FETCH_STOP_ERRORS or err.fatal():
                     error = f"reading partition {partition} at offset {next_offset} failed: {err.str()}"
                     break
                 transient = err.str()  # a broker reconnecting: keep trying until the deadline
@@ -773,7 +772,7 @@ class _Reader:
                 headers = None
                 unreadable[offset] = "its header names are not UTF-8: it cannot be re-published byte-exact"
             ts_type, ts = msg.timestamp()
-            kind = _TIMESTAMP_TYPES.get(ts_type)
+            kind = TIMESTAMP_TYPES.get(ts_type)
             append(
                 make_record(
                     topic,

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Hashable, Iterable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from collections.abc import Sequence
+from concurrent.futures import Future
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
+from kafka_admin.clients import error_text, make_admin, run_bounded
 from kafka_admin.config import ClusterConfig
 from kafka_admin.figures.lag import partition_lag
 from kafka_admin.snapshot.model import (
@@ -35,7 +36,6 @@ from kafka_admin.snapshot.offsets_topic import OffsetsTopicReader
 
 log = logging.getLogger(__name__)
 
-K = TypeVar("K", bound=Hashable)
 INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state", "__share_group_state"})
 DESCRIBE_BATCH = 20  # groups per describe_consumer_groups call
 # offsets-topic source: after its start-up catch-up, how long a cycle waits for the reader to reach
@@ -57,83 +57,6 @@ GROUP_TYPES = {"CLASSIC": "classic", "CONSUMER": "consumer"}
 def is_internal_topic(name: str) -> bool:
     """Kafka's own topics; the Metadata API's internal flag is not exposed by confluent-kafka."""
     return name in INTERNAL_TOPICS or name.startswith("__")
-
-
-def error_text(exc: BaseException) -> str:
-    """A one-line, human message for a librdkafka error (never a traceback)."""
-    if isinstance(exc, KafkaException) and exc.args:
-        err = exc.args[0]
-        text = err.str() if hasattr(err, "str") else str(err)
-        return text or str(err)
-    if isinstance(exc, TimeoutError):
-        return str(exc) or "timed out"
-    return f"{type(exc).__name__}: {exc}"
-
-
-def make_admin(config: ClusterConfig, on_error: Callable[[Any], None] | None = None) -> AdminClient:
-    conf = config.client_config()
-    conf["logger"] = logging.getLogger("kafka_admin.librdkafka")
-    if on_error is not None:
-        conf["error_cb"] = on_error
-    return AdminClient(conf)
-
-
-def run_bounded(
-    keys: Sequence[K],
-    launch: Callable[[list[K]], dict[K, Future]],
-    *,
-    batch: int,
-    limit: int,
-    deadline: float,
-) -> dict[K, Any]:
-    """Launch admin calls for `keys` in batches, keeping at most `limit` futures pending.
-
-    Returns key -> result, or key -> the exception that future raised (or a TimeoutError when
-    the deadline passed first). Why bounded: thousands of simultaneous futures that then time out
-    together have crashed processes (librdkafka issue 4605), and per-group requests to the same
-    coordinator queue up anyway.
-    """
-    results: dict[K, Any] = {}
-    pending: dict[Future, K] = {}
-    chunks: Iterable[list[K]] = (list(keys[i : i + batch]) for i in range(0, len(keys), batch))
-    chunk_iter = iter(chunks)
-
-    def fill() -> None:
-        while len(pending) < limit:
-            chunk = next(chunk_iter, None)
-            if chunk is None:
-                return
-            try:
-                futures = launch(chunk)
-            except (KafkaException, ValueError, TypeError) as exc:
-                for key in chunk:
-                    results[key] = exc
-                continue
-            for key, fut in futures.items():
-                pending[fut] = key
-
-    fill()
-    while pending:
-        remaining = deadline - time.monotonic()
-        done, _ = wait(list(pending), timeout=max(0.0, remaining), return_when=FIRST_COMPLETED)
-        if not done:
-            for fut, key in pending.items():
-                fut.cancel()
-                results[key] = TimeoutError("no answer before the cycle deadline")
-            pending.clear()
-            break
-        for fut in done:
-            key = pending.pop(fut)
-            try:
-                results[key] = fut.result()
-            except Exception as exc:  # noqa: BLE001 - every future's error is recorded, whatever it is
-                results[key] = exc
-        fill()
-    # Keys whose chunk was never launched because the deadline passed.
-    for chunk in chunk_iter:
-        for key in chunk:
-            results[key] = TimeoutError("not started before the cycle deadline")
-    return results
 
 
 class SnapshotCollector:

@@ -9,7 +9,7 @@ from concurrent.futures import wait
 
 from confluent_kafka.admin import AdminClient, ConfigResource, ResourceType
 
-from kafka_admin.snapshot.collect import error_text
+from kafka_admin.clients import error_text
 
 # Shown first on the topic page, in this order; other non-default settings follow.
 KEY_CONFIGS = (

@@ -4,7 +4,7 @@ import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from kafka_admin.snapshot.collect import run_bounded
+from kafka_admin.clients import run_bounded
 
 
 class TestRunBounded:
