@@ -36,11 +36,11 @@ GRACE_S = 10.0  # a send this close to the end may still be in flight: not count
 
 
 def groups_of(path: str) -> list[str]:
-    """The channel-layer groups a live page joins, by the server's own parser (dashboard.pages)."""
+    """The channel-layer groups a live page joins, by the server's own parser (dashboard.live.registry)."""
     import django
 
     django.setup()
-    from dashboard.pages import page_fragments
+    from dashboard.live.registry import page_fragments
 
     url = urlsplit(path)
     page = url.path.rstrip("/").rsplit("/", 1)[-1]

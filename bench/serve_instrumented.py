@@ -35,8 +35,8 @@ django.setup()
 
 from django.core.management import call_command  # noqa: E402
 
-from dashboard.live import consumers  # noqa: E402
-from dashboard.live import publisher as live  # noqa: E402
+from dashboard.live import consumers, registry  # noqa: E402
+from dashboard.live import publisher as live_publisher  # noqa: E402
 from dashboard.poller import loop as poller  # noqa: E402
 
 _out = Path(os.environ["BENCH_EVENTS"]).open("a", buffering=1)  # noqa: SIM115 - open for the process's life
@@ -60,20 +60,21 @@ def fragment_id(html: str) -> str:
     return found.group(1) if found else "?"
 
 
-_render = live.render
+_render = registry.render
 
 
-def render(spec: live.FragmentSpec) -> str:
+def render(spec: registry.FragmentSpec) -> str:
     (_publisher_renders if getattr(_local, "publishing", False) else _connect_renders)[spec.name] += 1
     return _render(spec)
 
 
-live.render = render  # Publisher.changed and LiveConsumer both call live.render at call time
+# Publisher.changed and LiveConsumer both look render up in their module at call time
+live_publisher.render = consumers.render = render
 
-_changed = live.Publisher.changed
+_changed = live_publisher.Publisher.changed
 
 
-def changed(self: live.Publisher) -> list[tuple[str, str]]:
+def changed(self: live_publisher.Publisher) -> list[tuple[str, str]]:
     before = Counter(_publisher_renders)
     _local.publishing = True
     try:
@@ -90,7 +91,7 @@ def changed(self: live.Publisher) -> list[tuple[str, str]]:
     return out
 
 
-live.Publisher.changed = changed
+live_publisher.Publisher.changed = changed
 
 _cycle = poller.Poller.cycle
 

@@ -5,6 +5,7 @@ from django.urls import include, path
 import dashboard.converters  # noqa: F401 (registers the <group_id:...> converter)
 from dashboard.access.throttle import ThrottledLoginView
 from dashboard.alerts import views as alert_views
+from dashboard.audit import audit_log
 from dashboard.dlq import views as dlq_views
 from dashboard.metrics import metrics_view
 from dashboard.monitor import views
@@ -41,7 +42,7 @@ urlpatterns = [
     path("metrics", metrics_view, name="metrics"),
     path("c/<str:cluster>/", include(cluster_patterns)),
     path("api/", include("dashboard.api.urls")),
-    path("audit/", dlq_views.audit_log, name="audit"),
+    path("audit/", audit_log, name="audit"),
     path("alerts/", alert_views.alerts_page, name="alerts"),
     path("alerts/rules/new/", alert_views.rule_edit, name="alert_rule_new"),
     path("alerts/rules/<int:pk>/", alert_views.rule_edit, name="alert_rule_edit"),

@@ -262,6 +262,12 @@ class AlertState(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["rule", "cluster", "subject"], name="alertstate_unique")]
 
+    @classmethod
+    def firing(cls, cluster: str | None = None) -> models.QuerySet[AlertState]:
+        """What is firing now (of one cluster, or all), for the status bar, every page's banner and /alerts/."""
+        states = cls.objects.filter(firing_since__isnull=False).select_related("rule")
+        return states.filter(cluster=cluster) if cluster else states
+
 
 class AlertEvent(models.Model):
     """A state change (firing, resolved) and its delivery: retried with backoff until delivered."""

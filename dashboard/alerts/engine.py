@@ -277,11 +277,6 @@ def deliver(now: datetime | None = None, budget_s: float = 5.0) -> int:
     return delivered
 
 
-def firing(cluster: str | None = None):
-    states = AlertState.objects.filter(firing_since__isnull=False).select_related("rule")
-    return states.filter(cluster=cluster) if cluster else states
-
-
 def masked_url(url: str) -> str:
     """Enough of a webhook URL to recognise it, never its path or query (where tokens live)."""
     if not url:

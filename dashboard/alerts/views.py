@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from dashboard.access.permissions import can_operate, operator_required
 from dashboard.alerts import engine as alerts
 from dashboard.alerts.forms import AlertRuleForm, SilenceForm
-from dashboard.dlq.service import audit
+from dashboard.audit import audit
 from dashboard.models import AlertEvent, AlertRule, AlertState, Silence
 
 
@@ -20,7 +20,7 @@ def alerts_page(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     context = {
         "section": "alerts",
-        "firing": alerts.firing().order_by("firing_since"),
+        "firing": AlertState.firing().order_by("firing_since"),
         "pending": AlertState.objects.filter(firing_since__isnull=True).select_related("rule"),
         "events": AlertEvent.objects.select_related("rule")[:100],
         "silences": Silence.objects.filter(until__gt=now).select_related("rule").order_by("until"),

@@ -7,8 +7,9 @@ every other /api/ path into a JSON 404 instead of Django's HTML page.
 from django.urls import path, re_path
 
 import dashboard.converters  # noqa: F401 (registers the <group_id:...> converter)
-from dashboard.api import views as api
+from dashboard.api.base import not_found
 from dashboard.dlq import api as dlq_api
+from dashboard.monitor import api
 
 app_name = "api"
 
@@ -26,5 +27,5 @@ urlpatterns = [
     path("v1/clusters/<str:cluster>/dlq/<str:topic>/plan/", dlq_api.dlq_plan, name="dlq_plan"),
     path("v1/clusters/<str:cluster>/dlq/<str:topic>/reprocess/", dlq_api.dlq_reprocess, name="dlq_reprocess"),
     path("v1/clusters/<str:cluster>/dlq/<str:topic>/resolve/", dlq_api.dlq_resolve, name="dlq_resolve"),
-    re_path(r"", api.not_found, name="not_found"),
+    re_path(r"", not_found, name="not_found"),
 ]

@@ -22,10 +22,19 @@ from django.views.decorators.csrf import csrf_exempt
 
 from dashboard.access import tokens
 from dashboard.access.permissions import can_operate, why_not
-from dashboard.api.views import ApiError, _authenticate, _cluster, _page_size, api_view, error_response, json_response
+from dashboard.api.base import (
+    ApiError,
+    api_view,
+    authenticate,
+    cluster_config,
+    error_response,
+    json_response,
+    page_size,
+)
 from dashboard.dlq import service as dlq
+from dashboard.dlq.queries import DlqQuery
 from dashboard.models import DlqRecord, ReprocessRun
-from dashboard.pages import DlqQuery, InvalidPage
+from dashboard.params import InvalidPage
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +49,7 @@ def api_action(view: Callable[..., Json | tuple[Json, int]]) -> Callable[..., Js
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
         if request.method != "POST":
             return error_response(405, "method not allowed: use POST", {"Allow": "POST"})
-        denied = _authenticate(request)
+        denied = authenticate(request)
         if denied is not None:
             return denied
         if not tokens.has_authorization(request):
@@ -82,7 +91,7 @@ def _body(request: HttpRequest) -> Json:
 
 
 def _dlq_topic(cluster: str, topic: str) -> str:
-    _cluster(cluster)
+    cluster_config(cluster)
     if not dlq.is_dlq(cluster, topic):
         raise ApiError(404, "not a dead letter topic (see DLQ_PATTERNS and DLQ_MAPPING)")
     return topic
@@ -164,7 +173,7 @@ def run_json(run: ReprocessRun) -> Json:
 
 @api_view
 def dlq_list(request: HttpRequest, cluster: str) -> Json:
-    _cluster(cluster)
+    cluster_config(cluster)
     return {"cluster": cluster, "results": [summary_json(s) for s in dlq.summaries(cluster)]}
 
 
@@ -172,7 +181,7 @@ def dlq_list(request: HttpRequest, cluster: str) -> Json:
 def dlq_records(request: HttpRequest, cluster: str, topic: str) -> Json:
     _dlq_topic(cluster, topic)
     query = DlqQuery.parse(request.GET)
-    size = _page_size(request)
+    size = page_size(request)
     paginator = Paginator(dlq.filtered(cluster, topic, query), size)
     page = paginator.get_page(query.page)
     return {
@@ -237,7 +246,7 @@ def dlq_resolve(request: HttpRequest, body: Json, cluster: str, topic: str) -> J
 
 @api_view
 def dlq_run(request: HttpRequest, cluster: str, run_id: str) -> Json:
-    _cluster(cluster)
+    cluster_config(cluster)
     run = ReprocessRun.objects.filter(cluster=cluster, run_id=run_id).first()
     if run is None:
         raise ApiError(404, "no such reprocess run")

@@ -16,20 +16,20 @@ from django.db import close_old_connections, transaction
 from django.db.models import Count, Min, Q, QuerySet, Sum
 from django.utils import timezone
 
+from dashboard.audit import audit
 from dashboard.clusters import get_cluster
 from dashboard.dlq.index import dlq_topics
 from dashboard.dlq.ledger import DbLedger
+from dashboard.dlq.queries import DlqQuery
 from dashboard.models import (
     CONFIRMED,
     REPROCESSED,
     RESOLVED,
     WAITING,
-    AuditEntry,
     DlqRecord,
     ReprocessBatch,
     ReprocessRun,
 )
-from dashboard.pages import DlqQuery
 from dashboard.state import store
 from kafka_admin import reprocess as engine
 from kafka_admin.dlq.routing import FailureInfo, HeaderRouter, header_targets, resolve_target
@@ -375,9 +375,3 @@ def resolve(cluster: str, topic: str, keys: tuple[tuple[int, int], ...], actor: 
         {"records": [f"{p}:{o}" for p, o in keys][:1000], "reason": reason[:500], "requested": len(keys)},
     )
     return updated
-
-
-def audit(actor: str, action: str, cluster: str, target: str, count: int, result: str, details: dict) -> AuditEntry:
-    return AuditEntry.objects.create(
-        actor=actor, action=action, cluster=cluster, target=target, count=count, result=result, details=details
-    )

@@ -16,12 +16,13 @@ from django.views.decorators.http import require_POST
 
 from dashboard.access.permissions import can_operate, operator_required
 from dashboard.clusters import get_cluster
+from dashboard.dlq import fragments
 from dashboard.dlq import service as dlq
 from dashboard.dlq.ledger import history
-from dashboard.models import AuditEntry, DlqRecord, ReprocessRun
-from dashboard.monitor import fragments
-from dashboard.monitor.views import bad_request, cluster_page, page, ws_url
-from dashboard.pages import DlqQuery, InvalidPage
+from dashboard.dlq.queries import DlqQuery
+from dashboard.models import DlqRecord, ReprocessRun
+from dashboard.pages import bad_request, cluster_page, page, ws_url
+from dashboard.params import InvalidPage
 from kafka_admin.dlq.routing import parse_failure, resolve_target
 from kafka_admin.records import read as messages
 from kafka_admin.records.payload import describe_part, header_text
@@ -193,8 +194,3 @@ def dlq_run(request: HttpRequest, cluster: str, run_id: str) -> HttpResponse:
     if request.htmx:
         return render(request, "partials/dlq_run.html", {"run": run, "cluster": cluster})
     return page(request, "dlq_run.html", cluster, "dlq", "", run=run)
-
-
-def audit_log(request: HttpRequest) -> HttpResponse:
-    entries = Paginator(AuditEntry.objects.all(), 50).get_page(request.GET.get("page", 1))
-    return render(request, "audit.html", {"entries": entries, "section": "audit"})

@@ -15,18 +15,21 @@ from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from dashboard.live import publisher as live
-from dashboard.pages import InvalidPage, page_fragments
+from dashboard.live.registry import FragmentSpec, page_fragments, render
+from dashboard.live.subscriptions import subscribe
+from dashboard.params import InvalidPage
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_BAD_REQUEST = 4400
 CLOSE_TRY_AGAIN = 1013  # RFC 6455: try again later
 
 log = logging.getLogger(__name__)
+# An open page renews its subscriptions well within their 120 s expiry.
+REFRESH_EVERY_S = 45
 
 
 class LiveConsumer(AsyncWebsocketConsumer):
-    specs: list[live.FragmentSpec]
+    specs: list[FragmentSpec]
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -47,18 +50,18 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_TRY_AGAIN)  # the page's websocket reconnects by itself
             return
         await self.accept()
-        await sync_to_async(live.subscribe)(self.specs)
+        await sync_to_async(subscribe)(self.specs)
         html = await sync_to_async(self._render_all)()
         await self.send(text_data=html)
         self._keepalive = asyncio.create_task(self._keep_subscribed())
 
     def _render_all(self) -> str:
-        return "\n".join(live.render(spec) for spec in self.specs)
+        return "\n".join(render(spec) for spec in self.specs)
 
     async def _keep_subscribed(self) -> None:
         while True:
-            await asyncio.sleep(live.REFRESH_EVERY_S)
-            await sync_to_async(live.subscribe)(self.specs)
+            await asyncio.sleep(REFRESH_EVERY_S)
+            await sync_to_async(subscribe)(self.specs)
 
     async def disconnect(self, code: int) -> None:
         task = getattr(self, "_keepalive", None)

@@ -1,4 +1,4 @@
-"""Websocket routes: /ws/live/<page>/?<the page's query> (see dashboard/pages.py)."""
+"""Websocket routes: /ws/live/<page>/?<the page's query> (see dashboard/live/registry.py)."""
 
 from django.urls import re_path
 

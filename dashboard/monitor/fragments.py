@@ -7,7 +7,7 @@ controls stay outside them.
 
 from __future__ import annotations
 
-import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
@@ -18,8 +18,9 @@ from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils.text import Truncator
 
-from dashboard.live.publisher import FragmentSpec, renderer
-from dashboard.pages import PAGE_SIZE, GroupListQuery, TopicListQuery
+from dashboard.live.registry import FragmentSpec, live_page, renderer
+from dashboard.monitor.queries import RANGES, GroupListQuery, TopicListQuery
+from dashboard.params import choice_param, name_param, paginate
 from dashboard.state import history, store
 from dashboard.templatetags import dash
 from kafka_admin.figures.rates import sparkline_points
@@ -131,28 +132,6 @@ class TopicRow:
     groups: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class Paged:
-    items: list
-    number: int
-    pages: int
-    total: int
-
-    @property
-    def has_previous(self) -> bool:
-        return self.number > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.number < self.pages
-
-
-def paginate(items: list, number: int, size: int = PAGE_SIZE) -> Paged:
-    pages = max(1, math.ceil(len(items) / size))
-    number = min(number, pages)
-    return Paged(items[(number - 1) * size : number * size], number, pages, len(items))
-
-
 def sparkline(figures: GroupFigures | None) -> str:
     if figures is None:
         return ""
@@ -254,18 +233,6 @@ def filtered_topics(state: store.ClusterState, query: TopicListQuery) -> list[To
 
 def _render(template: str, spec: FragmentSpec, **context: Any) -> str:
     return render_to_string(f"partials/{template}.html", {"cluster": spec.cluster, **context})
-
-
-def status_context(cluster: str) -> dict[str, Any]:
-    from dashboard.alerts.engine import firing
-
-    state = store.state(cluster)
-    return {"state": state, "snapshot": state.snapshot, "firing_alerts": list(firing(cluster)[:50])}
-
-
-@renderer("status")
-def render_status(spec: FragmentSpec) -> str:
-    return _render("status", spec, **status_context(spec.cluster))
 
 
 def overview_context(cluster: str) -> dict[str, Any]:
@@ -500,29 +467,52 @@ def topic_configs(cluster: str, topic: str) -> list[tuple[str, str | None, bool]
     return store.topic_configs(cluster).get(topic, [])
 
 
-def dlq_context(cluster: str) -> dict[str, Any]:
-    from dashboard.dlq.service import summaries
-
-    rows = summaries(cluster)
-    return {"dlqs": rows, "dlq_waiting": sum(r.waiting_total for r in rows)}
+# --- pages: which fragments each monitoring page shows -----------------------------------------
 
 
-@renderer("dlq-table")
-def render_dlq_table(spec: FragmentSpec) -> str:
-    return _render("dlq_table", spec, **dlq_context(spec.cluster))
+def _specs(cluster: str, *fragments: str | tuple[str, tuple[tuple[str, str], ...]]) -> list[FragmentSpec]:
+    """The status bar first, then the page's own fragments (a name, or a name and its parameters)."""
+    out = [FragmentSpec("status", cluster)]
+    for f in fragments:
+        name, params = (f, ()) if isinstance(f, str) else f
+        out.append(FragmentSpec(name, cluster, params))
+    return out
 
 
-def dlq_triage_context(cluster: str, topic: str, query: Any) -> dict[str, Any]:
-    from dashboard.dlq.service import summaries, triage
-
-    summary = next((s for s in summaries(cluster) if s.topic == topic), None)
-    return {"topic": topic, "query": query, "summary": summary, "triage": triage(cluster, topic, query)}
+@live_page("overview")
+def overview_page(cluster: str, query: Mapping[str, str]) -> list[FragmentSpec]:
+    return _specs(cluster, "overview-health", "overview-groups", "overview-topics", "dlq-table")
 
 
-@renderer("dlq-triage")
-def render_dlq_triage(spec: FragmentSpec) -> str:
-    from dashboard.pages import DlqQuery
+@live_page("brokers")
+def brokers_page(cluster: str, query: Mapping[str, str]) -> list[FragmentSpec]:
+    return _specs(cluster, "brokers-table")
 
-    params = dict(spec.params)
-    topic = params.pop("topic", "")
-    return _render("dlq_triage", spec, **dlq_triage_context(spec.cluster, topic, DlqQuery.parse(params)))
+
+@live_page("topics")
+def topics_page(cluster: str, query: Mapping[str, str]) -> list[FragmentSpec]:
+    return _specs(cluster, ("topics-table", TopicListQuery.parse(query).params()))
+
+
+@live_page("topic")
+def topic_page(cluster: str, query: Mapping[str, str]) -> list[FragmentSpec]:
+    topic = (("topic", name_param(query, "topic")),)
+    return _specs(cluster, ("topic-partitions", topic), ("topic-groups", topic))
+
+
+@live_page("groups")
+def groups_page(cluster: str, query: Mapping[str, str]) -> list[FragmentSpec]:
+    return _specs(cluster, ("groups-table", GroupListQuery.parse(query).params()))
+
+
+@live_page("group")
+def group_page(cluster: str, query: Mapping[str, str]) -> list[FragmentSpec]:
+    group = (("group", name_param(query, "group")),)
+    time_range = choice_param(query, "range", RANGES, "1h")
+    return _specs(
+        cluster,
+        ("group-summary", group),
+        ("group-partitions", group),
+        ("group-members", group),
+        ("group-chart", (*group, ("range", time_range))),
+    )

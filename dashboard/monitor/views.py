@@ -6,63 +6,22 @@ calls kafka_admin.records.read, an action by the person looking, not monitoring.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
 
-from dashboard.clusters import UnknownCluster, cluster_names, default_cluster, get_cluster
+from dashboard.clusters import cluster_names, default_cluster, get_cluster
 from dashboard.monitor import fragments
-from dashboard.pages import (
-    GROUP_STATES,
-    LAG_STATUSES,
-    RANGES,
-    BrowseQuery,
-    GroupListQuery,
-    InvalidPage,
-    TopicListQuery,
-    choice_param,
-)
+from dashboard.monitor.queries import GROUP_STATES, LAG_STATUSES, RANGES, BrowseQuery, GroupListQuery, TopicListQuery
+from dashboard.pages import cluster_page, page, ws_url
+from dashboard.params import InvalidPage, choice_param
 from dashboard.state import store
 from kafka_admin.records import read as messages
 from kafka_admin.records.payload import describe_part, header_text
-
-
-def bad_request(request: HttpRequest, message: str) -> HttpResponse:
-    html = render_to_string("error.html", {"status": 400, "message": message}, request=request)
-    return HttpResponseBadRequest(html)
-
-
-def cluster_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Resolve the cluster in the URL (404 when unknown) and turn InvalidPage into a clear 400."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, cluster: str, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            get_cluster(cluster)
-        except UnknownCluster:
-            raise Http404("unknown cluster") from None
-        try:
-            return view(request, cluster, *args, **kwargs)
-        except InvalidPage as exc:
-            return bad_request(request, str(exc))
-
-    return wrapper
-
-
-def ws_url(page: str, cluster: str, params: tuple[tuple[str, str], ...] = ()) -> str:
-    return f"/ws/live/{page}/?" + urlencode([("cluster", cluster), *params])
-
-
-def page(request: HttpRequest, template: str, cluster: str, section: str, live: str, **context: Any) -> HttpResponse:
-    context.update(cluster=cluster, section=section, ws_url=live, **fragments.status_context(cluster))
-    return render(request, template, context)
 
 
 def home(request: HttpRequest) -> HttpResponse:

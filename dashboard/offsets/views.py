@@ -14,9 +14,9 @@ from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_POST
 
 from dashboard.access.permissions import operator_required
+from dashboard.audit import audit
 from dashboard.clusters import get_cluster
-from dashboard.dlq import service as dlq_service
-from dashboard.monitor.views import bad_request, cluster_page, page
+from dashboard.pages import bad_request, cluster_page, page
 from kafka_admin import offset_reset as offsets
 from kafka_admin.offset_reset import ApplyResult, InvalidReset, ReadFailed, ResetPlan, ResetSpec
 
@@ -98,7 +98,7 @@ def audit_reset(
         details["failed"] = [f"{t}/{p}: {msg}" for t, p, msg in result.failed[:AUDIT_ROWS]]
     if error:
         details["error"] = error[:1000]
-    dlq_service.audit(actor, "offset-reset", cluster, plan.group_id, len(applied), outcome, details)
+    audit(actor, "offset-reset", cluster, plan.group_id, len(applied), outcome, details)
 
 
 MAX_GROUP_ID_BYTES = 32_767  # a group id is a Kafka protocol STRING (int16 length)

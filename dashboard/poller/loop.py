@@ -23,7 +23,7 @@ from django.utils import timezone
 from dashboard.alerts import engine as alerts
 from dashboard.clusters import scrub
 from dashboard.dlq import index as dlq_index
-from dashboard.live import publisher as live
+from dashboard.live.publisher import Publisher
 from dashboard.state import history, store
 from dashboard.state.lease import Lease
 from kafka_admin.config import ClusterConfig
@@ -47,7 +47,7 @@ class Poller:
         # fresh data within two intervals of the broker coming back.
         self.max_backoff_s = 2 * interval_s
         self.tracker = FigureTracker(trend_window_s=settings.TREND_WINDOW_S)
-        self.publisher = live.Publisher(config.name)
+        self.publisher = Publisher(config.name)
         self._collector: SnapshotCollector | None = None
         self._was_reachable: bool | None = None
         self._seeded = False

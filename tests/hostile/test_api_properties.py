@@ -15,8 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dashboard.dlq import service as dlq_service
+from dashboard.dlq.queries import DLQ_STATUS_FILTERS
 from dashboard.models import DlqRecord, ReprocessRun
-from dashboard.pages import DLQ_STATUS_FILTERS, GROUP_SORTS, GROUP_STATES, LAG_STATUSES, RANGES, TOPIC_SORTS
+from dashboard.monitor.queries import GROUP_SORTS, GROUP_STATES, LAG_STATUSES, RANGES, TOPIC_SORTS
 from kafka_admin import reprocess as engine
 from tests.hostile.conftest import CLUSTER, DLQ, HOSTILE_GROUP, RUN_ID
 from tests.hostile.hostile import HOSTILE, HOSTILE_TEXT, JSON_VALUES, NUMBERS, TEXT, check_api, segment

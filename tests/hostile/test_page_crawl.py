@@ -21,8 +21,9 @@ from django.urls import URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from dashboard.dlq import service as dlq_service
+from dashboard.dlq.queries import DLQ_STATUS_FILTERS
 from dashboard.models import AlertRule, Silence
-from dashboard.pages import DLQ_STATUS_FILTERS, GROUP_SORTS, SEEKS, TOPIC_SORTS
+from dashboard.monitor.queries import GROUP_SORTS, SEEKS, TOPIC_SORTS
 from dashboard.state import store
 from kafka_admin import reprocess as engine
 from tests.factories import snapshot

@@ -14,16 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dashboard.dlq import service as dlq_service
-from dashboard.pages import (
-    BrowseQuery,
-    DlqQuery,
-    GroupListQuery,
-    InvalidPage,
-    TopicListQuery,
-    int_param,
-    page_fragments,
-    parse_timestamp,
-)
+from dashboard.dlq.queries import DlqQuery
+from dashboard.live.registry import page_fragments
+from dashboard.monitor.queries import BrowseQuery, GroupListQuery, TopicListQuery
+from dashboard.params import InvalidPage, int_param, parse_timestamp
 from kafka_admin import offset_reset as offsets
 from kafka_admin.offset_reset import InvalidReset
 from kafka_admin.records import read as messages

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from dashboard.clusters import default_cluster
 from dashboard.monitor import fragments
-from dashboard.pages import GroupListQuery
+from dashboard.monitor.queries import GroupListQuery
 from dashboard.state import store
 from kafka_admin.figures.timelag import TimeLag
 from kafka_admin.figures.tracker import FigureTracker

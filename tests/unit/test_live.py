@@ -3,9 +3,10 @@
 import pytest
 
 from dashboard.clusters import default_cluster
-from dashboard.live import publisher as live
+from dashboard.live.publisher import Publisher
+from dashboard.live.registry import page_fragments, render
+from dashboard.live.subscriptions import subscribe
 from dashboard.monitor import fragments  # noqa: F401 - fragments registers the renderers
-from dashboard.pages import page_fragments
 from dashboard.state import store
 from tests.factories import later, snapshot, unreachable
 
@@ -20,9 +21,9 @@ class TestPublisher:
     def test_renders_each_fragment_once_and_skips_unchanged(self):
         store.save(snapshot(cluster=cluster()))
         specs = page_fragments("group", {"group": "g1"})
-        live.subscribe(specs)
-        live.subscribe(specs)  # a second page with the same view shares the subscriptions
-        publisher = live.Publisher(cluster())
+        subscribe(specs)
+        subscribe(specs)  # a second page with the same view shares the subscriptions
+        publisher = Publisher(cluster())
         first = publisher.changed()
         assert len(first) == len(specs)
         assert publisher.rendered == len(specs)
@@ -37,8 +38,8 @@ class TestPublisher:
     def test_stale_banner_is_published(self):
         store.save(snapshot(cluster=cluster()))
         [status] = page_fragments("brokers", {})[:1]
-        live.subscribe([status])
-        publisher = live.Publisher(cluster())
+        subscribe([status])
+        publisher = Publisher(cluster())
         publisher.changed()
         store.save(unreachable(later(10), cluster=cluster(), message="cluster unreachable at x: Connection refused"))
         [(group, html)] = publisher.changed()
@@ -53,9 +54,9 @@ class TestPublisher:
         from dashboard.models import LiveSubscription
 
         store.save(snapshot(cluster=cluster()))
-        live.subscribe(page_fragments("overview", {}))
+        subscribe(page_fragments("overview", {}))
         LiveSubscription.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
-        assert live.Publisher(cluster()).changed() == []
+        assert Publisher(cluster()).changed() == []
 
 
 class TestEscaping:
@@ -66,7 +67,7 @@ class TestEscaping:
         pages = [("groups", {}), ("group", {"group": evil}), ("topics", {}), ("topic", {"topic": evil_topic})]
         for page, query in [*pages, ("overview", {})]:
             for spec in page_fragments(page, query):
-                html = live.render(spec)
+                html = render(spec)
                 assert "<script>alert" not in html and "<img src=x" not in html, (page, spec.name)
-        html = live.render(page_fragments("groups", {})[1])
+        html = render(page_fragments("groups", {})[1])
         assert "&lt;script&gt;alert(&quot;g&quot;)&lt;/script&gt;" in html

@@ -1,6 +1,8 @@
 import pytest
 
-from dashboard.pages import BrowseQuery, GroupListQuery, InvalidPage, TopicListQuery, page_fragments, parse_timestamp
+from dashboard.live.registry import page_fragments
+from dashboard.monitor.queries import BrowseQuery, GroupListQuery, TopicListQuery
+from dashboard.params import InvalidPage, parse_timestamp
 
 
 class TestGroupListQuery:

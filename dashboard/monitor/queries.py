@@ -1,0 +1,119 @@
+"""The monitoring pages' queries: the groups and topics lists, the message browser's position."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from dashboard.params import MAX_OFFSET, MAX_PAGE, InvalidPage, choice_param, int_param, parse_timestamp, text_param
+
+GROUP_STATES = (
+    "Stable",
+    "Empty",
+    "PreparingRebalance",
+    "CompletingRebalance",
+    "Dead",
+    "Assigning",
+    "Reconciling",
+    "Unknown",
+)
+GROUP_SORTS = ("lag", "time_lag", "name", "members", "state", "status")
+LAG_STATUSES = ("STOP", "STALL", "REWIND", "WARN", "OK", "NODATA")
+TOPIC_SORTS = ("name", "partitions", "records", "rate", "groups")
+RANGES = ("1h", "24h", "7d")
+SEEKS = ("newest", "oldest", "offset", "timestamp")
+
+
+@dataclass(frozen=True)
+class GroupListQuery:
+    q: str = ""
+    state: str = ""
+    sort: str = "lag"
+    desc: bool = True
+    page: int = 1
+    status: str = ""
+
+    @classmethod
+    def parse(cls, query: Mapping[str, str]) -> GroupListQuery:
+        state = query.get("state", "")
+        if state and state not in GROUP_STATES:
+            raise InvalidPage(f"state must be one of {', '.join(GROUP_STATES)}")
+        status = query.get("status", "")
+        if status and status not in (*LAG_STATUSES, "problems"):
+            raise InvalidPage(f"status must be one of {', '.join(LAG_STATUSES)} or problems")
+        sort = choice_param(query, "sort", GROUP_SORTS, "lag")
+        order = choice_param(query, "order", ("asc", "desc"), "asc" if sort == "name" else "desc")
+        page = int_param(query, "page", 1, 1, MAX_PAGE)
+        return cls(text_param(query, "q"), state, sort, order == "desc", page, status)
+
+    def params(self) -> tuple[tuple[str, str], ...]:
+        return (
+            ("q", self.q),
+            ("state", self.state),
+            ("status", self.status),
+            ("sort", self.sort),
+            ("order", "desc" if self.desc else "asc"),
+            ("page", str(self.page)),
+        )
+
+
+@dataclass(frozen=True)
+class TopicListQuery:
+    q: str = ""
+    sort: str = "name"
+    desc: bool = False
+    page: int = 1
+    internal: bool = False
+
+    @classmethod
+    def parse(cls, query: Mapping[str, str]) -> TopicListQuery:
+        sort = choice_param(query, "sort", TOPIC_SORTS, "name")
+        order = choice_param(query, "order", ("asc", "desc"), "asc" if sort == "name" else "desc")
+        internal = choice_param(query, "internal", ("0", "1"), "0") == "1"
+        return cls(text_param(query, "q"), sort, order == "desc", int_param(query, "page", 1, 1, MAX_PAGE), internal)
+
+    def params(self) -> tuple[tuple[str, str], ...]:
+        return (
+            ("q", self.q),
+            ("sort", self.sort),
+            ("order", "desc" if self.desc else "asc"),
+            ("page", str(self.page)),
+            ("internal", "1" if self.internal else "0"),
+        )
+
+
+@dataclass(frozen=True)
+class BrowseQuery:
+    """The message browser's position: partition, where to start, how many records."""
+
+    partition: int = 0
+    seek: str = "newest"
+    offset: int | None = None
+    timestamp_ms: int | None = None
+    limit: int = 20
+
+    @classmethod
+    def parse(cls, query: Mapping[str, str]) -> BrowseQuery:
+        seek = choice_param(query, "seek", SEEKS, "newest")
+        offset = timestamp_ms = None
+        if seek == "offset":
+            offset = int_param(query, "offset", -1, 0, MAX_OFFSET)
+            if offset < 0:
+                raise InvalidPage("offset is required to seek by offset")
+        if seek == "timestamp":
+            timestamp_ms = parse_timestamp(query.get("timestamp", ""))
+        return cls(
+            int_param(query, "partition", 0, 0, 1_000_000),
+            seek,
+            offset,
+            timestamp_ms,
+            int_param(query, "limit", 20, 1, 200),
+        )
+
+    def params(self) -> tuple[tuple[str, str], ...]:
+        out = [("partition", str(self.partition)), ("seek", self.seek), ("limit", str(self.limit))]
+        if self.offset is not None:
+            out.append(("offset", str(self.offset)))
+        if self.timestamp_ms is not None:
+            out.append(("timestamp", str(self.timestamp_ms)))
+        return tuple(out)
