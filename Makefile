@@ -10,7 +10,7 @@ help:
 	@echo "Targets:"
 	@echo "  run            set up and serve the dashboard (local Kafka + demo unless KAFKA_BOOTSTRAP_SERVERS is set)"
 	@echo "  test           set up and run the whole test suite against a real Kafka broker"
-	@echo "  lint           ruff check and format check"
+	@echo "  lint           ruff check, format check and the layering contracts (.importlinter)"
 	@echo "  kafka-fetch    make a Kafka distribution available (KAFKA_HOME, Apache archive, Maven Central)"
 	@echo "  kafka-up       start the local single-node KRaft broker (idempotent)"
 	@echo "  kafka-down     stop it (idempotent)"
@@ -30,6 +30,7 @@ lint:
 	@scripts/venv.sh requirements-dev.txt
 	@.venv/bin/ruff check .
 	@.venv/bin/ruff format --check .
+	@.venv/bin/lint-imports --no-cache
 
 format:
 	@.venv/bin/ruff format .

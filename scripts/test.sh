@@ -17,4 +17,7 @@ if [ -z "${CHROMIUM_PATH:-}" ] && ! command -v chromium >/dev/null 2>&1; then
 fi
 
 .venv/bin/ruff check .
+# The layering rules (.importlinter): kafka_admin without Django, the dashboard without confluent_kafka,
+# features apart, only entry points above the poller.
+.venv/bin/lint-imports --no-cache
 exec .venv/bin/python -m pytest "$@"
