@@ -28,6 +28,7 @@ from dashboard.api.base import (
 from dashboard.clusters import configured_clusters
 from dashboard.monitor import fragments
 from dashboard.monitor.queries import RANGES, GroupListQuery, TopicListQuery
+from dashboard.monitor.rows import filtered_groups, filtered_topics
 from dashboard.params import MAX_PAGE, choice_param, int_param
 from dashboard.state import history, store
 from kafka_admin.config import ClusterConfig
@@ -173,7 +174,7 @@ def topics(request: HttpRequest, cluster: str) -> Json:
     state = store.state(config.name)
     snapshot_or_503(config, state)
     figures = state.figures.topics
-    rows = fragments.filtered_topics(state, query)
+    rows = filtered_topics(state, query)
     return {
         **envelope(config, state),
         **paged(rows, query.page, size, lambda r: topic_json(r.topic, figures.get(r.topic.name), r.groups)),
@@ -214,7 +215,7 @@ def groups(request: HttpRequest, cluster: str) -> Json:
     size = page_size(request)
     state = store.state(config.name)
     snapshot_or_503(config, state)
-    rows = fragments.filtered_groups(state, query)
+    rows = filtered_groups(state, query)
     return {**envelope(config, state), **paged(rows, query.page, size, lambda r: group_json(r.group, r.figures))}
 
 

@@ -1,1 +1,1 @@
-"""offsets."""
+"""The offset reset feature: its form, preview and apply, all audited."""

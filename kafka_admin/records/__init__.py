@@ -1,1 +1,1 @@
-"""records."""
+"""Records read from a topic: the Record tuple, reading by offset or time, and untrusted payloads made safe to show."""

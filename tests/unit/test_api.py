@@ -18,7 +18,6 @@ from django.test import Client
 from dashboard.clusters import configured_clusters, default_cluster
 from dashboard.management.commands.create_api_token import Command as CreateApiToken
 from dashboard.models import ApiToken, GroupSample
-from dashboard.monitor import fragments
 from dashboard.state import store
 from kafka_admin.figures.tracker import FigureTracker
 from kafka_admin.snapshot.model import (
@@ -383,7 +382,7 @@ class TestErrors:
         def boom(*args, **kwargs):
             raise RuntimeError("secret detail")
 
-        monkeypatch.setattr(fragments, "filtered_groups", boom)
+        monkeypatch.setattr("dashboard.monitor.api.filtered_groups", boom)
         body = api.get(base() + "groups/", status=500)
         assert "secret detail" not in body["error"]
 

@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from dashboard.clusters import default_cluster
-from dashboard.monitor import fragments
+from dashboard.monitor import fragments, rows
 from dashboard.monitor.queries import GroupListQuery
 from dashboard.state import store
 from kafka_admin.figures.timelag import TimeLag
@@ -37,15 +37,15 @@ class TestStableTimeLag:
         ],
     )
     def test_a_lower_bound_is_rounded_down_to_a_step(self, seconds, shown):
-        assert fragments.stable_timelag(TimeLag(seconds, True, "older than history")) == shown
+        assert rows.stable_timelag(TimeLag(seconds, True, "older than history")) == shown
 
     def test_the_text_holds_still_between_steps(self):
-        shown = {fragments.stable_timelag(TimeLag(float(s), True, "older than history")) for s in range(300, 600, 5)}
+        shown = {rows.stable_timelag(TimeLag(float(s), True, "older than history")) for s in range(300, 600, 5)}
         assert shown == {"≥ 5m 00s"}
 
     def test_exact_values_stay_exact(self):
-        assert fragments.stable_timelag(TimeLag(12.3, False, "interpolated")) == "12 s"
-        assert fragments.stable_timelag(TimeLag(None, False, "no history")) == "—"
+        assert rows.stable_timelag(TimeLag(12.3, False, "interpolated")) == "12 s"
+        assert rows.stable_timelag(TimeLag(None, False, "no history")) == "—"
 
 
 class TestDerived:
@@ -118,19 +118,19 @@ class TestGroupsTable:
         snap = snapshot(cluster=name(), groups=groups, states=states)
         store.save(snap, tracker.update(snap))
         state = store.state(name())
-        for sort in fragments.GROUP_SORT_KEYS:
+        for sort in rows.GROUP_SORT_KEYS:
             for order in ("asc", "desc"):
                 for extra in ({}, {"q": "pay"}, {"state": "Empty"}, {"status": "problems"}, {"q": "ORDERS"}):
                     query = GroupListQuery.parse({"sort": sort, "order": order, **extra})
-                    plain = [fragments.GroupRow(g, state.figures.groups.get(g.group_id)) for g in snap.groups]
+                    plain = [rows.GroupRow(g, state.figures.groups.get(g.group_id)) for g in snap.groups]
                     if query.q:
                         plain = [r for r in plain if r.matches(query.q.lower())]
                     if query.state:
                         plain = [r for r in plain if r.group.state == query.state]
                     if query.status == "problems":
                         plain = [r for r in plain if r.status_rank >= 2]
-                    plain.sort(key=fragments.GROUP_SORT_KEYS[sort], reverse=query.desc)
-                    got = [r.group_id for r in fragments.filtered_groups(state, query)]
+                    plain.sort(key=rows.GROUP_SORT_KEYS[sort], reverse=query.desc)
+                    got = [r.group_id for r in rows.filtered_groups(state, query)]
                     assert got == [r.group_id for r in plain], (sort, order, extra)
 
 
