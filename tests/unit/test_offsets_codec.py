@@ -6,7 +6,7 @@ import struct
 
 import pytest
 
-from kafka_admin.snapshot.offsets_topic import (
+from kafka_admin.snapshot.offsets_codec import (
     GroupMetadataKey,
     MalformedRecord,
     OffsetCommitKey,
