@@ -12,20 +12,33 @@ STATUSES = {"OK", "WARN", "STALL", "STOP", "REWIND", "NODATA"}
 
 class AlertRuleForm(forms.ModelForm):
     webhook_url = forms.CharField(
-        required=False, max_length=500, widget=forms.PasswordInput(render_value=False),
+        required=False,
+        max_length=500,
+        widget=forms.PasswordInput(render_value=False),
         help_text="http(s) URL; leave empty to keep the current one. Never shown again in full.",
     )
 
     class Meta:
         model = AlertRule
-        fields = ["name", "enabled", "cluster", "pattern", "condition", "threshold", "statuses", "for_seconds",
-                  "channel", "webhook_url"]
+        fields = [
+            "name",
+            "enabled",
+            "cluster",
+            "pattern",
+            "condition",
+            "threshold",
+            "statuses",
+            "for_seconds",
+            "channel",
+            "webhook_url",
+        ]
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         if self.instance.pk and self.instance.webhook_url:
             self.fields["webhook_url"].help_text = f"current: {masked_url(self.instance.webhook_url)}; " + str(
-                self.fields["webhook_url"].help_text)
+                self.fields["webhook_url"].help_text
+            )
 
     def clean_pattern(self) -> str:
         pattern = self.cleaned_data["pattern"].strip() or "*"

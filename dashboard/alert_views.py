@@ -39,10 +39,21 @@ def rule_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     form = AlertRuleForm(request.POST if request.method == "POST" else None, instance=rule)
     if request.method == "POST" and form.is_valid():
         saved = form.save()
-        audit(request.user.get_username(), "alert-rule-" + ("edit" if rule else "create"), saved.cluster or "*",
-              saved.name, 1, "done", {"condition": saved.condition, "threshold": saved.threshold,
-                                      "pattern": saved.pattern, "channel": saved.channel,
-                                      "webhook": alerts.masked_url(saved.webhook_url)})
+        audit(
+            request.user.get_username(),
+            "alert-rule-" + ("edit" if rule else "create"),
+            saved.cluster or "*",
+            saved.name,
+            1,
+            "done",
+            {
+                "condition": saved.condition,
+                "threshold": saved.threshold,
+                "pattern": saved.pattern,
+                "channel": saved.channel,
+                "webhook": alerts.masked_url(saved.webhook_url),
+            },
+        )
         return redirect("alerts")
     status = 400 if request.method == "POST" else 200
     return render(request, "alert_rule.html", {"form": form, "rule": rule, "section": "alerts"}, status=status)
@@ -67,8 +78,15 @@ def silence_create(request: HttpRequest) -> HttpResponse:
     silence.until = timezone.now() + timedelta(minutes=form.cleaned_data["minutes"])
     silence.created_by = request.user.get_username()
     silence.save()
-    audit(silence.created_by, "silence", "*", f"{silence.rule or 'all rules'} {silence.pattern}", 1, "done",
-          {"until": silence.until.isoformat(), "reason": silence.reason})
+    audit(
+        silence.created_by,
+        "silence",
+        "*",
+        f"{silence.rule or 'all rules'} {silence.pattern}",
+        1,
+        "done",
+        {"until": silence.until.isoformat(), "reason": silence.reason},
+    )
     return redirect("alerts")
 
 

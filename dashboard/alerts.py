@@ -66,8 +66,9 @@ class Reading:
     breached: bool
 
 
-def readings(rule: AlertRule, cluster: str, snapshot: ClusterSnapshot | None, figures: ClusterFigures,
-             reachable: bool) -> list[Reading]:
+def readings(
+    rule: AlertRule, cluster: str, snapshot: ClusterSnapshot | None, figures: ClusterFigures, reachable: bool
+) -> list[Reading]:
     if rule.condition == "unreachable":
         return [Reading(cluster, 0.0 if reachable else 1.0, not reachable)]
     if snapshot is None or not reachable:
@@ -105,8 +106,13 @@ def _dlq_readings(rule: AlertRule, cluster: str, snapshot: ClusterSnapshot) -> l
     return out
 
 
-def evaluate(cluster: str, snapshot: ClusterSnapshot | None, figures: ClusterFigures, reachable: bool,
-             now: datetime | None = None) -> list[AlertEvent]:
+def evaluate(
+    cluster: str,
+    snapshot: ClusterSnapshot | None,
+    figures: ClusterFigures,
+    reachable: bool,
+    now: datetime | None = None,
+) -> list[AlertEvent]:
     """Advance every enabled rule's state for this cluster; returns the events created."""
     now = now or timezone.now()
     events: list[AlertEvent] = []
@@ -129,8 +135,9 @@ def evaluate(cluster: str, snapshot: ClusterSnapshot | None, figures: ClusterFig
     return events
 
 
-def _advance(rule: AlertRule, cluster: str, state: AlertState | None, reading: Reading,
-             now: datetime) -> AlertEvent | None:
+def _advance(
+    rule: AlertRule, cluster: str, state: AlertState | None, reading: Reading, now: datetime
+) -> AlertEvent | None:
     if not reading.breached:
         if state is None:
             return None
@@ -162,8 +169,13 @@ def describe(rule: AlertRule, subject: str, kind: str, value: float | None) -> s
 def _event(rule: AlertRule, cluster: str, subject: str, kind: str, value: float | None, now: datetime) -> AlertEvent:
     silenced = is_silenced(rule, subject, now)
     event = AlertEvent.objects.create(
-        rule=rule, cluster=cluster, subject=subject, kind=kind, value=value,
-        message=describe(rule, subject, kind, value), silenced=silenced,
+        rule=rule,
+        cluster=cluster,
+        subject=subject,
+        kind=kind,
+        value=value,
+        message=describe(rule, subject, kind, value),
+        silenced=silenced,
         next_attempt_at=None if silenced or rule.channel == "log" else now,
         delivered_at=now if silenced or rule.channel == "log" else None,
     )
@@ -188,8 +200,14 @@ def payload(rule: AlertRule, events: list[AlertEvent]) -> dict:
         "condition": rule.condition,
         "threshold": rule.threshold,
         "alerts": [
-            {"status": e.kind, "cluster": e.cluster, "subject": e.subject, "value": e.value, "message": e.message,
-             "at": e.at.isoformat()}
+            {
+                "status": e.kind,
+                "cluster": e.cluster,
+                "subject": e.subject,
+                "value": e.value,
+                "message": e.message,
+                "at": e.at.isoformat(),
+            }
             for e in events
         ],
     }
@@ -197,8 +215,12 @@ def payload(rule: AlertRule, events: list[AlertEvent]) -> dict:
 
 def post_json(url: str, body: dict) -> None:
     """POST JSON; raises with a message that never contains the URL (it may hold a token)."""
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json", "User-Agent": "kafka-dashboard"})
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", "User-Agent": "kafka-dashboard"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=SEND_TIMEOUT_S) as response:
             if response.status >= 300:
@@ -220,7 +242,8 @@ def deliver(now: datetime | None = None, budget_s: float = 5.0) -> int:
     started = time.monotonic()
     due = list(
         AlertEvent.objects.filter(delivered_at__isnull=True, next_attempt_at__lte=now, attempts__lt=MAX_ATTEMPTS)
-        .select_related("rule").order_by("at")[:500]
+        .select_related("rule")
+        .order_by("at")[:500]
     )
     by_rule: dict[int, list[AlertEvent]] = defaultdict(list)
     for event in due:
@@ -241,11 +264,15 @@ def deliver(now: datetime | None = None, budget_s: float = 5.0) -> int:
             AlertEvent.objects.filter(id__in=ids).update(
                 attempts=attempts, next_attempt_at=now + backoff, last_error=str(exc)[:300]
             )
-            log.warning("alert delivery for rule %s failed (attempt %d, next in %ds): %s", rule.name, attempts,
-                        backoff.total_seconds(), exc)
+            log.warning(
+                "alert delivery for rule %s failed (attempt %d, next in %ds): %s",
+                rule.name,
+                attempts,
+                backoff.total_seconds(),
+                exc,
+            )
             continue
-        AlertEvent.objects.filter(id__in=ids).update(delivered_at=now, attempts=events[0].attempts + 1,
-                                                     last_error="")
+        AlertEvent.objects.filter(id__in=ids).update(delivered_at=now, attempts=events[0].attempts + 1, last_error="")
         delivered += len(ids)
     return delivered
 

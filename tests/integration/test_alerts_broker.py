@@ -17,8 +17,15 @@ def test_lag_alert_fires_and_resolves_with_webhook(kafka, dashboard_cluster):
     kafka.commit(group, [(topic, 0, 0)])
     poller = Poller(dashboard_cluster, 1.0)
     with WebhookServer() as hook:
-        AlertRule.objects.create(name="lag too high", pattern=group, condition="lag_gt", threshold=10,
-                                 for_seconds=0, channel="webhook", webhook_url=hook.url)
+        AlertRule.objects.create(
+            name="lag too high",
+            pattern=group,
+            condition="lag_gt",
+            threshold=10,
+            for_seconds=0,
+            channel="webhook",
+            webhook_url=hook.url,
+        )
         poller.cycle()
         assert hook.received == []  # lag 0: nothing
         kafka.produce(topic, 25, partition=0)

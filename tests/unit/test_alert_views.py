@@ -17,9 +17,18 @@ def login(client, group: str):
     return client
 
 
-RULE = {"name": "slow payments", "enabled": "on", "cluster": "", "pattern": "payments-*", "condition": "lag_gt",
-        "threshold": "100", "statuses": "", "for_seconds": "120", "channel": "slack",
-        "webhook_url": "https://hooks.slack.com/services/T0/B0/SECRET-TOKEN"}
+RULE = {
+    "name": "slow payments",
+    "enabled": "on",
+    "cluster": "",
+    "pattern": "payments-*",
+    "condition": "lag_gt",
+    "threshold": "100",
+    "statuses": "",
+    "for_seconds": "120",
+    "channel": "slack",
+    "webhook_url": "https://hooks.slack.com/services/T0/B0/SECRET-TOKEN",
+}
 
 
 class TestRules:
