@@ -17,6 +17,7 @@ import logging
 import re
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections import defaultdict
 from dataclasses import dataclass
@@ -283,8 +284,20 @@ def firing(cluster: str | None = None):
 
 
 def masked_url(url: str) -> str:
-    """Enough of a webhook URL to recognise it, never its path or query (where tokens live)."""
+    """Scheme, host and port of a webhook URL, enough to recognise it; never userinfo, path, query or
+    fragment, since a token can sit in any of them (`user:token@`, `?token=`, right after the host)."""
     if not url:
         return ""
-    match = re.match(r"^(https?://[^/]+)", url)
-    return (match.group(1) if match else "(set)") + "/…"
+    try:
+        parts = urllib.parse.urlsplit(url.strip())
+        host = parts.hostname or ""
+        try:
+            port = parts.port
+        except ValueError:  # "host:SECRET": not a port, so not shown
+            port = None
+    except ValueError:  # unbalanced brackets and the like
+        return "(set)/…"
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        return "(set)/…"
+    shown = f"[{host}]" if ":" in host else host
+    return f"{parts.scheme.lower()}://{shown}{f':{port}' if port is not None else ''}/…"

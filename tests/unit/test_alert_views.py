@@ -3,6 +3,7 @@
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.test import Client
 from django.utils import timezone
 
 from dashboard.models import AlertRule, AuditEntry, Silence
@@ -43,6 +44,28 @@ class TestRules:
         edit = client.get(f"/alerts/rules/{rule.pk}/").content.decode()
         assert "SECRET-TOKEN" not in edit
         assert "SECRET-TOKEN" not in str(AuditEntry.objects.get().details)
+
+    @pytest.mark.parametrize(
+        "url",
+        [
+            "http://hookuser:SECRET-PW@hooks.example.com/services/x",
+            "https://hooks.example.com?token=SECRET-Q/x",
+            "https://hooks.example.com#SECRET-F",
+        ],
+    )
+    def test_no_part_of_a_secret_url_reaches_viewers(self, client, settings, url):
+        """Userinfo, and a query or fragment right after the host, stay off /alerts/ and /audit/."""
+        login(client, "operators")
+        assert client.post("/alerts/rules/new/", {**RULE, "webhook_url": url}).status_code == 302
+        settings.ALLOW_ANONYMOUS_READ = True
+        viewer = login(Client(), "viewers")
+        for who in (viewer, Client(), client):
+            for path in ("/alerts/", "/audit/"):
+                response = who.get(path)
+                assert response.status_code == 200
+                page = response.content.decode()
+                assert "hooks.example.com/…" in page or path == "/audit/"
+                assert "SECRET" not in page, (path, url)
 
     def test_editing_without_a_url_keeps_the_old_one(self, client):
         login(client, "operators")

@@ -115,3 +115,28 @@ class TestDelivery:
 
     def test_masked_url_hides_the_token(self):
         assert alerts.masked_url("https://hooks.slack.com/services/T000/B000/XYZ") == "https://hooks.slack.com/…"
+
+
+@pytest.mark.parametrize(
+    "url, shown",
+    [
+        ("http://hookuser:SECRET@hooks.example.com/x", "http://hooks.example.com/…"),
+        ("https://hooks.example.com?token=SECRET/x", "https://hooks.example.com/…"),
+        ("https://hooks.example.com?token=SECRET", "https://hooks.example.com/…"),
+        ("https://hooks.example.com#SECRET", "https://hooks.example.com/…"),
+        ("https://hooks.example.com:8443/p/SECRET?k=SECRET#SECRET", "https://hooks.example.com:8443/…"),
+        ("http://SECRET@hooks.example.com", "http://hooks.example.com/…"),
+        ("http://u:p@SECRET@hooks.example.com/", "http://hooks.example.com/…"),
+        ("HTTPS://Hooks.Example.COM/SECRET", "https://hooks.example.com/…"),
+        ("http://user:SECRET@[::1]:9000/x", "http://[::1]:9000/…"),
+        ("http://hooks.example.com:SECRET/x", "http://hooks.example.com/…"),  # not a port: left out
+        ("http://[SECRET/x", "(set)/…"),  # unparseable
+        ("ftp://SECRET", "(set)/…"),
+        ("SECRET", "(set)/…"),
+        ("", ""),
+    ],
+)
+def test_masked_url_keeps_only_scheme_host_and_port(url, shown):
+    """Userinfo, path, query and fragment can each hold a token: none of them is shown."""
+    assert alerts.masked_url(url) == shown
+    assert "SECRET" not in alerts.masked_url(url)
