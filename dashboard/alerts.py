@@ -192,10 +192,16 @@ def is_silenced(rule: AlertRule, subject: str, now: datetime) -> bool:
 # --- delivery ----------------------------------------------------------------------------------------
 
 
+def slack_escape(text: str) -> str:
+    """Slack's escaping for message text (& < >): group ids, topics and rule names are untrusted text,
+    and unescaped `<!channel>` would ping a channel, `<https://x|label>` would become a link."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def payload(rule: AlertRule, events: list[AlertEvent]) -> dict:
     """One message for the events of one rule: Slack's {"text"} or a generic JSON document."""
     if rule.channel == "slack":
-        return {"text": "\n".join(e.message for e in events)}
+        return {"text": "\n".join(slack_escape(e.message) for e in events)}
     return {
         "rule": rule.name,
         "condition": rule.condition,

@@ -113,6 +113,19 @@ class TestDelivery:
             alerts.deliver(at(0))
             assert hook.received[0]["body"]["text"].startswith("[FIRING] lag: payments-svc: lag 80")
 
+    def test_slack_text_is_escaped(self):
+        """Kafka allows any group id: `<!channel>` must not ping a channel, `<url|x>` must not become a link."""
+        with WebhookServer() as hook:
+            rule(name="lag & <b>", pattern="*", for_seconds=0, channel="slack", webhook_url=hook.url)
+            hostile = snapshot(ends={"orders": [100]}, groups={"<!channel> <http://x|y>": {("orders", 0): 10}})
+            alerts.evaluate("local", hostile, EMPTY, True, at(0))
+            assert alerts.deliver(at(0)) == 1
+            text = hook.received[0]["body"]["text"]
+            assert text == (
+                "[FIRING] lag &amp; &lt;b&gt;: &lt;!channel&gt; &lt;http://x|y&gt;: lag 90 &gt; 50 messages"
+            )
+            assert "<" not in text and ">" not in text
+
     def test_masked_url_hides_the_token(self):
         assert alerts.masked_url("https://hooks.slack.com/services/T000/B000/XYZ") == "https://hooks.slack.com/…"
 
