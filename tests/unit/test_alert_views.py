@@ -79,6 +79,8 @@ class TestRules:
         "change, message",
         [
             ({"pattern": "/[unclosed/"}, "not a valid regular expression"),
+            ({"pattern": "/^pay(?=ments)/"}, "not a valid regular expression (RE2 syntax"),
+            ({"pattern": "/(a)\\1/"}, "not a valid regular expression (RE2 syntax"),
             ({"condition": "status_in", "statuses": ""}, "name at least one status"),
             ({"condition": "status_in", "statuses": "BAD"}, "unknown status"),
             ({"webhook_url": "ftp://x"}, "must start with http"),
@@ -111,6 +113,13 @@ class TestSilences:
         silence.refresh_from_db()
         assert silence.until <= timezone.now()
         assert "No active silences" in client.get("/alerts/").content.decode()
+
+    def test_a_silence_with_a_regex_re2_refuses(self, client):
+        login(client, "operators")
+        response = client.post("/alerts/silences/", {"pattern": "/(?<!x)pay/", "reason": "x", "minutes": "5"})
+        assert response.status_code == 400
+        assert "not a valid regular expression (RE2 syntax" in response.content.decode()
+        assert not Silence.objects.exists()
 
     def test_bad_silence(self, client):
         login(client, "operators")

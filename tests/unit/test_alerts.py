@@ -1,5 +1,6 @@
 """Alert rules over hand-built snapshots: pending -> firing -> resolved, silences, delivery with retries."""
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -49,6 +50,24 @@ class TestStateMachine:
         assert alerts.matches("payments-*", "payments-svc") and not alerts.matches("payments-*", "orders")
         assert alerts.matches("/^pay.*svc$/", "payments-svc") and not alerts.matches("/[/", "x")
         assert alerts.valid_pattern("/[/") is not None
+
+    def test_a_catastrophic_regex_runs_in_linear_time(self):
+        """/^(a+)+$/ backtracks 2^n steps in Python's re; RE2 answers at once, and correctly."""
+        hostile = "a" * 26 + "!"
+        started = time.monotonic()
+        assert not alerts.matches("/^(a+)+$/", hostile)
+        assert alerts.matches("/^(a+)+$/", "a" * 26)
+        assert time.monotonic() - started < 1.0
+        assert type(alerts.compiled_regex("^(a+)+$")).__module__.startswith("re2")
+
+    def test_a_stored_regex_re2_cannot_compile_matches_nothing_logged_once(self, caplog):
+        rule(pattern="/^pay(?=ments)/", for_seconds=0)  # valid for Python's re, not for RE2
+        alerts.compiled_regex.cache_clear()
+        assert alerts.evaluate("local", lagging(80), EMPTY, True, at(0)) == []
+        assert alerts.evaluate("local", lagging(80), EMPTY, True, at(10)) == []
+        assert not AlertState.objects.exists()
+        logged = [r for r in caplog.records if "cannot be compiled by RE2" in r.getMessage()]
+        assert len(logged) == 1
 
     def test_unreachable_rule(self):
         rule(name="down", condition="unreachable", pattern="*", for_seconds=0)
