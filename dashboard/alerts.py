@@ -6,19 +6,17 @@
 - Events of one rule are delivered together (one message per rule per cycle), retried with
   exponential backoff while the webhook is down, and always logged. Silenced subjects still change
   state (the alerts page shows them) but send nothing.
-- Webhook URLs often carry tokens: they are never logged, shown in full, or put in events.
+- Webhook URLs often carry tokens: they are never logged, shown in full, or put in events. Where a
+  webhook may connect is dashboard/webhooks.py's business.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import functools
-import json
 import logging
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,6 +26,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from dashboard import webhooks
 from dashboard.models import AlertEvent, AlertRule, AlertState, DlqRecord, Silence
 from kafka_admin.figures import ClusterFigures
 from kafka_admin.model import ClusterSnapshot
@@ -250,23 +249,9 @@ def payload(rule: AlertRule, events: list[AlertEvent]) -> dict:
 
 
 def post_json(url: str, body: dict) -> None:
-    """POST JSON; raises with a message that never contains the URL (it may hold a token)."""
-    request = urllib.request.Request(
-        url,
-        data=json.dumps(body).encode(),
-        method="POST",
-        headers={"Content-Type": "application/json", "User-Agent": "kafka-dashboard"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=SEND_TIMEOUT_S) as response:
-            if response.status >= 300:
-                raise OSError(f"HTTP {response.status}")
-    except urllib.error.HTTPError as exc:
-        raise OSError(f"HTTP {exc.code}") from None
-    except urllib.error.URLError as exc:
-        raise OSError(f"cannot connect: {exc.reason}") from None
-    except (TimeoutError, ValueError) as exc:
-        raise OSError(type(exc).__name__) from None
+    """POST JSON to a checked address (dashboard/webhooks.py: no internal addresses, no redirects);
+    raises OSError with a message that never contains the URL (it may hold a token)."""
+    webhooks.post_json(url, body, timeout=SEND_TIMEOUT_S)
 
 
 def deliver(now: datetime | None = None, budget_s: float = 5.0) -> int:

@@ -6,7 +6,9 @@ from django.contrib.auth.models import Group
 from django.test import Client
 from django.utils import timezone
 
-from dashboard.models import AlertRule, AuditEntry, Silence
+from dashboard import alerts
+from dashboard.models import AlertEvent, AlertRule, AuditEntry, Silence
+from kafka_admin.figures import EMPTY
 
 pytestmark = pytest.mark.django_db
 
@@ -66,6 +68,49 @@ class TestRules:
                 page = response.content.decode()
                 assert "hooks.example.com/…" in page or path == "/audit/"
                 assert "SECRET" not in page, (path, url)
+
+    @pytest.mark.parametrize(
+        "url",
+        [
+            "http://127.0.0.1:8000/hook",
+            "http://2130706433/",
+            "http://0177.0.0.1/",
+            "http://[::ffff:127.0.0.1]/",
+            "http://[::1]:9092/",
+            "http://localhost:9092/",
+            "http://0.0.0.0/",
+            "http://169.254.169.254/latest/meta-data/",
+            "https://10.0.0.5/hook",
+        ],
+    )
+    def test_internal_webhook_urls_are_refused_when_saved(self, client, url):
+        login(client, "operators")
+        response = client.post("/alerts/rules/new/", {**RULE, "webhook_url": url})
+        assert response.status_code == 400
+        assert "this webhook URL is not allowed" in response.content.decode()
+        assert not AlertRule.objects.exists()
+
+    def test_the_allow_list_admits_an_internal_webhook(self, client, settings):
+        settings.ALERT_WEBHOOK_ALLOWED_NETWORKS = ("127.0.0.0/8",)
+        login(client, "operators")
+        assert client.post("/alerts/rules/new/", {**RULE, "webhook_url": "http://127.0.0.1:9/x"}).status_code == 302
+
+    def test_delivery_errors_are_shown_to_operators_only(self, client):
+        AlertRule.objects.create(
+            name="lag",
+            pattern="*",
+            condition="unreachable",
+            for_seconds=0,
+            channel="webhook",
+            webhook_url="http://127.0.0.1:9/hook",
+        )
+        alerts.evaluate("local", None, EMPTY, False)
+        alerts.deliver()
+        assert "loopback" in AlertEvent.objects.get().last_error
+        viewer = login(Client(), "viewers").get("/alerts/").content.decode()
+        assert "delivery failed" in viewer and "loopback" not in viewer and "not allowed" not in viewer
+        operator = login(client, "operators").get("/alerts/").content.decode()
+        assert "address 127.0.0.1 is loopback" in operator
 
     def test_editing_without_a_url_keeps_the_old_one(self, client):
         login(client, "operators")

@@ -107,6 +107,11 @@ class TestStateMachine:
 
 
 class TestDelivery:
+    @pytest.fixture(autouse=True)
+    def loopback_allowed(self, settings):
+        """The test webhook server listens on 127.0.0.1, which deliveries refuse unless allowed."""
+        settings.ALERT_WEBHOOK_ALLOWED_NETWORKS = ("127.0.0.0/8", "::1")
+
     def test_webhook_grouped_and_retried_with_backoff(self):
         with WebhookServer() as hook:
             r = rule(pattern="*", for_seconds=0, threshold=5, channel="webhook", webhook_url=hook.url)
@@ -144,6 +149,25 @@ class TestDelivery:
                 "[FIRING] lag &amp; &lt;b&gt;: &lt;!channel&gt; &lt;http://x|y&gt;: lag 90 &gt; 50 messages"
             )
             assert "<" not in text and ">" not in text
+
+    def test_internal_addresses_are_refused_by_default(self, settings):
+        """Without the allow-list a rule pointing at loopback (here in decimal) never reaches it."""
+        settings.ALERT_WEBHOOK_ALLOWED_NETWORKS = ()
+        with WebhookServer() as hook:
+            rule(for_seconds=0, channel="webhook", webhook_url=f"http://2130706433:{hook.port}/internal")
+            alerts.evaluate("local", lagging(80), EMPTY, True, at(0))
+            assert alerts.deliver(at(0)) == 0
+            assert hook.requests == []
+            assert "127.0.0.1 is loopback: not allowed" in AlertEvent.objects.get().last_error
+
+    def test_a_redirect_is_not_followed(self):
+        with WebhookServer() as internal, WebhookServer() as hook:
+            hook.redirect_to = f"http://127.0.0.1:{internal.port}/admin"
+            rule(for_seconds=0, channel="webhook", webhook_url=hook.url)
+            alerts.evaluate("local", lagging(80), EMPTY, True, at(0))
+            assert alerts.deliver(at(0)) == 0
+            assert internal.requests == []  # urllib had turned the POST into a GET to it
+            assert "HTTP 302: redirects are not followed" in AlertEvent.objects.get().last_error
 
     def test_masked_url_hides_the_token(self):
         assert alerts.masked_url("https://hooks.slack.com/services/T000/B000/XYZ") == "https://hooks.slack.com/…"
