@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -35,3 +37,22 @@ def env_float(key: str, default: float) -> float:
 
 def env_list(key: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(key, default).split(",") if item.strip()]
+
+
+_HOST_NAME = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*\.?")
+
+
+def env_networks(key: str) -> tuple[str, ...]:
+    """A comma-separated list of networks (10.0.0.0/8, ::1) and host names (hooks.internal)."""
+    out = []
+    for entry in env_list(key):
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            name = entry.lower()
+            if "/" in entry or name.replace(".", "").isdigit() or not _HOST_NAME.fullmatch(name):
+                raise ImproperlyConfigured(
+                    f"{key}: {entry!r} is neither a network (CIDR), an address nor a host name"
+                ) from None
+        out.append(entry)
+    return tuple(out)

@@ -11,7 +11,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 
-from config.env import env_bool, env_float, env_list, env_str
+from config.env import env_bool, env_float, env_list, env_networks, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("DASHBOARD_VAR_DIR", str(BASE_DIR / "var")))
@@ -251,6 +251,9 @@ POLLER_IN_PROCESS = env_bool("POLLER_IN_PROCESS", True)
 # Anonymous read-only access for a wall screen; off by default.
 ALLOW_ANONYMOUS_READ = env_bool("ALLOW_ANONYMOUS_READ", False)
 READ_ONLY = env_bool("DASHBOARD_READ_ONLY", False)
+# Alert webhooks reach only public addresses; these networks (CIDRs, addresses) and host names are
+# allowed besides, e.g. "10.20.0.0/16,alertmanager.internal" (dashboard/alerts/webhooks.py, docs/alerts.md).
+ALERT_WEBHOOK_ALLOWED_NETWORKS = env_networks("ALERT_WEBHOOK_ALLOWED_NETWORKS")
 METRICS_TOKEN = env_str("METRICS_TOKEN")  # /metrics requires "Authorization: Bearer <token>" when set
 
 LOGGING = {

@@ -6,26 +6,27 @@
 - Events of one rule are delivered together (one message per rule per cycle), retried with
   exponential backoff while the webhook is down, and always logged. Silenced subjects still change
   state (the alerts page shows them) but send nothing.
-- Webhook URLs often carry tokens: they are never logged, shown in full, or put in events.
+- Webhook URLs often carry tokens: they are never logged, shown in full, or put in events. Where a
+  webhook may connect is dashboard/alerts/webhooks.py's business.
 """
 
 from __future__ import annotations
 
 import fnmatch
-import json
+import functools
 import logging
-import re
 import time
-import urllib.error
-import urllib.request
+import urllib.parse
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import re2
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from dashboard.alerts import webhooks
 from dashboard.models import AlertEvent, AlertRule, AlertState, DlqRecord, Silence
 from kafka_admin.figures.tracker import ClusterFigures
 from kafka_admin.snapshot.model import ClusterSnapshot
@@ -37,23 +38,51 @@ SEND_TIMEOUT_S = 3.0
 MAX_DELIVERIES_PER_CYCLE = 20
 
 
-def matches(pattern: str, name: str) -> bool:
-    """A glob (`orders-*`), or a regular expression written as /regex/."""
+RE2_OPTIONS = re2.Options()
+RE2_OPTIONS.log_errors = False  # RE2 would print parse errors to stderr itself; we log them once
+
+
+def _regex(pattern: str) -> str | None:
+    """The expression of a /regex/ pattern, or None for a glob."""
     if len(pattern) >= 2 and pattern.startswith("/") and pattern.endswith("/"):
-        try:
-            return re.search(pattern[1:-1], name) is not None
-        except re.error:
-            return False
-    return fnmatch.fnmatchcase(name, pattern or "*")
+        return pattern[1:-1]
+    return None
+
+
+def _re2_error(exc: Exception) -> str:
+    detail = exc.args[0] if exc.args else exc
+    return detail.decode("utf-8", "replace") if isinstance(detail, bytes) else str(detail)
+
+
+@functools.lru_cache(maxsize=1024)
+def compiled_regex(expression: str) -> re2._Regexp | None:
+    """RE2, not Python's re: patterns are typed by people and run in every poll cycle against group ids
+    anyone may choose, and RE2 matches in linear time (no catastrophic backtracking). A stored pattern
+    RE2 cannot compile (look-around, back-references) matches nothing and is logged once per process."""
+    try:
+        return re2.compile(expression, RE2_OPTIONS)
+    except re2.error as exc:
+        log.warning("alert pattern /%s/ cannot be compiled by RE2, it matches nothing: %s", expression, _re2_error(exc))
+        return None
+
+
+def matches(pattern: str, name: str) -> bool:
+    """A glob (`orders-*`), or a regular expression written as /regex/ (RE2 syntax)."""
+    expression = _regex(pattern)
+    if expression is None:
+        return fnmatch.fnmatchcase(name, pattern or "*")
+    regex = compiled_regex(expression)
+    return regex is not None and regex.search(name) is not None
 
 
 def valid_pattern(pattern: str) -> str | None:
     """None when usable, else why not (for forms)."""
-    if len(pattern) >= 2 and pattern.startswith("/") and pattern.endswith("/"):
+    expression = _regex(pattern)
+    if expression is not None:
         try:
-            re.compile(pattern[1:-1])
-        except re.error as exc:
-            return f"not a valid regular expression: {exc}"
+            re2.compile(expression, RE2_OPTIONS)
+        except re2.error as exc:
+            return f"not a valid regular expression (RE2 syntax: no look-around or back-references): {_re2_error(exc)}"
     return None
 
 
@@ -191,10 +220,16 @@ def is_silenced(rule: AlertRule, subject: str, now: datetime) -> bool:
 # --- delivery ----------------------------------------------------------------------------------------
 
 
+def slack_escape(text: str) -> str:
+    """Slack's escaping for message text (& < >): group ids, topics and rule names are untrusted text,
+    and unescaped `<!channel>` would ping a channel, `<https://x|label>` would become a link."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def payload(rule: AlertRule, events: list[AlertEvent]) -> dict:
     """One message for the events of one rule: Slack's {"text"} or a generic JSON document."""
     if rule.channel == "slack":
-        return {"text": "\n".join(e.message for e in events)}
+        return {"text": "\n".join(slack_escape(e.message) for e in events)}
     return {
         "rule": rule.name,
         "condition": rule.condition,
@@ -214,23 +249,9 @@ def payload(rule: AlertRule, events: list[AlertEvent]) -> dict:
 
 
 def post_json(url: str, body: dict) -> None:
-    """POST JSON; raises with a message that never contains the URL (it may hold a token)."""
-    request = urllib.request.Request(
-        url,
-        data=json.dumps(body).encode(),
-        method="POST",
-        headers={"Content-Type": "application/json", "User-Agent": "kafka-dashboard"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=SEND_TIMEOUT_S) as response:
-            if response.status >= 300:
-                raise OSError(f"HTTP {response.status}")
-    except urllib.error.HTTPError as exc:
-        raise OSError(f"HTTP {exc.code}") from None
-    except urllib.error.URLError as exc:
-        raise OSError(f"cannot connect: {exc.reason}") from None
-    except (TimeoutError, ValueError) as exc:
-        raise OSError(type(exc).__name__) from None
+    """POST JSON to a checked address (dashboard/alerts/webhooks.py: no internal addresses, no redirects);
+    raises OSError with a message that never contains the URL (it may hold a token)."""
+    webhooks.post_json(url, body, timeout=SEND_TIMEOUT_S)
 
 
 def deliver(now: datetime | None = None, budget_s: float = 5.0) -> int:
@@ -278,8 +299,20 @@ def deliver(now: datetime | None = None, budget_s: float = 5.0) -> int:
 
 
 def masked_url(url: str) -> str:
-    """Enough of a webhook URL to recognise it, never its path or query (where tokens live)."""
+    """Scheme, host and port of a webhook URL, enough to recognise it; never userinfo, path, query or
+    fragment, since a token can sit in any of them (`user:token@`, `?token=`, right after the host)."""
     if not url:
         return ""
-    match = re.match(r"^(https?://[^/]+)", url)
-    return (match.group(1) if match else "(set)") + "/…"
+    try:
+        parts = urllib.parse.urlsplit(url.strip())
+        host = parts.hostname or ""
+        try:
+            port = parts.port
+        except ValueError:  # "host:SECRET": not a port, so not shown
+            port = None
+    except ValueError:  # unbalanced brackets and the like
+        return "(set)/…"
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        return "(set)/…"
+    shown = f"[{host}]" if ":" in host else host
+    return f"{parts.scheme.lower()}://{shown}{f':{port}' if port is not None else ''}/…"

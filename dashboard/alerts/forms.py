@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
+from dashboard.alerts import webhooks
 from dashboard.alerts.engine import masked_url, valid_pattern
 from dashboard.models import AlertRule, Silence
 
@@ -60,6 +61,9 @@ class AlertRuleForm(forms.ModelForm):
             return self.instance.webhook_url if self.instance.pk else ""
         if not (url.startswith("http://") or url.startswith("https://")):
             raise forms.ValidationError("the webhook URL must start with http:// or https://")
+        problem = webhooks.url_problem(url)  # checked again at every delivery (the name may resolve anew)
+        if problem:
+            raise forms.ValidationError(f"this webhook URL is not allowed: {problem}")
         return url
 
     def clean(self) -> dict:

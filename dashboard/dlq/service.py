@@ -137,6 +137,18 @@ class InvalidSelection(ValueError):
 
 
 MAX_SELECTION = 1_000_000
+MAX_PARTITION = 2**31 - 1  # Kafka's partition ids are int32, its offsets int64 (and so are the DB columns)
+MAX_OFFSET = 2**63 - 1
+
+
+def check_position(partition: int | None = None, *offsets: int | None) -> None:
+    """Refuse numbers Kafka cannot hold, before they reach the database (OverflowError) or a run.
+
+    The one check behind every way in: the DLQ pages, the API and the dlq_reprocess command."""
+    if partition is not None and not 0 <= partition <= MAX_PARTITION:
+        raise InvalidSelection(f"partitions are whole numbers from 0 to {MAX_PARTITION:,}")
+    if any(o is not None and not 0 <= o <= MAX_OFFSET for o in offsets):
+        raise InvalidSelection(f"offsets are whole numbers from 0 to {MAX_OFFSET:,}")
 
 
 def parse_keys(values: list[str]) -> tuple[tuple[int, int], ...]:
@@ -144,8 +156,9 @@ def parse_keys(values: list[str]) -> tuple[tuple[int, int], ...]:
     keys = []
     for value in values:
         partition, _, offset = value.partition(":")
-        if not (value.isascii() and partition.isdigit() and offset.isdigit()) or len(value) > 40:
+        if not (value.isascii() and partition.isdigit() and offset.isdigit()) or len(value) > 64:
             raise InvalidSelection(f"not a record reference: {value[:40]!r} (expected partition:offset)")
+        check_position(int(partition), int(offset))
         keys.append((int(partition), int(offset)))
     if not keys:
         raise InvalidSelection("no records selected")
@@ -169,7 +182,8 @@ def selection_from(cluster: str, topic: str, data: dict) -> tuple[object, dict]:
             partition, start, end = (int(str(data.get(k, "")).strip()) for k in ("partition", "start", "end"))
         except ValueError:
             raise InvalidSelection("partition, start and end offsets must be whole numbers") from None
-        if partition < 0 or start < 0 or end < start:
+        check_position(partition, start, end)
+        if end < start:
             raise InvalidSelection("the range needs partition >= 0 and 0 <= start <= end (inclusive)")
         return engine.OffsetRange(partition, start, end), {
             "mode": mode,

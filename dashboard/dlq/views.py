@@ -56,6 +56,10 @@ def dlq_topic(request: HttpRequest, cluster: str, topic: str) -> HttpResponse:
 @cluster_page
 def dlq_record(request: HttpRequest, cluster: str, topic: str, partition: int, offset: int) -> HttpResponse:
     """One dead-letter record, read from Kafka: value, every header decoded, the failure, its history."""
+    try:
+        dlq.check_position(partition, offset)
+    except dlq.InvalidSelection as exc:
+        return bad_request(request, str(exc))
     result = messages.read_records(get_cluster(cluster), topic, partition, messages.FromOffset(offset), limit=1)
     record = result.records[0] if result.records and result.records[0].offset == offset else None
     indexed = DlqRecord.objects.filter(cluster=cluster, topic=topic, partition=partition, offset=offset).first()

@@ -3,9 +3,12 @@
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.test import Client
 from django.utils import timezone
 
-from dashboard.models import AlertRule, AuditEntry, Silence
+from dashboard.alerts import engine as alerts
+from dashboard.models import AlertEvent, AlertRule, AuditEntry, Silence
+from kafka_admin.figures.tracker import EMPTY
 
 pytestmark = pytest.mark.django_db
 
@@ -44,6 +47,71 @@ class TestRules:
         assert "SECRET-TOKEN" not in edit
         assert "SECRET-TOKEN" not in str(AuditEntry.objects.get().details)
 
+    @pytest.mark.parametrize(
+        "url",
+        [
+            "http://hookuser:SECRET-PW@hooks.example.com/services/x",
+            "https://hooks.example.com?token=SECRET-Q/x",
+            "https://hooks.example.com#SECRET-F",
+        ],
+    )
+    def test_no_part_of_a_secret_url_reaches_viewers(self, client, settings, url):
+        """Userinfo, and a query or fragment right after the host, stay off /alerts/ and /audit/."""
+        login(client, "operators")
+        assert client.post("/alerts/rules/new/", {**RULE, "webhook_url": url}).status_code == 302
+        settings.ALLOW_ANONYMOUS_READ = True
+        viewer = login(Client(), "viewers")
+        for who in (viewer, Client(), client):
+            for path in ("/alerts/", "/audit/"):
+                response = who.get(path)
+                assert response.status_code == 200
+                page = response.content.decode()
+                assert "hooks.example.com/…" in page or path == "/audit/"
+                assert "SECRET" not in page, (path, url)
+
+    @pytest.mark.parametrize(
+        "url",
+        [
+            "http://127.0.0.1:8000/hook",
+            "http://2130706433/",
+            "http://0177.0.0.1/",
+            "http://[::ffff:127.0.0.1]/",
+            "http://[::1]:9092/",
+            "http://localhost:9092/",
+            "http://0.0.0.0/",
+            "http://169.254.169.254/latest/meta-data/",
+            "https://10.0.0.5/hook",
+        ],
+    )
+    def test_internal_webhook_urls_are_refused_when_saved(self, client, url):
+        login(client, "operators")
+        response = client.post("/alerts/rules/new/", {**RULE, "webhook_url": url})
+        assert response.status_code == 400
+        assert "this webhook URL is not allowed" in response.content.decode()
+        assert not AlertRule.objects.exists()
+
+    def test_the_allow_list_admits_an_internal_webhook(self, client, settings):
+        settings.ALERT_WEBHOOK_ALLOWED_NETWORKS = ("127.0.0.0/8",)
+        login(client, "operators")
+        assert client.post("/alerts/rules/new/", {**RULE, "webhook_url": "http://127.0.0.1:9/x"}).status_code == 302
+
+    def test_delivery_errors_are_shown_to_operators_only(self, client):
+        AlertRule.objects.create(
+            name="lag",
+            pattern="*",
+            condition="unreachable",
+            for_seconds=0,
+            channel="webhook",
+            webhook_url="http://127.0.0.1:9/hook",
+        )
+        alerts.evaluate("local", None, EMPTY, False)
+        alerts.deliver()
+        assert "loopback" in AlertEvent.objects.get().last_error
+        viewer = login(Client(), "viewers").get("/alerts/").content.decode()
+        assert "delivery failed" in viewer and "loopback" not in viewer and "not allowed" not in viewer
+        operator = login(client, "operators").get("/alerts/").content.decode()
+        assert "address 127.0.0.1 is loopback" in operator
+
     def test_editing_without_a_url_keeps_the_old_one(self, client):
         login(client, "operators")
         client.post("/alerts/rules/new/", RULE)
@@ -56,6 +124,8 @@ class TestRules:
         "change, message",
         [
             ({"pattern": "/[unclosed/"}, "not a valid regular expression"),
+            ({"pattern": "/^pay(?=ments)/"}, "not a valid regular expression (RE2 syntax"),
+            ({"pattern": "/(a)\\1/"}, "not a valid regular expression (RE2 syntax"),
             ({"condition": "status_in", "statuses": ""}, "name at least one status"),
             ({"condition": "status_in", "statuses": "BAD"}, "unknown status"),
             ({"webhook_url": "ftp://x"}, "must start with http"),
@@ -88,6 +158,13 @@ class TestSilences:
         silence.refresh_from_db()
         assert silence.until <= timezone.now()
         assert "No active silences" in client.get("/alerts/").content.decode()
+
+    def test_a_silence_with_a_regex_re2_refuses(self, client):
+        login(client, "operators")
+        response = client.post("/alerts/silences/", {"pattern": "/(?<!x)pay/", "reason": "x", "minutes": "5"})
+        assert response.status_code == 400
+        assert "not a valid regular expression (RE2 syntax" in response.content.decode()
+        assert not Silence.objects.exists()
 
     def test_bad_silence(self, client):
         login(client, "operators")

@@ -1,5 +1,6 @@
 """Alert rules over hand-built snapshots: pending -> firing -> resolved, silences, delivery with retries."""
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -50,6 +51,24 @@ class TestStateMachine:
         assert alerts.matches("/^pay.*svc$/", "payments-svc") and not alerts.matches("/[/", "x")
         assert alerts.valid_pattern("/[/") is not None
 
+    def test_a_catastrophic_regex_runs_in_linear_time(self):
+        """/^(a+)+$/ backtracks 2^n steps in Python's re; RE2 answers at once, and correctly."""
+        hostile = "a" * 26 + "!"
+        started = time.monotonic()
+        assert not alerts.matches("/^(a+)+$/", hostile)
+        assert alerts.matches("/^(a+)+$/", "a" * 26)
+        assert time.monotonic() - started < 1.0
+        assert type(alerts.compiled_regex("^(a+)+$")).__module__.startswith("re2")
+
+    def test_a_stored_regex_re2_cannot_compile_matches_nothing_logged_once(self, caplog):
+        rule(pattern="/^pay(?=ments)/", for_seconds=0)  # valid for Python's re, not for RE2
+        alerts.compiled_regex.cache_clear()
+        assert alerts.evaluate("local", lagging(80), EMPTY, True, at(0)) == []
+        assert alerts.evaluate("local", lagging(80), EMPTY, True, at(10)) == []
+        assert not AlertState.objects.exists()
+        logged = [r for r in caplog.records if "cannot be compiled by RE2" in r.getMessage()]
+        assert len(logged) == 1
+
     def test_unreachable_rule(self):
         rule(name="down", condition="unreachable", pattern="*", for_seconds=0)
         [fired] = alerts.evaluate("local", None, EMPTY, False, at(0))
@@ -88,6 +107,11 @@ class TestStateMachine:
 
 
 class TestDelivery:
+    @pytest.fixture(autouse=True)
+    def loopback_allowed(self, settings):
+        """The test webhook server listens on 127.0.0.1, which deliveries refuse unless allowed."""
+        settings.ALERT_WEBHOOK_ALLOWED_NETWORKS = ("127.0.0.0/8", "::1")
+
     def test_webhook_grouped_and_retried_with_backoff(self):
         with WebhookServer() as hook:
             r = rule(pattern="*", for_seconds=0, threshold=5, channel="webhook", webhook_url=hook.url)
@@ -113,5 +137,62 @@ class TestDelivery:
             alerts.deliver(at(0))
             assert hook.received[0]["body"]["text"].startswith("[FIRING] lag: payments-svc: lag 80")
 
+    def test_slack_text_is_escaped(self):
+        """Kafka allows any group id: `<!channel>` must not ping a channel, `<url|x>` must not become a link."""
+        with WebhookServer() as hook:
+            rule(name="lag & <b>", pattern="*", for_seconds=0, channel="slack", webhook_url=hook.url)
+            hostile = snapshot(ends={"orders": [100]}, groups={"<!channel> <http://x|y>": {("orders", 0): 10}})
+            alerts.evaluate("local", hostile, EMPTY, True, at(0))
+            assert alerts.deliver(at(0)) == 1
+            text = hook.received[0]["body"]["text"]
+            assert text == (
+                "[FIRING] lag &amp; &lt;b&gt;: &lt;!channel&gt; &lt;http://x|y&gt;: lag 90 &gt; 50 messages"
+            )
+            assert "<" not in text and ">" not in text
+
+    def test_internal_addresses_are_refused_by_default(self, settings):
+        """Without the allow-list a rule pointing at loopback (here in decimal) never reaches it."""
+        settings.ALERT_WEBHOOK_ALLOWED_NETWORKS = ()
+        with WebhookServer() as hook:
+            rule(for_seconds=0, channel="webhook", webhook_url=f"http://2130706433:{hook.port}/internal")
+            alerts.evaluate("local", lagging(80), EMPTY, True, at(0))
+            assert alerts.deliver(at(0)) == 0
+            assert hook.requests == []
+            assert "127.0.0.1 is loopback: not allowed" in AlertEvent.objects.get().last_error
+
+    def test_a_redirect_is_not_followed(self):
+        with WebhookServer() as internal, WebhookServer() as hook:
+            hook.redirect_to = f"http://127.0.0.1:{internal.port}/admin"
+            rule(for_seconds=0, channel="webhook", webhook_url=hook.url)
+            alerts.evaluate("local", lagging(80), EMPTY, True, at(0))
+            assert alerts.deliver(at(0)) == 0
+            assert internal.requests == []  # urllib had turned the POST into a GET to it
+            assert "HTTP 302: redirects are not followed" in AlertEvent.objects.get().last_error
+
     def test_masked_url_hides_the_token(self):
         assert alerts.masked_url("https://hooks.slack.com/services/T000/B000/XYZ") == "https://hooks.slack.com/…"
+
+
+@pytest.mark.parametrize(
+    "url, shown",
+    [
+        ("http://hookuser:SECRET@hooks.example.com/x", "http://hooks.example.com/…"),
+        ("https://hooks.example.com?token=SECRET/x", "https://hooks.example.com/…"),
+        ("https://hooks.example.com?token=SECRET", "https://hooks.example.com/…"),
+        ("https://hooks.example.com#SECRET", "https://hooks.example.com/…"),
+        ("https://hooks.example.com:8443/p/SECRET?k=SECRET#SECRET", "https://hooks.example.com:8443/…"),
+        ("http://SECRET@hooks.example.com", "http://hooks.example.com/…"),
+        ("http://u:p@SECRET@hooks.example.com/", "http://hooks.example.com/…"),
+        ("HTTPS://Hooks.Example.COM/SECRET", "https://hooks.example.com/…"),
+        ("http://user:SECRET@[::1]:9000/x", "http://[::1]:9000/…"),
+        ("http://hooks.example.com:SECRET/x", "http://hooks.example.com/…"),  # not a port: left out
+        ("http://[SECRET/x", "(set)/…"),  # unparseable
+        ("ftp://SECRET", "(set)/…"),
+        ("SECRET", "(set)/…"),
+        ("", ""),
+    ],
+)
+def test_masked_url_keeps_only_scheme_host_and_port(url, shown):
+    """Userinfo, path, query and fragment can each hold a token: none of them is shown."""
+    assert alerts.masked_url(url) == shown
+    assert "SECRET" not in alerts.masked_url(url)

@@ -29,6 +29,10 @@ class Command(BaseCommand):
         parser.add_argument("--actor", default="cli", help="name recorded in the audit log (default: cli)")
 
     def handle(self, *args, **o) -> None:
+        try:  # before anything talks to the broker: numbers Kafka cannot hold
+            dlq_service.check_position(o["partition"], o["from_offset"], o["to_offset"])
+        except dlq_service.InvalidSelection as exc:
+            raise CommandError(str(exc)) from None
         try:
             config = get_cluster(o["cluster"])
         except UnknownCluster:
