@@ -309,9 +309,17 @@ def test_resolving_thousands_of_records_at_once(operator):
 
 
 def test_resolving_partitions_and_offsets_beyond_64_bits(operator):
-    body = json.dumps({"records": ["9" * 19 + ":" + "9" * 19, "2147483648:0"], "reason": "x"})
-    response = operator.post(f"{API}/dlq/{DLQ}/resolve/", body, content_type="application/json")
-    assert check_api(response) == {"resolved": 0, "requested": 2}
+    """Beyond Kafka's int32 partitions and int64 offsets: a clear 400, nothing resolved."""
+    before = DlqRecord.objects.filter(status="resolved").count()
+    for records, message in (
+        (["0:" + "9" * 19], "offsets are whole numbers from 0 to 9,223,372,036,854,775,807"),
+        (["2147483648:0"], "partitions are whole numbers from 0 to 2,147,483,647"),
+    ):
+        body = json.dumps({"records": records, "reason": "x"})
+        response = operator.post(f"{API}/dlq/{DLQ}/resolve/", body, content_type="application/json")
+        assert response.status_code == 400
+        assert check_api(response) == {"error": message}
+    assert DlqRecord.objects.filter(status="resolved").count() == before
 
 
 def test_plan_that_reaches_the_unreachable_broker(operator):

@@ -232,13 +232,13 @@ class TestDlqPages:
 
     def test_dlq_record_out_of_range(self, operator_client, topics, cycle):
         _, dlq = topics
-        for url, message in (
-            (f"/c/test/dlq/{dlq}/0/{10**12}/", "beyond the end"),
-            (f"/c/test/dlq/{dlq}/999/0/", "partition 999 does not exist"),
-            (f"/c/test/dlq/{dlq}/0/{2**70}/", ""),
+        for url, status, message in (
+            (f"/c/test/dlq/{dlq}/0/{10**12}/", 404, "beyond the end"),
+            (f"/c/test/dlq/{dlq}/999/0/", 404, "partition 999 does not exist"),
+            (f"/c/test/dlq/{dlq}/0/{2**70}/", 400, "offsets are whole numbers from 0 to 9,223,372,036,854,775,807"),
         ):
             response = operator_client.get(url)
-            assert response.status_code == 404, url
+            assert response.status_code == status, url
             assert message in check_page(response)
 
     def test_api_records(self, operator_client, topics, cycle):
