@@ -20,7 +20,6 @@ from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from kafka_admin.clients import error_text, make_admin, run_bounded
 from kafka_admin.config import ClusterConfig
-from kafka_admin.figures.lag import partition_lag
 from kafka_admin.snapshot.model import (
     Broker,
     ClusterSnapshot,
@@ -31,6 +30,7 @@ from kafka_admin.snapshot.model import (
     SnapshotError,
     Topic,
     TopicPartitionRef,
+    partition_lag,
 )
 from kafka_admin.snapshot.offsets_topic import OffsetsTopicReader
 
