@@ -1,8 +1,8 @@
 """Consumer groups (KIP-848, `group.protocol=consumer`): the broker assigns partitions itself.
 
-librdkafka describes them since 2.10 with the same admin call as classic groups, and their committed
-offsets are read the same way. confluent-kafka 2.16 has no names for Assigning and Reconciling: it
-reports them as UNKNOWN, so they are spelled here for the pages and the filter, not mapped.
+confluent-kafka describes them since 2.10 with the same admin call as classic groups, and their
+committed offsets are read the same way. Its ConsumerGroupState (2.16) has no names for Assigning
+and Reconciling (they come as UNKNOWN), so they are spelled here for the pages, not mapped.
 """
 
 from __future__ import annotations

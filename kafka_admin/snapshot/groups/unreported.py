@@ -1,7 +1,7 @@
 """Groups listed without a type the registry knows.
 
-Brokers before Kafka 3.8 report no type (ListGroups before v5), and librdkafka reports a type it
-does not know as UNKNOWN. Such groups are read as consumer groups, as before types were reported;
+Brokers without KIP-848's ListGroups v5 report no type, and confluent-kafka reports a type it does
+not know as UNKNOWN. Such groups are read as consumer groups, as before types were reported;
 their description may name the type.
 """
 
