@@ -67,7 +67,8 @@ from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from kafka_admin.config import ClusterConfig
-from kafka_admin.snapshot.collect import DESCRIBE_BATCH, SnapshotCollector
+from kafka_admin.snapshot.collect import SnapshotCollector
+from kafka_admin.snapshot.groups.consumer_reads import DESCRIBE_BATCH
 from tests.kafka_support import BrokerProcess
 
 KAFKA_VERSION = os.environ.get("KAFKA_VERSION", "4.3.1")

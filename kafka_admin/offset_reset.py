@@ -25,7 +25,7 @@ from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from kafka_admin.clients import error_text, make_admin
 from kafka_admin.config import ClusterConfig
-from kafka_admin.snapshot.collect import GROUP_STATES
+from kafka_admin.snapshot.groups.registry import state_name
 
 MODES = ("earliest", "latest", "timestamp", "offset", "shift")
 RESETTABLE_STATES = ("Empty", "Dead")
@@ -284,13 +284,6 @@ def blocked_reason(state: str, members: Sequence[ResetMember]) -> str | None:
             "(wait until its members have left, then try again)"
         )
     return None
-
-
-def state_name(value: Any) -> str:
-    name = getattr(value, "name", None) if value is not None else None
-    if name is None or name == "UNKNOWN":
-        return "Unknown"
-    return GROUP_STATES.get(name, name)
 
 
 def plan_reset(

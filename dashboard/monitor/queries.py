@@ -6,17 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from dashboard.params import MAX_OFFSET, MAX_PAGE, InvalidPage, choice_param, int_param, parse_timestamp, text_param
+from kafka_admin.snapshot.groups.registry import GROUP_STATES  # a state filter accepts every state a group can show
 
-GROUP_STATES = (
-    "Stable",
-    "Empty",
-    "PreparingRebalance",
-    "CompletingRebalance",
-    "Dead",
-    "Assigning",
-    "Reconciling",
-    "Unknown",
-)
 GROUP_SORTS = ("lag", "time_lag", "name", "members", "state", "status")
 LAG_STATUSES = ("STOP", "STALL", "REWIND", "WARN", "OK", "NODATA")
 TOPIC_SORTS = ("name", "partitions", "records", "rate", "groups")

@@ -6,17 +6,11 @@ from urllib.parse import urlencode
 
 from django import template
 
+from kafka_admin.snapshot.groups.registry import STATE_KINDS
+
 register = template.Library()
 
-STATE_CLASS = {
-    "Stable": "ok",
-    "Empty": "idle",
-    "PreparingRebalance": "warn",
-    "CompletingRebalance": "warn",
-    "Assigning": "warn",
-    "Reconciling": "warn",
-    "Dead": "err",
-}
+STATE_CLASS = STATE_KINDS  # a group state's badge class is its kind (ok, idle, warn, err)
 
 
 def _number(value: object) -> float | None:

@@ -8,50 +8,24 @@ resolved with its error recorded, so one bad group or topic never blanks the res
 
 from __future__ import annotations
 
-import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
 from datetime import UTC, datetime
 from typing import Any
 
-from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicPartition
+from confluent_kafka import KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
-from kafka_admin.clients import error_text, make_admin, run_bounded
+from kafka_admin.clients import error_text, make_admin
 from kafka_admin.config import ClusterConfig
-from kafka_admin.figures.lag import partition_lag
-from kafka_admin.snapshot.model import (
-    Broker,
-    ClusterSnapshot,
-    Group,
-    Member,
-    PartitionInfo,
-    PartitionOffsets,
-    SnapshotError,
-    Topic,
-    TopicPartitionRef,
-)
+from kafka_admin.snapshot.groups.base import UNKNOWN_STATE, Ends, GroupCycle, GroupReads, ListedGroup
+from kafka_admin.snapshot.groups.registry import GROUP_TYPES, GroupTypes
+from kafka_admin.snapshot.model import Broker, ClusterSnapshot, Group, PartitionInfo, SnapshotError, Topic
 from kafka_admin.snapshot.offsets_topic import OffsetsTopicReader
 
-log = logging.getLogger(__name__)
-
 INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state", "__share_group_state"})
-DESCRIBE_BATCH = 20  # groups per describe_consumer_groups call
-# offsets-topic source: after its start-up catch-up, how long a cycle waits for the reader to reach
-# the __consumer_offsets end offsets the cycle read (an open transaction can hold it back).
-FRESHNESS_WAIT_S = 2.0
 _OffsetFutures = dict[TopicPartition, Future]
-
-# Kafka's own spelling of group states and types, as kafka-consumer-groups prints them.
-GROUP_STATES = {
-    "PREPARING_REBALANCING": "PreparingRebalance",
-    "COMPLETING_REBALANCING": "CompletingRebalance",
-    "STABLE": "Stable",
-    "DEAD": "Dead",
-    "EMPTY": "Empty",
-}
-GROUP_TYPES = {"CLASSIC": "classic", "CONSUMER": "consumer"}
 
 
 def is_internal_topic(name: str) -> bool:
@@ -62,8 +36,9 @@ def is_internal_topic(name: str) -> bool:
 class SnapshotCollector:
     """Holds one AdminClient for a cluster and collects snapshots with it, cycle after cycle."""
 
-    def __init__(self, config: ClusterConfig) -> None:
+    def __init__(self, config: ClusterConfig, group_types: GroupTypes = GROUP_TYPES) -> None:
         self.config = config
+        self.group_types = group_types
         self._last_transport_error: str | None = None
         self._admin = make_admin(config, on_error=self._remember_error)
         self._replace_client = False
@@ -107,6 +82,7 @@ class _Cycle:
         self.config = config
         self.admin = admin
         self.owner = owner
+        self.group_types = owner.group_types
         self.timeout = config.request_timeout_s
         self.started_at = datetime.now(UTC)
         self.t0 = time.monotonic()
@@ -120,6 +96,9 @@ class _Cycle:
 
     def remaining(self) -> float:
         return max(0.1, min(self.timeout, self.deadline - time.monotonic()))
+
+    def offsets_reader(self) -> OffsetsTopicReader:
+        return self.owner.offsets_reader()
 
     def finish(self, **fields: Any) -> ClusterSnapshot:
         return ClusterSnapshot(
@@ -140,7 +119,7 @@ class _Cycle:
         brokers = tuple(sorted((Broker(n.id, n.host, n.port, n.rack) for n in cluster.nodes), key=lambda b: b.id))
         controller_id = cluster.controller.id if cluster.controller is not None else None
         if self.config.offsets_source == "offsets-topic":
-            self.owner.offsets_reader()  # started (once) before the metadata reads: it catches up meanwhile
+            self.offsets_reader()  # started (once) before the metadata reads: it catches up meanwhile
 
         self.requests += len(brokers) or 1
         groups_future = self.admin.list_consumer_groups(request_timeout=self.timeout)
@@ -239,7 +218,7 @@ class _Cycle:
             self.error("partition", shown, f"{which} offset unavailable: {message}")
         return out
 
-    def read_groups(self, listing_future: Future, ends: dict[tuple[str, int], int]) -> tuple[Group, ...]:
+    def read_groups(self, listing_future: Future, ends: Ends) -> tuple[Group, ...]:
         try:
             listing = listing_future.result(timeout=self.remaining())
         except Exception as exc:  # noqa: BLE001 - recorded, the rest of the snapshot stands
@@ -247,117 +226,27 @@ class _Cycle:
             return ()
         for exc in listing.errors:
             self.error("groups", "list", exc)
-        listed = {g.group_id: g for g in listing.valid}
-        ids = sorted(listed)
-        if not ids:
-            return ()
-        limit = self.config.max_in_flight
-        descriptions = run_bounded(
-            ids,
-            lambda chunk: self.admin.describe_consumer_groups(chunk, request_timeout=self.remaining()),
-            batch=DESCRIBE_BATCH,
-            limit=limit,
-            deadline=self.deadline,
+        return read_listed(self, listing.valid, ends)
+
+
+def read_listed(cycle: GroupCycle, listings: Iterable[Any], ends: Ends) -> tuple[Group, ...]:
+    """Every listed group read by its type's reads, sorted by id.
+
+    One call per distinct reads (GroupType.reads) with all of its groups: types read alike share
+    batches and the in-flight bound. The registry (cycle.group_types) knows the types; this does not.
+    """
+    types = cycle.group_types
+    listed = {g.group_id: g for g in listings}
+    batches: dict[GroupReads, list[ListedGroup]] = {}
+    for gid in sorted(listed):
+        listing = listed[gid]
+        reported_type = getattr(listing, "type", None)
+        group = ListedGroup(
+            gid, listing, types.state_name(listing.state) or UNKNOWN_STATE, types.type_name(reported_type)
         )
-        if self.config.offsets_source == "offsets-topic":
-            committed = self.committed_from_topic(ids, ends)
-            self.requests += len(ids)  # DescribeGroups only: no OffsetFetch per group
-        else:
-            committed = run_bounded(
-                ids,
-                lambda chunk: self.admin.list_consumer_group_offsets(
-                    [ConsumerGroupTopicPartitions(chunk[0])], request_timeout=self.remaining()
-                ),
-                batch=1,
-                limit=limit,
-                deadline=self.deadline,
-            )
-            self.requests += 2 * len(ids)
-        return tuple(self.build_group(gid, listed[gid], descriptions.get(gid), committed.get(gid), ends) for gid in ids)
-
-    def committed_from_topic(self, ids: list[str], ends: dict[tuple[str, int], int]) -> dict[str, Any]:
-        """Committed offsets of the listed groups from the __consumer_offsets reader (no request).
-
-        Groups the reader knows but the listing does not (deleted, expired) are not asked for.
-        Until the reader's start-up catch-up is done, no offsets are given: partial ones would
-        show wrong lags; an "offsets" error says how far the loading is.
-        """
-        reader = self.owner.offsets_reader()
-        topic_ends = {p: end for (t, p), end in ends.items() if t == reader.topic}
-        if not reader.wait_caught_up(self.config.cycle_timeout_s):  # the start-up catch-up, once per reader
-            done, total = reader.progress()
-            if total:
-                detail = f"{done} of {total} records read ({100 * done // total}%)"
-            else:
-                last_error = reader.stats["last_error"]
-                detail = "not started" + (f" ({last_error})" if last_error else "")
-            self.error("offsets", reader.topic, f"committed offsets are still loading from {reader.topic}: {detail}")
-            return {gid: ConsumerGroupTopicPartitions(gid, []) for gid in ids}
-        if not reader.wait_for(topic_ends, min(FRESHNESS_WAIT_S, max(0.0, self.deadline - time.monotonic()))):
-            log.info("offsets reader of %s is behind the end offsets read by this cycle", self.config.name)
-        by_group = reader.committed_many(ids)
-        return {
-            gid: ConsumerGroupTopicPartitions(gid, [TopicPartition(t, p, o) for (t, p), o in by_group[gid].items()])
-            for gid in ids
-        }
-
-    def build_group(self, gid: str, listing: Any, desc: Any, offsets: Any, ends: dict[tuple[str, int], int]) -> Group:
-        state = _enum_name(listing.state, GROUP_STATES) or "Unknown"
-        gtype = _enum_name(getattr(listing, "type", None), GROUP_TYPES)
-        members: tuple[Member, ...] = ()
-        coordinator = assignor = None
-        if isinstance(desc, BaseException) or desc is None:
-            self.error("group", gid, desc if desc is not None else "no description returned")
-        else:
-            state = _enum_name(desc.state, GROUP_STATES) or state
-            gtype = _enum_name(getattr(desc, "type", None), GROUP_TYPES) or gtype
-            coordinator = desc.coordinator.id if desc.coordinator is not None else None
-            assignor = desc.partition_assignor or None
-            members = tuple(
-                Member(
-                    member_id=m.member_id,
-                    client_id=m.client_id,
-                    host=m.host,
-                    group_instance_id=m.group_instance_id,
-                    assignments=tuple(
-                        sorted(
-                            (TopicPartitionRef(tp.topic, tp.partition) for tp in (m.assignment.topic_partitions or [])),
-                            key=lambda a: (a.topic, a.partition),
-                        )
-                    ),
-                )
-                for m in desc.members
-            )
-        rows: list[PartitionOffsets] = []
-        if isinstance(offsets, BaseException) or offsets is None:
-            self.error("group", gid, offsets if offsets is not None else "no committed offsets returned")
-        else:
-            for tp in offsets.topic_partitions or []:
-                if tp.error is not None:
-                    self.error("group", f"{gid} {tp.topic}/{tp.partition}", tp.error.str())
-                    continue
-                if tp.offset < 0:
-                    continue
-                end = ends.get((tp.topic, tp.partition))
-                rows.append(PartitionOffsets(tp.topic, tp.partition, tp.offset, end, partition_lag(tp.offset, end)))
-        rows.sort(key=lambda r: (r.topic, r.partition))
-        return Group(
-            group_id=gid,
-            state=state,
-            type=gtype,
-            coordinator=coordinator,
-            assignor=assignor,
-            members=members,
-            offsets=tuple(rows),
-        )
-
-
-def _enum_name(value: Any, names: dict[str, str]) -> str | None:
-    """ConsumerGroupState.STABLE -> "Stable" (Kafka's spelling); UNKNOWN and None -> None."""
-    if value is None:
-        return None
-    name = getattr(value, "name", str(value))
-    return None if name == "UNKNOWN" else names.get(name, name)
+        batches.setdefault(types.group_type(reported_type).reads, []).append(group)
+    groups = [g for reads, batch in batches.items() for g in reads.read(cycle, batch, ends)]
+    return tuple(sorted(groups, key=lambda g: g.group_id))
 
 
 def collect_snapshot(config: ClusterConfig) -> ClusterSnapshot:

@@ -1,4 +1,4 @@
-from kafka_admin.figures.lag import partition_lag
+from kafka_admin.snapshot.model import partition_lag
 
 
 class TestPartitionLag:

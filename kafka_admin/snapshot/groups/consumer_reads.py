@@ -1,0 +1,138 @@
+"""The reads classic and consumer (KIP-848) groups share: DescribeGroups for members, OffsetFetch
+(or the __consumer_offsets reader) for committed offsets, lag against this cycle's end offsets.
+
+Request discipline as in collect.py: describe calls batch DESCRIBE_BATCH groups, OffsetFetch goes
+one group a call (a librdkafka limit), both bounded to `config.max_in_flight` futures pending.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+
+from kafka_admin.clients import run_bounded
+from kafka_admin.snapshot.groups.base import Ends, GroupCycle, ListedGroup
+from kafka_admin.snapshot.model import Group, Member, PartitionOffsets, TopicPartitionRef, partition_lag
+
+log = logging.getLogger(__name__)
+
+DESCRIBE_BATCH = 20  # groups per describe_consumer_groups call
+# offsets-topic source: after its start-up catch-up, how long a cycle waits for the reader to reach
+# the __consumer_offsets end offsets the cycle read (an open transaction can hold it back).
+FRESHNESS_WAIT_S = 2.0
+
+
+class ConsumerGroupReads:
+    """Members from describe_consumer_groups, committed offsets from the configured source."""
+
+    def read(self, cycle: GroupCycle, groups: Sequence[ListedGroup], ends: Ends) -> list[Group]:
+        ids = [g.group_id for g in groups]
+        limit = cycle.config.max_in_flight
+        descriptions = run_bounded(
+            ids,
+            lambda chunk: cycle.admin.describe_consumer_groups(chunk, request_timeout=cycle.remaining()),
+            batch=DESCRIBE_BATCH,
+            limit=limit,
+            deadline=cycle.deadline,
+        )
+        if cycle.config.offsets_source == "offsets-topic":
+            committed = committed_from_topic(cycle, ids, ends)
+            cycle.requests += len(ids)  # DescribeGroups only: no OffsetFetch per group
+        else:
+            committed = run_bounded(
+                ids,
+                lambda chunk: cycle.admin.list_consumer_group_offsets(
+                    [ConsumerGroupTopicPartitions(chunk[0])], request_timeout=cycle.remaining()
+                ),
+                batch=1,
+                limit=limit,
+                deadline=cycle.deadline,
+            )
+            cycle.requests += 2 * len(ids)
+        return [build_group(cycle, g, descriptions.get(g.group_id), committed.get(g.group_id), ends) for g in groups]
+
+
+CONSUMER_GROUP_READS = ConsumerGroupReads()
+
+
+def committed_from_topic(cycle: GroupCycle, ids: list[str], ends: Ends) -> dict[str, Any]:
+    """Committed offsets of the listed groups from the __consumer_offsets reader (no request).
+
+    Groups the reader knows but the listing does not (deleted, expired) are not asked for.
+    Until the reader's start-up catch-up is done, no offsets are given: partial ones would
+    show wrong lags; an "offsets" error says how far the loading is.
+    """
+    reader = cycle.offsets_reader()
+    topic_ends = {p: end for (t, p), end in ends.items() if t == reader.topic}
+    if not reader.wait_caught_up(cycle.config.cycle_timeout_s):  # the start-up catch-up, once per reader
+        done, total = reader.progress()
+        if total:
+            detail = f"{done} of {total} records read ({100 * done // total}%)"
+        else:
+            last_error = reader.stats["last_error"]
+            detail = "not started" + (f" ({last_error})" if last_error else "")
+        cycle.error("offsets", reader.topic, f"committed offsets are still loading from {reader.topic}: {detail}")
+        return {gid: ConsumerGroupTopicPartitions(gid, []) for gid in ids}
+    if not reader.wait_for(topic_ends, min(FRESHNESS_WAIT_S, max(0.0, cycle.deadline - time.monotonic()))):
+        log.info("offsets reader of %s is behind the end offsets read by this cycle", cycle.config.name)
+    by_group = reader.committed_many(ids)
+    return {
+        gid: ConsumerGroupTopicPartitions(gid, [TopicPartition(t, p, o) for (t, p), o in by_group[gid].items()])
+        for gid in ids
+    }
+
+
+def build_group(cycle: GroupCycle, listed: ListedGroup, desc: Any, offsets: Any, ends: Ends) -> Group:
+    """One Group from its listing, its description and its committed offsets; each failure recorded."""
+    gid, state, gtype = listed.group_id, listed.state, listed.type
+    names = cycle.group_types
+    members: tuple[Member, ...] = ()
+    coordinator = assignor = None
+    if isinstance(desc, BaseException) or desc is None:
+        cycle.error("group", gid, desc if desc is not None else "no description returned")
+    else:
+        state = names.state_name(desc.state) or state
+        gtype = names.type_name(getattr(desc, "type", None)) or gtype
+        coordinator = desc.coordinator.id if desc.coordinator is not None else None
+        assignor = desc.partition_assignor or None
+        members = tuple(
+            Member(
+                member_id=m.member_id,
+                client_id=m.client_id,
+                host=m.host,
+                group_instance_id=m.group_instance_id,
+                assignments=tuple(
+                    sorted(
+                        (TopicPartitionRef(tp.topic, tp.partition) for tp in (m.assignment.topic_partitions or [])),
+                        key=lambda a: (a.topic, a.partition),
+                    )
+                ),
+            )
+            for m in desc.members
+        )
+    rows: list[PartitionOffsets] = []
+    if isinstance(offsets, BaseException) or offsets is None:
+        cycle.error("group", gid, offsets if offsets is not None else "no committed offsets returned")
+    else:
+        for tp in offsets.topic_partitions or []:
+            if tp.error is not None:
+                cycle.error("group", f"{gid} {tp.topic}/{tp.partition}", tp.error.str())
+                continue
+            if tp.offset < 0:
+                continue
+            end = ends.get((tp.topic, tp.partition))
+            rows.append(PartitionOffsets(tp.topic, tp.partition, tp.offset, end, partition_lag(tp.offset, end)))
+    rows.sort(key=lambda r: (r.topic, r.partition))
+    return Group(
+        group_id=gid,
+        state=state,
+        type=gtype,
+        coordinator=coordinator,
+        assignor=assignor,
+        members=members,
+        offsets=tuple(rows),
+    )

@@ -1,0 +1,19 @@
+"""Groups listed without a type the registry knows.
+
+Brokers without KIP-848's ListGroups v5 report no type, and confluent-kafka reports a type it does
+not know as UNKNOWN. Such groups are read as consumer groups, as before types were reported;
+their description may name the type.
+"""
+
+from __future__ import annotations
+
+from kafka_admin.snapshot.groups.base import GroupType
+from kafka_admin.snapshot.groups.consumer_reads import CONSUMER_GROUP_READS
+
+UNREPORTED = GroupType(
+    name=None,
+    reported=(),
+    states=(),
+    reads=CONSUMER_GROUP_READS,
+    about="a type the listing did not name: read as a consumer group",
+)
