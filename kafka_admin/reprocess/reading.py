@@ -1,0 +1,233 @@
+"""Reading a DLQ topic for a run or plan: one long-lived read_committed consumer, page by page."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+
+from kafka_admin.clients import FETCH_STOP_ERRORS, error_text
+from kafka_admin.config import ClusterConfig
+from kafka_admin.records.read import (
+    BROWSER_GROUP_ID,
+    FETCH_QUEUE_BACKOFF_MS,
+    FETCH_WAIT_MAX_MS,
+    QUEUED_MAX_KBYTES,
+    TIMESTAMP_TYPES,
+    Record,
+    make_record,
+)
+from kafka_admin.reprocess.limits import PAGE_BYTES, VIEW_BYTES
+from kafka_admin.reprocess.transactional_id import TRANSACTIONAL_ID_PREFIX
+
+log = logging.getLogger(__name__)
+
+
+# At most this many records are taken from the reader's consumer in one call (only what it holds).
+CONSUME_CHUNK = 1000
+
+
+@dataclass
+class Chunk:
+    """What one DlqReader.read() got."""
+
+    records: list[Record]
+    cut: set[int]
+    unreadable: dict[int, str]
+    next_offset: int
+    at_end: bool
+    """The read reached the end of the log (the last stable offset) at next_offset."""
+    error: str | None
+
+
+class ReadError(Exception):
+    """The partition cannot be read now; the message is for a person."""
+
+
+class DlqReader:
+    """Reads one DLQ topic for a whole run (or plan) with one long-lived read_committed consumer.
+
+    It is assigned one span of one partition at a time and read page by page: no consumer, metadata
+    or watermark request per page. After the first record of a call, only what librdkafka already
+    holds is taken (its prefetch buffer is bounded by QUEUED_MAX_KBYTES), and a page ends at
+    PAGE_BYTES of keys and values, so memory stays bounded whatever the record sizes.
+    """
+
+    def __init__(self, config: ClusterConfig, topic: str, page_size: int) -> None:
+        self.config = config
+        self.topic = topic
+        # librdkafka fetches ahead until it holds this many records (or QUEUED_MAX_KBYTES): two pages.
+        self.prefetch = min(max(2 * page_size, CONSUME_CHUNK), 100_000)
+        self.consumer: Consumer | None = None
+        self.known: set[int] = set()  # partitions known to exist
+        self.partition = -1
+        self.position = -1  # the offset the consumer reads on from (-1: assign before reading)
+        self.queued: list[Message] = []
+        self.index = 0
+
+    def close(self) -> None:
+        if self.consumer is None:
+            return
+        consumer, self.consumer = self.consumer, None
+        try:
+            consumer.close()
+        except (KafkaException, RuntimeError) as exc:
+            log.info("closing the reprocess reader: %s", exc)
+
+    def _client(self) -> Consumer:
+        if self.consumer is None:
+            try:
+                self.consumer = Consumer(
+                    self.config.client_config(
+                        **{
+                            "group.id": BROWSER_GROUP_ID,
+                            "client.id": TRANSACTIONAL_ID_PREFIX,
+                            "enable.auto.commit": False,
+                            "enable.auto.offset.store": False,
+                            "enable.partition.eof": True,
+                            # A position outside the log is reported, not silently moved to the start or end.
+                            "auto.offset.reset": "error",
+                            "isolation.level": "read_committed",
+                            "fetch.wait.max.ms": FETCH_WAIT_MAX_MS,
+                            "queued.min.messages": self.prefetch,
+                            "queued.max.messages.kbytes": QUEUED_MAX_KBYTES,
+                            "fetch.queue.backoff.ms": FETCH_QUEUE_BACKOFF_MS,
+                            "allow.auto.create.topics": False,
+                            "logger": logging.getLogger("kafka_admin.librdkafka"),
+                        }
+                    )
+                )
+            except KafkaException as exc:
+                raise ReadError(f"could not create a consumer: {error_text(exc)}") from None
+        return self.consumer
+
+    def bounds(self, partition: int) -> tuple[int, int]:
+        """The partition's log start and end (its last stable offset) now."""
+        consumer = self._client()
+        timeout = self.config.request_timeout_s
+        if partition not in self.known:
+            try:
+                metadata = consumer.list_topics(self.topic, timeout=timeout)
+            except KafkaException as exc:
+                raise ReadError(f"could not read metadata of topic {self.topic}: {error_text(exc)}") from None
+            info = metadata.topics.get(self.topic)
+            if info is None or (info.error is not None and info.error.code() == KafkaError.UNKNOWN_TOPIC_OR_PART):
+                raise ReadError(f"topic {self.topic} does not exist")
+            if info.error is not None:
+                raise ReadError(f"topic {self.topic}: {info.error.str()}")
+            if partition not in info.partitions:
+                raise ReadError(f"partition {partition} of topic {self.topic} does not exist")
+            self.known.add(partition)
+        try:
+            low, high = consumer.get_watermark_offsets(
+                TopicPartition(self.topic, partition), timeout=timeout, cached=False
+            )
+        except KafkaException as exc:
+            raise ReadError(f"could not read the offsets of partition {partition}: {error_text(exc)}") from None
+        return low, high
+
+    def read(self, partition: int, pos: int, last: int, limit: int) -> Chunk:
+        """Committed records at offsets pos..last: at most `limit` of them and about PAGE_BYTES of keys
+        and values (cut to VIEW_BYTES). Ends early at the end of the log, on an error or after the
+        request timeout; records read before a problem are returned with it."""
+        try:
+            consumer = self._client()
+            if partition != self.partition or pos != self.position:
+                consumer.assign([TopicPartition(self.topic, partition, pos)])
+                self.partition, self.position, self.queued, self.index = partition, pos, [], 0
+        except (ReadError, KafkaException) as exc:
+            self.position = -1
+            return Chunk([], set(), {}, pos, False, str(exc) if isinstance(exc, ReadError) else error_text(exc))
+        topic = self.topic
+        records: list[Record] = []
+        append = records.append
+        cut: set[int] = set()
+        unreadable: dict[int, str] = {}
+        held = 0
+        next_offset, stop = pos, last + 1
+        at_end = False
+        error: str | None = None
+        transient: str | None = None
+        budget = self.config.request_timeout_s
+        deadline = time.monotonic() + budget
+        queued, i = self.queued, self.index
+        while next_offset < stop and len(records) < limit and held < PAGE_BYTES:
+            if i >= len(queued):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    error = f"timed out after {budget:g} s with {len(records)} records read"
+                    if transient:
+                        error += f" ({transient})"
+                    break
+                try:
+                    queued, i = consumer.consume(1, min(remaining, budget)), 0
+                    if queued:  # and whatever else librdkafka holds already, without waiting
+                        queued += consumer.consume(CONSUME_CHUNK, 0)
+                except KafkaException as exc:
+                    queued, i = [], 0
+                    error = f"reading partition {partition} at offset {next_offset} failed: {error_text(exc)}"
+                    break
+                continue
+            msg = queued[i]
+            i += 1
+            err = msg.error()
+            if err is not None:
+                code = err.code()
+                if code == KafkaError._PARTITION_EOF:
+                    if msg.partition() == partition:
+                        # Only transaction markers (or nothing) lie between the last record and the end.
+                        next_offset = max(next_offset, min(stop, msg.offset()))
+                        at_end = True
+                        break
+                    continue
+                if code in FETCH_STOP_ERRORS or err.fatal():
+                    error = f"reading partition {partition} at offset {next_offset} failed: {err.str()}"
+                    break
+                transient = err.str()  # a broker reconnecting: keep trying until the deadline
+                continue
+            offset = msg.offset()
+            if offset < next_offset or msg.partition() != partition:  # left from before an assign()
+                continue
+            if offset >= stop:
+                next_offset = stop
+                break
+            key = msg.key()
+            value = msg.value()
+            key_size = 0 if key is None else len(key)
+            value_size = 0 if value is None else len(value)
+            if key_size > VIEW_BYTES or value_size > VIEW_BYTES:
+                cut.add(offset)
+                if key_size > VIEW_BYTES:
+                    key = key[:VIEW_BYTES]
+                if value_size > VIEW_BYTES:
+                    value = value[:VIEW_BYTES]
+                held += len(key or b"") + len(value or b"")
+            else:
+                held += key_size + value_size
+            try:
+                headers = msg.headers()
+            except (UnicodeDecodeError, ValueError):
+                headers = None
+                unreadable[offset] = "its header names are not UTF-8: it cannot be re-published byte-exact"
+            ts_type, ts = msg.timestamp()
+            kind = TIMESTAMP_TYPES.get(ts_type)
+            append(
+                make_record(
+                    topic,
+                    partition,
+                    offset,
+                    ts if kind is not None else None,
+                    kind,
+                    key,
+                    value,
+                    tuple(headers) if headers else (),
+                    key_size,
+                    value_size,
+                )
+            )
+            next_offset = offset + 1
+        self.queued, self.index = queued, i
+        self.position = next_offset if error is None else -1
+        return Chunk(records, cut, unreadable, next_offset, at_end, error)
