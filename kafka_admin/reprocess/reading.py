@@ -1,10 +1,12 @@
-"""Reading a DLQ topic for a run or plan: one long-lived read_committed consumer, page by page."""
+"""Reading a DLQ topic for a run or plan: one long-lived read_committed consumer, page by page, and
+the records that were cut read again whole to be sent."""
 
 from __future__ import annotations
 
 import logging
 import time
 from dataclasses import dataclass
+from itertools import accumulate
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
@@ -16,10 +18,14 @@ from kafka_admin.records.read import (
     FETCH_WAIT_MAX_MS,
     QUEUED_MAX_KBYTES,
     TIMESTAMP_TYPES,
+    FromOffset,
     Record,
     make_record,
+    read_records,
 )
-from kafka_admin.reprocess.limits import PAGE_BYTES, VIEW_BYTES
+from kafka_admin.reprocess.errors import Halt
+from kafka_admin.reprocess.limits import BATCH_BYTES, PAGE_BYTES, VIEW_BYTES
+from kafka_admin.reprocess.sizing import record_size
 from kafka_admin.reprocess.transactional_id import TRANSACTIONAL_ID_PREFIX
 
 log = logging.getLogger(__name__)
@@ -231,3 +237,48 @@ class DlqReader:
         self.queued, self.index = queued, i
         self.position = next_offset if error is None else -1
         return Chunk(records, cut, unreadable, next_offset, at_end, error)
+
+
+def read_whole(
+    config: ClusterConfig, topic: str, partition: int, read: list[Record], need: list[int], timeout_s: float
+) -> dict[int, Record]:
+    """The records at offsets `need` (cut when read), read again whole, BATCH_BYTES at a time.
+
+    `read` is every record of their page in offset order: a re-read spans the records between
+    the ones needed, so their sizes bound how many are fetched in one read."""
+    whole: dict[int, Record] = {}
+    if not need:
+        return whole
+    index = {r.offset: i for i, r in enumerate(read)}
+    sums = [0, *accumulate(record_size(r) for r in read)]
+    runs: list[tuple[int, int]] = []
+    for offset in need:
+        i = index[offset]
+        if runs and sums[i + 1] - sums[runs[-1][0]] <= BATCH_BYTES:
+            runs[-1] = (runs[-1][0], i)
+        else:
+            runs.append((i, i))
+    for first, last in runs:
+        wanted = {read[i].offset for i in range(first, last + 1)} & set(need)
+        for attempt in range(2):
+            result = read_records(
+                config,
+                topic,
+                partition,
+                FromOffset(read[first].offset),
+                limit=last - first + 1,
+                max_value_bytes=None,
+                read_committed=True,
+                timeout_s=timeout_s,
+            )
+            got = {r.offset: r for r in result.records if r.offset in wanted}
+            whole.update(got)
+            wanted -= set(got)
+            if not wanted:
+                break
+            if attempt == 1:
+                raise Halt(
+                    f"could not read {len(wanted)} records of {topic} partition {partition}"
+                    f" whole (from offset {min(wanted)}): {result.error or 'not found'}"
+                )
+    return whole

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from kafka_admin.reprocess.errors import note
 from kafka_admin.reprocess.ledger import PendingEntry, RecordKey
 
 
@@ -80,3 +81,9 @@ class ReprocessReport:
     @property
     def skipped(self) -> int:
         return self.skipped_done + len(self.skipped_unmapped) + self.skipped_filtered
+
+    def add_failure(self, key: RecordKey, reason: str) -> None:
+        """Count one record as failed, with why (listed for a person too)."""
+        self.failed += 1
+        self.failed_keys.append((key, reason))
+        note(self.errors, f"{key[0]} partition {key[1]} offset {key[2]}: {reason}")

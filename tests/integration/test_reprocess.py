@@ -648,7 +648,7 @@ def test_a_run_reads_the_dlq_with_one_consumer(kafka: Kafka, config: ClusterConf
     real_read = read_records
     for module in (reading, run_module):  # every consumer the engine makes: the reader's and the group's
         monkeypatch.setattr(module, "Consumer", CountingConsumer)
-    for module in (run_module, recovery):  # every read_records of the engine: cut records read whole, settling
+    for module in (reading, recovery):  # every read_records of the engine: cut records read whole, settling
         monkeypatch.setattr(module, "read_records", lambda *a, **k: reads.append(a) or real_read(*a, **k))
 
     report = run(config, dlq, OffsetRange(0, 0, 59), batch_size=5)
