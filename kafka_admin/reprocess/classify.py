@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
 from kafka_admin.config import ClusterConfig
 from kafka_admin.dlq import headers as dh
-from kafka_admin.dlq.routing import FailureInfo, Target, parse_failure, republish_headers
+from kafka_admin.dlq.routing import FailureInfo, Header, Target, parse_failure, republish_headers
 from kafka_admin.records.read import Record
 from kafka_admin.reprocess.errors import Halt
 from kafka_admin.reprocess.ledger import Ledger, RecordKey
@@ -19,6 +19,21 @@ from kafka_admin.reprocess.topics import TargetTopics
 
 Accept = Callable[[Record, FailureInfo], bool]
 Targets = Callable[[Record, FailureInfo], Target]
+
+
+def size_and_original_topics(headers: Sequence[Header]) -> tuple[int, bytes | None, bytes | None]:
+    """The headers' size (as headers_size) and the last values of the two original-topic headers,
+    Spring's and this project's: what HeaderRouter.route_pair routes by, picked up in the pass that
+    sizes the headers. The one place the classifier matches DLQ header names itself."""
+    spring_topic, project_topic = dh.SPRING_ORIGINAL_TOPIC, dh.DLQ_ORIGINAL_TOPIC
+    size, spring, project = 0, None, None
+    for name, value in headers:
+        size += len(name) + len(value or b"")
+        if name == spring_topic:
+            spring = value
+        elif name == project_topic:
+            project = value
+    return size, spring, project
 
 
 @dataclass(slots=True)
@@ -87,7 +102,6 @@ class Classifier:
         if self.force and done:
             resolved = self._ledger_call("read", self.ledger.resolved, [k for k in keys if k in done])
         route_pair = getattr(self.targets, "route_pair", None)
-        spring_topic, project_topic = dh.SPRING_ORIGINAL_TOPIC, dh.DLQ_ORIGINAL_TOPIC
         force, slack, described = self.force, self.slack, self.topics.cache
         for d in candidates:
             key = d.key
@@ -109,15 +123,7 @@ class Classifier:
             if infos:
                 target = self.targets(record, infos[key])
             elif route_pair is not None:
-                # HeaderRouter routes by the last values of the two original-topic headers: they are
-                # picked up in the pass that sizes the headers (one loop instead of two).
-                header_size, spring, project = 0, None, None
-                for name, value in headers:
-                    header_size += len(name) + len(value or b"")
-                    if name == spring_topic:
-                        spring = value
-                    elif name == project_topic:
-                        project = value
+                header_size, spring, project = size_and_original_topics(headers)
                 target = route_pair(spring, project)
             else:
                 target = self.targets(record, parse_failure(headers))

@@ -15,11 +15,11 @@ from kafka_admin.dlq import headers as dh
 from kafka_admin.dlq.routing import HeaderRouter, republish_headers
 from kafka_admin.records.read import Record, make_record
 from kafka_admin.reprocess import MemoryLedger
-from kafka_admin.reprocess.classify import Classifier
+from kafka_admin.reprocess.classify import Classifier, size_and_original_topics
 from kafka_admin.reprocess.gc_threshold import GC_YOUNG_THRESHOLD, fewer_collections
 from kafka_admin.reprocess.republish import RepublishHeaders
 from kafka_admin.reprocess.scan import Page
-from kafka_admin.reprocess.sizing import record_size
+from kafka_admin.reprocess.sizing import headers_size, record_size
 from kafka_admin.reprocess.topics import TopicInfo
 
 AT = datetime(2025, 2, 3, 4, 5, 6, 789000, tzinfo=UTC)
@@ -89,6 +89,16 @@ def test_classifier_routes_and_sizes_as_the_router_and_size_do(header_lists) -> 
             assert (d.kind, d.reason) == ("unmapped", target.reason)
         else:
             assert (d.kind, d.target, d.size) == ("send", target.topic, record_size(record))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(_ROUTE_NAMES), st.none() | st.sampled_from(_TOPICS)), max_size=8))
+def test_size_and_original_topics_is_the_size_and_the_last_values(headers) -> None:
+    """The classifier's header matching: the size headers_size() gives, and the last value of each
+    original-topic header (None when absent), as HeaderRouter.route_headers() reads them."""
+    last = {name: value for name, value in headers}
+    expected = (headers_size(headers), last.get(dh.SPRING_ORIGINAL_TOPIC), last.get(dh.DLQ_ORIGINAL_TOPIC))
+    assert size_and_original_topics(headers) == expected
 
 
 def test_headers_shortcut_with_more_names_than_it_remembers() -> None:
