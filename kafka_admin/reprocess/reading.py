@@ -13,15 +13,14 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 from kafka_admin.clients import FETCH_STOP_ERRORS, error_text
 from kafka_admin.config import ClusterConfig
 from kafka_admin.records.read import (
-    BROWSER_GROUP_ID,
-    FETCH_QUEUE_BACKOFF_MS,
-    FETCH_WAIT_MAX_MS,
-    QUEUED_MAX_KBYTES,
-    TIMESTAMP_TYPES,
     FromOffset,
+    ReadStop,
     Record,
-    make_record,
+    check_partition,
+    make_consumer,
     read_records,
+    to_record,
+    watermarks,
 )
 from kafka_admin.reprocess.errors import Halt
 from kafka_admin.reprocess.limits import BATCH_BYTES, PAGE_BYTES, VIEW_BYTES
@@ -46,10 +45,6 @@ class Chunk:
     at_end: bool
     """The read reached the end of the log (the last stable offset) at next_offset."""
     error: str | None
-
-
-class ReadError(Exception):
-    """The partition cannot be read now; the message is for a person."""
 
 
 class DlqReader:
@@ -85,54 +80,21 @@ class DlqReader:
     def _client(self) -> Consumer:
         if self.consumer is None:
             try:
-                self.consumer = Consumer(
-                    self.config.client_config(
-                        **{
-                            "group.id": BROWSER_GROUP_ID,
-                            "client.id": TRANSACTIONAL_ID_PREFIX,
-                            "enable.auto.commit": False,
-                            "enable.auto.offset.store": False,
-                            "enable.partition.eof": True,
-                            # A position outside the log is reported, not silently moved to the start or end.
-                            "auto.offset.reset": "error",
-                            "isolation.level": "read_committed",
-                            "fetch.wait.max.ms": FETCH_WAIT_MAX_MS,
-                            "queued.min.messages": self.prefetch,
-                            "queued.max.messages.kbytes": QUEUED_MAX_KBYTES,
-                            "fetch.queue.backoff.ms": FETCH_QUEUE_BACKOFF_MS,
-                            "allow.auto.create.topics": False,
-                            "logger": logging.getLogger("kafka_admin.librdkafka"),
-                        }
-                    )
+                self.consumer = make_consumer(
+                    self.config, self.prefetch, read_committed=True, client_id=TRANSACTIONAL_ID_PREFIX
                 )
             except KafkaException as exc:
-                raise ReadError(f"could not create a consumer: {error_text(exc)}") from None
+                raise ReadStop(f"could not create a consumer: {error_text(exc)}") from None
         return self.consumer
 
     def bounds(self, partition: int) -> tuple[int, int]:
-        """The partition's log start and end (its last stable offset) now."""
+        """The partition's log start and end (its last stable offset) now; ReadStop says why not."""
         consumer = self._client()
         timeout = self.config.request_timeout_s
         if partition not in self.known:
-            try:
-                metadata = consumer.list_topics(self.topic, timeout=timeout)
-            except KafkaException as exc:
-                raise ReadError(f"could not read metadata of topic {self.topic}: {error_text(exc)}") from None
-            info = metadata.topics.get(self.topic)
-            if info is None or (info.error is not None and info.error.code() == KafkaError.UNKNOWN_TOPIC_OR_PART):
-                raise ReadError(f"topic {self.topic} does not exist")
-            if info.error is not None:
-                raise ReadError(f"topic {self.topic}: {info.error.str()}")
-            if partition not in info.partitions:
-                raise ReadError(f"partition {partition} of topic {self.topic} does not exist")
+            check_partition(consumer, self.topic, partition, timeout)
             self.known.add(partition)
-        try:
-            low, high = consumer.get_watermark_offsets(
-                TopicPartition(self.topic, partition), timeout=timeout, cached=False
-            )
-        except KafkaException as exc:
-            raise ReadError(f"could not read the offsets of partition {partition}: {error_text(exc)}") from None
-        return low, high
+        return watermarks(consumer, self.topic, partition, timeout)
 
     def read(self, partition: int, pos: int, last: int, limit: int) -> Chunk:
         """Committed records at offsets pos..last: at most `limit` of them and about PAGE_BYTES of keys
@@ -143,10 +105,9 @@ class DlqReader:
             if partition != self.partition or pos != self.position:
                 consumer.assign([TopicPartition(self.topic, partition, pos)])
                 self.partition, self.position, self.queued, self.index = partition, pos, [], 0
-        except (ReadError, KafkaException) as exc:
+        except (ReadStop, KafkaException) as exc:
             self.position = -1
-            return Chunk([], set(), {}, pos, False, str(exc) if isinstance(exc, ReadError) else error_text(exc))
-        topic = self.topic
+            return Chunk([], set(), {}, pos, False, str(exc) if isinstance(exc, ReadStop) else error_text(exc))
         records: list[Record] = []
         append = records.append
         cut: set[int] = set()
@@ -199,40 +160,16 @@ class DlqReader:
             if offset >= stop:
                 next_offset = stop
                 break
-            key = msg.key()
-            value = msg.value()
-            key_size = 0 if key is None else len(key)
-            value_size = 0 if value is None else len(value)
+            record, headers_read = to_record(msg, VIEW_BYTES)
+            if not headers_read:
+                unreadable[offset] = "its header names are not UTF-8: it cannot be re-published byte-exact"
+            key_size, value_size = record.key_size, record.value_size
             if key_size > VIEW_BYTES or value_size > VIEW_BYTES:
-                cut.add(offset)
-                if key_size > VIEW_BYTES:
-                    key = key[:VIEW_BYTES]
-                if value_size > VIEW_BYTES:
-                    value = value[:VIEW_BYTES]
-                held += len(key or b"") + len(value or b"")
+                cut.add(offset)  # read again whole if it is sent
+                held += min(key_size, VIEW_BYTES) + min(value_size, VIEW_BYTES)
             else:
                 held += key_size + value_size
-            try:
-                headers = msg.headers()
-            except (UnicodeDecodeError, ValueError):
-                headers = None
-                unreadable[offset] = "its header names are not UTF-8: it cannot be re-published byte-exact"
-            ts_type, ts = msg.timestamp()
-            kind = TIMESTAMP_TYPES.get(ts_type)
-            append(
-                make_record(
-                    topic,
-                    partition,
-                    offset,
-                    ts if kind is not None else None,
-                    kind,
-                    key,
-                    value,
-                    tuple(headers) if headers else (),
-                    key_size,
-                    value_size,
-                )
-            )
+            append(record)
             next_offset = offset + 1
         self.queued, self.index = queued, i
         self.position = next_offset if error is None else -1

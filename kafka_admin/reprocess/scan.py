@@ -8,9 +8,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from kafka_admin.config import ClusterConfig
-from kafka_admin.records.read import Record
+from kafka_admin.records.read import ReadStop, Record
 from kafka_admin.reprocess.errors import Halt
-from kafka_admin.reprocess.reading import Chunk, DlqReader, ReadError
+from kafka_admin.reprocess.reading import Chunk, DlqReader
 from kafka_admin.reprocess.selection import OffsetRange, Offsets, Selection
 
 # The first page of a run: while it is read, nothing else can happen but starting the producer, and
@@ -81,7 +81,7 @@ class Scanner:
                 time.sleep(0.2 * failures)
             try:
                 low, high = self.reader.bounds(partition)
-            except ReadError as exc:
+            except ReadStop as exc:
                 problem = str(exc)
                 continue
             if wanted is None and not counted:

@@ -631,6 +631,7 @@ def test_pages_across_committed_and_aborted_dlq_transactions(kafka: Kafka, confi
 
 def test_a_run_reads_the_dlq_with_one_consumer(kafka: Kafka, config: ClusterConfig, monkeypatch) -> None:
     """No consumer per page: one reader for the whole run, and small records are never read twice."""
+    from kafka_admin.records import read as records_read
     from kafka_admin.reprocess import reading, recovery
     from kafka_admin.reprocess import run as run_module
 
@@ -640,13 +641,13 @@ def test_a_run_reads_the_dlq_with_one_consumer(kafka: Kafka, config: ClusterConf
     created: list[dict] = []
     reads: list[tuple] = []
 
-    class CountingConsumer(reading.Consumer):
+    class CountingConsumer(records_read.Consumer):
         def __init__(self, conf: dict) -> None:
             created.append(conf)
             super().__init__(conf)
 
     real_read = read_records
-    for module in (reading, run_module):  # every consumer the engine makes: the reader's and the group's
+    for module in (records_read, run_module):  # every consumer the engine makes: the reader's and the group's
         monkeypatch.setattr(module, "Consumer", CountingConsumer)
     for module in (reading, recovery):  # every read_records of the engine: cut records read whole, settling
         monkeypatch.setattr(module, "read_records", lambda *a, **k: reads.append(a) or real_read(*a, **k))
