@@ -55,11 +55,12 @@ Choices:
 
 Nothing here imports Django: the database ledger implements ``Ledger``.
 
-Modules: ``selection`` (what to read), ``ledger`` (what was sent), ``reports``, ``errors``,
-``limits`` (memory and transaction bounds), ``transactional_id``, ``reading`` (the DLQ reader),
-``scan`` (pages of a selection), ``sizing``, ``topics`` (target topics), ``republish`` (headers
-added), ``classify`` (per-record decisions), ``sender`` (the transactional producer), ``recovery``
-(settling earlier runs), ``dry_run`` (``plan``), ``run`` (``reprocess``), ``gc_threshold``.
+Modules: ``run`` (``reprocess``: the page loop) and ``transaction`` (one batch, one transaction);
+``reading`` (the DLQ reader) and ``scan`` (a selection in pages); ``classify`` (per-record
+decisions), ``topics`` (target topics), ``sizing``, ``republish`` (the headers added); ``sender``
+(the transactional producer); ``recovery`` (``recover``, settling earlier runs); ``dry_run``
+(``plan``); ``selection``, ``ledger``, ``reports``, ``errors``, ``limits``, ``transactional_id``,
+``gc_threshold``.
 """
 
 from kafka_admin.reprocess.classify import Accept, Targets

@@ -72,11 +72,7 @@ class Classifier:
         self.unsettled = unsettled
         self.actor = actor
         self.topics = TargetTopics(config)
-        # A record batch of a record whose key, value and headers add up to `size` bytes (record_size, names
-        # counted in characters) is at most size + 3 * (characters of header names: UTF-8 takes up to
-        # 4 bytes) + 10 * (headers: two length varints each) + slack: the headers added (at their
-        # longest), the batch's overhead and the other varints. Only records near a limit are sized
-        # exactly.
+        # The size bound's slack (see __call__): the headers added at their longest, the batch overhead, other varints.
         longest = republish_headers(
             (), dlq_topic=dlq_topic, partition=2**31 - 1, offset=2**63 - 1, actor=actor, at=datetime.now(UTC)
         )
@@ -144,9 +140,8 @@ class Classifier:
                 header_size = headers_size(headers)
             d.size = size = record.key_size + record.value_size + header_size
             limit = about.max_message_bytes
-            # A bound first (a name's character takes up to 4 bytes in UTF-8; each header adds two
-            # length varints; slack covers the headers added and the batch overhead): only a record
-            # near the limit is sized exactly, as the record batch it becomes.
+            # A bound first (UTF-8 takes up to 4 bytes a character of a name; each header adds two length
+            # varints; then the slack): only a record near the limit is sized exactly, as its record batch.
             bound = size + 3 * header_size + 10 * len(headers) + slack
             if bound > limit and (exact := self._batch_size(record)) > limit:
                 d.kind = "too_large"

@@ -7,14 +7,8 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-# While a run is on, the young generation is collected only after this many net allocations of
-# container objects (CPython's default: 700; CPython counts allocations minus deallocations). A
-# run allocates about 25 of them per record (librdkafka's header tuples, the Record, the decision,
-# the headers sent), and most live until their page is sent: at the default batch size two pages
-# (the one sent and the one read ahead) peak at ~530,000 net allocations (bench_reprocess.py). A
-# threshold above that means the cycle detector does not scan the live pages at all; plain
-# reference counting still frees every record as soon as its page is done. With the default, the
-# scans were a quarter of a run's CPU time; with 50,000 they were still 3 µs per record (~15%).
+# Above the net container allocations of the two pages a run holds, so the cycle detector does not
+# rescan them; reference counting still frees each page once it is sent (measurements: docs/dlq.md).
 GC_YOUNG_THRESHOLD = 1_000_000
 _gc_lock = threading.Lock()
 _gc_runs = 0

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 from kafka_admin.records.read import DEFAULT_MAX_VALUE_BYTES
 
-# Records per transaction (and per page read). Each transaction costs a few broker round trips
-# (the partitions joining it, the flush's last acknowledgements, the commit's markers), paid while
-# nothing else is sent: at 2,000 they took ~13% of a run's time (bench_reprocess), five times
-# fewer of them at 10,000.
-# A transaction of 10,000 records is under a second at the engine's speed; with a rate limit it is
-# cut to RATE_LIMITED_TRANSACTION_S of records.
+# Records per transaction (and per page read): each transaction waits for a few round trips while
+# nothing is sent, so fewer, larger ones go faster (measured in docs/dlq.md).
 DEFAULT_BATCH_SIZE = 10_000
 # What the filter and the plan see of each key and value (the message browser's default cut).
 VIEW_BYTES = DEFAULT_MAX_VALUE_BYTES

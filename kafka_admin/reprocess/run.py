@@ -239,9 +239,8 @@ class _Run:
     def _first_page_while_starting(self, pages: Iterator[Page]) -> Page | None:
         """The selection's first page, read while the producer starts in a thread of its own.
 
-        Starting it (metadata, FindCoordinator, InitProducerId: ~60 ms of round trips, spent in
-        librdkafka without the GIL) and reading the first page (~70 ms of Python at 10,000
-        records) do not depend on each other; the read does not need the fencing either, which
+        Starting it (round trips, spent in librdkafka without the GIL) and reading the first page
+        (Python) do not depend on each other; the read does not need the fencing either, which
         concerns the target topics. Raises the producer's Halt before the read's."""
         failed: list[BaseException] = []
 

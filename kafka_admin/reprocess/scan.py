@@ -13,8 +13,8 @@ from kafka_admin.reprocess.errors import Halt
 from kafka_admin.reprocess.reading import Chunk, DlqReader
 from kafka_admin.reprocess.selection import OffsetRange, Offsets, Selection
 
-# The first page of a run: while it is read, nothing else can happen but starting the producer, and
-# a cold consumer fetched a whole 10,000-record page in 115-165 ms (bench_reprocess.py).
+# The first page of a run is short: nothing but starting the producer overlaps it, so the first
+# transaction starts sooner.
 FIRST_PAGE_RECORDS = 1000
 
 

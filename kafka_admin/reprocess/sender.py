@@ -116,13 +116,9 @@ class Sender:
                 raise Halt(f"could not initialise transactions ({self.transactional_id}): {error_text(exc)}") from None
 
     def _meet_brokers(self) -> None:
-        """One metadata request before init_transactions: librdkafka then knows the brokers by id.
-
-        Without it, the FindCoordinator of init_transactions often went out on the bootstrap
-        connection just as librdkafka replaced it with the broker's own, failed with
-        _DESTROY_BROKER, and was retried by a 500 ms timer: init_transactions took 500 ms instead
-        of 50 in about half of the runs (debug=eos shows it). A failure here is left to
-        init_transactions to report."""
+        """One metadata request before init_transactions: librdkafka then knows the brokers by id,
+        and init_transactions' FindCoordinator is not lost to the bootstrap connection being
+        replaced (see docs/dlq.md). A failure here is left to init_transactions to report."""
         assert self.producer is not None
         try:
             self.producer.list_topics(timeout=self.config.request_timeout_s)

@@ -17,10 +17,8 @@ def record_size(record: Record) -> int:
 
 
 def headers_size(headers: Sequence[Header]) -> int:
-    """Characters of the header names plus bytes of their values (None counts 0).
-
-    A plain loop: on Python 3.11 it took 0.95 µs for 12 headers, sum(map(len, ...)) passes over
-    the same items 1.1-2.0 µs."""
+    """Characters of the header names plus bytes of their values (None counts 0); a plain loop is
+    the quickest way on Python 3.11."""
     size = 0
     for name, value in headers:
         size += len(name) + len(value or b"")

@@ -123,9 +123,9 @@ class Transactions:
             record = whole.get(d.record.offset, d.record) if whole else d.record
             headers = headers_for(record.headers, record.offset)
             try:  # the plain call first; sender.produce (which waits while the queue is full) on trouble
-                # Positional, in cimpl's order (topic, value, key, partition, callback, on_delivery,
-                # timestamp, headers); -1: the partitioner decides, 0: no timestamp (now). Keywords cost
-                # 0.6 µs more per call (confluent-kafka 2.16, pinned; the byte-exact tests hold it).
+                # Positional (quicker than keywords), in cimpl's order: topic, value, key, partition (-1:
+                # the partitioner), callback, on_delivery, timestamp (0: now), headers; the byte-exact
+                # tests hold the order (confluent-kafka is pinned).
                 queue(d.target, record.value, record.key, -1, on_delivery(i), None, 0, headers)
             except (BufferError, KafkaException):
                 try:
