@@ -631,7 +631,9 @@ def test_pages_across_committed_and_aborted_dlq_transactions(kafka: Kafka, confi
 
 def test_a_run_reads_the_dlq_with_one_consumer(kafka: Kafka, config: ClusterConfig, monkeypatch) -> None:
     """No consumer per page: one reader for the whole run, and small records are never read twice."""
-    import kafka_admin.reprocess as engine
+    from kafka_admin.records import read as records_read
+    from kafka_admin.reprocess import reading, recovery
+    from kafka_admin.reprocess import run as run_module
 
     orig = kafka.create_topic(kafka.unique("orders"), partitions=1)
     dlq = kafka.create_topic(f"{orig}-dlq", partitions=1)
@@ -639,14 +641,16 @@ def test_a_run_reads_the_dlq_with_one_consumer(kafka: Kafka, config: ClusterConf
     created: list[dict] = []
     reads: list[tuple] = []
 
-    class CountingConsumer(engine.Consumer):
+    class CountingConsumer(records_read.Consumer):
         def __init__(self, conf: dict) -> None:
             created.append(conf)
             super().__init__(conf)
 
-    real_read = engine.read_records
-    monkeypatch.setattr(engine, "Consumer", CountingConsumer)
-    monkeypatch.setattr(engine, "read_records", lambda *a, **k: reads.append(a) or real_read(*a, **k))
+    real_read = read_records
+    for module in (records_read, run_module):  # every consumer the engine makes: the reader's and the group's
+        monkeypatch.setattr(module, "Consumer", CountingConsumer)
+    for module in (reading, recovery):  # every read_records of the engine: cut records read whole, settling
+        monkeypatch.setattr(module, "read_records", lambda *a, **k: reads.append(a) or real_read(*a, **k))
 
     report = run(config, dlq, OffsetRange(0, 0, 59), batch_size=5)
     assert (report.sent, report.errors) == (60, [])
@@ -656,7 +660,7 @@ def test_a_run_reads_the_dlq_with_one_consumer(kafka: Kafka, config: ClusterConf
 def test_headers_builder_is_republish_headers() -> None:
     """The run's header builder (per-name decisions, added headers once per transaction) gives
     exactly what republish_headers gives, record by record."""
-    from kafka_admin.reprocess import _Headers
+    from kafka_admin.reprocess.republish import RepublishHeaders
 
     at = datetime(2025, 1, 31, 12, 0, 0, 123000, tzinfo=UTC)
     samples = [
@@ -668,7 +672,7 @@ def test_headers_builder_is_republish_headers() -> None:
         [("na\u00efve-\u2603", b"\xff"), ("dlq.original.topicx", b"kept"), ("kafka_dlt", b"kept too")],
     ]
     for actor in ("tester", "J\u00f6rg"):
-        build = _Headers("orders-dlq", actor)
+        build = RepublishHeaders("orders-dlq", actor)
         for partition in (0, 7):
             build.start(partition, at)
             for offset in (0, 9, 2**40):

@@ -352,7 +352,10 @@ BROKER_CLIENTS = {
         "kafka_admin.records.read",
         "kafka_admin.offset_reset",
         "kafka_admin.snapshot.collect",
-        "kafka_admin.reprocess",
+        "kafka_admin.reprocess.reading",
+        "kafka_admin.reprocess.run",
+        "kafka_admin.reprocess.sender",
+        "kafka_admin.reprocess.topics",
         "kafka_admin.snapshot.offsets_topic",
         "kafka_admin.snapshot.topic_configs",
     )

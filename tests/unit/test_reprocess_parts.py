@@ -10,11 +10,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kafka_admin import reprocess
 from kafka_admin.config import ClusterConfig
 from kafka_admin.dlq import headers as dh
 from kafka_admin.dlq.routing import HeaderRouter, republish_headers
 from kafka_admin.records.read import Record, make_record
+from kafka_admin.reprocess import MemoryLedger
+from kafka_admin.reprocess.classify import Classifier, size_and_original_topics
+from kafka_admin.reprocess.gc_threshold import GC_YOUNG_THRESHOLD, fewer_collections
+from kafka_admin.reprocess.republish import RepublishHeaders
+from kafka_admin.reprocess.scan import Page
+from kafka_admin.reprocess.sizing import headers_size, record_size
+from kafka_admin.reprocess.topics import TopicInfo
 
 AT = datetime(2025, 2, 3, 4, 5, 6, 789000, tzinfo=UTC)
 
@@ -38,7 +44,7 @@ _NAMES = sorted(dh.FAILURE_HEADERS | dh.REPROCESS_HEADERS | {"kafka_dlt-key-exce
     st.integers(0, 2**40),
 )
 def test_headers_shortcut_equals_republish_headers(headers, offset) -> None:
-    make = reprocess._Headers("orders-dlq", "alice")
+    make = RepublishHeaders("orders-dlq", "alice")
     make.start(3, AT)
     expected = republish_headers(headers, dlq_topic="orders-dlq", partition=3, offset=offset, actor="alice", at=AT)
     assert make(headers, offset) == expected
@@ -52,10 +58,10 @@ def test_headers_shortcut_equals_republish_headers(headers, offset) -> None:
     st.integers(0, 10**6),
 )
 def test_record_size_counts_every_header_name_and_value(headers, key_size, value_size) -> None:
-    """The C-level passes of _size equal the plain sum: characters of names, bytes of values, None as 0."""
+    """The C-level passes of record_size equal the plain sum: characters of names, bytes of values, None as 0."""
     record = make_record("t", 0, 0, None, None, b"", b"", tuple(headers), key_size, value_size)
     plain = key_size + value_size + sum(len(name) + (0 if value is None else len(value)) for name, value in headers)
-    assert reprocess._size(record) == plain
+    assert record_size(record) == plain
 
 
 _ROUTE_NAMES = [dh.SPRING_ORIGINAL_TOPIC, dh.DLQ_ORIGINAL_TOPIC, "trace-id", "é"]
@@ -66,29 +72,37 @@ _TOPICS = [b"orders", b"payments", b"orders-dlq", b"not a topic!", b"", b"\xff"]
 @given(st.lists(st.lists(st.tuples(st.sampled_from(_ROUTE_NAMES), st.none() | st.sampled_from(_TOPICS)), max_size=6)))
 def test_classifier_routes_and_sizes_as_the_router_and_size_do(header_lists) -> None:
     """The classifier's one pass (HeaderRouter.route_pair from the values it meets while sizing the
-    headers) decides as route_headers() and _size() do, repeated and missing headers included."""
+    headers) decides as route_headers() and record_size() do, repeated and missing headers included."""
     router = HeaderRouter("orders-dlq")
     config = ClusterConfig(name="unit", bootstrap_servers="127.0.0.1:1")
-    classify = reprocess._Classifier(
-        config, "orders-dlq", router, reprocess.MemoryLedger(), False, None, set(), "alice"
-    )
+    classify = Classifier(config, "orders-dlq", router, MemoryLedger(), False, None, set(), "alice")
     for name in ("orders", "payments"):  # described already: no broker is asked
-        classify.topics.cache[name] = reprocess._TopicInfo(exists=True)
+        classify.topics.cache[name] = TopicInfo(exists=True)
     records = [
         make_record("orders-dlq", 0, i, None, None, b"k", b"v", tuple(headers), 1, 1)
         for i, headers in enumerate(header_lists)
     ]
-    decisions = classify(reprocess._Page(0, records, records, 0, [], len(records)))
+    decisions = classify(Page(0, records, records, 0, [], len(records)))
     for record, d in zip(records, decisions, strict=True):
         target = router.route_headers(record.headers)
         if target.topic is None:
             assert (d.kind, d.reason) == ("unmapped", target.reason)
         else:
-            assert (d.kind, d.target, d.size) == ("send", target.topic, reprocess._size(record))
+            assert (d.kind, d.target, d.size) == ("send", target.topic, record_size(record))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(_ROUTE_NAMES), st.none() | st.sampled_from(_TOPICS)), max_size=8))
+def test_size_and_original_topics_is_the_size_and_the_last_values(headers) -> None:
+    """The classifier's header matching: the size headers_size() gives, and the last value of each
+    original-topic header (None when absent), as HeaderRouter.route_headers() reads them."""
+    last = {name: value for name, value in headers}
+    expected = (headers_size(headers), last.get(dh.SPRING_ORIGINAL_TOPIC), last.get(dh.DLQ_ORIGINAL_TOPIC))
+    assert size_and_original_topics(headers) == expected
 
 
 def test_headers_shortcut_with_more_names_than_it_remembers() -> None:
-    make = reprocess._Headers("orders-dlq", "alice")
+    make = RepublishHeaders("orders-dlq", "alice")
     make.MAX_NAMES = 5
     make.start(0, AT)
     headers = [(f"name-{i}", b"v") for i in range(20)] + [(dh.DLQ_ORIGINAL_TOPIC, b"orders")]
@@ -105,21 +119,21 @@ def test_gc_threshold_raised_during_runs_and_restored_after_the_last() -> None:
         release = threading.Event()
 
         def other_run() -> None:
-            with reprocess._fewer_collections():
+            with fewer_collections():
                 inside.set()
                 release.wait(5)
 
         thread = threading.Thread(target=other_run)
-        with reprocess._fewer_collections():
-            assert gc.get_threshold() == (reprocess.GC_YOUNG_THRESHOLD, 10, 10)
+        with fewer_collections():
+            assert gc.get_threshold() == (GC_YOUNG_THRESHOLD, 10, 10)
             thread.start()
             assert inside.wait(5)
-        assert gc.get_threshold()[0] == reprocess.GC_YOUNG_THRESHOLD  # the other run is still on
+        assert gc.get_threshold()[0] == GC_YOUNG_THRESHOLD  # the other run is still on
         release.set()
         thread.join(5)
         assert gc.get_threshold() == (700, 10, 10)
         gc.set_threshold(0, 10, 10)  # collection switched off by the host: left off
-        with reprocess._fewer_collections():
+        with fewer_collections():
             assert gc.get_threshold() == (0, 10, 10)
     finally:
         gc.set_threshold(*before)
