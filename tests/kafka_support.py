@@ -25,6 +25,10 @@ from kafka_admin.offset_write import is_retriable
 REPO = Path(__file__).resolve().parent.parent
 KAFKA_SH = REPO / "scripts" / "kafka.sh"
 
+# Topic config for records stamped long ago (2023, 1970): the broker's periodic retention check
+# deletes records older than retention.ms (7 days by default), judged by their timestamps.
+KEEP_OLD_RECORDS = {"retention.ms": "-1"}
+
 
 def free_port() -> int:
     with socket.socket() as s:

@@ -22,6 +22,7 @@ from dashboard.management.commands.reset_offsets import HEADERS
 from dashboard.models import AuditEntry
 from kafka_admin import offset_reset as offsets
 from kafka_admin.offset_reset import InvalidReset, ResetSpec
+from tests.kafka_support import KEEP_OLD_RECORDS
 
 pytestmark = [pytest.mark.broker, pytest.mark.django_db(transaction=True)]
 
@@ -50,7 +51,7 @@ def tool_offsets(broker, group: str) -> dict[tuple[str, int], int | None]:
 
 def make_group(kafka, committed=(5, 5, 5), records: int = 10, partitions: int = 3) -> tuple[str, str]:
     """A topic with `records` records per partition at known timestamps and an Empty group with commits."""
-    topic = kafka.create_topic(kafka.unique("reset"), partitions=partitions)
+    topic = kafka.create_topic(kafka.unique("reset"), partitions=partitions, config=KEEP_OLD_RECORDS)
     p = kafka.producer(acks="all")
     for partition in range(partitions):
         for i in range(records):
