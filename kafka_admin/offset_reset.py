@@ -9,7 +9,9 @@ The rules are Kafka's own (kafka-consumer-groups --reset-offsets):
 - A timestamp after the last record resets to the log end.
 
 Reads per plan: one DescribeGroups, one OffsetFetch, one Metadata, and ListOffsets batched per
-leader (earliest, latest, and the timestamp when asked). Every call carries request_timeout.
+leader (earliest, latest, and the timestamp when asked). Apply writes with kafka_admin.offset_write
+(retrying what Kafka calls retriable) and reads the offsets back: a partition is reset when Kafka
+holds its new offset, not when the write was answered. Every call carries request_timeout.
 No Django here: the dashboard's pages and the CLI both call plan_reset and apply_reset.
 """
 
@@ -20,11 +22,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicPartition
+from confluent_kafka import ConsumerGroupTopicPartitions, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
+from kafka_admin import offset_write
 from kafka_admin.clients import error_text, make_admin
 from kafka_admin.config import ClusterConfig
+from kafka_admin.offset_write import StoredCheck
 from kafka_admin.snapshot.groups.registry import state_name
 
 MODES = ("earliest", "latest", "timestamp", "offset", "shift")
@@ -258,14 +262,28 @@ class ResetPlan:
 
 @dataclass(frozen=True)
 class ApplyResult:
+    """What apply did: the rows Kafka answered as written, its refusals, and the read-back of each
+    written row (checks). ok only when every planned row was written and reads back as planned."""
+
     applied: tuple[ResetRow, ...]
     error: str | None = None
     failed: tuple[tuple[str, int, str], ...] = field(default=())
     refused: bool = False  # nothing was written because the group has members (or is not resettable)
+    checks: tuple[StoredCheck, ...] = ()
+
+    @property
+    def verified(self) -> tuple[ResetRow, ...]:
+        """The applied rows whose new offset Kafka was seen to hold."""
+        held = {(c.topic, c.partition) for c in self.checks if c.verified}
+        return tuple(r for r in self.applied if (r.topic, r.partition) in held)
+
+    @property
+    def unverified(self) -> tuple[StoredCheck, ...]:
+        return tuple(c for c in self.checks if not c.verified)
 
     @property
     def ok(self) -> bool:
-        return self.error is None and not self.failed
+        return self.error is None and not self.failed and len(self.verified) == len(self.applied)
 
 
 def blocked_reason(state: str, members: Sequence[ResetMember]) -> str | None:
@@ -378,8 +396,10 @@ def read_group(config: ClusterConfig, group_id: str) -> tuple[str, tuple[ResetMe
 
 
 def apply_reset(config: ClusterConfig, plan: ResetPlan, *, admin: AdminClient | None = None) -> ApplyResult:
-    """Write the plan's new offsets. Re-reads the group first: members that joined since the plan
-    refuse it. Whatever Kafka answers is reported as a message, never raised."""
+    """Write the plan's new offsets, then read them back. Re-reads the group first: members that
+    joined since the plan refuse it. Retriable answers are tried again (kafka_admin.offset_write);
+    a partition counts as reset only when Kafka holds its new offset. Whatever Kafka answers is
+    reported as a message, never raised."""
     if plan.blocked_reason is not None:
         return ApplyResult((), f"refused: {plan.blocked_reason}", refused=True)
     if plan.errors:
@@ -394,42 +414,35 @@ def apply_reset(config: ClusterConfig, plan: ResetPlan, *, admin: AdminClient | 
     reason = blocked_reason(state, members)
     if reason is not None:
         return ApplyResult((), f"refused: {reason}", refused=True)
-    request = ConsumerGroupTopicPartitions(
-        plan.group_id, [TopicPartition(r.topic, r.partition, r.new) for r in plan.rows]
-    )
-    try:
-        future = reader.admin.alter_consumer_group_offsets([request], request_timeout=config.request_timeout_s)[
-            plan.group_id
-        ]
-        answer = future.result(timeout=config.request_timeout_s + 5)
-    except KafkaException as exc:
-        return ApplyResult((), f"Kafka refused the new offsets: {_explain(exc.args[0] if exc.args else None, exc)}")
-    except Exception as exc:  # noqa: BLE001 - a timeout or a local error: reported, never a traceback
-        return ApplyResult((), f"the new offsets could not be written: {error_text(exc)}")
-    failures: dict[TP, str] = {}
-    for tp in answer.topic_partitions or []:
-        if tp.error is not None:
-            failures[(tp.topic, tp.partition)] = _explain(tp.error, None)
-    applied = tuple(r for r in plan.rows if (r.topic, r.partition) not in failures)
-    if not failures:
-        return ApplyResult(applied)
+    planned = {(r.topic, r.partition): r.new for r in plan.rows}
+    answer = offset_write.write_offsets(reader.admin, plan.group_id, planned, config.request_timeout_s)
+    if answer.error is not None:
+        err = answer.error
+        if isinstance(err, KafkaError):
+            return ApplyResult((), f"Kafka refused the new offsets: {offset_write.explain(err)}")
+        return ApplyResult((), f"the new offsets could not be written: {offset_write.explain(err)}")
+    failures = {tp: offset_write.explain(err) for tp, err in answer.failed.items()}
+    applied = tuple(r for r in plan.rows if (r.topic, r.partition) in answer.written)
+    checks: tuple[StoredCheck, ...] = ()
+    problems: list[str] = []
+    if applied:
+        written = {(r.topic, r.partition): r.new for r in applied}
+        stored, unread = offset_write.read_back(reader.admin, plan.group_id, sorted(written), config.request_timeout_s)
+        checks = offset_write.compare(written, stored)
+        wrong = [c for c in checks if not c.verified]
+        if wrong:
+            shown = "; ".join(c.describe() for c in wrong[:10]) + (" …" if len(wrong) > 10 else "")
+            why = f" (reading them back failed: {unread})" if unread else ""
+            problems.append(
+                f"not verified: Kafka answered the write, but {len(wrong)} of {len(plan.rows)} partition(s) "
+                f"do not read back as planned{why}: {shown}; preview again to see what the group holds"
+            )
+    if failures:
+        messages = "; ".join(sorted(set(failures.values()))[:3])
+        problems.insert(0, f"Kafka refused {len(failures)} of {len(plan.rows)} partition(s): {messages}")
     failed = tuple((t, p, msg) for (t, p), msg in sorted(failures.items()))
-    messages = sorted(set(failures.values()))
-    refused = not applied and any("active members" in m for m in messages)
-    summary = f"Kafka refused {len(failed)} of {len(plan.rows)} partition(s): " + "; ".join(messages[:3])
-    return ApplyResult(applied, summary, failed, refused=refused)
-
-
-def _explain(err: Any, exc: BaseException | None) -> str:
-    name = err.name() if err is not None and hasattr(err, "name") else ""
-    text = err.str() if err is not None and hasattr(err, "str") else (error_text(exc) if exc else str(err))
-    if name in ("UNKNOWN_MEMBER_ID", "ILLEGAL_GENERATION", "REBALANCE_IN_PROGRESS", "FENCED_MEMBER_EPOCH"):
-        return f"the group has active members again ({name}: {text}); stop them and preview again"
-    if name == "UNKNOWN_TOPIC_OR_PART":
-        return f"unknown topic or partition ({text})"
-    if name == "GROUP_AUTHORIZATION_FAILED" or name == "TOPIC_AUTHORIZATION_FAILED":
-        return f"not authorized ({text})"
-    return f"{text} ({name})" if name and name not in text else text
+    refused = not applied and any("active members" in m for m in failures.values())
+    return ApplyResult(applied, "; ".join(problems) or None, failed, refused=refused, checks=checks)
 
 
 # --- reading the broker ----------------------------------------------------------------------------

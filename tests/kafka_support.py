@@ -20,9 +20,14 @@ from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from kafka_admin.config import ClusterConfig
+from kafka_admin.offset_write import is_retriable
 
 REPO = Path(__file__).resolve().parent.parent
 KAFKA_SH = REPO / "scripts" / "kafka.sh"
+
+# Topic config for records stamped long ago (2023, 1970): the broker's periodic retention check
+# deletes records older than retention.ms (7 days by default), judged by their timestamps.
+KEEP_OLD_RECORDS = {"retention.ms": "-1"}
 
 
 def free_port() -> int:
@@ -88,6 +93,44 @@ class BrokerProcess:
         base = {"name": "test", "bootstrap_servers": self.bootstrap, "request_timeout_s": 10.0, "cycle_timeout_s": 30.0}
         base.update(overrides)
         return ClusterConfig(**base)
+
+
+def commit_and_confirm(consumer: Consumer, offsets: list[TopicPartition], timeout: float = 60) -> None:
+    """A synchronous commit that returns only once committed() reads these offsets back.
+
+    A busy or freshly started broker answers a commit with NOT_COORDINATOR or
+    COORDINATOR_LOAD_IN_PROGRESS while the group's coordinator moves or loads: those (what
+    kafka_admin.offset_write calls retriable) are tried again with a growing pause; any other
+    error is raised. A TimeoutError names what was last seen when Kafka never held the offsets.
+    """
+    wanted = {(tp.topic, tp.partition): tp.offset for tp in offsets}
+    deadline = time.monotonic() + timeout
+    pause = 0.1
+    while True:
+        try:
+            consumer.commit(offsets=offsets, asynchronous=False)
+            read = consumer.committed([TopicPartition(t, p) for t, p in wanted], timeout=10)
+            held = {(tp.topic, tp.partition): tp.offset for tp in read if tp.error is None}
+            if held == wanted:
+                return
+            seen = f"committed() read {held}"
+        except KafkaException as exc:
+            if not is_retriable(exc.args[0]):
+                raise
+            seen = str(exc.args[0])
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"Kafka does not hold the offsets {wanted} after {timeout:.0f} s: {seen}")
+        time.sleep(pause)
+        pause = min(1.0, pause * 2)
+
+
+def commit_consumed(consumer: Consumer, messages: Iterable) -> None:
+    """Commit what a consumer has consumed (the offset after each partition's last message), confirmed."""
+    after: dict[tuple[str, int], int] = {}
+    for msg in messages:
+        key = (msg.topic(), msg.partition())
+        after[key] = max(after.get(key, 0), msg.offset() + 1)
+    commit_and_confirm(consumer, [TopicPartition(t, p, o) for (t, p), o in sorted(after.items())])
 
 
 class Kafka:
@@ -167,11 +210,12 @@ class Kafka:
         }
         return Consumer({k: v for k, v in settings.items() if v is not None})
 
-    def commit(self, group: str, offsets: Iterable[tuple[str, int, int]]) -> None:
-        """Commit exact offsets for a group without joining it (a simple, memberless commit)."""
+    def commit(self, group: str, offsets: Iterable[tuple[str, int, int]], timeout: float = 60) -> None:
+        """Commit exact offsets for a group without joining it (a simple, memberless commit), and
+        return once Kafka holds them (see commit_and_confirm)."""
         c = self.consumer(group)
         try:
-            c.commit(offsets=[TopicPartition(t, p, o) for t, p, o in offsets], asynchronous=False)
+            commit_and_confirm(c, [TopicPartition(t, p, o) for t, p, o in offsets], timeout)
         finally:
             c.close()
 

@@ -73,12 +73,19 @@ def _digest(value: str) -> str:
 
 
 class Limiter:
-    """Failure counters per identity (kind -> value, e.g. user and ip) and the locks they lead to."""
+    """Failure counters per identity (kind -> value, e.g. user and ip) and the locks they lead to.
 
-    def __init__(self, scope: str, limit_setting: str, default_limit: int) -> None:
+    A lock holds the wall-clock moment it ends (shared through Redis between processes, so not a
+    monotonic clock); `clock` is that time source, which a test may hold still.
+    """
+
+    def __init__(
+        self, scope: str, limit_setting: str, default_limit: int, clock: Callable[[], float] = time.time
+    ) -> None:
         self.scope = scope
         self.limit_setting = limit_setting
         self.default_limit = default_limit
+        self.clock = clock
 
     @property
     def limit(self) -> int:
@@ -104,7 +111,7 @@ class Limiter:
         except Exception:  # noqa: BLE001 - any cache backend failure (Redis down)
             log.warning("login throttling suspended: the cache is unavailable")
             return 0.0
-        return max(0.0, until - time.time())
+        return max(0.0, until - self.clock())
 
     def fail(self, identities: Mapping[str, str]) -> None:
         """Count one failure for each identity; lock the ones that reach the limit."""
@@ -125,7 +132,7 @@ class Limiter:
                 count = 1
             if count >= limit:  # locked; after the cool-down the count starts again
                 cooldown = self.cooldown()
-                cache.set(self._key("lock", kind, value), time.time() + cooldown, cooldown)
+                cache.set(self._key("lock", kind, value), self.clock() + cooldown, cooldown)
                 cache.delete(count_key)
 
     def reset(self, identities: Mapping[str, str]) -> None:

@@ -73,18 +73,25 @@ def changed_since_preview(plan: ResetPlan, expected: list[str]) -> list[str]:
 
 
 def outcome_of(result: ApplyResult) -> str:
-    """The audit log's result word: done, refused (nothing written), failed, or partial."""
+    """The audit log's result word: done (every partition reads back its new offset), refused
+    (nothing written), failed, partial (Kafka refused some), or unverified (Kafka answered every
+    write, but some partitions read back other offsets)."""
     if result.ok:
         return "done"
     if result.refused:
         return "refused"
-    return "partial" if result.applied else "failed"
+    if not result.applied:
+        return "failed"
+    if result.unverified and not result.failed:
+        return "unverified"
+    return "partial"
 
 
 def audit_reset(
     actor: str, cluster: str, plan: ResetPlan, result: ApplyResult | None, outcome: str, error: str | None = None
 ) -> None:
     applied = result.applied if result is not None else ()
+    verified = result.verified if result is not None else ()
     rows = applied if outcome == "done" else plan.rows
     details: dict[str, Any] = {
         "spec": plan.spec.as_dict() if plan.spec else None,
@@ -96,9 +103,13 @@ def audit_reset(
         details["members"] = [m._asdict() for m in plan.members[:50]]
     if result is not None and result.failed:
         details["failed"] = [f"{t}/{p}: {msg}" for t, p, msg in result.failed[:AUDIT_ROWS]]
+    if result is not None and result.checks:
+        details["verified"] = len(verified)
+        if result.unverified:
+            details["unverified"] = [c.describe() for c in result.unverified[:AUDIT_ROWS]]
     if error:
         details["error"] = error[:1000]
-    audit(actor, "offset-reset", cluster, plan.group_id, len(applied), outcome, details)
+    audit(actor, "offset-reset", cluster, plan.group_id, len(verified), outcome, details)
 
 
 MAX_GROUP_ID_BYTES = 32_767  # a group id is a Kafka protocol STRING (int16 length)

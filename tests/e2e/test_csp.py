@@ -8,10 +8,7 @@ htmx swaps, the lag chart and the admin.
 
 from __future__ import annotations
 
-import time
-
 import pytest
-from confluent_kafka import KafkaException
 
 pytestmark = [pytest.mark.e2e, pytest.mark.broker]
 
@@ -21,19 +18,6 @@ document.addEventListener("securitypolicyviolation", (e) => {
   window.__csp.push(`${e.violatedDirective} blocked ${e.blockedURI || "inline"} at ${e.sourceFile}:${e.lineNumber}`);
 });
 """
-
-
-def commit(kafka, group: str, offsets: list[tuple[str, int, int]]) -> None:
-    """Commit, waiting out a fresh broker's coordinator load (this may be the session's first commit)."""
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            kafka.commit(group, offsets)
-            return
-        except KafkaException:  # COORDINATOR_LOAD_IN_PROGRESS, NOT_COORDINATOR while the broker warms up
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
 
 
 @pytest.fixture
@@ -71,7 +55,7 @@ def test_every_page_works_under_the_csp(watched, server, kafka):
     dlq = kafka.create_topic(kafka.unique("csp") + "-dlq", partitions=1)
     kafka.produce(dlq, 3, partition=0)
     group = kafka.unique("csp")
-    commit(kafka, group, [(topic, 0, 5)])
+    kafka.commit(group, [(topic, 0, 5)])
     page.wait_for_timeout(3500)  # a few poll cycles: the group, its history, the DLQ index
 
     base = f"{server.url}/c/e2e"
@@ -108,12 +92,12 @@ def test_live_updates_htmx_swaps_and_the_chart_under_the_csp(watched, server, ka
     topic = kafka.create_topic(partitions=1)
     kafka.produce(topic, 40, partition=0)
     group = kafka.unique("csp-live")
-    commit(kafka, group, [(topic, 0, 5)])
+    kafka.commit(group, [(topic, 0, 5)])
     page.wait_for_timeout(2500)
 
     page.goto(f"{server.url}/c/e2e/groups/{group}/")
     page.wait_for_function("() => document.body.dataset.ws === 'open'", timeout=10_000)
-    commit(kafka, group, [(topic, 0, 30)])
+    kafka.commit(group, [(topic, 0, 30)])
     page.wait_for_function("() => Number(document.body.dataset.updates || 0) > 0", timeout=10_000)
     page.wait_for_selector(".uplot", timeout=15_000)  # uPlot drew the lag chart (styles set through the CSSOM)
     assert violations(page) == []

@@ -21,6 +21,7 @@ from dashboard.poller.loop import Poller
 from kafka_admin.dlq import headers as h
 from tests.dlq_support import spring_headers
 from tests.hostile.hostile import IMG, SCRIPT, assert_not_raw, check_api, check_page, warm_up_group_coordinator
+from tests.kafka_support import commit_consumed
 
 pytestmark = [pytest.mark.broker, pytest.mark.django_db]
 
@@ -267,8 +268,7 @@ class TestHostileGroup:
         original, _ = topics
         group = kafka.unique(f"<script>alert('g')</script>{IMG}'\"")
         with kafka.live_consumer(group, [original], **{"client.id": IMG}) as consumer:
-            kafka.consume(consumer, 3)
-            consumer.commit(asynchronous=False)
+            commit_consumed(consumer, kafka.consume(consumer, 3))
             cycle()
             pages = [
                 "/c/test/",

@@ -20,7 +20,7 @@ from kafka_admin.records.read import (
     read_one,
     read_records,
 )
-from tests.kafka_support import Kafka, free_port
+from tests.kafka_support import KEEP_OLD_RECORDS, Kafka, free_port
 
 pytestmark = pytest.mark.broker
 
@@ -56,14 +56,14 @@ def config(broker) -> ClusterConfig:
 @pytest.fixture
 def ten(kafka: Kafka) -> str:
     """A topic with values b"0".."9" at offsets 0-9 of partition 0, timestamps BASE_TS + 1000 * i."""
-    topic = kafka.create_topic(partitions=3)
+    topic = kafka.create_topic(partitions=3, config=KEEP_OLD_RECORDS)
     send(kafka, topic, [{"value": str(i).encode(), "key": b"k", "timestamp": BASE_TS + 1000 * i} for i in range(10)])
     return topic
 
 
 class TestExactBytes:
     def test_keys_values_headers_come_back_as_written(self, kafka, config):
-        topic = kafka.create_topic(partitions=3)
+        topic = kafka.create_topic(partitions=3, config=KEEP_OLD_RECORDS)
         doc = json.dumps({"order": 17, "note": "<script>alert(1)</script>"}).encode()
         headers = [
             ("trace", b"abc"),

@@ -11,6 +11,7 @@ from html import unescape
 
 import pytest
 from confluent_kafka import TopicPartition
+from confluent_kafka.admin import AdminClient
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
@@ -21,6 +22,7 @@ from dashboard.management.commands.reset_offsets import HEADERS
 from dashboard.models import AuditEntry
 from kafka_admin import offset_reset as offsets
 from kafka_admin.offset_reset import InvalidReset, ResetSpec
+from tests.kafka_support import KEEP_OLD_RECORDS
 
 pytestmark = [pytest.mark.broker, pytest.mark.django_db(transaction=True)]
 
@@ -49,7 +51,7 @@ def tool_offsets(broker, group: str) -> dict[tuple[str, int], int | None]:
 
 def make_group(kafka, committed=(5, 5, 5), records: int = 10, partitions: int = 3) -> tuple[str, str]:
     """A topic with `records` records per partition at known timestamps and an Empty group with commits."""
-    topic = kafka.create_topic(kafka.unique("reset"), partitions=partitions)
+    topic = kafka.create_topic(kafka.unique("reset"), partitions=partitions, config=KEEP_OLD_RECORDS)
     p = kafka.producer(acks="all")
     for partition in range(partitions):
         for i in range(records):
@@ -58,6 +60,31 @@ def make_group(kafka, committed=(5, 5, 5), records: int = 10, partitions: int = 
     group = kafka.unique("reset-group")
     kafka.commit(group, [(topic, partition, offset) for partition, offset in enumerate(committed)])
     return topic, group
+
+
+class WriterInBetween(AdminClient):
+    """A real admin client after whose offset write another writer commits, before the reset reads
+    the offsets back: what a consumer that joins and commits (or a second operator) does then."""
+
+    def __init__(self, conf: dict, then) -> None:
+        super().__init__(conf)
+        self.then = then
+
+    def alter_consumer_group_offsets(self, requests, **kwargs):
+        futures = super().alter_consumer_group_offsets(requests, **kwargs)
+        for future in futures.values():
+            future.result(timeout=30)
+        self.then()
+        return futures
+
+
+def another_writer_after_the_write(monkeypatch, then) -> None:
+    """Every admin client the reset builds from here on is a WriterInBetween."""
+
+    def make(config, on_error=None) -> WriterInBetween:
+        return WriterInBetween(config.client_config(), then)
+
+    monkeypatch.setattr(offsets, "make_admin", make)
 
 
 def user_client(name: str, role: str, **client_kwargs) -> Client:
@@ -147,6 +174,58 @@ class TestModes:
         plan = offsets.plan_reset(broker.config(), group, [topic], ResetSpec("shift", 1))
         assert not plan.can_apply and plan.errors == (f"{topic}/1: no committed offset to shift from",)
         assert not offsets.apply_reset(broker.config(), plan).ok
+
+
+# --- the read-back: a reset is done when Kafka holds the new offsets -------------------------------------
+
+
+class TestReadBack:
+    def test_every_partition_is_read_back(self, kafka, broker):
+        _, group = make_group(kafka, committed=(5, 1, 9))
+        config = broker.config()
+        result = offsets.apply_reset(config, offsets.plan_reset(config, group, None, ResetSpec("offset", 3)))
+        assert result.ok
+        assert [(c.partition, c.planned, c.stored) for c in result.checks] == [(0, 3, 3), (1, 3, 3), (2, 3, 3)]
+        assert len(result.verified) == 3 and result.unverified == ()
+
+    def test_offsets_overwritten_before_the_read_back_are_not_verified(self, kafka, broker):
+        topic, group = make_group(kafka)
+        config = broker.config()
+        plan = offsets.plan_reset(config, group, None, ResetSpec("earliest"))
+        admin = WriterInBetween(config.client_config(), lambda: kafka.commit(group, [(topic, 1, 7)]))
+        result = offsets.apply_reset(config, plan, admin=admin)
+        assert len(result.applied) == 3 and not result.failed  # Kafka answered every write as done
+        assert not result.ok
+        checks = [(c.partition, c.stored, c.verified) for c in result.checks]
+        assert checks == [(0, 0, True), (1, 7, False), (2, 0, True)]
+        assert "not verified" in result.error and f"{topic}/1: Kafka holds 7, not 0" in result.error
+        assert [r.partition for r in result.verified] == [0, 2]
+        assert tool_offsets(broker, group) == {(topic, 0): 0, (topic, 1): 7, (topic, 2): 0}
+
+    def test_the_cli_says_what_it_verified_and_exits_1(self, kafka, broker, dashboard_cluster, monkeypatch):
+        topic, group = make_group(kafka)
+        another_writer_after_the_write(monkeypatch, lambda: kafka.commit(group, [(topic, 2, 8)]))
+        with pytest.raises(CommandError) as info:
+            TestCommand().run("--group", group, "--all-topics", "--to-latest", "--actor", "bob")
+        assert info.value.returncode == 1
+        message = str(info.value)
+        assert "verified 2 of 3 partitions" in message and f"{topic}/2: Kafka holds 8, not 10" in message
+        entry = AuditEntry.objects.get(target=group)
+        assert (entry.actor, entry.result, entry.count) == ("bob", "unverified", 2)
+        assert entry.details["unverified"] == [f"{topic}/2: Kafka holds 8, not 10"]
+        assert tool_offsets(broker, group) == {(topic, 0): 10, (topic, 1): 10, (topic, 2): 8}
+
+    def test_the_page_answers_409_naming_the_partitions(self, kafka, broker, dashboard_cluster, monkeypatch):
+        topic, group = make_group(kafka)
+        op = user_client("op", "operators")
+        preview = op.post(reverse("reset_preview", args=["test", group]), {"scope": "all", "to": "earliest"})
+        another_writer_after_the_write(monkeypatch, lambda: kafka.commit(group, [(topic, 0, 4)]))
+        applied = op.post(reverse("reset_apply", args=["test", group]), confirm_fields(preview.content.decode()))
+        html = unescape(applied.content.decode())
+        assert applied.status_code == 409 and 'data-testid="reset-done"' not in html
+        assert "not verified" in html and f"{topic}/0: Kafka holds 4, not 0" in html
+        entry = AuditEntry.objects.get(target=group)
+        assert (entry.result, entry.count, entry.details["verified"]) == ("unverified", 2, 2)
 
 
 # --- refused while members are active ------------------------------------------------------------------
@@ -325,7 +404,7 @@ class TestCommand:
         assert set(tool_offsets(broker, group).values()) == {5}
         assert not AuditEntry.objects.filter(target=group).exists()
         out = self.run("--group", group, "--topic", f"{topic}:0,2", "--to-offset", "1", "--actor", "alice")
-        assert "reset 2 partition(s)" in out
+        assert "reset 2 partition(s)" in out and "verified 2 of 2 partitions (read back from Kafka)" in out
         assert tool_offsets(broker, group) == {(topic, 0): 1, (topic, 1): 5, (topic, 2): 1}
         entry = AuditEntry.objects.get(target=group)
         assert (entry.actor, entry.action, entry.count, entry.result) == ("alice", "offset-reset", 2, "done")
@@ -336,7 +415,8 @@ class TestCommand:
         assert set(tool_offsets(broker, group).values()) == {2}
         self.run("--group", group, "--topic", topic, "--to-latest")
         assert set(tool_offsets(broker, group).values()) == {10}
-        self.run("--group", group, "--topic", topic, "--to-earliest")
+        out = self.run("--group", group, "--topic", topic, "--to-earliest")
+        assert "verified 3 of 3 partitions" in out
         assert set(tool_offsets(broker, group).values()) == {0}
 
     def test_refused_with_exit_code_1_and_the_members(self, kafka, broker, dashboard_cluster):

@@ -14,6 +14,7 @@ from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
 from kafka_admin.snapshot.collect import SnapshotCollector, collect_snapshot
 from kafka_admin.snapshot.offsets_topic import OffsetsTopicReader
+from tests.kafka_support import commit_and_confirm
 
 pytestmark = pytest.mark.broker
 
@@ -116,13 +117,13 @@ class TestSameAsAdmin:
         # A classic group that later moves to the consumer protocol: the coordinator writes a group
         # metadata tombstone for the classic group and keeps its offsets.
         with kafka.live_consumer(migrated, [topic]) as c:
-            c.commit(offsets=[TopicPartition(topic, 1, 11)], asynchronous=False)
+            commit_and_confirm(c, [TopicPartition(topic, 1, 11)])
         with kafka.live_consumer(migrated, [topic], **KIP848):
             pass
 
         with kafka.live_consumer(live, [topic]) as c1, kafka.live_consumer(kip848, [topic], **KIP848) as c2:
-            c1.commit(offsets=[TopicPartition(topic, 0, 10), TopicPartition(topic, 1, 15)], asynchronous=False)
-            c2.commit(offsets=[TopicPartition(topic, 2, 3)], asynchronous=False)
+            commit_and_confirm(c1, [TopicPartition(topic, 0, 10), TopicPartition(topic, 1, 15)])
+            commit_and_confirm(c2, [TopicPartition(topic, 2, 3)])
             admin, ours = both(broker, topic_collector)
             assert rows(ours, groups) == rows(admin, groups)
             by_id = {g.group_id: g for g in ours.groups}
@@ -153,7 +154,7 @@ class TestDeletion:
         kafka.produce(topic, 4, partition=0)
         group = kafka.unique("doomed")
         with kafka.live_consumer(group, [topic]) as c:  # a classic group: group metadata records too
-            c.commit(offsets=[TopicPartition(topic, 0, 2), TopicPartition(topic, 1, 0)], asynchronous=False)
+            commit_and_confirm(c, [TopicPartition(topic, 0, 2), TopicPartition(topic, 1, 0)])
         _, ours = both(broker, topic_collector)
         reader = topic_collector.offsets_reader()
         assert reader.committed(group) == {(topic, 0): 2, (topic, 1): 0}

@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from confluent_kafka import KafkaError, KafkaException
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 
@@ -97,23 +96,6 @@ def sasl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SaslBroker]:
         broker.down()
 
 
-LOADING = {KafkaError.COORDINATOR_LOAD_IN_PROGRESS, KafkaError.COORDINATOR_NOT_AVAILABLE, KafkaError.NOT_COORDINATOR}
-
-
-def commit_when_ready(kafka: Kafka, group: str, offsets: list[tuple[str, int, int]], timeout: float = 30) -> None:
-    """Kafka.commit, retried while a fresh broker is still loading its __consumer_offsets partitions."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            kafka.commit(group, offsets)
-            return
-        except KafkaException as exc:
-            err = exc.args[0]
-            if not (err.retriable() or err.code() in LOADING) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
-
-
 @pytest.fixture(scope="module")
 def sasl_data(sasl: SaslBroker) -> tuple[str, str]:
     """A topic with three records and a group 1 behind, written over PLAINTEXT."""
@@ -121,7 +103,7 @@ def sasl_data(sasl: SaslBroker) -> tuple[str, str]:
     topic = kafka.create_topic(partitions=1)
     kafka.produce(topic, 3, partition=0, value=b"sasl-record-value")
     group = Kafka.unique("sasl-group")
-    commit_when_ready(kafka, group, [(topic, 0, 2)])
+    kafka.commit(group, [(topic, 0, 2)])
     return topic, group
 
 

@@ -9,7 +9,7 @@ from confluent_kafka import TopicPartition
 
 from kafka_admin.config import ClusterConfig
 from kafka_admin.snapshot.collect import collect_snapshot
-from tests.kafka_support import free_port
+from tests.kafka_support import commit_and_confirm, commit_consumed, free_port
 
 pytestmark = pytest.mark.broker
 
@@ -87,7 +87,7 @@ class TestGroupsMatchKafkaTool:
         kafka.commit(empty, [(topic, 0, 4), (topic, 1, 20), (topic, 2, 0)])
         kafka.commit(partial, [(topic, 0, 7)])
         with kafka.live_consumer(active, [topic], **{"client.id": "active-client"}) as consumer:
-            consumer.commit(offsets=[TopicPartition(topic, 0, 10), TopicPartition(topic, 1, 15)], asynchronous=False)
+            commit_and_confirm(consumer, [TopicPartition(topic, 0, 10), TopicPartition(topic, 1, 15)])
             snap = collect_snapshot(broker.config())
             tool_out = broker.tool("kafka-consumer-groups", "--describe", "--all-groups")
 
@@ -143,8 +143,9 @@ class TestGroupsMatchKafkaTool:
         c = kafka.consumer(group, **conf)
         c.subscribe([topic])
         try:
-            assert len(kafka.consume(c, 6)) == 6
-            c.commit(asynchronous=False)
+            consumed = kafka.consume(c, 6)
+            assert len(consumed) == 6
+            commit_consumed(c, consumed)
             g = collect_snapshot(broker.config()).group(group)
             assert g.type == "consumer"
             assert len(g.members) == 1

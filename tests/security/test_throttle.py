@@ -10,6 +10,7 @@ import pytest
 from django.contrib.auth import aauthenticate, authenticate, get_user_model
 from django.test import Client
 
+from dashboard.access import throttle
 from dashboard.access import tokens as api_tokens
 from dashboard.access.throttle import client_ip
 
@@ -22,6 +23,27 @@ LOCKED = "Too many failed logins"
 @pytest.fixture
 def alice(django_user_model):
     return django_user_model.objects.create_user("alice", password=PASSWORD)
+
+
+class HeldClock:
+    """The throttle's wall clock held still: it moves only when the test says, however slow the machine."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch) -> HeldClock:
+    held = HeldClock()
+    monkeypatch.setattr(throttle.logins, "clock", held)
+    monkeypatch.setattr(throttle.tokens, "clock", held)
+    return held
 
 
 def attempt(username: str, password: str, ip: str = "10.0.0.1"):
@@ -41,7 +63,7 @@ def page_text(response, username: str) -> str:
 
 
 class TestLogin:
-    def test_five_failures_lock_the_username_even_for_the_right_password(self, alice):
+    def test_five_failures_lock_the_username_even_for_the_right_password(self, alice, clock):
         for i in range(4):
             response = attempt("alice", "wrong", f"10.0.0.{i + 1}")
             assert response.status_code == 200 and "did not match" in response.content.decode()
@@ -49,16 +71,22 @@ class TestLogin:
         assert fifth.status_code == 429 and LOCKED in fifth.content.decode()
         right = attempt("alice", PASSWORD, "10.0.0.10")  # another address: the username is locked
         assert right.status_code == 429 and "sessionid" not in right.cookies
-        assert int(right["Retry-After"]) > 800
-        assert "Wait 15 minutes" in right.content.decode()
+        assert right["Retry-After"] == "900" and "Wait 15 minutes" in right.content.decode()
+        clock.advance(61)  # the wait shown follows the clock
+        later = attempt("alice", PASSWORD, "10.0.0.11")
+        assert later["Retry-After"] == "839" and "Wait 14 minutes" in later.content.decode()
 
-    def test_the_answer_does_not_say_whether_the_username_exists(self, alice):
+    def test_the_answer_does_not_say_whether_the_username_exists(self, alice, clock):
+        # The only part of the answer that moves is the wait (Retry-After and "Wait N minutes"): it
+        # counts down from each lock's start. With the clock held, both locks start and are asked
+        # about at the same instant, so the answers must be identical, the wait included.
         fail(5, "alice", "10.0.0.1")
         fail(5, "nobody", "10.0.0.2")
         known = attempt("alice", "x", "10.0.0.3")
         unknown = attempt("nobody", "x", "10.0.0.4")
         assert known.status_code == unknown.status_code == 429
-        assert abs(int(known["Retry-After"]) - int(unknown["Retry-After"])) <= 1
+        assert known["Retry-After"] == unknown["Retry-After"] == "900"
+        assert "Wait 15 minutes" in known.content.decode()
         assert page_text(known, "alice") == page_text(unknown, "nobody")
         get_user_model().objects.create_user("carol", password=PASSWORD)
         wrong_password, no_such_user = attempt("carol", "x", "10.0.1.1"), attempt("bob", "x", "10.0.1.2")
@@ -77,11 +105,12 @@ class TestLogin:
         fail(4)
         assert attempt("alice", PASSWORD).status_code == 302
 
-    def test_the_lock_ends_after_the_cool_down(self, alice, settings):
-        settings.LOGIN_THROTTLE_COOLDOWN_S = 1
+    def test_the_lock_ends_after_the_cool_down(self, alice, settings, clock):
+        settings.LOGIN_THROTTLE_COOLDOWN_S = 60
         fail(5)
+        clock.advance(59)
         assert attempt("alice", PASSWORD).status_code == 429
-        time.sleep(1.2)
+        clock.advance(1.5)
         assert attempt("alice", PASSWORD).status_code == 302
 
     def test_failures_outside_the_window_do_not_count(self, alice, settings):
@@ -91,21 +120,19 @@ class TestLogin:
         fail(4)
         assert attempt("alice", PASSWORD).status_code == 302
 
-    def test_refusals_while_locked_do_not_extend_the_lock(self, alice, settings):
-        settings.LOGIN_THROTTLE_COOLDOWN_S = 2
+    def test_refusals_while_locked_do_not_extend_the_lock(self, alice, settings, clock):
+        settings.LOGIN_THROTTLE_COOLDOWN_S = 60
         fail(5)
-        locked_at = time.monotonic()
         for _ in range(3):
-            time.sleep(0.4)
+            clock.advance(15)
             assert attempt("alice", "wrong").status_code == 429
-        assert time.monotonic() - locked_at < 2
-        time.sleep(max(0.0, 2.2 - (time.monotonic() - locked_at)))
+        clock.advance(16)  # 61 s after the lock: had a refusal extended it, it would still hold
         assert attempt("alice", PASSWORD).status_code == 302
 
-    def test_after_the_cool_down_the_count_starts_again(self, alice, settings):
-        settings.LOGIN_THROTTLE_COOLDOWN_S = 1
+    def test_after_the_cool_down_the_count_starts_again(self, alice, settings, clock):
+        settings.LOGIN_THROTTLE_COOLDOWN_S = 60
         fail(5)
-        time.sleep(1.2)
+        clock.advance(61)
         fail(4)
         assert attempt("alice", PASSWORD).status_code == 302
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from concurrent.futures import TimeoutError as FutureTimeout
+
 import pytest
+from confluent_kafka import KafkaError
 
 from kafka_admin import offset_reset as offsets
+from kafka_admin import offset_write
 from kafka_admin.offset_reset import InvalidReset, ResetMember, ResetRow, ResetSpec
 
 
@@ -163,8 +167,78 @@ class TestFormParsing:
 
 class TestKafkaAnswers:
     def test_unknown_member_is_explained_as_active_members(self):
-        from confluent_kafka import KafkaError
-
-        text = offsets._explain(KafkaError(KafkaError.UNKNOWN_MEMBER_ID), None)
+        text = offset_write.explain(KafkaError(KafkaError.UNKNOWN_MEMBER_ID))
         assert text.startswith("the group has active members again (UNKNOWN_MEMBER_ID")
-        assert "unknown topic or partition" in offsets._explain(KafkaError(KafkaError.UNKNOWN_TOPIC_OR_PART), None)
+        assert "unknown topic or partition" in offset_write.explain(KafkaError(KafkaError.UNKNOWN_TOPIC_OR_PART))
+        assert offset_write.explain(TimeoutError("no answer in 10 s")) == "no answer in 10 s"
+
+    @pytest.mark.parametrize(
+        "code",
+        [
+            KafkaError.NOT_COORDINATOR,
+            KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+            KafkaError.COORDINATOR_NOT_AVAILABLE,
+            KafkaError.REQUEST_TIMED_OUT,
+            KafkaError._TIMED_OUT,
+            KafkaError._TRANSPORT,
+        ],
+    )
+    def test_coordinator_moves_and_timeouts_are_retried(self, code):
+        assert offset_write.is_retriable(KafkaError(code))
+
+    @pytest.mark.parametrize(
+        "code",
+        [
+            KafkaError.UNKNOWN_MEMBER_ID,
+            KafkaError.REBALANCE_IN_PROGRESS,
+            KafkaError.GROUP_AUTHORIZATION_FAILED,
+            KafkaError.UNKNOWN_TOPIC_OR_PART,
+        ],
+    )
+    def test_refusals_are_final(self, code):
+        """Members in the group, no permission, no topic: another try gets the same answer."""
+        assert not offset_write.is_retriable(KafkaError(code))
+
+    def test_librdkafkas_own_retriable_flag_counts_except_for_members(self):
+        assert offset_write.is_retriable(KafkaError(KafkaError.INVALID_COMMIT_OFFSET_SIZE, retriable=True))
+        assert not offset_write.is_retriable(KafkaError(KafkaError.UNKNOWN_MEMBER_ID, retriable=True))
+        assert offset_write.is_retriable(FutureTimeout())
+        assert not offset_write.is_retriable(ValueError("bad"))
+
+    def test_backoff_doubles_and_is_capped(self):
+        assert offset_write.backoffs(5, 0.2) == [0.2, 0.4, 0.8, 1.6]
+        assert offset_write.backoffs(7, 0.5) == [0.5, 1.0, 2.0, 2.0, 2.0, 2.0]
+        assert offset_write.backoffs(1) == []
+
+
+class TestReadBack:
+    """compare() is what makes a reset say 'verified': the offset Kafka holds, per partition."""
+
+    def test_each_partition_verified_or_not(self):
+        checks = offset_write.compare({("t", 1): 5, ("t", 0): 3, ("u", 0): 9}, {("t", 0): 3, ("t", 1): 7})
+        assert [(c.topic, c.partition, c.planned, c.stored, c.verified) for c in checks] == [
+            ("t", 0, 3, 3, True),
+            ("t", 1, 5, 7, False),
+            ("u", 0, 9, None, False),
+        ]
+        assert [c.describe() for c in checks] == [
+            "t/0: 3",
+            "t/1: Kafka holds 7, not 5",
+            "u/0: no committed offset read back (asked for 9)",
+        ]
+
+    def test_a_result_is_ok_only_when_every_written_row_reads_back(self):
+        from dashboard.offsets.views import outcome_of
+
+        rows = (ResetRow("t", 0, 5, 2, 0, 10, 5, 8), ResetRow("t", 1, 5, 2, 0, 10, 5, 8))
+        held = offset_write.compare({("t", 0): 2, ("t", 1): 2}, {("t", 0): 2, ("t", 1): 2})
+        done = offsets.ApplyResult(rows, checks=held)
+        assert done.ok and done.verified == rows and outcome_of(done) == "done"
+        moved = offset_write.compare({("t", 0): 2, ("t", 1): 2}, {("t", 0): 2, ("t", 1): 4})
+        lost = offsets.ApplyResult(rows, "not verified: t/1", checks=moved)
+        assert not lost.ok and lost.verified == rows[:1] and outcome_of(lost) == "unverified"
+        assert [c.partition for c in lost.unverified] == [1]
+        unchecked = offsets.ApplyResult(rows)  # answered as written, never read back: not a success
+        assert not unchecked.ok
+        refused_one = offsets.ApplyResult(rows[:1], "Kafka refused 1", (("t", 1, "no"),), checks=held[:1])
+        assert outcome_of(refused_one) == "partial"

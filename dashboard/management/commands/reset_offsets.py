@@ -4,8 +4,8 @@
         (--to-earliest | --to-latest | --to-datetime ISO | --to-offset N | --shift-by N)
         [--dry-run] [--cluster NAME] [--actor NAME]
 
-Exit codes: 0 done (or dry run), 1 refused (active members) or Kafka refused the write,
-2 bad input or the cluster could not be read.
+Exit codes: 0 done (or dry run), 1 refused (active members), Kafka refused the write, or a partition
+does not read back its new offset; 2 bad input or the cluster could not be read.
 """
 
 from __future__ import annotations
@@ -82,9 +82,14 @@ class Command(BaseCommand):
         result = offsets.apply_reset(config, plan)
         outcome = outcome_of(result)
         audit_reset(o["actor"], config.name, plan, result, outcome, result.error)
+        total = len(plan.rows)
+        noun = "partition" if total == 1 else "partitions"
+        checked = f"verified {len(result.verified)} of {total} {noun} (read back from Kafka)"
         if not result.ok:
-            raise CommandError(result.error or "the reset failed", returncode=1)
+            self.stdout.write(checked)
+            raise CommandError(f"{result.error or 'the reset failed'}\n{checked}", returncode=1)
         self.stdout.write(f"reset {len(result.applied)} partition(s) of {plan.group_id}")
+        self.stdout.write(checked)
 
     @staticmethod
     def spec(o: dict) -> offsets.ResetSpec:
