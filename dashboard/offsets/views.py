@@ -14,7 +14,7 @@ from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_POST
 
 from dashboard.access.permissions import operator_required
-from dashboard.audit import audit
+from dashboard.audit import OFFSET_RESET, audit
 from dashboard.clusters import get_cluster
 from dashboard.pages import bad_request, cluster_page, page
 from kafka_admin import offset_reset as offsets
@@ -109,7 +109,7 @@ def audit_reset(
             details["unverified"] = [c.describe() for c in result.unverified[:AUDIT_ROWS]]
     if error:
         details["error"] = error[:1000]
-    audit(actor, "offset-reset", cluster, plan.group_id, len(verified), outcome, details)
+    audit(actor, OFFSET_RESET, cluster, plan.group_id, len(verified), outcome, details)
 
 
 MAX_GROUP_ID_BYTES = 32_767  # a group id is a Kafka protocol STRING (int16 length)

@@ -21,6 +21,7 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from dashboard.alerts import engine as alerts
+from dashboard.audit import recent_resets
 from dashboard.clusters import scrub
 from dashboard.dlq import index as dlq_index
 from dashboard.live.publisher import Publisher
@@ -67,6 +68,7 @@ class Poller:
         if self._collector is None:
             self._collector = SnapshotCollector(self.config)
         snapshot = self._collector.collect()
+        self.tracker.note_resets(recent_resets(self.config.name))  # the dashboard's own resets are no REWIND
         figures = self.tracker.update(snapshot)
         store.save(snapshot, figures)
         if snapshot.reachable:

@@ -7,35 +7,41 @@ The rules, their order and the reasoning behind each are in docs/lag-status.md; 
 
 1. NODATA  fewer than `min_samples` judgeable samples: the window is still filling.
 2. OK      the current lag is 0.
-3. REWIND  the committed offset went backwards and stayed back, and the log itself did not.
-4. STOP    nobody owns the partition, its committed offset has not moved for longer than the
-           window's commit span (and `min_stuck_s`), and new records arrived meanwhile.
+3. REWIND  the committed offset went backwards and stayed back: not recovered to where it was, the
+           log itself did not shrink, and no reset of the dashboard's own (audit log) explains it.
+4. STOP    nobody owns the partition, records wait, and its committed offset has not moved for
+           long enough (longer than the window's commit span, `min_stuck_s` and two polls),
+           whether or not new records arrive.
 5. STALL   the same, but a member owns the partition: someone is there and makes no progress.
 6. OK      the lag was 0 at some sample in the window.
 7. WARN    the committed offset advances but the lag never decreased and grew beyond noise.
 8. OK      otherwise.
 
-Burrow's reported false alarms and how the rules avoid them (REFERENCE.md, "Burrow's lag evaluation"):
+Burrow's reported false alarms and the rule that guards each (docs/lag-status.md, "Guards"):
 
-* STOP on slow topics: the no-commit clock starts when records were first *waiting* (end beyond
-  the committed offset), not at the last commit, so one record after hours of silence is not a
-  STOP; a partition with no new records is never STOP or STALL; and `min_stuck_s` (60 s) covers
-  clients that commit every 30 s (Kafka Streams) on a topic too slow to give a commit span.
+* STOP on slow topics: the no-commit clock starts when records began *waiting* (end beyond the
+  committed offset), not at the last commit, so one record after hours of silence is not a STOP.
+* Kafka Streams' 30 s commits: records must wait `min_stuck_s` (60 s) and two poll intervals.
+* A transaction marker: a lag of `IDLE_LAG` (1) with no record arrived since the offset last
+  moved is the commit marker a caught-up transactional consumer leaves, not a backlog.
 * REWIND during broker deploys: unreadable offsets (None) are skipped, a drop is ignored when the
   log end went backwards too (truncation after an unclean leader election, a recreated topic) or
   when the old position lies beyond the current log end, and a drop must still be there at the
-  next sample, so a one-sample dip is a transient read.
+  next sample, so a one-sample dip is a transient read (also for the STOP clock, see `advance`).
+* A rewind that came back to its old position is over; a reset the dashboard made (its audit log,
+  passed in as `resets`) is no REWIND at all.
 
 Everything here is pure: the caller keeps a bounded window per (group, topic, partition), e.g. a
-deque fed with `push()`, and calls `evaluate_partition()` then `evaluate_group()` every cycle.
+deque fed with `push()`, and a `Run` fed with `advance()` (since when the offset stands still, which
+outlives the window), and calls `evaluate_partition()` then `evaluate_group()` every cycle.
 """
 
 from __future__ import annotations
 
 import statistics
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from itertools import pairwise
 from typing import Literal
@@ -47,6 +53,10 @@ DEFAULT_WINDOW_SAMPLES = 24  # about 2 minutes: at least two commit intervals of
 DEFAULT_MIN_SAMPLES = 12  # about 1 minute of judgeable samples before any verdict
 DEFAULT_MIN_STUCK_S = 60.0  # records must wait this long without a commit before STOP / STALL
 STUCK_MIN_POLLS = 2  # ... and at least this many poll intervals, whatever the interval
+IDLE_LAG = 1  # a static lag this small, no record arrived since the last commit: a transaction marker
+# An audit entry is written once the broker confirmed the reset: after the sample that showed the
+# drop by up to a collection plus a request timeout.
+RESET_AUDIT_DELAY_S = 60.0
 
 # WARN: the lag must grow by more than all of these across the window to count as falling behind.
 WARN_MIN_GROWTH_RECORDS = 1  # a lag wobbling by one record (a transaction marker) is noise
@@ -105,9 +115,84 @@ class Sample:
 
 
 @dataclass(frozen=True, slots=True)
+class Run:
+    """Since when one partition's committed offset has stood where it is: kept beyond the window,
+    so a reason can say how long a condition has lasted, however short the window.
+
+    t: the first sample showing `committed`; moved: an earlier sample showed another offset, so the
+    commit came within a poll before `t` (False: it stood there since the first sample held);
+    waiting_t: the first sample of the current stretch with records waiting (end beyond committed),
+    None while caught up; start_end and end: the log end at `t` and at `last_t`, the latest sample;
+    previous: the run before, kept while this one is one sample old (a stale read comes back).
+    """
+
+    committed: int
+    t: float
+    moved: bool
+    waiting_t: float | None
+    start_end: int
+    end: int
+    last_t: float
+    samples: int = 1
+    previous: Run | None = None
+
+    @property
+    def arrived(self) -> int:
+        """Records written since the offset last moved (or since the first sample held)."""
+        return self.end - self.start_end
+
+
+def advance(run: Run | None, sample: Sample) -> Run | None:
+    """The run after one more sample (the same order as the window's). Pure; returns a new Run.
+
+    A sample with an unreadable committed offset only updates the log end, and an unknown end keeps
+    the last known, as in the rules. A clock stepping backwards starts afresh. One sample lower and straight back to the
+    previous offset is a stale read: the previous run continues, so its clock does not restart.
+    """
+    committed = _known(sample.committed)
+    end = _known(sample.end)
+    if end is None and run is not None:
+        end = run.end
+    if committed is None or end is None:
+        return replace(run, end=end) if run is not None and end is not None else run
+    if run is None or sample.t < run.last_t:
+        return _new_run(committed, end, sample.t, moved=False, previous=None)
+    if sample.t == run.last_t:
+        return run
+    if committed == run.committed:
+        return _continued(run, end, sample.t, extra=1)
+    previous = run.previous
+    if previous is not None and run.samples == 1 and committed == previous.committed > run.committed:
+        return _continued(previous, end, sample.t, extra=2)
+    return _new_run(committed, end, sample.t, moved=True, previous=replace(run, previous=None))
+
+
+def _new_run(committed: int, end: int, t: float, *, moved: bool, previous: Run | None) -> Run:
+    return Run(committed, t, moved, t if end > committed else None, end, end, t, 1, previous)
+
+
+def _continued(run: Run, end: int, t: float, *, extra: int) -> Run:
+    waiting = (run.waiting_t if run.waiting_t is not None else t) if end > run.committed else None
+    return replace(run, waiting_t=waiting, end=end, last_t=t, samples=run.samples + extra, previous=None)
+
+
+def run_of(window: Iterable[Sample]) -> Run | None:
+    """The run at the end of a window, from its samples alone (oldest first after sorting)."""
+    run = None
+    for sample in sorted(window, key=lambda s: s.t):
+        run = advance(run, sample)
+    return run
+
+
+@dataclass(frozen=True, slots=True)
 class PartitionStatus:
+    """One partition's status. reason: exact, for the partition's own row and the API. steady: the
+    same with its duration rounded down to a step (STEADY_STEPS_S), for the group's reason that
+    lists show: a stopped group's row then changes when the duration passes a step, not every cycle."""
+
     status: LagStatus
     reason: str
+    steady: str | None = field(default=None, compare=False)
 
     @property
     def severity(self) -> Severity:
@@ -174,11 +259,17 @@ def evaluate_partition(
     now: float,
     has_owner: bool,
     min_stuck_s: float = DEFAULT_MIN_STUCK_S,
+    run: Run | None = None,
+    resets: Collection[float] = (),
 ) -> PartitionStatus:
     """The status of one partition of one group over `window` (the rules in order, first match wins).
 
     has_owner: a member of the group is assigned this partition now. It only separates STOP
     (nobody consumes) from STALL (a consumer is assigned but makes no progress).
+    run: the caller's `Run` for this partition, fed the same samples as the window and more: how
+    long the offset has stood still, beyond the window. Without it, the window's own.
+    resets: the times of offset resets of this group that the caller knows it made itself (the
+    dashboard's audit log): a drop they explain is not a REWIND.
     """
     if min_samples < 2:
         raise ValueError("min_samples must be at least 2: one sample shows no movement")
@@ -195,7 +286,7 @@ def evaluate_partition(
         return PartitionStatus(LagStatus.OK, "caught up")
 
     # 3. Records are being read again.
-    rewind = _rewind(ordered, points)
+    rewind = _rewind(ordered, points, resets)
     if rewind is not None:
         before, after = rewind
         return PartitionStatus(
@@ -204,19 +295,18 @@ def evaluate_partition(
             f"({before.committed} -> {after.committed})",
         )
 
-    # 4 and 5. Commits stopped while new records wait.
-    stuck = _stuck(ordered, points, now, min_stuck_s)
+    # 4 and 5. Records wait and the committed offset does not move.
+    if run is None or run.committed != last.committed:
+        run = run_of(ordered)
+    stuck = _stuck(ordered, points, run, now, min_stuck_s) if run is not None else None
     if stuck is not None:
-        waited, arrived = stuck
-        if not has_owner:
-            return PartitionStatus(
-                LagStatus.STOP,
-                f"no consumer and no commit for {waited:.0f} s while {arrived} new records arrived",
-            )
-        return PartitionStatus(
-            LagStatus.STALL,
-            f"committed offset stuck at {last.committed} for {waited:.0f} s while {arrived} new records arrived",
-        )
+        waiting = "1 record waits" if last.lag == 1 else f"{last.lag} records wait"
+        if has_owner:
+            status, text = LagStatus.STALL, f"committed offset stuck at {last.committed} for {{}} while {waiting}"
+        else:
+            status, text = LagStatus.STOP, f"no consumer and no commit for {{}} while {waiting}"
+        exact = ("" if stuck.exact else "more than ") + duration_text(stuck.seconds)
+        return PartitionStatus(status, text.format(exact), text.format(steady_duration(stuck.seconds)))
 
     # 6. The consumer reached the end of the log within the window: it keeps up, in bursts.
     if any(p.lag == 0 for p in points):
@@ -236,7 +326,8 @@ def evaluate_partition(
 
 
 def evaluate_group(partitions: Mapping[TP, PartitionStatus]) -> GroupStatus:
-    """A group is as bad as its worst partition (RANK); NODATA only when every partition is NODATA."""
+    """A group is as bad as its worst partition (RANK); NODATA only when every partition is NODATA.
+    Its reason quotes the first worst partition's steady reason (see PartitionStatus)."""
     counts = {s.value: 0 for s in LagStatus}
     for ps in partitions.values():
         counts[ps.status.value] += 1
@@ -247,7 +338,7 @@ def evaluate_group(partitions: Mapping[TP, PartitionStatus]) -> GroupStatus:
     topic, partition = worst_partitions[0]
     reason = (
         f"{len(worst_partitions)} of {len(partitions)} partitions {worst.value}; "
-        f"{topic}[{partition}]: {partitions[(topic, partition)].reason}"
+        f"{topic}[{partition}]: {partitions[(topic, partition)].steady or partitions[(topic, partition)].reason}"
     )
     return GroupStatus(worst, SEVERITY[worst], worst_partitions, counts, reason)
 
@@ -289,21 +380,29 @@ def _end_fell(ordered: list[Sample], start: int, stop: int) -> bool:
     return False
 
 
-def _rewind(ordered: list[Sample], points: list[_Point]) -> tuple[_Point, _Point] | None:
-    """The latest confirmed rewind in the window as (before, after), or None.
+def _rewind(ordered: list[Sample], points: list[_Point], resets: Collection[float]) -> tuple[_Point, _Point] | None:
+    """The latest rewind in the window that still stands, as (before, after), or None.
 
-    A drop from `before` to `after` counts when the next judgeable sample is still below `before`
-    (the consumer is re-reading; a one-sample dip that recovers was a stale read), the log end did
-    not go backwards from `before` to that next sample, and `before` is not beyond the log end at
-    `after` (then the log was truncated beneath the consumer and the reset was forced on it).
+    A drop from `before` to `after` counts when all of these hold:
+    - confirmed: a later judgeable sample exists, and neither it nor any after it is back at
+      `before` (a rewind that has come back to its old position is over; a one-sample dip that
+      comes straight back was a stale read). A drop at the newest sample waits one cycle.
+    - not forced by the log: the log end did not go backwards from `before` to the sample after
+      `after` (the end is read before the committed offsets, so a truncation may show one poll
+      late), and `before` is not beyond the log end at `after`.
+    - not the dashboard's own: no reset in `resets` between `before` and RESET_AUDIT_DELAY_S
+      after `after`.
     Samples whose committed offset could not be read are not points, so a gap is compared across.
-    A drop at the newest sample waits one cycle for its confirmation.
     """
     found = None
-    for before, after, following in zip(points, points[1:], points[2:], strict=False):
-        if after.committed >= before.committed or following.committed >= before.committed:
+    for k, (before, after) in enumerate(pairwise(points[:-1])):
+        if after.committed >= before.committed:
             continue
-        if before.committed > after.end or _end_fell(ordered, before.i, following.i):
+        if any(p.committed >= before.committed for p in points[k + 2 :]):
+            continue
+        if before.committed > after.end or _end_fell(ordered, before.i, points[k + 2].i):
+            continue
+        if any(before.t < r <= after.t + RESET_AUDIT_DELAY_S for r in resets):
             continue
         found = (before, after)
     return found
@@ -315,26 +414,57 @@ def _poll_interval(ordered: list[Sample]) -> float:
     return statistics.median(gaps) if gaps else 0.0
 
 
-def _stuck(ordered: list[Sample], points: list[_Point], now: float, min_stuck_s: float) -> tuple[float, int] | None:
-    """(seconds records have waited, records arrived) when commits stopped while records arrive, else None.
+@dataclass(frozen=True, slots=True)
+class _Stuck:
+    seconds: float  # how long records have waited without the committed offset moving
+    exact: bool  # False when they already waited at the first sample held: "more than"
+
+
+def _stuck(ordered: list[Sample], points: list[_Point], run: Run, now: float, min_stuck_s: float) -> _Stuck | None:
+    """How long records have waited at an unmoving committed offset, when that is long enough; else None.
 
     Burrow: the time since the last commit exceeds the span from the first to the last commit in
-    the window. Adapted: commits are changes of the committed offset between samples, and the clock
-    starts at the first sample since the last change at which records were waiting (end beyond the
-    committed offset), because a consumer cannot commit what has not been produced yet. The wait
-    must also reach `min_stuck_s` and STUCK_MIN_POLLS poll intervals, and the log end must have
-    advanced since the last change: a partition without new records is idle, not stopped.
+    the window. Adapted: commits are changes of the committed offset between samples (the span
+    runs from the window's first sample to the last change), and the clock starts when records
+    began waiting at this offset (the run's `waiting_t`), because a consumer cannot commit what has
+    not been produced yet. The wait must also reach `min_stuck_s` and STUCK_MIN_POLLS poll
+    intervals. A lag of IDLE_LAG with no record arrived since the offset moved is a transaction
+    marker. New records are not needed: a backlog nobody works off is stuck on a quiet topic too.
     """
+    if run.waiting_t is None:
+        return None
+    if points[-1].lag <= IDLE_LAG and run.arrived <= 0:
+        return None
+    waited = now - run.waiting_t
     changes = [k for k in range(1, len(points)) if points[k].committed != points[k - 1].committed]
-    run = points[changes[-1] :] if changes else points
-    arrived = run[-1].end - run[0].end
-    if arrived <= 0:
-        return None
-    waiting = next((p for p in run if p.end > p.committed), None)
-    if waiting is None:
-        return None
-    waited = now - waiting.t
-    span = points[changes[-1]].t - points[changes[0]].t if changes else 0.0
+    span = points[changes[-1]].t - points[0].t if changes else 0.0
     if waited <= span or waited < max(min_stuck_s, STUCK_MIN_POLLS * _poll_interval(ordered)):
         return None
-    return waited, arrived
+    return _Stuck(waited, run.moved or run.waiting_t > run.t)
+
+
+# The steps of the groups list's time-lag lower bounds (dashboard/monitor/rows.py), so that a
+# stopped group's duration and its time lag move together: 10 s, 30 s, 1, 2, 5, 10, 15, 30 min,
+# 1, 2, 3, 6, 12 h, 1, 2, 7 d.
+STEADY_STEPS_S = (10, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800)
+
+
+def steady_duration(seconds: float) -> str:
+    """A duration rounded down to a step: "at least 5m 00s" (whole seconds below the first step)."""
+    step = max((s for s in STEADY_STEPS_S if s <= seconds), default=0)
+    return f"at least {duration_text(step)}" if step else duration_text(seconds)
+
+
+def duration_text(seconds: float) -> str:
+    """A duration for a reason: 45 s, 115 s, 9m 05s, 2h 10m, 3d 4h."""
+    s = max(0, round(seconds))
+    if s < 120:
+        return f"{s} s"
+    m, sec = divmod(s, 60)
+    if m < 60:
+        return f"{m}m {sec:02d}s"
+    h, m = divmod(m, 60)
+    if h < 48:
+        return f"{h}h {m:02d}m"
+    d, h = divmod(h, 24)
+    return f"{d}d {h}h"

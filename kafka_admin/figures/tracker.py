@@ -10,6 +10,7 @@ Memory stays bounded: timelines hold at most `timeline_points` points, rate wind
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from kafka_admin.figures.rates import CatchUp, Trend, catch_up_eta, rate, trend
@@ -18,7 +19,9 @@ from kafka_admin.figures.status import (
     DEFAULT_WINDOW_SAMPLES,
     GroupStatus,
     PartitionStatus,
+    Run,
     Sample,
+    advance,
     evaluate_group,
     evaluate_partition,
     push,
@@ -79,6 +82,8 @@ class FigureTracker:
         self.status_samples = status_samples
         self.status_min_samples = status_min_samples
         self._windows: dict[tuple[str, str, int], deque[Sample]] = {}
+        self._runs: dict[tuple[str, str, int], Run] = {}
+        self._resets: dict[str, tuple[float, ...]] = {}
         self.rate_window_s = rate_window_s
         self.timeline_points = timeline_points
         self._timelines: dict[TP, OffsetTimeline] = {}
@@ -100,8 +105,15 @@ class FigureTracker:
         """Refill the status windows from a stored sample ({topic: [[partition, committed, end], ...]})."""
         for topic, parts in rows.items():
             for partition, committed, end in parts:
-                window = self._windows.setdefault((group_id, topic, partition), deque())
-                push(window, Sample(t, committed, end), self.status_samples)
+                self._add_sample((group_id, topic, partition), Sample(t, committed, end))
+
+    def note_resets(self, resets: Iterable[tuple[str, float]]) -> None:
+        """The offset resets the dashboard made itself, as (group, unix time): their drops are no REWIND.
+        Replaces the previous set; call it before update() with the resets of the last hour or so."""
+        by_group: dict[str, list[float]] = {}
+        for group_id, t in resets:
+            by_group.setdefault(group_id, []).append(t)
+        self._resets = {gid: tuple(sorted(ts)) for gid, ts in by_group.items()}
 
     # -- the cycle -------------------------------------------------------------------------------
     def update(self, snapshot: ClusterSnapshot) -> ClusterFigures:
@@ -159,14 +171,28 @@ class FigureTracker:
     def _statuses(self, g: Group, now: float) -> dict[TP, PartitionStatus]:
         """Lag status per committed partition over its window of samples (kafka_admin/figures/status.py)."""
         owned = {(a.topic, a.partition) for m in g.members for a in m.assignments}
+        resets = self._resets.get(g.group_id, ())
         out = {}
         for o in g.offsets:
-            window = self._windows.setdefault((g.group_id, o.topic, o.partition), deque())
-            push(window, Sample(now, o.committed, o.end_offset), self.status_samples)
+            key = (g.group_id, o.topic, o.partition)
+            window = self._add_sample(key, Sample(now, o.committed, o.end_offset))
             out[(o.topic, o.partition)] = evaluate_partition(
-                window, min_samples=self.status_min_samples, now=now, has_owner=(o.topic, o.partition) in owned
+                window,
+                min_samples=self.status_min_samples,
+                now=now,
+                has_owner=(o.topic, o.partition) in owned,
+                run=self._runs.get(key),
+                resets=resets,
             )
         return out
+
+    def _add_sample(self, key: tuple[str, str, int], sample: Sample) -> deque[Sample]:
+        """Into the partition's status window and its run (which remembers beyond the window)."""
+        window = push(self._windows.setdefault(key, deque()), sample, self.status_samples)
+        run = advance(self._runs.get(key), sample)
+        if run is not None:
+            self._runs[key] = run
+        return window
 
     def _commit_rate(self, g: Group, now: float) -> float | None:
         """Records/s committed: progress summed over partitions present in consecutive cycles."""
@@ -214,6 +240,7 @@ class FigureTracker:
                 del store[gid]
         for key in [k for k in self._windows if (k[1], k[2]) not in groups.get(k[0], _NO_GROUP).partition_statuses]:
             del self._windows[key]
+            self._runs.pop(key, None)
 
 
 _NO_GROUP = GroupFigures(TimeLag(None, False, ""), None, None, Trend(None, "unknown", 0), CatchUp(None, ""), ())

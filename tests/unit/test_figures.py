@@ -90,3 +90,54 @@ class TestStatus:
         assert figures.groups["g1"].status.status == "NODATA"
         tracker.update(snapshot(later(5), groups={}))
         assert tracker._windows == {}
+
+    def test_stopped_nine_minutes_says_so_though_the_window_holds_two(self):
+        # Seeded from the stored history (the poller restarted), then polled: the time since the
+        # last commit comes from every sample the tracker saw, not from its 24-sample window (115 s).
+        tracker = FigureTracker(status_samples=24, status_min_samples=12)
+        t0 = later(0).timestamp()
+        for i in range(60):  # ten minutes of history: commits for the first minute, then none
+            committed = 100 + 10 * min(i, 6)  # the last commit shows at t=60
+            tracker.seed_group_offsets("g1", t0 + 10 * i, {"orders": [[0, committed, 900]]})
+        figures = tracker.update(snapshot(later(600), ends={"orders": [900]}, groups={"g1": {("orders", 0): 160}}))
+        status = figures.groups["g1"].partition_statuses[("orders", 0)]
+        assert status.reason == "no consumer and no commit for 9m 00s while 740 records wait"
+
+    def test_stopped_before_the_history_begins_says_more_than(self):
+        tracker = FigureTracker(status_samples=24, status_min_samples=12)
+        t0 = later(0).timestamp()
+        for i in range(60):
+            tracker.seed_group_offsets("g1", t0 + 10 * i, {"orders": [[0, 210, 900]]})
+        figures = tracker.update(snapshot(later(600), ends={"orders": [900]}, groups={"g1": {("orders", 0): 210}}))
+        g1 = figures.groups["g1"]
+        assert g1.partition_statuses[("orders", 0)].reason == (
+            "no consumer and no commit for more than 10m 00s while 690 records wait"
+        )
+        # Lists show the group's reason, its duration rounded down to a step: it holds still for minutes.
+        assert g1.status.reason == (
+            "1 of 1 partitions STOP; orders[0]: no consumer and no commit for at least 10m 00s while 690 records wait"
+        )
+
+    def test_resets_the_dashboard_made_are_not_rewinds(self):
+        def run(resets):
+            tracker = FigureTracker(status_samples=24, status_min_samples=12)
+            figures = None
+            for i in range(20):
+                committed = 1000 + 10 * i if i < 14 else 0
+                tracker.note_resets(resets)
+                snap = snapshot(
+                    later(5 * i), ends={"orders": [1010 + 10 * i]}, groups={"g1": {("orders", 0): committed}}
+                )
+                figures = tracker.update(snap)
+            return figures.groups["g1"].status.status
+
+        assert run([]) == "REWIND"
+        assert run([("g1", later(68).timestamp())]) == "OK"
+        assert run([("other-group", later(68).timestamp())]) == "REWIND"
+
+    def test_runs_are_forgotten_with_their_windows(self):
+        tracker = FigureTracker()
+        tracker.update(snapshot(later(0)))
+        assert set(tracker._runs) == {("g1", "orders", 0), ("g1", "orders", 1)}
+        tracker.update(snapshot(later(5), groups={}))
+        assert tracker._runs == {}

@@ -170,11 +170,19 @@ class TestRewind:
         ]
         assert status(window(*rows)) == LagStatus.REWIND
 
+    def test_rewind_that_came_back_to_its_old_position_is_over(self):
+        # Reset from 5020 to 0, then re-read fast, 300 records a poll: 4800 at the 17th poll after it.
+        rows = [*linear(3, c0=5000, dc=10, e0=5010, de=10), *linear(FULL - 3, c0=0, dc=300, e0=5030, de=100)]
+        assert status(window(*rows[:-4])) == LagStatus.REWIND
+        # Then 5100: past the old position, so the rewind is over while the drop is still in the window.
+        assert judge(window(*rows[:-3])) == PartitionStatus(LagStatus.OK, "lag 1630, not growing")
+        assert judge(window(*rows)) == PartitionStatus(LagStatus.OK, "lag 1030, not growing")
+
     def test_rewind_leaves_with_the_window(self):
-        rows = [*linear(3, c0=5000, dc=10, e0=5010, de=10), *linear(FULL, c0=0, dc=300, e0=5030, de=100)]
+        # A slow re-read that never gets back to 5020: REWIND until the drop leaves the window.
+        rows = [*linear(3, c0=5000, dc=10, e0=5010, de=10), *linear(FULL, c0=0, dc=100, e0=5030, de=100)]
         assert status(window(*rows)) == LagStatus.REWIND
-        # The last sample before the drop has left the window: re-reading fast, lag falling.
-        assert judge(window(*rows[-FULL:])) == PartitionStatus(LagStatus.OK, "lag 430, not growing")
+        assert judge(window(*rows[-FULL:])) == PartitionStatus(LagStatus.OK, "lag 5030, not growing")
 
     def test_caught_up_after_a_rewind_is_ok(self):
         rows = [*linear(12, c0=5000, dc=10, e0=5010, de=10), *linear(11, c0=0, dc=600, e0=5130, de=10), (5240, 5240)]
@@ -201,15 +209,21 @@ def stopped(n: int = FULL, *, moving: int = 0) -> list[Sample]:
 class TestStopAndStall:
     def test_no_owner_no_commit_new_data_is_stop(self):
         result = judge(stopped(), has_owner=False)
+        # Stuck since the first sample held: the window cannot say since when, so "more than".
         assert result == PartitionStatus(
-            LagStatus.STOP, "no consumer and no commit for 115 s while 230 new records arrived"
+            LagStatus.STOP, "no consumer and no commit for more than 115 s while 245 records wait"
         )
 
     def test_owner_present_is_stall(self):
         result = judge(stopped(), has_owner=True)
         assert result == PartitionStatus(
-            LagStatus.STALL, "committed offset stuck at 1000 for 115 s while 230 new records arrived"
+            LagStatus.STALL, "committed offset stuck at 1000 for more than 115 s while 245 records wait"
         )
+
+    def test_stop_seen_to_begin_says_since_when(self):
+        # Commits every poll for 15 s, then none: the last move is in the window, so the time is known.
+        result = judge(stopped(FULL, moving=4), has_owner=False)
+        assert result == PartitionStatus(LagStatus.STOP, "no consumer and no commit for 100 s while 205 records wait")
 
     def test_not_before_min_stuck_s(self):
         # 12 samples stuck from the start: records have waited 55 s < 60 s.
@@ -236,11 +250,20 @@ class TestStopAndStall:
         # Commits for 15 s, then none for 100 s.
         assert status(stopped(FULL, moving=4), has_owner=False, min_stuck_s=10) == LagStatus.STOP
 
-    def test_static_backlog_without_new_data_is_not_stop(self):
-        """No new records: an abandoned group on a dead topic, or a transactional topic's marker
-        leaving a lag of 1 on an idle consumer, is not an alarm."""
-        assert status(window(*[(900, 1000)] * FULL), has_owner=False) == LagStatus.OK
+    def test_static_backlog_on_a_quiet_topic_is_stop_or_stall(self):
+        """Issue 13: a consumer that dies (or hangs) with a backlog while producers are quiet."""
+        for lag in (100, 3000):
+            assert status(window(*[(900, 900 + lag)] * FULL), has_owner=False) == LagStatus.STOP
+            assert status(window(*[(900, 900 + lag)] * FULL), has_owner=True) == LagStatus.STALL
+
+    def test_transaction_marker_is_not_a_backlog(self):
+        """A caught-up consumer of a transactional topic commits the offset of the commit marker's
+        record, not the marker's: a lag of 1 that stays while nothing new arrives is idle."""
         assert status(window(*[(999, 1000)] * FULL), has_owner=True) == LagStatus.OK
+        assert status(window(*[(999, 1000)] * FULL), has_owner=False) == LagStatus.OK
+        # The same lag of 1 from a record that arrived and waits is stuck (no marker explains it).
+        rows = [(999, 999)] * 4 + [(999, 1000)] * (FULL - 4)
+        assert status(window(*rows), has_owner=False) == LagStatus.STOP
 
     def test_one_record_after_long_silence_is_not_stop(self):
         """Burrow false alarm on slow topics: the clock starts when a record is waiting, not at the
