@@ -13,6 +13,7 @@ from dashboard.monitor.queries import GroupListQuery, TopicListQuery
 from dashboard.state import store
 from dashboard.templatetags import dash
 from kafka_admin.figures.rates import sparkline_points
+from kafka_admin.figures.status import steady_step
 from kafka_admin.figures.timelag import TimeLag
 from kafka_admin.figures.tracker import GroupFigures
 from kafka_admin.snapshot.model import ClusterSnapshot, Group, Topic
@@ -94,7 +95,7 @@ class GroupRow:
 
 def stable_timelag(tl: TimeLag) -> str:
     """Time lag as the groups list shows it: a lower bound ("≥", older than the history) rounded
-    down to a step of LOWER_BOUND_STEPS_S.
+    down to a step of STEADY_STEPS_S (kafka_admin/figures/status.py), like a stopped group's reason.
 
     Why: a consumer parked behind old records has a lower bound of "now - oldest point", which grows
     every cycle; shown to the second it changed the whole table on every cycle, and the live
@@ -103,15 +104,10 @@ def stable_timelag(tl: TimeLag) -> str:
     """
     if tl.seconds is None or not tl.lower_bound:
         return dash.timelag(tl)
-    step = max((s for s in LOWER_BOUND_STEPS_S if s <= tl.seconds), default=0)
+    step = steady_step(tl.seconds)
     if step == 0:  # under 10 s: whole seconds ("≥ 0 s" would say nothing), for a few cycles at most
         return f"≥ {int(tl.seconds)} s"
     return "≥ " + (dash.duration(step) if step >= 60 else f"{step} s")
-
-
-# Steps of a shown lower bound (below the first: whole seconds): 10 s, 30 s,
-# 1 min, 2, 5, 10, 15, 30 min, 1, 2, 3, 6, 12 h, 1, 2, 7 d.
-LOWER_BOUND_STEPS_S = (10, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800)
 
 
 @dataclass(frozen=True)

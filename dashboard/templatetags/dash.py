@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 
 from django import template
 
+from kafka_admin.figures.status import duration_text
 from kafka_admin.snapshot.groups.registry import STATE_KINDS
 
 register = template.Library()
@@ -43,14 +44,7 @@ def duration(seconds: object) -> str:
         return f"{s:.1f} s"
     if s < 60:
         return f"{s:.0f} s"
-    m, sec = divmod(int(s), 60)
-    if m < 60:
-        return f"{m}m {sec:02d}s"
-    h, m = divmod(m, 60)
-    if h < 48:
-        return f"{h}h {m:02d}m"
-    d, h = divmod(h, 24)
-    return f"{d}d {h}h"
+    return duration_text(int(s), whole_seconds_below=60)
 
 
 @register.filter

@@ -443,22 +443,28 @@ def _stuck(ordered: list[Sample], points: list[_Point], run: Run, now: float, mi
     return _Stuck(waited, run.moved or run.waiting_t > run.t)
 
 
-# The steps of the groups list's time-lag lower bounds (dashboard/monitor/rows.py), so that a
-# stopped group's duration and its time lag move together: 10 s, 30 s, 1, 2, 5, 10, 15, 30 min,
-# 1, 2, 3, 6, 12 h, 1, 2, 7 d.
+# The steps a growing duration is rounded down to where it is shown in lists (a stopped group's
+# reason here, a time-lag lower bound in dashboard/monitor/rows.py), so that the two move together
+# and a row changes only when it passes a step: 10 s, 30 s, 1, 2, 5, 10, 15, 30 min, 1, 2, 3, 6,
+# 12 h, 1, 2, 7 d.
 STEADY_STEPS_S = (10, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800)
+
+
+def steady_step(seconds: float) -> int:
+    """The largest of STEADY_STEPS_S not above `seconds` (0 below the first)."""
+    return max((s for s in STEADY_STEPS_S if s <= seconds), default=0)
 
 
 def steady_duration(seconds: float) -> str:
     """A duration rounded down to a step: "at least 5m 00s" (whole seconds below the first step)."""
-    step = max((s for s in STEADY_STEPS_S if s <= seconds), default=0)
+    step = steady_step(seconds)
     return f"at least {duration_text(step)}" if step else duration_text(seconds)
 
 
-def duration_text(seconds: float) -> str:
-    """A duration for a reason: 45 s, 115 s, 9m 05s, 2h 10m, 3d 4h."""
+def duration_text(seconds: float, whole_seconds_below: int = 120) -> str:
+    """A duration for a reason: 45 s, 115 s, 9m 05s, 2h 10m, 3d 4h (whole seconds below the bound)."""
     s = max(0, round(seconds))
-    if s < 120:
+    if s < whole_seconds_below:
         return f"{s} s"
     m, sec = divmod(s, 60)
     if m < 60:
