@@ -5,9 +5,7 @@ from collections import deque
 import pytest
 
 from kafka_admin.figures.status import (
-    DEFAULT_MIN_SAMPLES,
     DEFAULT_MIN_STUCK_S,
-    DEFAULT_WINDOW_SAMPLES,
     RANK,
     SEVERITY,
     GroupStatus,
@@ -20,16 +18,7 @@ from kafka_admin.figures.status import (
     severity,
     worst,
 )
-
-T0 = 1_700_000_000.0
-STEP = 5.0
-MIN = DEFAULT_MIN_SAMPLES
-FULL = DEFAULT_WINDOW_SAMPLES
-
-
-def window(*rows: tuple[int | None, int | None], t0: float = T0) -> list[Sample]:
-    """Rows of (committed, end); sample i is taken at t0 + 5 s * i."""
-    return [Sample(t0 + i * STEP, c, e) for i, (c, e) in enumerate(rows)]
+from tests.unit.status_windows import FULL, MIN, STEP, T0, window
 
 
 def linear(n: int, *, c0: int = 0, dc: int = 0, e0: int = 0, de: int = 0) -> list[tuple[int, int]]:

@@ -9,8 +9,6 @@ from collections import deque
 import pytest
 
 from kafka_admin.figures.status import (
-    DEFAULT_MIN_SAMPLES,
-    DEFAULT_WINDOW_SAMPLES,
     RESET_AUDIT_DELAY_S,
     LagStatus,
     PartitionStatus,
@@ -24,15 +22,7 @@ from kafka_admin.figures.status import (
     run_of,
     steady_duration,
 )
-
-T0 = 1_700_000_000.0
-STEP = 5.0
-MIN = DEFAULT_MIN_SAMPLES
-FULL = DEFAULT_WINDOW_SAMPLES
-
-
-def window(*rows: tuple[int | None, int | None], t0: float = T0) -> list[Sample]:
-    return [Sample(t0 + i * STEP, c, e) for i, (c, e) in enumerate(rows)]
+from tests.unit.status_windows import FULL, MIN, STEP, T0, window
 
 
 def judge(samples, *, has_owner=False, now=None, **kw) -> PartitionStatus:
