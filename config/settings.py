@@ -128,21 +128,15 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
 # Unread messages a channel may hold; past that, group_send drops live updates without a word.
-# In memory a channel is one websocket, which gets at most one message per fragment per poll cycle
-# (five at most): Channels' default of 100 is twenty cycles of slack. channels_redis keeps ONE list
-# per server process for all its websockets and one group_send puts one message there per group, so
-# a cycle adds one message per changed fragment that anyone on that process views (130 in
-# bench/LOAD.md, where 100 dropped 7 % of the updates). Its messages expire after 60 s anyway.
+# In memory a channel is one websocket (Channels' default of 100 is many cycles of slack);
+# channels_redis keeps one list per server process for all its websockets, so it needs far more
+# (bench/LOAD.md measured the drops at 100).
 CHANNEL_LAYER_CAPACITY = int(env_float("CHANNEL_LAYER_CAPACITY", 10_000 if REDIS_URL else 100))
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
-    # Two redis-py 8 defaults that break the channel layer (found by bench/bench_load.py):
-    # - socket_timeout 5 s, the very time channels_redis blocks in BZPOPMIN waiting for a message: an
-    #   idle websocket died with "Timeout reading from ..." (redis/redis-py#4091). Longer than that
-    #   wait here, still bounded for a dead connection.
-    # - max_connections 100 per pool, failing at once ("Too many connections") instead of waiting:
-    #   150 pages joining or leaving their groups together (a restart, a reconnect storm) broke
-    #   handshakes with a 500 and left stale group members. Each process here may open up to 2000.
+    # Two redis-py 8 defaults break the channel layer (docs/faults.md): a 5 s socket timeout equal
+    # to channels_redis' blocking wait (idle websockets died), and a pool of 100 connections that
+    # fails at once in a reconnect storm. Longer and larger here, still bounded.
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",

@@ -158,10 +158,9 @@ class ReprocessBatch(models.Model):
     the batch is produced and before its transaction commits, confirmed after; after a crash the
     pending batches' records are checked against the target topic with a read_committed consumer.
     State, run and actor live here once per transaction, and the per-record values are packed into
-    arrays in this row (dashboard/dlq/ledger_pack.py), so recording a 10,000-record transaction is one
-    INSERT and confirming it one UPDATE (a row per record cost ~3-5 µs a record to insert and 1-2 to
-    confirm, a third of a reprocess run). A batch whose records are settled differently is split,
-    so each batch has one state.
+    arrays in this row (dashboard/dlq/ledger_pack.py), so recording a transaction is one INSERT and
+    confirming it one UPDATE, whatever its size (docs/dlq.md, Throughput). A batch whose records are
+    settled differently is split, so each batch has one state.
     """
 
     cluster = models.CharField(max_length=100)

@@ -124,9 +124,8 @@ class DbLedger:
     """Batches are asked for by the span of the offsets in question (one range query per partition,
     answered by the batch_span index) and membership is decided on their packed offsets: a
     contiguous batch is a range, nothing decoded. The DLQ index is asked by partition: a dense range
-    of offsets is one range query, a sparse selection one query per CHUNK offsets. (Built as one OR
-    of (partition, offset) pairs per 400 keys, the Q objects alone took ~1 ms per record: Django
-    copies the children on every |=.)"""
+    of offsets is one range query, a sparse selection one query per CHUNK offsets, never one OR of
+    Q objects (Django copies the children on every |=; docs/dlq.md, Ledger storage)."""
 
     def __init__(self, cluster: str, dlq_topic: str, actor: str = "", forced: bool = False) -> None:
         self.cluster = cluster
@@ -263,9 +262,8 @@ class DbLedger:
 
 def _update(cursor, meta, values: dict, where: dict, partition: int, offsets: list[int]) -> None:
     """UPDATE <table> SET values WHERE where AND partition = p AND offset in `offsets` (sorted,
-    distinct), in plain SQL: through the ORM, Django prepared every offset of an IN list one by one
-    (~10 µs per record). Contiguous offsets (a transaction of a range) are one BETWEEN; others go
-    CHUNK at a time."""
+    distinct), in plain SQL: the ORM prepares every offset of an IN list one by one. Contiguous
+    offsets (a transaction of a range) are one BETWEEN; others go CHUNK at a time."""
     quote = connection.ops.quote_name
 
     def column(name: str) -> str:

@@ -1,7 +1,7 @@
 """The per-record data of one reprocess batch, packed into a few columns of the batch's row.
 
-Why: a database row per re-published record made the ledger about a third of a reprocess run (on
-SQLite, 3-5 µs a record to insert and 1-2 µs to confirm). Packed, a 10,000-record transaction is
+Why: a database row per re-published record made the ledger about a third of a reprocess run
+(docs/dlq.md, Ledger storage). Packed, a 10,000-record transaction is
 one INSERT of one row and its confirmation one UPDATE, and every record is still kept: its DLQ
 offset and where it was written.
 

@@ -113,7 +113,7 @@ def make_record(
     key_size: int,
     value_size: int,
 ) -> Record:
-    """Record(...) without the Python-level __new__ of a NamedTuple (quicker: one is built per record)."""
+    """Record(...) without the NamedTuple's Python-level __new__: one is built per record read."""
     return _tuple_new(
         Record, (topic, partition, offset, timestamp_ms, timestamp_type, key, value, headers, key_size, value_size)
     )

@@ -84,7 +84,7 @@ def another_writer_after_the_write(monkeypatch, then) -> None:
     def make(config, on_error=None) -> WriterInBetween:
         return WriterInBetween(config.client_config(), then)
 
-    monkeypatch.setattr(offsets, "make_admin", make)
+    monkeypatch.setattr(offsets.reading, "make_admin", make)
 
 
 def user_client(name: str, role: str, **client_kwargs) -> Client:
