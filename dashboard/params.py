@@ -10,15 +10,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from dashboard.clusters import UnknownCluster, get_cluster
+from kafka_admin.timestamps import parse_timestamp_ms
 
 MAX_TEXT = 200
 MAX_PAGE = 100_000
 PAGE_SIZE = 50
 MAX_OFFSET = 2**63 - 1
-MAX_TIMESTAMP_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z: the last moment a datetime can hold
 
 
 class InvalidPage(ValueError):
@@ -73,27 +72,12 @@ def name_param(query: Mapping[str, str], name: str) -> str:
 
 def parse_timestamp(raw: str) -> int:
     """Milliseconds since the epoch, or an ISO-8601 date-time (UTC unless it says otherwise)."""
-    raw = raw.strip()
-    if not raw:
+    if not raw.strip():
         raise InvalidPage("timestamp is required to seek by time")
-    if raw.isascii() and raw.isdigit() and len(raw) <= 15:
-        if int(raw) > MAX_TIMESTAMP_MS:
-            raise InvalidPage("timestamp must be before the year 10000")
-        return int(raw)
     try:
-        parsed = datetime.fromisoformat(raw)
-    except ValueError:
-        raise InvalidPage(
-            "timestamp must be an ISO-8601 date-time (e.g. 2026-01-31T14:05) or epoch milliseconds"
-        ) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    if parsed.year < 1970:
-        raise InvalidPage("timestamp must be after 1970")
-    value = int(parsed.timestamp() * 1000)
-    if not 0 <= value <= MAX_TIMESTAMP_MS:  # 9999-12-31T23:59-01:00 is in the year 10000 in UTC
-        raise InvalidPage("timestamp must be between 1970 and the year 9999 (UTC)")
-    return value
+        return parse_timestamp_ms(raw)
+    except ValueError as exc:
+        raise InvalidPage(str(exc)) from None
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,6 @@ from kafka_admin.offset_reset.reading import GroupReader, ResetMember
 from kafka_admin.offset_reset.spec import (
     MAX_OFFSET,
     MAX_PARTITIONS,
-    MAX_TIMESTAMP_MS,
     MODES,
     RESETTABLE_STATES,
     TP,
@@ -50,7 +49,6 @@ from kafka_admin.offset_reset.spec import (
 __all__ = [
     "MAX_OFFSET",
     "MAX_PARTITIONS",
-    "MAX_TIMESTAMP_MS",
     "MODES",
     "RESETTABLE_STATES",
     "TP",

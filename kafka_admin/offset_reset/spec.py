@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from kafka_admin.timestamps import parse_timestamp_ms
+
 MODES = ("earliest", "latest", "timestamp", "offset", "shift")
 RESETTABLE_STATES = ("Empty", "Dead")
 MAX_OFFSET = 2**63 - 1
-MAX_TIMESTAMP_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z: the last moment a datetime can hold
 MAX_PARTITIONS = 100_000
 TP = tuple[str, int]
 
@@ -63,27 +64,12 @@ class ResetSpec:
 
 def parse_timestamp(raw: str) -> int:
     """Epoch milliseconds, or an ISO-8601 date-time (UTC unless it names another offset)."""
-    raw = raw.strip()
-    if not raw:
+    if not raw.strip():
         raise InvalidReset("a timestamp is required (ISO-8601 like 2026-01-31T14:05:00Z, or epoch milliseconds)")
-    if raw.isascii() and raw.isdigit():
-        if len(raw) > 15 or int(raw) > MAX_TIMESTAMP_MS:
-            raise InvalidReset("the timestamp in epoch milliseconds is too large")
-        return int(raw)
     try:
-        parsed = datetime.fromisoformat(raw)
-    except ValueError:
-        raise InvalidReset(
-            f"not a timestamp: {raw[:40]!r} (use ISO-8601 like 2026-01-31T14:05:00Z, or epoch milliseconds)"
-        ) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    if parsed.year < 1970:
-        raise InvalidReset("the timestamp must be after 1970")
-    value = int(parsed.timestamp() * 1000)
-    if not 0 <= value <= MAX_TIMESTAMP_MS:  # 9999-12-31T23:59-01:00 is in the year 10000 in UTC
-        raise InvalidReset("the timestamp must be between 1970 and the year 9999 (UTC)")
-    return value
+        return parse_timestamp_ms(raw)
+    except ValueError as exc:
+        raise InvalidReset(str(exc)) from None
 
 
 def parse_int(raw: str, what: str, *, signed: bool = False) -> int:
