@@ -26,8 +26,8 @@ from kafka_admin.figures.status import (
     evaluate_partition,
     push,
 )
-from kafka_admin.figures.timelag import OffsetTimeline, TimeLag, group_time_lag, time_lag
-from kafka_admin.snapshot.model import ClusterSnapshot, Group
+from kafka_admin.figures.timelag import OffsetTimeline, TimeLag, exact_time_lag, group_time_lag, time_lag
+from kafka_admin.snapshot.model import ClusterSnapshot, Group, RecordTime
 
 LAG_POINTS = 60
 TP = tuple[str, int]
@@ -135,20 +135,30 @@ class FigureTracker:
             known = [r for r in rates.values() if r is not None]
             topics[topic.name] = TopicFigures(sum(known) if known else None, rates)
         self._forget_partitions(seen)
-        groups = {g.group_id: self._group(g, now, partition_rates) for g in snapshot.groups}
+        exact = {(r.topic, r.partition, r.offset): r for r in snapshot.record_times}
+        groups = {g.group_id: self._group(g, now, partition_rates, exact) for g in snapshot.groups}
         self._forget_groups(groups)
         return ClusterFigures(now, topics, groups)
 
-    def _group(self, g: Group, now: float, partition_rates: dict[TP, float | None]) -> GroupFigures:
+    def _group(
+        self,
+        g: Group,
+        now: float,
+        partition_rates: dict[TP, float | None],
+        exact: dict[tuple[str, int, int], RecordTime],
+    ) -> GroupFigures:
         per_partition = {}
         for o in g.offsets:
             tp = (o.topic, o.partition)
+            record = exact.get((o.topic, o.partition, o.committed))
+            exact_lag = exact_time_lag(record, now) if record is not None and (o.lag or 0) > 0 else None
             timeline = self._timelines.get(tp)
-            per_partition[tp] = (
-                time_lag(timeline, o.committed, o.end_offset, now)
-                if timeline is not None
-                else TimeLag(None, False, "no history")
-            )
+            if exact_lag is not None:
+                per_partition[tp] = exact_lag  # the record's own timestamp beats any estimate
+            elif timeline is not None:
+                per_partition[tp] = time_lag(timeline, o.committed, o.end_offset, now)
+            else:
+                per_partition[tp] = TimeLag(None, False, "no history")
         commit_rate = self._commit_rate(g, now)
         produced = [partition_rates.get((o.topic, o.partition)) for o in g.offsets]
         known = [r for r in produced if r is not None]
