@@ -6,12 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 from django.utils.text import Truncator
 
 from dashboard.monitor.queries import GroupListQuery, TopicListQuery
 from dashboard.state import store
 from dashboard.templatetags import dash
+from kafka_admin.figures.attention import needs_attention
 from kafka_admin.figures.rates import sparkline_points
 from kafka_admin.figures.status import steady_step
 from kafka_admin.figures.timelag import TimeLag
@@ -42,6 +44,7 @@ class GroupRow:
         self.time_lag_sort = self.time_lag.seconds if self.time_lag.seconds is not None else -1.0
         self.status = str(figures.status.status) if figures and figures.status else "NODATA"
         self.status_rank = STATUS_RANK.get(self.status, 0)
+        self.attention = needs_attention(self.status, self.time_lag.seconds, settings.ATTENTION_TIME_LAG_S)
         self.topics = group.topics
         self.id_lower = self.group_id.lower()
         self.topics_lower = tuple(t.lower() for t in self.topics)

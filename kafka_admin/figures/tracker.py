@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from kafka_admin.figures.rates import CatchUp, Trend, catch_up_eta, rate, trend
+from kafka_admin.figures.rates import CatchUp, Trend, catch_up_eta, in_noise_band, rate, trend
 from kafka_admin.figures.status import (
     DEFAULT_MIN_SAMPLES,
     DEFAULT_WINDOW_SAMPLES,
@@ -50,6 +50,8 @@ class GroupFigures:
     partition_time_lags: dict[TP, TimeLag] = field(default_factory=dict)
     status: GroupStatus | None = None
     partition_statuses: dict[TP, PartitionStatus] = field(default_factory=dict)
+    # A few records (or seconds of production) behind: healthy, drawn neutral (rates.in_noise_band).
+    within_noise: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +62,13 @@ class ClusterFigures:
 
     @property
     def produce_rate(self) -> float | None:
+        """Records/s into the cluster's own topics: Kafka's (`__consumer_offsets`, ...) are bookkeeping."""
+        own = [t for name, t in self.topics.items() if not name.startswith("__")]
+        rates = [t.produce_rate for t in own if t.produce_rate is not None]
+        return sum(rates) if rates else None
+
+    @property
+    def produce_rate_with_internal(self) -> float | None:
         rates = [t.produce_rate for t in self.topics.values() if t.produce_rate is not None]
         return sum(rates) if rates else None
 
@@ -176,6 +185,7 @@ class FigureTracker:
             partition_time_lags=per_partition,
             status=evaluate_group(statuses),
             partition_statuses=statuses,
+            within_noise=g.total_lag > 0 and in_noise_band(g.total_lag, produce_rate),
         )
 
     def _statuses(self, g: Group, now: float) -> dict[TP, PartitionStatus]:
