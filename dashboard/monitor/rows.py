@@ -105,8 +105,12 @@ def stable_timelag(tl: TimeLag) -> str:
     publisher re-sent it to every open page although nothing happened. Rounded down it is still a
     true lower bound, and it changes only when it passes a step. Exact values stay exact.
     """
-    if tl.seconds is None or not tl.lower_bound:
+    if tl.seconds is None:
         return dash.timelag(tl)
+    if not tl.lower_bound:
+        # An exact time lag read from a stuck group's record (docs/time-lag.md) grows every cycle
+        # too: beyond ten minutes the list shows whole minutes, which change once a minute.
+        return dash.timelag(tl) if tl.seconds < 600 else dash.duration(tl.seconds // 60 * 60)
     step = steady_step(tl.seconds)
     if step == 0:  # under 10 s: whole seconds ("≥ 0 s" would say nothing), for a few cycles at most
         return f"≥ {int(tl.seconds)} s"
