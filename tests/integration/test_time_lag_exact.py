@@ -118,3 +118,22 @@ def test_page_and_api_show_hours_not_a_lower_bound(kafka, dashboard_cluster, cli
     body = client.get(reverse("api:group", args=["test", group])).json()
     data = body.get("data", body)
     assert data["time_lag_lower_bound"] is False and abs(data["time_lag_s"] - 3 * 3600) < 60
+
+
+@pytest.mark.django_db
+def test_the_chart_keeps_rising_while_the_group_is_stuck(kafka, dashboard_cluster):
+    from dashboard.monitor.fragments import chart_context
+
+    topic = aged_topic(kafka)
+    group = kafka.unique("chart-stuck")
+    kafka.commit(group, [(topic, 0, 0)])  # 1 h behind, and it stays there
+    poller = Poller(dashboard_cluster, 1.0)
+    deadline = time.monotonic() + 30
+    series: list = []
+    while time.monotonic() < deadline:
+        poller.cycle()
+        series = [v for v in chart_context("test", group, "1h")["chart"]["time_lag"] if v is not None]
+        if len(series) >= 3 and series[-1] > series[0]:
+            break
+    assert len(series) >= 3 and series[-1] > series[0], series
+    assert series == sorted(series) and all(abs(v - 3600) < 90 for v in series)  # no flat line at a bound
