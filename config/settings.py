@@ -269,6 +269,9 @@ HISTORY_MINUTE_S = env_float("HISTORY_MINUTE_SECONDS", 86400)
 HISTORY_RETENTION_DAYS = env_float("HISTORY_RETENTION_DAYS", 30)
 # Per-group window of recent samples for trends and sparklines.
 TREND_WINDOW_S = env_float("TREND_WINDOW_SECONDS", 900)
+# "Groups lagging" on the overview: WARN/STALL/STOP/REWIND, or further behind than this many seconds
+# (kafka_admin/figures/attention.py says why 300).
+ATTENTION_TIME_LAG_S = env_float("ATTENTION_TIME_LAG", 300)
 
 # Dead letter queues: topic name patterns, and explicit DLQ -> original topic mappings
 # ("orders-errors=orders,payments.failed=payments").

@@ -17,6 +17,7 @@ from dashboard.live.registry import FragmentSpec, renderer
 from dashboard.models import AlertState
 from dashboard.params import InvalidPage
 from dashboard.state import store
+from dashboard.state.outage import plain_cause
 
 
 def _render(template: str, spec: FragmentSpec, **context: Any) -> str:
@@ -25,7 +26,12 @@ def _render(template: str, spec: FragmentSpec, **context: Any) -> str:
 
 def status_context(cluster: str) -> dict[str, Any]:
     state = store.state(cluster)
-    return {"state": state, "snapshot": state.snapshot, "firing_alerts": list(AlertState.firing(cluster)[:50])}
+    return {
+        "state": state,
+        "snapshot": state.snapshot,
+        "firing_alerts": list(AlertState.firing(cluster)[:50]),
+        "failure_cause": plain_cause(state.failure.message) if state.failure else "",
+    }
 
 
 @renderer("status")

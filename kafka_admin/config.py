@@ -46,6 +46,8 @@ class ClusterConfig:
     # "admin" by default: it works with only Describe on the groups and needs no start-up read;
     # "offsets-topic" is cheaper per cycle at thousands of groups (docs/offsets-source.md, measured).
     offsets_source: str = "admin"
+    # Record timestamps read per cycle for exact time lag beyond the poller's timeline (0: never).
+    time_lag_reads: int = 50
 
     def __post_init__(self) -> None:
         if not self.bootstrap_servers.strip():
@@ -65,6 +67,8 @@ class ClusterConfig:
             raise ConfigError("the cycle timeout must be at least the request timeout")
         if self.max_in_flight < 1:
             raise ConfigError("max in flight must be at least 1")
+        if self.time_lag_reads < 0:
+            raise ConfigError("time lag reads must not be negative")
         if self.offsets_source not in OFFSETS_SOURCES:
             raise ConfigError(f"offsets source must be one of {', '.join(OFFSETS_SOURCES)}")
 
@@ -140,6 +144,7 @@ def from_env(env: Mapping[str, str] | None = None, prefix: str = "KAFKA_", name:
         cycle_timeout_s=_float(env, f"{prefix}CYCLE_TIMEOUT", 60.0),
         max_in_flight=int(_float(env, f"{prefix}MAX_IN_FLIGHT", 50)),
         offsets_source=env.get(f"{prefix}OFFSETS_SOURCE") or "admin",
+        time_lag_reads=int(_float(env, f"{prefix}TIME_LAG_READS", 50)),
     )
 
 
@@ -160,6 +165,7 @@ FILE_KEYS = frozenset(
         "cycle_timeout",
         "max_in_flight",
         "offsets_source",
+        "time_lag_reads",
     }
 )
 
@@ -254,6 +260,7 @@ def cluster_from_mapping(entry: object, env: Mapping[str, str], where: str) -> C
             cycle_timeout_s=_number(entry, "cycle_timeout", where, 60.0),
             max_in_flight=int(_number(entry, "max_in_flight", where, 50)),
             offsets_source=_text(entry, "offsets_source", where) or "admin",
+            time_lag_reads=int(_number(entry, "time_lag_reads", where, 50)),
         )
     except ConfigError as exc:
         if str(exc).startswith(where):

@@ -30,7 +30,8 @@ def _render(template: str, spec: FragmentSpec, **context: Any) -> str:
 def overview_context(cluster: str) -> dict[str, Any]:
     state = store.state(cluster)
     snap = state.snapshot
-    rows = sorted(group_rows(state), key=lambda r: (-r.total_lag, r.group_id))
+    # The groups that need attention first, then by lag: a group a few records behind is no news.
+    rows = sorted(group_rows(state), key=lambda r: (not r.attention, -r.total_lag, r.group_id))
     topics = [t for t in snap.topics if not t.internal] if snap else []
     rates = state.figures.topics
     busiest = sorted(
@@ -41,7 +42,8 @@ def overview_context(cluster: str) -> dict[str, Any]:
         "state": state,
         "snapshot": snap,
         "top_groups": rows[:10],
-        "lagging_groups": sum(1 for r in rows if r.total_lag > 0),
+        "lagging_groups": sum(1 for r in rows if r.attention),
+        "attention_time_lag_s": settings.ATTENTION_TIME_LAG_S,
         "group_count": len(rows),
         "topic_count": len(topics),
         "produce_rate": state.figures.produce_rate,

@@ -6,12 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 from django.utils.text import Truncator
 
 from dashboard.monitor.queries import GroupListQuery, TopicListQuery
 from dashboard.state import store
 from dashboard.templatetags import dash
+from kafka_admin.figures.attention import needs_attention
 from kafka_admin.figures.rates import sparkline_points
 from kafka_admin.figures.status import steady_step
 from kafka_admin.figures.timelag import TimeLag
@@ -42,6 +44,7 @@ class GroupRow:
         self.time_lag_sort = self.time_lag.seconds if self.time_lag.seconds is not None else -1.0
         self.status = str(figures.status.status) if figures and figures.status else "NODATA"
         self.status_rank = STATUS_RANK.get(self.status, 0)
+        self.attention = needs_attention(self.status, self.time_lag.seconds, settings.ATTENTION_TIME_LAG_S)
         self.topics = group.topics
         self.id_lower = self.group_id.lower()
         self.topics_lower = tuple(t.lower() for t in self.topics)
@@ -102,8 +105,12 @@ def stable_timelag(tl: TimeLag) -> str:
     publisher re-sent it to every open page although nothing happened. Rounded down it is still a
     true lower bound, and it changes only when it passes a step. Exact values stay exact.
     """
-    if tl.seconds is None or not tl.lower_bound:
+    if tl.seconds is None:
         return dash.timelag(tl)
+    if not tl.lower_bound:
+        # An exact time lag read from a stuck group's record (docs/time-lag.md) grows every cycle
+        # too: beyond ten minutes the list shows whole minutes, which change once a minute.
+        return dash.timelag(tl) if tl.seconds < 600 else dash.duration(tl.seconds // 60 * 60)
     step = steady_step(tl.seconds)
     if step == 0:  # under 10 s: whole seconds ("≥ 0 s" would say nothing), for a few cycles at most
         return f"≥ {int(tl.seconds)} s"

@@ -19,6 +19,13 @@ STEADY_FRACTION = 0.05  # 5 % of the mean lag level: small drift on a big lag is
 STEADY_NOISE_K = 2.0  # 2 standard errors: commit sawtooth noise is not a trend
 STEADY_FLOOR = 1.0  # one record over the whole window is noise whatever the level
 
+# The noise band: a consumer this close to the end under continuous production is keeping up
+# (it commits every few seconds, so the lag between commits is the production of those seconds).
+NOISE_FLOOR_RECORDS = 10
+NOISE_WINDOW_S = 10.0
+# Beyond this a catch-up time means nothing (rates drift long before): say so instead of a number.
+CATCH_UP_HORIZON_S = 30 * 86400.0
+
 GROWING = "growing"
 SHRINKING = "shrinking"
 STEADY = "steady"
@@ -121,15 +128,28 @@ def _direction(change: float, threshold: float) -> str:
     return GROWING if change > 0 else SHRINKING
 
 
+def in_noise_band(lag: int, produce_rate: float | None) -> bool:
+    """A lag of a few records, or of a few seconds of production: healthy, drawn neutral, no alarm."""
+    return lag <= max(NOISE_FLOOR_RECORDS, (produce_rate or 0.0) * NOISE_WINDOW_S)
+
+
 def catch_up_eta(lag: int, consume_rate: float | None, produce_rate: float | None) -> CatchUp:
-    """Time to clear `lag` records: lag / (consume - produce), only while consumers outpace producers."""
+    """Time to clear `lag` records: lag / (consume - produce), only while consumers outpace producers.
+
+    Inside the noise band the consumer is keeping up, whatever the rates' noise says; an answer
+    beyond CATCH_UP_HORIZON_S (a net rate of nearly 0) is "more than 30 days", not a number.
+    """
     if lag <= 0:
         return CatchUp(0.0, "caught up")
+    if in_noise_band(lag, produce_rate):
+        return CatchUp(None, "keeping up")
     if consume_rate is None or produce_rate is None:
         return CatchUp(None, "no rate yet")
     net = consume_rate - produce_rate
     if net <= 0:
         return CatchUp(None, "not catching up")
+    if lag / net > CATCH_UP_HORIZON_S:
+        return CatchUp(None, "more than 30 days")
     return CatchUp(lag / net, "at current rates")
 
 

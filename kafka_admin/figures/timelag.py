@@ -20,6 +20,10 @@ method; the rules below avoid each failure mode its users reported (REFERENCE.md
   point is reported as "at least now - oldest point" (`lower_bound=True`), bounded by the history we
   actually have, instead of an extrapolation towards the epoch.
 
+Beyond the timeline the collector reads the timestamp of the record at the committed offset
+(kafka_admin/snapshot/record_times.py, `ClusterSnapshot.record_times`); `exact_time_lag` turns it
+into the exact figure, which replaces the lower bound (docs/time-lag.md).
+
 `OffsetTimeline` is a small mutable class: one poller owns one per partition and appends to it in
 place every poll, which avoids copying 60 points per partition per poll. Everything else is pure.
 """
@@ -32,6 +36,8 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Literal
 
+from kafka_admin.snapshot.model import RecordTime
+
 DEFAULT_MAX_POINTS = 60
 
 REASON_CAUGHT_UP = "caught up"
@@ -41,6 +47,9 @@ REASON_SINCE_NEWEST = "since last point"
 REASON_NO_HISTORY = "no history"
 REASON_NO_OFFSET = "no offset"
 REASON_NO_PARTITIONS = "no partitions"
+REASON_RECORD = "record timestamp"
+REASON_NOTHING_WAITING = "only transaction markers after the offset"
+REASON_BELOW_START = "offset below the log start: records deleted"
 
 # How a TimeEstimate relates to the true production time.
 Precision = Literal["interpolated", "at_or_before", "at_or_after", "unknown"]
@@ -159,6 +168,24 @@ def time_lag(timeline: OffsetTimeline, committed: int | None, end_offset: int | 
     if estimate.precision == "at_or_after":
         return TimeLag(seconds, False, REASON_SINCE_NEWEST)
     return TimeLag(seconds, False, REASON_INTERPOLATED)
+
+
+def exact_time_lag(record: RecordTime, now: float) -> TimeLag | None:
+    """Now minus the timestamp of the record the group consumes next; None when the record has none.
+
+    Nothing to consume (only markers up to the end) is 0. Below the log start the deleted records
+    were older than the oldest one left, so that one's age is a lower bound. A CreateTime from a
+    producer whose clock runs ahead gives no negative lag.
+    """
+    if record.record_offset is None:
+        return TimeLag(0.0, False, REASON_NOTHING_WAITING)
+    if record.timestamp_ms is None:
+        return None
+    seconds = max(0.0, now - record.timestamp_ms / 1000)
+    if record.below_start:
+        return TimeLag(seconds, True, REASON_BELOW_START)
+    kind = f" ({record.timestamp_type})" if record.timestamp_type else ""
+    return TimeLag(seconds, False, REASON_RECORD + kind)
 
 
 def group_time_lag(values: Iterable[TimeLag]) -> TimeLag:

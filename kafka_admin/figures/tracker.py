@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from kafka_admin.figures.rates import CatchUp, Trend, catch_up_eta, rate, trend
+from kafka_admin.figures.rates import CatchUp, Trend, catch_up_eta, in_noise_band, rate, trend
 from kafka_admin.figures.status import (
     DEFAULT_MIN_SAMPLES,
     DEFAULT_WINDOW_SAMPLES,
@@ -26,8 +26,8 @@ from kafka_admin.figures.status import (
     evaluate_partition,
     push,
 )
-from kafka_admin.figures.timelag import OffsetTimeline, TimeLag, group_time_lag, time_lag
-from kafka_admin.snapshot.model import ClusterSnapshot, Group
+from kafka_admin.figures.timelag import OffsetTimeline, TimeLag, exact_time_lag, group_time_lag, time_lag
+from kafka_admin.snapshot.model import ClusterSnapshot, Group, RecordTime
 
 LAG_POINTS = 60
 TP = tuple[str, int]
@@ -50,6 +50,8 @@ class GroupFigures:
     partition_time_lags: dict[TP, TimeLag] = field(default_factory=dict)
     status: GroupStatus | None = None
     partition_statuses: dict[TP, PartitionStatus] = field(default_factory=dict)
+    # A few records (or seconds of production) behind: healthy, drawn neutral (rates.in_noise_band).
+    within_noise: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +62,13 @@ class ClusterFigures:
 
     @property
     def produce_rate(self) -> float | None:
+        """Records/s into the cluster's own topics: Kafka's (`__consumer_offsets`, ...) are bookkeeping."""
+        own = [t for name, t in self.topics.items() if not name.startswith("__")]
+        rates = [t.produce_rate for t in own if t.produce_rate is not None]
+        return sum(rates) if rates else None
+
+    @property
+    def produce_rate_with_internal(self) -> float | None:
         rates = [t.produce_rate for t in self.topics.values() if t.produce_rate is not None]
         return sum(rates) if rates else None
 
@@ -135,20 +144,30 @@ class FigureTracker:
             known = [r for r in rates.values() if r is not None]
             topics[topic.name] = TopicFigures(sum(known) if known else None, rates)
         self._forget_partitions(seen)
-        groups = {g.group_id: self._group(g, now, partition_rates) for g in snapshot.groups}
+        exact = {(r.topic, r.partition, r.offset): r for r in snapshot.record_times}
+        groups = {g.group_id: self._group(g, now, partition_rates, exact) for g in snapshot.groups}
         self._forget_groups(groups)
         return ClusterFigures(now, topics, groups)
 
-    def _group(self, g: Group, now: float, partition_rates: dict[TP, float | None]) -> GroupFigures:
+    def _group(
+        self,
+        g: Group,
+        now: float,
+        partition_rates: dict[TP, float | None],
+        exact: dict[tuple[str, int, int], RecordTime],
+    ) -> GroupFigures:
         per_partition = {}
         for o in g.offsets:
             tp = (o.topic, o.partition)
+            record = exact.get((o.topic, o.partition, o.committed))
+            exact_lag = exact_time_lag(record, now) if record is not None and (o.lag or 0) > 0 else None
             timeline = self._timelines.get(tp)
-            per_partition[tp] = (
-                time_lag(timeline, o.committed, o.end_offset, now)
-                if timeline is not None
-                else TimeLag(None, False, "no history")
-            )
+            if exact_lag is not None:
+                per_partition[tp] = exact_lag  # the record's own timestamp beats any estimate
+            elif timeline is not None:
+                per_partition[tp] = time_lag(timeline, o.committed, o.end_offset, now)
+            else:
+                per_partition[tp] = TimeLag(None, False, "no history")
         commit_rate = self._commit_rate(g, now)
         produced = [partition_rates.get((o.topic, o.partition)) for o in g.offsets]
         known = [r for r in produced if r is not None]
@@ -166,6 +185,7 @@ class FigureTracker:
             partition_time_lags=per_partition,
             status=evaluate_group(statuses),
             partition_statuses=statuses,
+            within_noise=g.total_lag > 0 and in_noise_band(g.total_lag, produce_rate),
         )
 
     def _statuses(self, g: Group, now: float) -> dict[TP, PartitionStatus]:

@@ -23,6 +23,7 @@ from kafka_admin.snapshot.groups.base import UNKNOWN_STATE, Ends, GroupCycle, Gr
 from kafka_admin.snapshot.groups.registry import GROUP_TYPES, GroupTypes
 from kafka_admin.snapshot.model import Broker, ClusterSnapshot, Group, PartitionInfo, SnapshotError, Topic
 from kafka_admin.snapshot.offsets_topic import OffsetsTopicReader
+from kafka_admin.snapshot.record_times import RecordTimes
 
 INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state", "__share_group_state"})
 _OffsetFutures = dict[TopicPartition, Future]
@@ -43,6 +44,7 @@ class SnapshotCollector:
         self._admin = make_admin(config, on_error=self._remember_error)
         self._replace_client = False
         self._offsets_reader: OffsetsTopicReader | None = None
+        self.record_times = RecordTimes(config)
 
     def _remember_error(self, err: Any) -> None:
         self._last_transport_error = err.str() if hasattr(err, "str") else str(err)
@@ -55,7 +57,7 @@ class SnapshotCollector:
         # A new client after an unreachable cycle bootstraps afresh (the brokers may have moved):
         # librdkafka's own re-bootstrap is off (see ClusterConfig.client_config).
         self._replace_client = not snapshot.reachable
-        return snapshot
+        return self.record_times.annotate(snapshot)  # exact time lag beyond the timeline
 
     def offsets_reader(self) -> OffsetsTopicReader:
         """The __consumer_offsets reader of the offsets-topic source, created on first use."""
@@ -64,7 +66,8 @@ class SnapshotCollector:
         return self._offsets_reader
 
     def close(self) -> None:
-        """Stop the offsets reader, if any (the AdminClient needs no closing)."""
+        """Stop the offsets reader, if any, and the time-lag reader (the AdminClient needs no closing)."""
+        self.record_times.close()
         if self._offsets_reader is not None:
             self._offsets_reader.close()
             self._offsets_reader = None

@@ -131,6 +131,27 @@ class Group:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordTime:
+    """When the record a committed offset points at was written: the exact base of a time lag.
+
+    Read from the broker for committed offsets older than the poller's end-offset timeline
+    (kafka_admin/snapshot/record_times.py). `record_offset` is the first record at or after
+    `offset` that a read_committed consumer gets (markers, aborted and compacted records are
+    skipped); None when there is none (only markers follow: the group has read everything).
+    `below_start`: the committed offset lies below the log start, the records in between were
+    deleted (retention, delete_records) and `timestamp_ms` is the oldest record still there.
+    """
+
+    topic: str
+    partition: int
+    offset: int
+    record_offset: int | None
+    timestamp_ms: int | None
+    timestamp_type: str | None = None
+    below_start: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class SnapshotError:
     """Something the collector could not read. scope: cluster, brokers, topic, partition, group."""
 
@@ -152,6 +173,7 @@ class ClusterSnapshot:
     topics: tuple[Topic, ...] = ()
     groups: tuple[Group, ...] = ()
     errors: tuple[SnapshotError, ...] = field(default=())
+    record_times: tuple[RecordTime, ...] = ()
 
     def topic(self, name: str) -> Topic | None:
         return next((t for t in self.topics if t.name == name), None)
@@ -227,6 +249,18 @@ def group_to_dict(g: Group) -> dict[str, Any]:
     }
 
 
+def record_time_to_dict(r: RecordTime) -> dict[str, Any]:
+    return {
+        "topic": r.topic,
+        "partition": r.partition,
+        "offset": r.offset,
+        "record_offset": r.record_offset,
+        "timestamp_ms": r.timestamp_ms,
+        "timestamp_type": r.timestamp_type,
+        "below_start": r.below_start,
+    }
+
+
 def error_to_dict(e: SnapshotError) -> dict[str, Any]:
     return {"scope": e.scope, "name": e.name, "message": e.message}
 
@@ -248,6 +282,7 @@ def snapshot_to_dict(s: ClusterSnapshot) -> dict[str, Any]:
         "topics": [topic_to_dict(t) for t in s.topics],
         "groups": [group_to_dict(g) for g in s.groups],
         "errors": [error_to_dict(e) for e in s.errors],
+        "record_times": [record_time_to_dict(r) for r in s.record_times],
     }
 
 
@@ -305,4 +340,16 @@ def snapshot_from_dict(d: dict[str, Any]) -> ClusterSnapshot:
             for g in d.get("groups", [])
         ),
         errors=tuple(SnapshotError(e["scope"], e["name"], e["message"]) for e in d.get("errors", [])),
+        record_times=tuple(
+            RecordTime(
+                r["topic"],
+                r["partition"],
+                r["offset"],
+                r.get("record_offset"),
+                r.get("timestamp_ms"),
+                r.get("timestamp_type"),
+                bool(r.get("below_start", False)),
+            )
+            for r in d.get("record_times", [])
+        ),
     )

@@ -22,8 +22,10 @@
 
   function setWsState(text, cls) {
     document.querySelectorAll("[data-ws-state]").forEach(function (el) {
-      el.textContent = text;
-      el.className = "ws-state " + (cls || "");
+      // Connected but the cluster is unreachable: the data is stale, not live (the server marks it).
+      var stale = el.hasAttribute("data-stale") && cls === "open";
+      el.textContent = stale ? "stale" : text;
+      el.className = "ws-state " + (stale ? "stale" : (cls || ""));
     });
     document.body.dataset.ws = cls || "";
   }

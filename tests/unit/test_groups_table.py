@@ -45,6 +45,10 @@ class TestStableTimeLag:
 
     def test_exact_values_stay_exact(self):
         assert rows.stable_timelag(TimeLag(12.3, False, "interpolated")) == "12 s"
+        assert rows.stable_timelag(TimeLag(545.0, False, "record timestamp")) == "9m 05s"
+        stuck = {rows.stable_timelag(TimeLag(float(s), False, "record timestamp")) for s in range(7200, 7260, 5)}
+        assert stuck == {"2h 00m"}  # an exact, growing time lag changes the list once a minute
+        assert rows.stable_timelag(TimeLag(725.0, False, "record timestamp")) == "12m 00s"
         assert rows.stable_timelag(TimeLag(None, False, "no history")) == "—"
 
 

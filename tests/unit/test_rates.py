@@ -3,7 +3,16 @@ import random
 
 import pytest
 
-from kafka_admin.figures.rates import CatchUp, Trend, catch_up_eta, downsample, rate, sparkline_points, trend
+from kafka_admin.figures.rates import (
+    CatchUp,
+    Trend,
+    catch_up_eta,
+    downsample,
+    in_noise_band,
+    rate,
+    sparkline_points,
+    trend,
+)
 
 
 class TestRate:
@@ -143,7 +152,7 @@ class TestCatchUpEta:
         assert catch_up_eta(-3, 10.0, 10.0) == CatchUp(0.0, "caught up")
 
     def test_not_catching_up(self):
-        assert catch_up_eta(100, consume_rate=50.0, produce_rate=80.0) == CatchUp(None, "not catching up")
+        assert catch_up_eta(10_000, consume_rate=50.0, produce_rate=80.0) == CatchUp(None, "not catching up")
 
     def test_equal_rates_are_not_catching_up(self):
         assert catch_up_eta(100, consume_rate=50.0, produce_rate=50.0).seconds is None
@@ -153,10 +162,25 @@ class TestCatchUpEta:
 
     @pytest.mark.parametrize(("consume", "produce"), [(None, 10.0), (10.0, None), (None, None)])
     def test_no_rate_yet(self, consume, produce):
-        assert catch_up_eta(100, consume, produce) == CatchUp(None, "no rate yet")
+        assert catch_up_eta(1000, consume, produce) == CatchUp(None, "no rate yet")
 
     def test_idle_producer(self):
         assert catch_up_eta(1000, consume_rate=250.0, produce_rate=0.0).seconds == 4.0
+
+    def test_a_few_records_under_production_are_keeping_up_not_not_catching_up(self):
+        assert catch_up_eta(1, consume_rate=90.0, produce_rate=100.0) == CatchUp(None, "keeping up")
+        assert catch_up_eta(10, consume_rate=0.0, produce_rate=0.0) == CatchUp(None, "keeping up")
+        nine_seconds_of_production = 900
+        assert catch_up_eta(nine_seconds_of_production, 90.0, 100.0) == CatchUp(None, "keeping up")
+
+    def test_a_net_rate_near_zero_gives_no_absurd_time(self):
+        # lag / (consume - produce) at a net 1e-9/s: 26062497843d 13h before the horizon
+        assert catch_up_eta(2252, consume_rate=100.000000001, produce_rate=100.0) == CatchUp(None, "more than 30 days")
+        assert catch_up_eta(2_591_000, consume_rate=1.0, produce_rate=0.0).seconds == 2_591_000.0
+
+    def test_noise_band(self):
+        assert in_noise_band(10, None) and not in_noise_band(11, None)
+        assert in_noise_band(500, 50.0) and not in_noise_band(501, 50.0)
 
     def test_huge_lag(self):
         assert catch_up_eta(10**12, 1_000_000.0, 0.0).seconds == 1_000_000.0
