@@ -86,6 +86,36 @@ def test_log_append_time_topic_and_a_marker_at_the_offset(kafka, broker):
     assert (marker.seconds, marker.lower_bound) == (0.0, False), marker  # only the commit marker waits
 
 
+def test_aborted_records_and_a_tombstone_at_the_offset(kafka, broker):
+    """What a read_committed reader skips (an aborted transaction) is no record: the time lag is that
+    of the next committed record. A tombstone (no value) is a record like any other: its timestamp."""
+    now_ms = int(time.time() * 1000)
+    aborted = kafka.create_topic(partitions=1, config=KEEP_OLD_RECORDS)
+    p = kafka.producer(**{"acks": "all", "transactional.id": kafka.unique("tx-abort")})
+    p.init_transactions(30)
+    p.begin_transaction()
+    for _ in range(3):  # offsets 0-2, then the abort marker at 3
+        p.produce(aborted, value=b"never", partition=0, timestamp=now_ms - 5 * 3_600_000)
+    p.abort_transaction(30)
+    produce_at(kafka, aborted, 0, [now_ms - 2 * 3_600_000] * 3)  # 4-6, committed
+    tombstones = kafka.create_topic(partitions=1, config=KEEP_OLD_RECORDS)
+    t = kafka.producer(acks="all")
+    t.produce(tombstones, key=b"k", value=None, partition=0, timestamp=now_ms - 3_600_000)
+    t.produce(tombstones, key=b"k", value=b"v", partition=0, timestamp=now_ms)
+    assert t.flush(30) == 0
+    group = kafka.unique("skips")
+    kafka.commit(group, [(aborted, 0, 0), (tombstones, 0, 0)])
+    collector = SnapshotCollector(broker.config())
+    try:
+        figures = FigureTracker().update(collector.collect()).groups[group]
+    finally:
+        collector.close()
+    past_abort = figures.partition_time_lags[(aborted, 0)]
+    assert not past_abort.lower_bound and abs(past_abort.seconds - 2 * 3600) < 60, past_abort
+    tomb = figures.partition_time_lags[(tombstones, 0)]
+    assert not tomb.lower_bound and abs(tomb.seconds - 3600) < 60, tomb
+
+
 def test_below_the_log_start_says_records_were_deleted(kafka, broker):
     topic = kafka.create_topic(partitions=1, config=KEEP_OLD_RECORDS)
     now_ms = int(time.time() * 1000)
