@@ -60,7 +60,25 @@
     });
   }
 
+  /* A card whose table is wider than a phone scrolls sideways: keyboard users must reach it too. */
+  function markScrollable() {
+    document.querySelectorAll(".card").forEach(function (card) {
+      if (card.scrollWidth > card.clientWidth + 1) {
+        card.setAttribute("tabindex", "0");
+        if (!card.hasAttribute("aria-label")) {
+          var title = card.querySelector("h2");
+          card.setAttribute("aria-label", title ? title.textContent.trim() : "table");
+        }
+        if (card.tagName === "DIV" && !card.hasAttribute("role")) card.setAttribute("role", "region");
+      } else if (card.getAttribute("tabindex") === "0") {
+        card.removeAttribute("tabindex");
+      }
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    markScrollable();
+    window.addEventListener("resize", markScrollable);
     tickAges();
     setInterval(tickAges, 1000);
     drawCharts();
@@ -111,6 +129,7 @@
   document.addEventListener("htmx:wsAfterMessage", function () {
     restoreFocus(focusKey);
     focusKey = null;
+    markScrollable();
     tickAges();
     setWsState("live", "open");
     drawCharts();
