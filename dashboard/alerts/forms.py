@@ -88,6 +88,10 @@ class SilenceForm(forms.ModelForm):
         model = Silence
         fields = ["rule", "pattern", "reason"]
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["rule"].empty_label = "Choose a rule…"  # not Django's "---------"
+
     def clean_pattern(self) -> str:
         pattern = self.cleaned_data["pattern"].strip() or "*"
         problem = valid_pattern(pattern)

@@ -27,3 +27,8 @@ def test_login_page_says_where_the_password_is(client):
 def test_alert_rule_form_asks_for_a_condition_in_words(operator):
     html = operator.get(reverse("alert_rule_new")).content.decode()
     assert "---------" not in html and "Choose a condition…" in html
+
+
+def test_silence_form_asks_for_a_rule_in_words(operator):
+    html = operator.get(reverse("alerts")).content.decode()
+    assert "---------" not in html and "Choose a rule…" in html
