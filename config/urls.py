@@ -10,10 +10,12 @@ from dashboard.dlq import views as dlq_views
 from dashboard.metrics import metrics_view
 from dashboard.monitor import views
 from dashboard.offsets import views as reset_views
+from dashboard.search import search_page
 
 cluster_patterns = [
     path("", views.overview, name="overview"),
     path("brokers/", views.brokers, name="brokers"),
+    path("search/", search_page, name="search"),
     path("topics/", views.topics, name="topics"),
     path("topics/<str:topic>/", views.topic, name="topic"),
     path(

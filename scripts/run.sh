@@ -27,7 +27,7 @@ if [ -z "${KAFKA_BOOTSTRAP_SERVERS:-}" ] && [ -z "${KAFKA_CLUSTERS:-}" ] && [ -z
   fi
   scripts/kafka.sh up
   export KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:${KAFKA_PORT:-9092}"
-  mkdir -p var
+  mkdir -p var/demo  # the README's walk-through: `touch var/demo/bug-fixed`
   echo "starting the demo workload (log: var/demo.log)"
   $PY manage.py seed_demo >var/demo.log 2>&1 &
   demo_pid=$!

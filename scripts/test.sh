@@ -16,6 +16,13 @@ if [ -z "${CHROMIUM_PATH:-}" ] && ! command -v chromium >/dev/null 2>&1; then
   fi
 fi
 
+# axe-core for the accessibility checks of the browser tests (package.json pins it).
+if command -v npm >/dev/null 2>&1; then
+  npm ci --no-audit --no-fund --silent >/dev/null
+else
+  echo "note: no npm: the accessibility checks will be skipped (apt-get install npm)"
+fi
+
 .venv/bin/ruff check .
 # The layering rules (.importlinter): kafka_admin without Django, the dashboard without confluent_kafka,
 # features apart, only entry points above the poller.

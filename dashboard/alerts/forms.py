@@ -36,6 +36,9 @@ class AlertRuleForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        # A choice must be made, and said in words: Django's blank choice reads "---------".
+        condition = self.fields["condition"]
+        condition.choices = [("", "Choose a condition…"), *[c for c in condition.choices if c[0] != ""]]
         if self.instance.pk and self.instance.webhook_url:
             self.fields["webhook_url"].help_text = f"current: {masked_url(self.instance.webhook_url)}; " + str(
                 self.fields["webhook_url"].help_text
@@ -84,6 +87,10 @@ class SilenceForm(forms.ModelForm):
     class Meta:
         model = Silence
         fields = ["rule", "pattern", "reason"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["rule"].empty_label = "Choose a rule…"  # not Django's "---------"
 
     def clean_pattern(self) -> str:
         pattern = self.cleaned_data["pattern"].strip() or "*"

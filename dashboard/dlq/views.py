@@ -23,6 +23,8 @@ from dashboard.dlq.queries import DlqQuery
 from dashboard.models import DlqRecord, ReprocessRun
 from dashboard.pages import bad_request, cluster_page, page, ws_url
 from dashboard.params import InvalidPage
+from dashboard.relations import groups_reading, original_of
+from dashboard.state import store
 from kafka_admin.dlq.routing import parse_failure, resolve_target
 from kafka_admin.records import read as messages
 from kafka_admin.records.payload import describe_part, header_text
@@ -47,10 +49,26 @@ def dlq_topic(request: HttpRequest, cluster: str, topic: str) -> HttpResponse:
         "match_count": paged.paginator.count,
         "can_operate": can_operate(request.user),
         "filter_json": json.dumps(dict(query.params())),
+        "related": related_context(cluster, topic),
         **fragments.dlq_triage_context(cluster, topic, query),
     }
     live = ws_url("dlq-topic", cluster, (("topic", topic), *query.params()))
     return page(request, "dlq_topic.html", cluster, "dlq", live, **context)
+
+
+def related_context(cluster: str, topic: str) -> dict[str, list[str]]:
+    """Links from a DLQ page: its original topics (the records' own and the name's), who reads what."""
+    snap = store.state(cluster).snapshot
+    targets = DlqRecord.objects.filter(cluster=cluster, topic=topic).exclude(target_topic="")
+    originals = set(targets.order_by().values_list("target_topic", flat=True).distinct()[:10])
+    if original_of(topic):
+        originals.add(original_of(topic))
+    known = {t.name for t in snap.topics} if snap else set()
+    return {
+        "originals": sorted(originals & known) if snap else sorted(originals),
+        "original_readers": sorted({g for o in originals for g in groups_reading(snap, o)})[:20],
+        "dlq_readers": groups_reading(snap, topic)[:20],
+    }
 
 
 @cluster_page

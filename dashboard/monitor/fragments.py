@@ -7,6 +7,7 @@ controls stay outside them.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -27,16 +28,31 @@ def _render(template: str, spec: FragmentSpec, **context: Any) -> str:
     return render_to_string(f"partials/{template}.html", {"cluster": spec.cluster, **context})
 
 
+NO_BAND = -(10**9)  # zero, negative or unknown: below every band
+
+
+def coarse(value: float | None) -> int:
+    """A value's band, a quarter of a decade wide (x1.78): the overview orders by bands, then by name.
+
+    Why: lags of 3, 5 and 4 messages swap places every cycle when sorted exactly, and the rows under
+    the reader's eyes jump; within a band the order is the name's, so noise no longer reorders rows.
+    """
+    if value is None or value <= 0:
+        return NO_BAND
+    return math.floor(math.log10(value) * 4)
+
+
 def overview_context(cluster: str) -> dict[str, Any]:
     state = store.state(cluster)
     snap = state.snapshot
-    # The groups that need attention first, then by lag: a group a few records behind is no news.
-    rows = sorted(group_rows(state), key=lambda r: (not r.attention, -r.total_lag, r.group_id))
+    # The groups that need attention first, then by lag band and name: a group a few records behind
+    # is no news, and lags that only wobble do not swap rows.
+    rows = sorted(group_rows(state), key=lambda r: (not r.attention, -coarse(r.total_lag), r.group_id))
     topics = [t for t in snap.topics if not t.internal] if snap else []
     rates = state.figures.topics
     busiest = sorted(
         ((t, rates[t.name].produce_rate if t.name in rates else None) for t in topics),
-        key=lambda pair: -(pair[1] or 0.0),
+        key=lambda pair: (-coarse(pair[1]), pair[0].name),
     )
     return {
         "state": state,

@@ -19,6 +19,7 @@ from dashboard.monitor import fragments
 from dashboard.monitor.queries import LAG_STATUSES, RANGES, BrowseQuery, GroupListQuery, TopicListQuery
 from dashboard.pages import cluster_page, page, ws_url
 from dashboard.params import InvalidPage, choice_param
+from dashboard.relations import dlqs_of, is_dlq_name, original_of
 from dashboard.state import store
 from kafka_admin.records import read as messages
 from kafka_admin.records.payload import describe_part, header_text
@@ -69,6 +70,12 @@ def topic(request: HttpRequest, cluster: str, topic: str) -> HttpResponse:
     if request.htmx and request.htmx.target == "messages":
         return render(request, "partials/messages.html", {"cluster": cluster, **context})
     context["configs"] = fragments.topic_configs(cluster, topic)
+    snap = context["state"].snapshot
+    context["related"] = {
+        "is_dlq": is_dlq_name(topic),
+        "original": original_of(topic) if is_dlq_name(topic) else None,
+        "dlqs": dlqs_of(snap, topic),
+    }
     return page(request, "topic.html", cluster, "topics", ws_url("topic", cluster, (("topic", topic),)), **context)
 
 

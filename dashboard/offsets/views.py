@@ -147,7 +147,7 @@ def reset_form(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
         members=members,
         blocked=offsets.blocked_reason(state, members),
         by_topic=sorted(by_topic.items()),
-        form={"scope": "all" if committed else "selected", "to": "earliest"},
+        form={"scope": "all" if committed else "selected", "to": ""},  # no default: "earliest" re-reads everything
     )
     return page(request, "reset_offsets.html", cluster, "groups", "", **context)
 

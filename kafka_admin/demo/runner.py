@@ -163,6 +163,8 @@ def run_demo(
     if rate_scale <= 0:
         raise ValueError("rate scale must be positive")
     state = resolve_state_dir(state_dir)
+    # The README's walk-through says `touch var/demo/bug-fixed`: the folder must exist from the start.
+    state.mkdir(parents=True, exist_ok=True)
     if not _ensure_topics_until_stopped(config, stop, log):
         return []
     workers: list[tuple[threading.Thread, Worker]] = []

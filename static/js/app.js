@@ -60,7 +60,25 @@
     });
   }
 
+  /* A card whose table is wider than a phone scrolls sideways: keyboard users must reach it too. */
+  function markScrollable() {
+    document.querySelectorAll(".card").forEach(function (card) {
+      if (card.scrollWidth > card.clientWidth + 1) {
+        card.setAttribute("tabindex", "0");
+        if (!card.hasAttribute("aria-label")) {
+          var title = card.querySelector("h2");
+          card.setAttribute("aria-label", title ? title.textContent.trim() : "table");
+        }
+        if (card.tagName === "DIV" && !card.hasAttribute("role")) card.setAttribute("role", "region");
+      } else if (card.getAttribute("tabindex") === "0") {
+        card.removeAttribute("tabindex");
+      }
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    markScrollable();
+    window.addEventListener("resize", markScrollable);
     tickAges();
     setInterval(tickAges, 1000);
     drawCharts();
@@ -69,10 +87,49 @@
   });
   window.addEventListener("load", drawCharts);
 
+  /* Live updates replace whole fragments; the focused link or control would go with them and focus
+     fall back to <body> every few seconds. Remember what had focus (its fragment, tag, href or name,
+     and its position among its likes) before the swap and focus its twin afterwards. */
+  var focusKey = null;
+
+  function keyOf(el) {
+    if (!el || el === document.body || el === document.documentElement) return null;
+    var root = el.parentElement && el.parentElement.closest("[id]");
+    if (el.id) return { id: el.id };
+    if (!root) return null;
+    var attr = el.hasAttribute("href") ? "href" : el.hasAttribute("name") ? "name" : null;
+    var likes = candidates(root, el.tagName, attr, attr && el.getAttribute(attr));
+    return { root: root.id, tag: el.tagName, attr: attr, value: attr && el.getAttribute(attr), index: likes.indexOf(el) };
+  }
+
+  function candidates(root, tag, attr, value) {
+    return Array.prototype.filter.call(root.getElementsByTagName(tag), function (c) {
+      return !attr || c.getAttribute(attr) === value;
+    });
+  }
+
+  function restoreFocus(key) {
+    if (!key || (document.activeElement && document.activeElement !== document.body)) return;
+    var target = null;
+    if (key.id) {
+      target = document.getElementById(key.id);
+    } else {
+      var root = document.getElementById(key.root);
+      var likes = root ? candidates(root, key.tag, key.attr, key.value) : [];
+      target = likes[key.index] || likes[0] || null;
+    }
+    if (target && typeof target.focus === "function") target.focus({ preventScroll: true });
+  }
+
+  document.addEventListener("htmx:wsBeforeMessage", function () { focusKey = keyOf(document.activeElement); });
+
   document.addEventListener("htmx:wsOpen", function () { setWsState("live", "open"); });
   document.addEventListener("htmx:wsClose", function () { setWsState("reconnecting…", "closed"); });
   document.addEventListener("htmx:wsError", function () { setWsState("reconnecting…", "closed"); });
   document.addEventListener("htmx:wsAfterMessage", function () {
+    restoreFocus(focusKey);
+    focusKey = null;
+    markScrollable();
     tickAges();
     setWsState("live", "open");
     drawCharts();

@@ -46,6 +46,7 @@ def server(broker: BrokerProcess, tmp_path_factory: pytest.TempPathFactory) -> I
         POLL_INTERVAL="1",
         DASHBOARD_VAR_DIR=str(var),
         SQLITE_PATH=str(var / "db.sqlite3"),
+        DJANGO_SETTINGS_MODULE="config.settings_e2e",  # adds axe-core as /static/axe.min.js
     )
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], cwd=REPO, env=env, check=True, timeout=120)

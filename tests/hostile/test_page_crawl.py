@@ -44,6 +44,7 @@ QUERY_PARAMS: dict[str, tuple[str, ...]] = {
     "metrics": (),
     "overview": (),
     "brokers": (),
+    "search": ("q",),
     "topics": ("q", "sort", "order", "page", "internal"),
     "topic": (),  # the message browser's parameters read Kafka: TestBrokerPages
     "message_download": (),

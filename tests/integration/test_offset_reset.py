@@ -286,6 +286,14 @@ class TestPages:
         group_page = viewer.get(reverse("group", args=["test", group])).content.decode()
         assert "Reset offsets" not in group_page
 
+    def test_the_form_makes_you_choose_the_target(self, kafka, dashboard_cluster):
+        _, group = make_group(kafka)
+        html = user_client("op", "operators").get(reverse("reset_offsets", args=["test", group])).content.decode()
+        radios = re.findall(r'<input type="radio" name="to"[^>]*>', html)
+        assert len(radios) == 5 and not any("checked" in r for r in radios), radios  # no "Earliest" by default
+        assert all("required" in r for r in radios)
+        assert 'placeholder="e.g. 2026-01-31T14:05:00Z' in html  # an example, not a value
+
     def test_preview_then_apply_then_audit(self, kafka, broker, dashboard_cluster):
         topic, group = make_group(kafka)
         op = user_client("op", "operators")
