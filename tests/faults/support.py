@@ -461,6 +461,21 @@ class WebSocket:
         self.sock.close()
 
 
+def collector_pids(server_pid: int) -> list[int]:
+    """The server's collector children (spawned interpreters; multiprocessing's resource tracker is not one)."""
+    pids: list[int] = []
+    for children in Path(f"/proc/{server_pid}/task").glob("*/children"):
+        with contextlib.suppress(OSError):
+            pids += [int(p) for p in children.read_text().split()]
+    found = []
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            if b"spawn_main" in cmdline:
+                found.append(pid)
+    return sorted(found)
+
+
 def unreachable_lines(log: str, cluster: str) -> list[str]:
     return [line for line in log.splitlines() if f"cluster {cluster} unreachable" in line]
 
