@@ -39,3 +39,20 @@ class DyingSession:
 
     def unpicklable(self) -> object:
         return lambda: None
+
+
+class OffsetFetchSession:
+    """One librdkafka call that has crashed the dashboard: an OffsetFetch on a broker that has no
+    __consumer_offsets yet (issue 17). Runs against a real broker, in the child."""
+
+    def __init__(self, bootstrap: str) -> None:
+        from confluent_kafka.admin import AdminClient
+
+        self.admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
+
+    def committed(self, group: str) -> list[tuple[str, int, int]]:
+        from confluent_kafka import ConsumerGroupTopicPartitions
+
+        futures = self.admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)], request_timeout=10)
+        result = futures[group].result(timeout=15)
+        return [(tp.topic, tp.partition, tp.offset) for tp in result.topic_partitions or []]
