@@ -46,7 +46,12 @@ class WorkerUnavailable(WorkerFailed):
 
 
 class OperationFailed(Exception):
-    """The operation raised in the child; the child lives on. The text is "ExcType: message"."""
+    """The operation raised in the child; the child lives on. The text is "ExcType: message";
+    `error` is the exception itself when it could be sent back."""
+
+    def __init__(self, text: str, error: BaseException | None = None) -> None:
+        super().__init__(text)
+        self.error = error
 
 
 class _StderrTail(threading.Thread):
@@ -120,7 +125,7 @@ class Supervisor:
             except (EOFError, OSError) as exc:
                 raise self._crashed(child) from exc
         if not ok:
-            raise OperationFailed(value)
+            raise OperationFailed(*value)
         return value
 
     def close(self, timeout_s: float = 5.0) -> None:

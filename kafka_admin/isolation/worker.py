@@ -1,10 +1,12 @@
 """The child's side: build a session, then answer the parent's requests one at a time until told to stop.
 
 A request is `(operation, args, kwargs)`: a public method of the session. The answer is
-`(True, value)` or `(False, "ExcType: message")`; values and requests travel as pickles over a
-multiprocessing Pipe. The session is named by a dotted path ("module:Class") so that this module
-imports nothing heavy itself: the parent imports it (to name it as the spawn target) without loading
-librdkafka, and the child loads the session's module only after its stderr is in place.
+`(True, value)` or `(False, (text, exception))`: "ExcType: message", and the exception itself when
+it pickles (a caller may re-raise it, e.g. offset reset's InvalidReset), else None. Values and
+requests travel as pickles over a multiprocessing Pipe. The session is named by a dotted path
+("module:Class") so that this module imports nothing heavy itself: the parent imports it (to name
+it as the spawn target) without loading librdkafka, and the child loads the session's module only
+after its stderr is in place.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import faulthandler
 import importlib
 import os
+import pickle
 import signal
 import sys
 from multiprocessing.connection import Connection
@@ -59,10 +62,20 @@ def serve(conn: Connection, session: Any) -> None:
             if operation.startswith("_"):
                 raise AttributeError(f"not an operation: {operation}")
             value = getattr(session, operation)(*args, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - every failure goes back to the caller as text
-            conn.send((False, f"{type(exc).__name__}: {exc}"))
+        except Exception as exc:  # noqa: BLE001 - every failure goes back to the caller
+            _send_failure(conn, exc)
             continue
         try:
             conn.send((True, value))
         except Exception as exc:  # noqa: BLE001 - an unpicklable value: said, not fatal
-            conn.send((False, f"{type(exc).__name__}: the answer could not be sent: {exc}"))
+            conn.send((False, (f"{type(exc).__name__}: the answer could not be sent: {exc}", None)))
+
+
+def _send_failure(conn: Connection, exc: Exception) -> None:
+    text = f"{type(exc).__name__}: {exc}"
+    try:
+        exc.__traceback__ = None
+        pickle.loads(pickle.dumps(exc))  # an exception whose __init__ takes other arguments does not come back
+        conn.send((False, (text, exc)))
+    except Exception:  # noqa: BLE001 - the text alone, then
+        conn.send((False, (text, None)))

@@ -170,3 +170,20 @@ class TestSupervisor:
         supervisor.close()
         with pytest.raises(OSError):
             os.kill(pid, 0)
+
+
+class TestOneShot:
+    def test_a_kafka_admin_function_runs_in_a_child_and_its_exception_comes_back(self):
+        from kafka_admin.isolation.oneshot import run_in_child
+        from kafka_admin.offset_reset import InvalidReset
+
+        spec = run_in_child("kafka_admin.offset_reset:parse_spec", "shift", "-5", role="test", within_s=30)
+        assert (spec.to, spec.value) == ("shift", -5)
+        with pytest.raises(InvalidReset):
+            run_in_child("kafka_admin.offset_reset:parse_spec", "shift", "many", role="test", within_s=30)
+
+    def test_only_kafka_admin_functions(self):
+        from kafka_admin.isolation.oneshot import run_in_child
+
+        with pytest.raises(ValueError, match="not a kafka_admin function"):
+            run_in_child("os:abort", role="test", within_s=30)
