@@ -187,3 +187,21 @@ class TestOneShot:
 
         with pytest.raises(ValueError, match="not a kafka_admin function"):
             run_in_child("os:abort", role="test", within_s=30)
+
+    def test_a_pool_child_killed_is_replaced(self):
+        from kafka_admin.isolation.oneshot import WorkerPool
+
+        pool = WorkerPool("test reader", size=1)
+        parse = "kafka_admin.offset_reset:parse_spec"
+        assert pool.call(parse, "latest", within_s=30).to == "latest"
+        (pid,) = pool.pids
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 20
+        while True:  # the death is noticed by the next call, then the back-off; then a new child answers
+            try:
+                assert pool.call(parse, "earliest", within_s=30).to == "earliest"
+                break
+            except WorkerFailed:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+        assert pool.pids and pool.pids != [pid]
