@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pickle
 import re
 import statistics
 import subprocess
@@ -102,6 +103,11 @@ def ratios(groups: int, cycles: int, requests: int) -> dict[str, object]:
         pollers = {"child": Poller(config, 5.0, isolated=True), "in_process": Poller(config, 5.0, isolated=False)}
         for p in pollers.values():  # warm: the child's start, the first snapshot, the seeded windows
             assert p.cycle() is not None
+        snapshot = pollers["in_process"].cycle()
+        started = time.perf_counter()
+        blob = pickle.dumps(snapshot, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.loads(blob)
+        handoff = {"pickle_bytes": len(blob), "dumps_loads_ms": round((time.perf_counter() - started) * 1000, 1)}
         cycle_s: dict[str, list[float]] = {k: [] for k in pollers}
         for _ in range(cycles):
             for kind, p in pollers.items():
@@ -145,6 +151,7 @@ def ratios(groups: int, cycles: int, requests: int) -> dict[str, object]:
         "cycles": cycles,
         "requests": requests,
         "median": {k: {m: round(v, 1) for m, v in d.items()} for k, d in med.items()},
+        "handoff": handoff,
         "cycle_ratio": round(med["child"]["cycle_ms"] / med["in_process"]["cycle_ms"], 3),
         "page_ratio": round(med["child"]["page_ms"] / med["in_process"]["page_ms"], 3),
         "machine": machine(),
