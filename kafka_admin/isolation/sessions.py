@@ -11,7 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from kafka_admin.config import ClusterConfig
+from kafka_admin.isolation.handoff import register_dataclasses
+from kafka_admin.records import read as records_read
 from kafka_admin.records.read import ReadResult, Seek, read_records
+from kafka_admin.snapshot import model
 from kafka_admin.snapshot.collect import SnapshotCollector
 from kafka_admin.snapshot.model import ClusterSnapshot
 from kafka_admin.snapshot.topic_configs import TopicConfigs, describe_topic_configs
@@ -21,6 +24,7 @@ class BrokerSession:
     """The broker reads of one poller: the snapshot, topic configs, DLQ records."""
 
     def __init__(self, config: ClusterConfig) -> None:
+        register_dataclasses(model, records_read)  # a compact, fast hand-off (handoff.py)
         self.config = config
         self.collector = SnapshotCollector(config)
 

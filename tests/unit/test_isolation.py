@@ -205,3 +205,29 @@ class TestOneShot:
                 assert time.monotonic() < deadline
                 time.sleep(0.1)
         assert pool.pids and pool.pids != [pid]
+
+
+def test_the_hand_off_pickles_a_snapshot_back_to_an_equal_one():
+    import pickle
+    from multiprocessing.reduction import ForkingPickler
+
+    from kafka_admin.isolation.handoff import register_dataclasses
+    from kafka_admin.snapshot import model as m
+
+    offsets = tuple(m.PartitionOffsets("t", p, 5, 10 if p else None, 5 if p else None) for p in range(3))
+    member = m.Member("m1", "c1", "/h", (m.TopicPartitionRef("t", 0),))
+    snapshot = m.ClusterSnapshot(
+        cluster="c",
+        collected_at=datetime.now(UTC),
+        duration_ms=1.5,
+        requests=3,
+        reachable=True,
+        cluster_id="id",
+        controller_id=1,
+        brokers=(m.Broker(1, "h", 9092, None),),
+        topics=(m.Topic("t", False, tuple(m.PartitionInfo(p, 1, (1,), (1,), 0, 10) for p in range(3))),),
+        groups=(m.Group("g", "Stable", "classic", 1, "range", (member,), offsets),),
+        errors=(m.SnapshotError("group", "x", "boom"),),
+    )
+    register_dataclasses(m)
+    assert pickle.loads(bytes(ForkingPickler.dumps(snapshot))) == snapshot
