@@ -4,8 +4,9 @@ Default mode: seeds `--groups` groups on a broker of its own, then, in this proc
 1. poll cycle wall time (Poller.cycle(): collect, store, history, DLQ index) with the broker reads in a
    child vs in-process, cycles interleaved so that both meet the same machine load;
 2. page latency (the groups page through Django's test client) while a poller cycles in a thread,
-   in a child vs in-process (the in-process collector's librdkafka threads and the unpickling of its
-   results compete with the page for the GIL in different ways).
+   in a child vs in-process, in alternating blocks of requests (the in-process collector's
+   librdkafka threads and the unpickling of its results compete with the page for the GIL in
+   different ways).
 Prints one JSON line: the medians and the child/in-process ratios (target <= 1.1).
 
 --flaky N: runs tests/faults/test_flaky_server.py N times in a row (one pytest session, one broker,
@@ -104,12 +105,13 @@ def ratios(groups: int, cycles: int, requests: int) -> dict[str, object]:
         for p in pollers.values():  # warm: the child's start, the first snapshot, the seeded windows
             assert p.cycle() is not None
         snapshot = pollers["in_process"].cycle()
-        handoff = {"default": _pickle_cost(snapshot)}
-        from kafka_admin.isolation.handoff import register_dataclasses
-        from kafka_admin.snapshot import model
+        from multiprocessing.reduction import ForkingPickler
 
-        register_dataclasses(model)  # what the child does (bench_isolation runs both sides here)
-        handoff["as_sent"] = _pickle_cost(snapshot)
+        registered = dict(ForkingPickler._extra_reducers)  # the in-process BrokerSession registered them
+        ForkingPickler._extra_reducers.clear()
+        handoff = {"default": _pickle_cost(snapshot)}
+        ForkingPickler._extra_reducers.update(registered)
+        handoff["as_sent"] = _pickle_cost(snapshot)  # what the child's Connection.send does
         cycle_s: dict[str, list[float]] = {k: [] for k in pollers}
         for _ in range(cycles):
             for kind, p in pollers.items():
@@ -121,23 +123,25 @@ def ratios(groups: int, cycles: int, requests: int) -> dict[str, object]:
         client = Client()
         client.force_login(user)
         page_s: dict[str, list[float]] = {k: [] for k in pollers}
-        for kind, p in pollers.items():
-            stop = threading.Event()
+        block = max(1, requests // 5)  # blocks of requests, alternating sides, so both meet the same load
+        for _ in range(max(1, requests // block)):
+            for kind, p in pollers.items():
+                stop = threading.Event()
 
-            def poll(p: Poller = p, stop: threading.Event = stop) -> None:
-                while not stop.is_set():
-                    p.cycle()
+                def poll(p: Poller = p, stop: threading.Event = stop) -> None:
+                    while not stop.is_set():
+                        p.cycle()
 
-            thread = threading.Thread(target=poll)
-            thread.start()
-            try:
-                for _ in range(requests):
-                    started = time.perf_counter()
-                    assert client.get("/c/bench/groups/").status_code == 200
-                    page_s[kind].append(time.perf_counter() - started)
-            finally:
-                stop.set()
-                thread.join()
+                thread = threading.Thread(target=poll)
+                thread.start()
+                try:
+                    for _ in range(block):
+                        started = time.perf_counter()
+                        assert client.get("/c/bench/groups/").status_code == 200
+                        page_s[kind].append(time.perf_counter() - started)
+                finally:
+                    stop.set()
+                    thread.join()
         for p in pollers.values():
             p.close()
     finally:
