@@ -242,6 +242,11 @@ TOKEN_THROTTLE_FAILURES = int(env_float("TOKEN_THROTTLE_FAILURES", 10))
 # default cluster; dashboard/clusters.py reads them.
 POLL_INTERVAL_S = env_float("POLL_INTERVAL", 5.0)
 POLLER_IN_PROCESS = env_bool("POLLER_IN_PROCESS", True)
+# The poller's broker reads in a supervised child process (kafka_admin.isolation): a librdkafka crash
+# ends the child, not the server. Off: in the poller's own process (only for debugging).
+COLLECTOR_ISOLATED = env_bool("COLLECTOR_ISOLATED", True)
+# Offset-reset reads and writes of the pages in a child process per call (kafka_admin.isolation.oneshot).
+BROKER_ACTIONS_ISOLATED = env_bool("BROKER_ACTIONS_ISOLATED", True)
 # Anonymous read-only access for a wall screen; off by default.
 ALLOW_ANONYMOUS_READ = env_bool("ALLOW_ANONYMOUS_READ", False)
 READ_ONLY = env_bool("DASHBOARD_READ_ONLY", False)

@@ -26,7 +26,7 @@ from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from prometheus_client.samples import Sample
 from prometheus_client.utils import floatToGoString
@@ -36,6 +36,7 @@ from dashboard.clusters import cluster_names
 from dashboard.dlq.service import summaries
 from dashboard.state import store
 from kafka_admin.figures.tracker import ClusterFigures
+from kafka_admin.isolation.crash import Health
 from kafka_admin.snapshot.model import Group, Topic
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ class ClusterMetrics:
 
     state: store.ClusterState
     dlq_waiting: dict[str, int] = field(default_factory=dict)
+    collector: Health | None = None  # the poller's child restarts, when it ever crashed
 
 
 # name -> (help, label names). The order here is the order of the output.
@@ -120,6 +122,12 @@ FAMILIES: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
+RESTARTS = "kafka_dashboard_collector_restarts"  # a counter: exposed as RESTARTS + "_total"
+RESTARTS_HELP = (
+    "Restarts of the poller's collector child process, by cause (the signal, `exit N`, or `hung`), "
+    "since its poller started."
+)
+
 Emit = Callable[[dict[str, str], float], None]
 
 
@@ -147,9 +155,16 @@ class DashboardCollector(Collector):
         }
         emit = {name: _emitter(family) for name, family in families.items()}
         now = self.now or datetime.now(UTC)
+        restarts = CounterMetricFamily(RESTARTS, RESTARTS_HELP, labels=("cluster", "cause"))
         for cluster in self.clusters:
             _cluster_samples(cluster, now, emit)
+            if cluster.collector is not None:
+                for cause, n in sorted(cluster.collector.restarts.items()):
+                    restarts.samples.append(
+                        Sample(RESTARTS + "_total", {"cluster": cluster.state.cluster, "cause": cause}, n, None)
+                    )
         yield from families.values()
+        yield restarts
 
 
 def _cluster_samples(cm: ClusterMetrics, now: datetime, emit: dict[str, Emit]) -> None:
@@ -276,7 +291,7 @@ def dlq_waiting(cluster: str) -> dict[str, int]:
 def gather(names: Iterable[str] | None = None) -> list[ClusterMetrics]:
     """The stored state of every configured cluster (never a broker call)."""
     chosen = cluster_names() if names is None else names
-    return [ClusterMetrics(store.state(name), dlq_waiting(name)) for name in chosen]
+    return [ClusterMetrics(store.state(name), dlq_waiting(name), store.collector_health(name)) for name in chosen]
 
 
 def registry_for(clusters: Sequence[ClusterMetrics], now: datetime | None = None) -> CollectorRegistry:

@@ -4,6 +4,7 @@ full-page rendering around it, the cluster in the URL, and the clear 400 for a b
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
@@ -24,13 +25,22 @@ def _render(template: str, spec: FragmentSpec, **context: Any) -> str:
     return render_to_string(f"partials/{template}.html", {"cluster": spec.cluster, **context})
 
 
+CRASH_SHOWN_S = 3600.0  # a collector crash stays in the status bar for an hour
+
+
 def status_context(cluster: str) -> dict[str, Any]:
     state = store.state(cluster)
+    health = store.collector_health(cluster)
+    crash = health.last if health is not None else None
+    if crash is not None and (datetime.now(UTC) - crash.at).total_seconds() > CRASH_SHOWN_S:
+        crash = None
     return {
         "state": state,
         "snapshot": state.snapshot,
         "firing_alerts": list(AlertState.firing(cluster)[:50]),
         "failure_cause": plain_cause(state.failure.message) if state.failure else "",
+        "collector_crash": crash,
+        "collector_restarts": health.total if health is not None else 0,
     }
 
 

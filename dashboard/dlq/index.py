@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from functools import partial
 
 from django.conf import settings
 from django.db.models import Max
@@ -19,11 +20,12 @@ from dashboard.models import CONFIRMED, REPROCESSED, WAITING, DlqRecord, Reproce
 from kafka_admin.config import ClusterConfig
 from kafka_admin.dlq.routing import is_dlq_topic, parse_failure, resolve_target
 from kafka_admin.records.payload import short
-from kafka_admin.records.read import FromOffset, Record, read_records
+from kafka_admin.records.read import FromOffset, ReadResult, Record, read_records
 from kafka_admin.snapshot.model import ClusterSnapshot, Topic
 
 log = logging.getLogger(__name__)
 
+RecordReader = Callable[..., ReadResult]
 PREVIEW_BYTES = 2048
 MIN_READ_S = 0.5  # with less time left in the poll cycle, the index waits for the next cycle
 
@@ -37,13 +39,19 @@ def dlq_topics(snapshot: ClusterSnapshot) -> list[Topic]:
     ]
 
 
-def index_new_records(config: ClusterConfig, snapshot: ClusterSnapshot, deadline: float | None = None) -> int:
+def index_new_records(
+    config: ClusterConfig, snapshot: ClusterSnapshot, deadline: float | None = None, read: RecordReader | None = None
+) -> int:
     """Index what is new in every DLQ topic; returns how many records were added.
+
+    `read(topic, partition, seek, **options)` reads the records: the poller passes its broker
+    session's (in its supervised child); by default read_records in this process.
 
     With a `deadline` (time.monotonic()), each read gets at most what is left of it, and reading stops
     when too little is left: the poll cycle keeps its timeout, and the index catches up next cycle.
     """
     added = 0
+    reader = read or partial(read_records, config)
     for topic in dlq_topics(snapshot):
         last = dict(
             DlqRecord.objects.filter(cluster=snapshot.cluster, topic=topic.name)
@@ -68,8 +76,7 @@ def index_new_records(config: ClusterConfig, snapshot: ClusterSnapshot, deadline
             left = config.request_timeout_s if deadline is None else deadline - time.monotonic()
             if left < MIN_READ_S:
                 return added
-            result = read_records(
-                config,
+            result = reader(
                 topic.name,
                 p.partition,
                 FromOffset(start),

@@ -26,6 +26,7 @@ from dashboard.params import InvalidPage
 from dashboard.relations import groups_reading, original_of
 from dashboard.state import store
 from kafka_admin.dlq.routing import parse_failure, resolve_target
+from kafka_admin.isolation import reads
 from kafka_admin.records import read as messages
 from kafka_admin.records.payload import describe_part, header_text
 
@@ -78,7 +79,7 @@ def dlq_record(request: HttpRequest, cluster: str, topic: str, partition: int, o
         dlq.check_position(partition, offset)
     except dlq.InvalidSelection as exc:
         return bad_request(request, str(exc))
-    result = messages.read_records(get_cluster(cluster), topic, partition, messages.FromOffset(offset), limit=1)
+    result = reads.read_records(get_cluster(cluster), topic, partition, messages.FromOffset(offset), limit=1)
     record = result.records[0] if result.records and result.records[0].offset == offset else None
     indexed = DlqRecord.objects.filter(cluster=cluster, topic=topic, partition=partition, offset=offset).first()
     if record is None and indexed is None:

@@ -1,7 +1,8 @@
 """Thin views: parse the page's query, read the store through dashboard.monitor.fragments, render.
 
 No broker calls for monitoring data here. The one page that reads records (the message browser)
-calls kafka_admin.records.read, an action by the person looking, not monitoring.
+calls kafka_admin.records.read (in the pool of reader children, kafka_admin.isolation.reads), an action
+by the person looking, not monitoring.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dashboard.pages import cluster_page, page, ws_url
 from dashboard.params import InvalidPage, choice_param
 from dashboard.relations import dlqs_of, is_dlq_name, original_of
 from dashboard.state import store
+from kafka_admin.isolation import reads
 from kafka_admin.records import read as messages
 from kafka_admin.records.payload import describe_part, header_text
 from kafka_admin.snapshot.groups.registry import REPORTED_STATE_NAMES
@@ -94,7 +96,7 @@ def browse_context(cluster: str, topic: str, request: HttpRequest) -> dict[str, 
         "offset": messages.FromOffset(browse.offset or 0),
         "timestamp": messages.FromTimestamp(browse.timestamp_ms or 0),
     }[browse.seek]
-    result = messages.read_records(get_cluster(cluster), topic, browse.partition, seek, limit=browse.limit)
+    result = reads.read_records(get_cluster(cluster), topic, browse.partition, seek, limit=browse.limit)
     base = f"/c/{quote(cluster)}/topics/{quote(topic)}/messages/{browse.partition}/"
     context.update(
         result=result,
@@ -121,7 +123,7 @@ def download(request: HttpRequest, cluster: str, topic: str, partition: int, off
     """The whole key or value of one record as a file (never rendered inline: it is untrusted)."""
     if part not in ("key", "value"):
         raise Http404("no such part of a record")
-    record = messages.read_one(get_cluster(cluster), topic, partition, offset)
+    record = reads.read_one(get_cluster(cluster), topic, partition, offset)
     if record is None:
         raise Http404("no record at that offset")
     data = (record.key if part == "key" else record.value) or b""

@@ -3,12 +3,17 @@
 Operators only, CSRF on every POST, audited. The broker work is kafka_admin.offset_reset; these views
 parse the form, call it with the cluster's config and render. A reset is refused while the group
 has active members (Kafka's rule), and the refusal names them.
+
+The broker work runs in a child process per call (kafka_admin.isolation.oneshot) unless
+BROKER_ACTIONS_ISOLATED is off: its list_consumer_group_offsets segfaults on a broker that has no
+__consumer_offsets yet, and a crash must cost the request, never the server.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_POST
@@ -18,6 +23,8 @@ from dashboard.audit import OFFSET_RESET, audit
 from dashboard.clusters import get_cluster
 from dashboard.pages import bad_request, cluster_page, page
 from kafka_admin import offset_reset as offsets
+from kafka_admin.config import ClusterConfig
+from kafka_admin.isolation.oneshot import WorkerFailed, run_in_child
 from kafka_admin.offset_reset import ApplyResult, InvalidReset, ReadFailed, ResetPlan, ResetSpec
 
 TARGETS = (
@@ -30,6 +37,24 @@ TARGETS = (
 MAX_SELECTORS = 10_000
 MAX_FIELD = 20_000
 AUDIT_ROWS = 1000
+
+
+def _broker(name: str, config: ClusterConfig, *args: Any) -> Any:
+    """kafka_admin.offset_reset.<name>(config, *args), in a child process of its own (see the docstring)."""
+    if not settings.BROKER_ACTIONS_ISOLATED:
+        return getattr(offsets, name)(config, *args)
+    within = max(config.cycle_timeout_s, 6 * config.request_timeout_s)  # reads, writes with retries, read-back
+    return run_in_child(
+        f"kafka_admin.offset_reset:{name}",
+        config,
+        *args,
+        role=f"offset reset ({name}) on {config.name}",
+        within_s=within,
+    )
+
+
+CRASHED = "the broker client crashed ({}) while reading; nothing was written. Try again."
+CRASHED_WRITING = "the broker client crashed ({}) while writing: read the group again to see what Kafka holds"
 
 
 def _unavailable(request: HttpRequest, message: str) -> HttpResponse:
@@ -132,9 +157,11 @@ def reset_form(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
     """Choose partitions and a target. Reads the group now (an action page, not monitoring)."""
     _check_group_id(group)
     try:
-        state, members, committed = offsets.read_group(get_cluster(cluster), group)
+        state, members, committed = _broker("read_group", get_cluster(cluster), group)
     except ReadFailed as exc:
         return _unavailable(request, str(exc))
+    except WorkerFailed as exc:
+        return _unavailable(request, CRASHED.format(exc))
     if state == "Dead" and not committed and not members:
         raise Http404("unknown consumer group (no members, no committed offsets)")
     by_topic: dict[str, list[tuple[int, int]]] = {}
@@ -160,11 +187,13 @@ def reset_preview(request: HttpRequest, cluster: str, group: str) -> HttpRespons
     _check_group_id(group)
     try:
         partitions, spec, fields = parse_form(request.POST)
-        plan = offsets.plan_reset(get_cluster(cluster), group, partitions, spec)
+        plan = _broker("plan_reset", get_cluster(cluster), group, partitions, spec)
     except ReadFailed as exc:
         return _unavailable(request, str(exc))
     except InvalidReset as exc:
         return bad_request(request, str(exc))
+    except WorkerFailed as exc:
+        return _unavailable(request, CRASHED.format(exc))
     context = _context(group, mode="preview", plan=plan, post=fields, expect=expectations(plan))
     return page(request, "reset_offsets.html", cluster, "groups", "", **context)
 
@@ -181,11 +210,13 @@ def reset_apply(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
     config = get_cluster(cluster)
     try:
         partitions, spec, fields = parse_form(request.POST)
-        plan = offsets.plan_reset(config, group, partitions, spec)
+        plan = _broker("plan_reset", config, group, partitions, spec)
     except ReadFailed as exc:
         return _unavailable(request, str(exc))
     except InvalidReset as exc:
         return bad_request(request, str(exc))
+    except WorkerFailed as exc:
+        return _unavailable(request, CRASHED.format(exc))
     result: ApplyResult | None = None
     moved = changed_since_preview(plan, request.POST.getlist("expect"))
     if plan.blocked_reason is not None:
@@ -196,9 +227,12 @@ def reset_apply(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
         error = f"refused: the offsets changed since the preview ({shown}); nothing was written, preview again"
         outcome = "refused"
     else:
-        result = offsets.apply_reset(config, plan)
-        error = result.error
-        outcome = outcome_of(result)
+        try:
+            result = _broker("apply_reset", config, plan)
+            error = result.error
+            outcome = outcome_of(result)
+        except WorkerFailed as exc:  # audited as failed: what Kafka holds is for a read to say
+            error, outcome = CRASHED_WRITING.format(exc), "failed"
     audit_reset(actor, cluster, plan, result, outcome, error)
     context = _context(group, mode="result", plan=plan, result=result, outcome=outcome, error=error, post=fields)
     response = page(request, "reset_offsets.html", cluster, "groups", "", **context)

@@ -1,6 +1,10 @@
 """The loop: collect -> store -> history -> (evaluate) -> publish. One per cluster.
 
-The collection is blocking librdkafka work and runs in a worker thread; the loop itself is a
+The broker reads of a cycle (the snapshot, topic configs, DLQ records) run in a supervised child
+process (kafka_admin.isolation) unless COLLECTOR_ISOLATED is off or the caller runs one cycle
+in-process (the CLI's one-shot commands): a crash of librdkafka ends the child, never the server.
+Storing, history, evaluation and publishing stay here. The calls block, so a cycle runs in a
+worker thread; the loop itself is a
 coroutine so that it shares the server's event loop in the embedded default (the in-memory
 channel layer only works within one loop) or runs alone (`manage.py poll_kafka`). It logs one
 line per change of reachability, not one per cycle, and backs off while the cluster is down.
@@ -29,9 +33,10 @@ from dashboard.state import history, store
 from dashboard.state.lease import Lease
 from kafka_admin.config import ClusterConfig
 from kafka_admin.figures.tracker import ClusterFigures, FigureTracker
-from kafka_admin.snapshot.collect import SnapshotCollector
+from kafka_admin.isolation.remote import RemoteBroker
+from kafka_admin.isolation.sessions import BrokerSession
+from kafka_admin.isolation.supervisor import OperationFailed, WorkerFailed
 from kafka_admin.snapshot.model import ClusterSnapshot
-from kafka_admin.snapshot.topic_configs import describe_topic_configs
 
 log = logging.getLogger(__name__)
 
@@ -41,15 +46,17 @@ MIN_STEP_S = 0.5  # an optional step of a cycle (topic configs, DLQ index) is no
 
 
 class Poller:
-    def __init__(self, config: ClusterConfig, interval_s: float) -> None:
+    def __init__(self, config: ClusterConfig, interval_s: float, isolated: bool | None = None) -> None:
         self.config = config
+        self.isolated = settings.COLLECTOR_ISOLATED if isolated is None else isolated
         self.interval_s = interval_s
         # Back off while the cluster is down, but never past two intervals: recovery must show
         # fresh data within two intervals of the broker coming back.
         self.max_backoff_s = 2 * interval_s
         self.tracker = FigureTracker(trend_window_s=settings.TREND_WINDOW_S)
         self.publisher = Publisher(config.name)
-        self._collector: SnapshotCollector | None = None
+        self.broker: BrokerSession | RemoteBroker | None = None
+        self._restarts_saved = 0
         self._was_reachable: bool | None = None
         self._seeded = False
         self._last_compaction = 0.0
@@ -57,17 +64,24 @@ class Poller:
         self.failures = 0
         self._publish_failing = False
 
-    def cycle(self) -> ClusterSnapshot:
-        """One synchronous cycle: collect, derive, store, record history. Returns the snapshot."""
+    def cycle(self) -> ClusterSnapshot | None:
+        """One synchronous cycle: collect, derive, store, record history. Returns the snapshot.
+
+        None when the collector's child died or hung during the collection (the supervisor logged
+        it and restarts it): the stored data stays as it was and the status bar says why.
+        """
         # The whole cycle keeps the cluster's cycle timeout: the collection has its own deadline, and
         # what follows it (topic configs, DLQ index) gets what is left, or waits for the next cycle.
         deadline = time.monotonic() + self.config.cycle_timeout_s
         close_old_connections()
         if not self._seeded:
             self._seed()
-        if self._collector is None:
-            self._collector = SnapshotCollector(self.config)
-        snapshot = self._collector.collect()
+        broker = self._broker()
+        try:
+            snapshot = broker.collect()
+        except WorkerFailed:
+            self._note_collector()
+            return None
         self.tracker.note_resets(recent_resets(self.config.name))  # the dashboard's own resets are no REWIND
         figures = self.tracker.update(snapshot)
         store.save(snapshot, figures)
@@ -78,7 +92,28 @@ class Poller:
             self._index_dlqs(snapshot, deadline)
         self._note_reachability(snapshot)
         self._alerts(snapshot, figures)
+        self._note_collector()
         return snapshot
+
+    def _broker(self) -> BrokerSession | RemoteBroker:
+        if self.broker is None:
+            self.broker = RemoteBroker(self.config) if self.isolated else BrokerSession(self.config)
+        return self.broker
+
+    def _note_collector(self) -> None:
+        """Store the child's restarts when they changed (the status bar and /metrics read them)."""
+        if not isinstance(self.broker, RemoteBroker):
+            return
+        health = self.broker.health
+        if health.total != self._restarts_saved:
+            store.save_collector_health(self.config.name, health)
+            self._restarts_saved = health.total
+
+    def close(self) -> None:
+        """Stop the broker session: the child process, or in-process the offsets-topic reader thread."""
+        if self.broker is not None:
+            self.broker.close()
+            self.broker = None
 
     def _alerts(self, snapshot: ClusterSnapshot, figures: ClusterFigures) -> None:
         try:
@@ -108,12 +143,14 @@ class Poller:
 
     def _index_dlqs(self, snapshot: ClusterSnapshot, deadline: float) -> None:
         try:
-            dlq_index.index_new_records(self.config, snapshot, deadline=deadline)
+            dlq_index.index_new_records(self.config, snapshot, deadline=deadline, read=self._broker().read_records)
+        except WorkerFailed:
+            pass  # logged by the supervisor; the index catches up next cycle
         except Exception:
             log.exception("indexing the dead letter queues of %s failed", self.config.name)
 
     def _maybe_read_configs(self, snapshot: ClusterSnapshot, deadline: float) -> None:
-        if time.monotonic() - self._last_configs < CONFIGS_EVERY_S or self._collector is None:
+        if time.monotonic() - self._last_configs < CONFIGS_EVERY_S:
             return
         # describe_topic_configs may wait its timeout plus one second; without that much left, next cycle.
         budget = min(self.config.request_timeout_s, deadline - time.monotonic() - 1.0)
@@ -121,7 +158,11 @@ class Poller:
             return
         self._last_configs = time.monotonic()
         topics = [t.name for t in snapshot.topics if not t.internal]
-        configs, errors = describe_topic_configs(self._collector.admin, topics, budget)
+        try:
+            configs, errors = self._broker().topic_configs(topics, budget)
+        except (WorkerFailed, OperationFailed) as exc:
+            log.debug("topic configs of %s not read: %s", self.config.name, exc)
+            return
         store.save_topic_configs(self.config.name, configs)
         if errors:
             log.debug("topic configs not read for %d topics: %s", len(errors), errors[0])
@@ -172,7 +213,7 @@ class Poller:
             self._publish_failing = False
         return len(changed)
 
-    async def run_cycle(self) -> ClusterSnapshot:
+    async def run_cycle(self) -> ClusterSnapshot | None:
         snapshot = await sync_to_async(self.cycle, thread_sensitive=False)()
         await self.publish()
         return snapshot
@@ -197,8 +238,7 @@ class Poller:
                     await asyncio.wait_for(stop.wait(), timeout=self.interval_s)
         finally:
             await sync_to_async(lease.release, thread_sensitive=False)()
-            if self._collector is not None:
-                self._collector.close()  # stops the offsets-topic reader thread, if any
+            await sync_to_async(self.close, thread_sensitive=False)()
 
     async def _timed_cycle(self, stop: asyncio.Event) -> None:
         started = time.monotonic()

@@ -26,6 +26,7 @@ from django.core.cache import cache
 
 from dashboard.clusters import scrub
 from kafka_admin.figures.tracker import EMPTY, ClusterFigures
+from kafka_admin.isolation.crash import Health
 from kafka_admin.snapshot.model import ClusterSnapshot
 
 log = logging.getLogger(__name__)
@@ -222,7 +223,22 @@ def failure_count(cluster: str) -> int:
 def clear(cluster: str) -> None:
     _memo.pop(cluster, None)
     _derived.pop(cluster, None)
-    cache.delete_many([_key(kind, cluster) for kind in ("snapshot", "failure", "figures", "version", "failures")])
+    cache.delete_many(
+        [_key(kind, cluster) for kind in ("snapshot", "failure", "figures", "version", "failures", "collector")]
+    )
+
+
+def save_collector_health(cluster: str, health: Health) -> None:
+    """The poller's child restarts (by cause) and its last crash: the status bar and /metrics show them."""
+    try:
+        cache.set(_key("collector", cluster), health, timeout=None)
+    except Exception as exc:  # noqa: BLE001 - cache down: saved again with the next crash
+        _cache_failed(exc)
+
+
+def collector_health(cluster: str) -> Health | None:
+    """None while the collector never crashed (or its poller runs in-process)."""
+    return _read(_key("collector", cluster))
 
 
 def save_topic_configs(cluster: str, configs: dict) -> None:

@@ -6,8 +6,10 @@ poll cycle runs past its configured cycle timeout (plus a small margin for threa
 exception escapes, a partial snapshot says what it is missing, and the next cycle recovers.
 
 The collector scenarios run in a child process (tests/faults/flaky_scenarios.py): librdkafka 2.16
-can abort() a process whose coordinator connection breaks at the wrong moment; such a run is
-reported as an expected failure naming the upstream bug, never as a crash of the test session.
+can abort() a process whose coordinator connection breaks at the wrong moment. The dashboard survives
+that (its collector is a supervised child: test_flaky_server_answers_throughout below, and
+test_collector_crash.py), so here an aborted scenario is run again (up to ATTEMPTS times) and its
+assertions hold for the run that completes; it is never an expected failure.
 """
 
 from __future__ import annotations
@@ -22,10 +24,10 @@ from typing import Any
 import pytest
 
 from kafka_admin.config import ClusterConfig
-from kafka_admin.snapshot.collect import SnapshotCollector
+from kafka_admin.isolation.sessions import BrokerSession
 from kafka_admin.snapshot.model import ClusterSnapshot
 from tests.faults.flaky_scenarios import HookedAdmin
-from tests.faults.support import LIBRDKAFKA_ABORT, LIBRDKAFKA_ABORT_REASON, ProxiedBroker, commit
+from tests.faults.support import LIBRDKAFKA_ABORT, ProxiedBroker, commit
 from tests.kafka_support import REPO, Kafka
 
 pytestmark = pytest.mark.broker
@@ -34,6 +36,7 @@ REQUEST_TIMEOUT = 2.0
 CYCLE_TIMEOUT = 6.0
 MARGIN = 2.0  # thread scheduling on a busy CI machine; far below one more request timeout of slack
 GROUPS = 4
+ATTEMPTS = 5  # runs of a scenario whose child librdkafka aborted (one in three to one in two for stalls and drops)
 
 
 @pytest.fixture(scope="module")
@@ -51,23 +54,24 @@ def setup(fault_broker: ProxiedBroker) -> dict[str, Any]:
 
 def scenario(fault_broker: ProxiedBroker, setup: dict[str, Any], name: str, **args: Any) -> dict[str, Any]:
     """Run one scenario of tests/faults/flaky_scenarios.py in a child process, behind its own proxy."""
-    with fault_broker.proxy_released() as (proxy_port, upstream_port):
-        args["setup"] = {
-            "proxy_port": proxy_port,
-            "upstream_port": upstream_port,
-            "request_timeout": REQUEST_TIMEOUT,
-            "cycle_timeout": CYCLE_TIMEOUT,
-            "groups": setup["groups"],
-        }
-        child = subprocess.run(
-            [sys.executable, "-m", "tests.faults.flaky_scenarios", name, json.dumps(args)],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-    if child.returncode != 0 and LIBRDKAFKA_ABORT in child.stderr:
-        pytest.xfail(LIBRDKAFKA_ABORT_REASON)
+    for _ in range(ATTEMPTS):
+        with fault_broker.proxy_released() as (proxy_port, upstream_port):
+            args["setup"] = {
+                "proxy_port": proxy_port,
+                "upstream_port": upstream_port,
+                "request_timeout": REQUEST_TIMEOUT,
+                "cycle_timeout": CYCLE_TIMEOUT,
+                "groups": setup["groups"],
+            }
+            child = subprocess.run(
+                [sys.executable, "-m", "tests.faults.flaky_scenarios", name, json.dumps(args)],
+                cwd=REPO,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+        if not (child.returncode != 0 and LIBRDKAFKA_ABORT in child.stderr):
+            break
     assert child.returncode == 0, child.stderr[-3000:]
     return json.loads(child.stdout.strip().splitlines()[-1])
 
@@ -160,16 +164,20 @@ def test_poller_cycle_never_runs_past_the_cycle_timeout(setup, proxy, config, fa
     from dashboard.poller.loop import Poller
 
     cache.clear()
-    poller = Poller(config, 1.0)
-    poller._collector = SnapshotCollector(config)
+    # In-process (isolated=False) so that the test can time the stall on the collector's own client; the
+    # cycle's deadlines are the same with the reads in a child (test_flaky_server_answers_throughout).
+    poller = Poller(config, 1.0, isolated=False)
+    session = poller._broker()
+    assert isinstance(session, BrokerSession)
+    collector = session.collector
     # The collection itself goes through; the broker stalls right after it (topic configs, DLQ index).
-    poller._collector._admin = HookedAdmin(poller._collector._admin, "describe_configs", lambda: proxy.stall(30))
+    collector._admin = HookedAdmin(collector._admin, "describe_configs", lambda: proxy.stall(30))
     snapshot, elapsed = timed(poller.cycle)
     assert snapshot.reachable and proxy.stalled
     assert elapsed <= CYCLE_TIMEOUT + MARGIN, f"the poller cycle took {elapsed:.1f} s"
 
     # Stalled from the first byte, every cycle: each one still ends in time, none raises.
-    poller._collector._admin = poller._collector._admin._admin
+    collector._admin = collector._admin._admin
     proxy.stall(30)
     for _ in range(2):
         snapshot, elapsed = timed(poller.cycle)
@@ -185,6 +193,7 @@ def test_poller_cycle_never_runs_past_the_cycle_timeout(setup, proxy, config, fa
         time.sleep(0.5)
     assert complete(snapshot, setup), snapshot.errors
     assert DlqRecord.objects.filter(topic=setup["dlq"]).count() == 30  # the DLQ index caught up after the stall
+    poller.close()
 
 
 def test_proxy_carries_every_connection(fault_broker, setup):

@@ -215,7 +215,8 @@ class TestReadBack:
         assert entry.details["unverified"] == [f"{topic}/2: Kafka holds 8, not 10"]
         assert tool_offsets(broker, group) == {(topic, 0): 10, (topic, 1): 10, (topic, 2): 8}
 
-    def test_the_page_answers_409_naming_the_partitions(self, kafka, broker, dashboard_cluster, monkeypatch):
+    def test_the_page_answers_409_naming_the_partitions(self, kafka, broker, dashboard_cluster, monkeypatch, settings):
+        settings.BROKER_ACTIONS_ISOLATED = False  # the writer in between is patched into this process
         topic, group = make_group(kafka)
         op = user_client("op", "operators")
         preview = op.post(reverse("reset_preview", args=["test", group]), {"scope": "all", "to": "earliest"})

@@ -61,3 +61,34 @@ def test_second_poller_waits_then_takes_over(broker, tmp_path):
             if proc is not None and proc.poll() is None:
                 proc.terminate()
                 proc.wait(10)
+
+
+def test_poll_kafka_supervises_its_collector_child(broker, tmp_path):
+    """Scaled out, the poller process keeps its broker reads in a supervised child too."""
+    from tests.faults.support import collector_pids
+
+    env = dict(
+        os.environ,
+        KAFKA_BOOTSTRAP_SERVERS=broker.bootstrap,
+        KAFKA_CLUSTER_NAME="supervised",
+        KAFKA_REQUEST_TIMEOUT="2",
+        POLL_INTERVAL="1",
+        DASHBOARD_VAR_DIR=str(tmp_path),
+        SQLITE_PATH=str(tmp_path / "db.sqlite3"),
+    )
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=REPO, env=env, check=True, timeout=120)
+    log = tmp_path / "poller.log"
+    poller = start_poller(env, log)
+    try:
+        assert wait_for(log, "first snapshot", 30), log.read_text()
+        (child,) = collector_pids(poller.pid)
+        os.kill(child, signal.SIGABRT)
+        assert wait_for(log, "collector of cluster supervised died (SIGABRT)", 30), log.read_text()
+        deadline = time.monotonic() + 30
+        while collector_pids(poller.pid) in ([], [child]) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert collector_pids(poller.pid) not in ([], [child]), log.read_text()
+        assert poller.poll() is None
+    finally:
+        poller.terminate()
+        poller.wait(10)

@@ -174,8 +174,21 @@ class TestExporterCompatibility:
         store.save(snapshot(cluster=name()))
         body = client.get("/metrics").content.decode()
         types = [line.split()[2] for line in body.splitlines() if line.startswith("# TYPE ")]
-        assert len(types) == len(set(types)) == len(metrics.FAMILIES)
+        assert len(types) == len(set(types)) == len(metrics.FAMILIES) + 1  # + the collector restarts counter
         assert set(types) >= EXPORTER
+
+    def test_collector_restarts_are_a_counter_by_cause(self, client):
+        from datetime import UTC, datetime
+
+        from kafka_admin.isolation.crash import Crash, Health
+
+        cluster = name()
+        store.save(snapshot(cluster=cluster))
+        at = datetime.now(UTC)
+        store.save_collector_health(cluster, Health().with_crash(Crash(at, "SIGABRT")).with_crash(Crash(at, "SIGABRT")))
+        body = client.get("/metrics").content.decode()
+        assert "# TYPE kafka_dashboard_collector_restarts_total counter" in body
+        assert f'kafka_dashboard_collector_restarts_total{{cause="SIGABRT",cluster="{cluster}"}} 2.0' in body
 
     def test_content_type_and_no_cache(self, client):
         store.save(snapshot(cluster=name()))

@@ -24,7 +24,9 @@ class Command(BaseCommand):
             config = get_cluster(cluster)
         except UnknownCluster:
             raise CommandError(f"unknown cluster {cluster!r}; configured: {', '.join(cluster_names())}") from None
-        snapshot = Poller(config, 5.0).cycle()  # fresh numbers: read the cluster and index new DLQ records
+        snapshot = Poller(
+            config, 5.0, isolated=False
+        ).cycle()  # fresh numbers: read the cluster and index new DLQ records
         if not snapshot.reachable:
             raise CommandError(snapshot.errors[0].message if snapshot.errors else "cluster unreachable", returncode=2)
         rows = dlq_service.summaries(config.name)

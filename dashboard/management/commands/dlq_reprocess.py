@@ -37,7 +37,7 @@ class Command(BaseCommand):
             config = get_cluster(o["cluster"])
         except UnknownCluster:
             raise CommandError(f"unknown cluster {o['cluster']!r}; configured: {', '.join(cluster_names())}") from None
-        snapshot = Poller(config, 5.0).cycle()
+        snapshot = Poller(config, 5.0, isolated=False).cycle()
         if not snapshot.reachable:
             raise CommandError(snapshot.errors[0].message if snapshot.errors else "cluster unreachable", returncode=2)
         topic = snapshot.topic(o["topic"])

@@ -24,11 +24,14 @@ class Command(BaseCommand):
             configs = [get_cluster(cluster)] if cluster else list(configured_clusters().values())
         except UnknownCluster:
             raise CommandError(f"unknown cluster {cluster!r}; configured: {', '.join(configured_clusters())}") from None
-        pollers = [Poller(c, settings.POLL_INTERVAL_S) for c in configs]
+        # Polling for good: each poller's broker reads in a supervised child (COLLECTOR_ISOLATED), as in
+        # the server. One cycle (--once) is a CLI run: a crash there ends the command alone.
+        pollers = [Poller(c, settings.POLL_INTERVAL_S, isolated=False if once else None) for c in configs]
         if once:
             failed = False
             for poller in pollers:
                 snap = poller.cycle()
+                assert snap is not None  # in-process: no child to lose
                 status = "ok" if snap.reachable else "UNREACHABLE"
                 self.stdout.write(
                     f"{snap.cluster}: {status}, {len(snap.topics)} topics, {len(snap.groups)} groups, "

@@ -1,0 +1,41 @@
+"""What the poller's child does with the broker: whatever SnapshotCollector does, plus the cycle's other reads.
+
+One BrokerSession lives in the child for as long as the child does, so its collector keeps its
+AdminClient (and the offsets-topic reader) across cycles exactly as it did in the server. In-process
+(one-shot CLI cycles) the poller uses a BrokerSession directly; supervised, a RemoteBroker
+(remote.py) forwards the same calls to one in the child.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kafka_admin.config import ClusterConfig
+from kafka_admin.isolation.handoff import register_dataclasses
+from kafka_admin.records import read as records_read
+from kafka_admin.records.read import ReadResult, Seek, read_records
+from kafka_admin.snapshot import model
+from kafka_admin.snapshot.collect import SnapshotCollector
+from kafka_admin.snapshot.model import ClusterSnapshot
+from kafka_admin.snapshot.topic_configs import TopicConfigs, describe_topic_configs
+
+
+class BrokerSession:
+    """The broker reads of one poller: the snapshot, topic configs, DLQ records."""
+
+    def __init__(self, config: ClusterConfig) -> None:
+        register_dataclasses(model, records_read)  # a compact, fast hand-off (handoff.py)
+        self.config = config
+        self.collector = SnapshotCollector(config)
+
+    def collect(self) -> ClusterSnapshot:
+        return self.collector.collect()
+
+    def topic_configs(self, topics: list[str], timeout_s: float) -> tuple[TopicConfigs, list[str]]:
+        return describe_topic_configs(self.collector.admin, topics, timeout_s)
+
+    def read_records(self, topic: str, partition: int, position: Seek, **options: Any) -> ReadResult:
+        return read_records(self.config, topic, partition, position, **options)
+
+    def close(self) -> None:
+        self.collector.close()
