@@ -110,6 +110,9 @@ class Group:
     assignor: str | None = None
     members: tuple[Member, ...] = ()
     offsets: tuple[PartitionOffsets, ...] = ()
+    # The group's protocol type as ListGroups names it: "consumer" (classic consumers), "connect"
+    # (Kafka Connect workers), "share", "streams", "" (a group that only commits offsets).
+    protocol: str | None = None
 
     @property
     def total_lag(self) -> int:
@@ -241,6 +244,7 @@ def group_to_dict(g: Group) -> dict[str, Any]:
         "group_id": g.group_id,
         "state": g.state,
         "type": g.type,
+        "protocol": g.protocol,
         "coordinator": g.coordinator,
         "assignor": g.assignor,
         "members": [member_to_dict(m) for m in g.members],
@@ -320,6 +324,7 @@ def snapshot_from_dict(d: dict[str, Any]) -> ClusterSnapshot:
                 group_id=g["group_id"],
                 state=g["state"],
                 type=g.get("type"),
+                protocol=g.get("protocol"),
                 coordinator=g.get("coordinator"),
                 assignor=g.get("assignor"),
                 members=tuple(

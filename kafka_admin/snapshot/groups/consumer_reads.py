@@ -135,4 +135,5 @@ def build_group(cycle: GroupCycle, listed: ListedGroup, desc: Any, offsets: Any,
         assignor=assignor,
         members=members,
         offsets=tuple(rows),
+        protocol=listed.protocol,
     )
