@@ -173,12 +173,18 @@ class GroupProtocolClient:
         group_ids: Sequence[str],
         values: Callable[[list[str]], dict[str, Any]],
         timeout: float,
+        coordinators: tuple[dict[str, int], dict[str, str]] | None = None,
     ) -> tuple[list[dict[str, Any]], dict[str, str]]:
-        """`message` sent once to each coordinator with its groups; (the answers' groups, group -> error)."""
-        coordinators, failed = self.coordinators(group_ids, timeout)
+        """`message` sent once to each coordinator with its groups; (the answers' groups, group -> error).
+
+        `coordinators` (a coordinators() answer) lets several calls of one cycle share one lookup.
+        """
+        found, lookup_failed = coordinators if coordinators is not None else self.coordinators(group_ids, timeout)
+        failed = {gid: lookup_failed[gid] for gid in group_ids if gid in lookup_failed}
         by_node: dict[int, list[str]] = {}
-        for gid, node in coordinators.items():
-            by_node.setdefault(node, []).append(gid)
+        for gid in group_ids:
+            if gid in found:
+                by_node.setdefault(found[gid], []).append(gid)
         answers: list[dict[str, Any]] = []
         with self._lock:
             for node, ids in sorted(by_node.items()):
@@ -188,18 +194,27 @@ class GroupProtocolClient:
                     failed.update(dict.fromkeys(ids, f"{message.name} on broker {node}: {exc}"))
         return answers, failed
 
-    def describe_share_groups(self, ids: Sequence[str], timeout: float) -> tuple[list[dict[str, Any]], dict[str, str]]:
-        return self.per_coordinator(messages.SHARE_GROUP_DESCRIBE, ids, lambda chunk: {"group_ids": chunk}, timeout)
+    def describe_share_groups(
+        self, ids: Sequence[str], timeout: float, coordinators: tuple[dict[str, int], dict[str, str]] | None = None
+    ) -> tuple[list[dict[str, Any]], dict[str, str]]:
+        return self.per_coordinator(
+            messages.SHARE_GROUP_DESCRIBE, ids, lambda chunk: {"group_ids": chunk}, timeout, coordinators
+        )
 
-    def share_group_offsets(self, ids: Sequence[str], timeout: float) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    def share_group_offsets(
+        self, ids: Sequence[str], timeout: float, coordinators: tuple[dict[str, int], dict[str, str]] | None = None
+    ) -> tuple[list[dict[str, Any]], dict[str, str]]:
         return self.per_coordinator(
             messages.DESCRIBE_SHARE_GROUP_OFFSETS,
             ids,
             lambda chunk: {"groups": [{"group_id": g, "topics": None} for g in chunk]},
             timeout,
+            coordinators,
         )
 
     def describe_streams_groups(
-        self, ids: Sequence[str], timeout: float
+        self, ids: Sequence[str], timeout: float, coordinators: tuple[dict[str, int], dict[str, str]] | None = None
     ) -> tuple[list[dict[str, Any]], dict[str, str]]:
-        return self.per_coordinator(messages.STREAMS_GROUP_DESCRIBE, ids, lambda chunk: {"group_ids": chunk}, timeout)
+        return self.per_coordinator(
+            messages.STREAMS_GROUP_DESCRIBE, ids, lambda chunk: {"group_ids": chunk}, timeout, coordinators
+        )

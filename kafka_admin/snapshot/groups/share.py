@@ -9,6 +9,7 @@ DescribeShareGroupOffsets (share_reads.py).
 from __future__ import annotations
 
 from kafka_admin.snapshot.groups.base import GroupState, GroupType
+from kafka_admin.snapshot.groups.share_reads import SHARE_GROUP_READS
 
 SHARE = GroupType(
     name="share",
@@ -18,5 +19,6 @@ SHARE = GroupType(
         GroupState("Empty", "EMPTY", "idle"),
         GroupState("Dead", "DEAD", "err"),
     ),
-    about="KIP-932 share groups: listed by the codec's ListGroups",
+    reads=SHARE_GROUP_READS,
+    about="KIP-932 share groups: members and share-partition offsets over the codec",
 )
