@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from kafka_admin.snapshot.streams_model import StreamsInfo, streams_from_dict, streams_to_dict
+
 
 @dataclass(frozen=True, slots=True)
 class Broker:
@@ -132,6 +134,7 @@ class Group:
     protocol: str | None = None
     share_partitions: tuple[SharePartition, ...] = ()  # share groups only
     delivery_count_limit: int | None = None  # share groups: share.delivery.count.limit in force
+    streams: StreamsInfo | None = None  # streams groups: topology and tasks (streams_model.py)
 
     @property
     def total_lag(self) -> int:
@@ -272,6 +275,7 @@ def group_to_dict(g: Group) -> dict[str, Any]:
         "offsets": [offsets_to_dict(o) for o in g.offsets],
         "share_partitions": [share_partition_to_dict(p) for p in g.share_partitions],
         "delivery_count_limit": g.delivery_count_limit,
+        "streams": streams_to_dict(g.streams),
         "total_lag": g.total_lag,
     }
 
@@ -379,6 +383,7 @@ def snapshot_from_dict(d: dict[str, Any]) -> ClusterSnapshot:
                     for p in g.get("share_partitions", [])
                 ),
                 delivery_count_limit=g.get("delivery_count_limit"),
+                streams=streams_from_dict(g.get("streams")),
             )
             for g in d.get("groups", [])
         ),

@@ -50,6 +50,7 @@ GROUP_FIELDS = {
     "offsets",
     "share_partitions",
     "delivery_count_limit",
+    "streams",
     "total_lag",
 }
 GROUP_FIGURES = {

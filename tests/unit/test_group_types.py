@@ -216,12 +216,11 @@ class TestTheBrokersListingJoinsTheAdminListing:
             "t-1": ("Loitering", "throwaway", "throwaway"),
             "x-1": ("Brewing", "cauldron", "odd"),  # unknown type and state: listed as the broker says
         }
-        # classic and share groups need a client to be read: the others are only listed
-        no_classic = ListResult([g for g in broker.groups if g.type not in ("classic", "share")], [], 5)
+        # classic, share and streams groups need a client to be read: the others are only listed
+        no_classic = ListResult([g for g in broker.groups if g.type not in ("classic", "share", "streams")], [], 5)
         groups = {g.group_id: g for g in read_listed(cycle, [], {}, no_classic)}
         assert reads.calls == [["t-1"]]
         assert groups["x-1"] == Group("x-1", "Brewing", "cauldron", protocol="odd")
-        assert groups["s-1"] == Group("s-1", "NotReady", "streams", protocol="streams")
 
     def test_kip_848_states_come_from_the_broker(self):
         admin = [Listing("k", ConsumerGroupState.UNKNOWN, ConsumerGroupType.CONSUMER)]

@@ -278,3 +278,17 @@ class TestSasl:
         next(steps)
         with pytest.raises(sasl.SaslError, match="not valid"):
             steps.send(b"r=zzz,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096")
+
+
+class TestStreamsBytes:
+    """StreamsGroupDescribe v0 of a running Kafka Streams app (group st-app, topic st-in, 2 partitions):
+    kafka-streams-groups --describe --members printed `ACTIVE: 0:[0,1];` for its one member."""
+
+    def test_topology_and_tasks(self):
+        (group,) = decoded("streams_group_describe_v0")["groups"]
+        assert (group["group_id"], group["group_state"], group["error_code"]) == ("st-app", "Stable", 0)
+        (sub,) = group["topology"]["subtopologies"]
+        assert (sub["subtopology_id"], sub["source_topics"]) == ("0", ["st-in"])
+        (member,) = group["members"]
+        assert member["assignment"]["active_tasks"] == [{"subtopology_id": "0", "partitions": [0, 1]}]
+        assert member["process_id"] == "dca5a320-632f-40e7-8260-693793dd35af" and member["user_endpoint"] is None

@@ -156,3 +156,41 @@ class TestTheSharePage:
         assert 'data-testid="share-partitions"' in html and 'data-testid="delivery-limit">5<' in html
         assert "worker-a" in html and "worker-&lt;b&gt;" in html and "worker-<b>" not in html
         assert "Reset offsets" not in html
+
+
+class TestStreamsGroupFromTheBrokersBytes:
+    def test_members_run_tasks_over_the_input_partitions(self):
+        from kafka_admin.snapshot.groups.streams_reads import build_streams_group
+
+        (desc,) = decoded("streams_group_describe_v0")["groups"]
+        cycle = Cycle()
+        listed = ListedGroup("st-app", None, "Stable", "streams", "streams")
+        group = build_streams_group(cycle, listed, desc, None, 1, {})
+        assert cycle.errors == [("group", "st-app", "no committed offsets returned")]
+        (member,) = group.members
+        assert member.assignments == (TopicPartitionRef("st-in", 0), TopicPartitionRef("st-in", 1))
+        (sm,) = group.streams.members
+        assert [(t.subtopology_id, t.partitions) for t in sm.active] == [("0", (0, 1))]
+        assert group.streams.subtopologies[0].source_topics == ("st-in",)
+        snap = replace(snapshot(groups={}), groups=(group,))
+        assert snapshot_from_dict(snap.to_dict()).groups == (group,)
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("clean_cache")
+class TestTheStreamsPage:
+    def test_topology_and_tasks_are_shown_escaped(self, viewer):
+        from kafka_admin.snapshot.groups.streams_reads import build_streams_group
+
+        (desc,) = decoded("streams_group_describe_v0")["groups"]
+        desc = {**desc, "members": [{**desc["members"][0], "client_id": "app-<i>x</i>"}]}
+        group = build_streams_group(
+            Cycle(), ListedGroup("st-app", None, "Stable", "streams", "streams"), desc, None, 1, {}
+        )
+        name = default_cluster().name
+        snap = replace(snapshot(cluster=name, ends={"st-in": [100, 100]}, groups={}), groups=(group,))
+        store.save(snap, FigureTracker().update(snap))
+        html = viewer.get(reverse("group", args=[name, "st-app"])).content.decode()
+        assert 'data-testid="streams-topology"' in html and 'data-testid="streams-tasks"' in html
+        assert '<span class="chip">0:0,1</span>' in html and '<span class="chip">st-in</span>' in html
+        assert "app-&lt;i&gt;x&lt;/i&gt;" in html and "<i>x</i>" not in html

@@ -8,6 +8,7 @@ confluent-kafka 2.16 neither lists nor describes them: they come from the codec'
 from __future__ import annotations
 
 from kafka_admin.snapshot.groups.base import GroupState, GroupType
+from kafka_admin.snapshot.groups.streams_reads import STREAMS_GROUP_READS
 
 STREAMS = GroupType(
     name="streams",
@@ -20,5 +21,6 @@ STREAMS = GroupType(
         GroupState("Reconciling", None, "warn"),
         GroupState("Dead", "DEAD", "err"),
     ),
-    about="KIP-1071 streams groups: listed by the codec's ListGroups",
+    reads=STREAMS_GROUP_READS,
+    about="KIP-1071 streams groups: topology and tasks over the codec, committed offsets as consumer groups",
 )
