@@ -1,6 +1,7 @@
 """Capture the codec's unit-test fixtures from a real broker (tests/unit/protocol_fixtures/).
 
-    python -m tests.protocol_capture BOOTSTRAP SHARE_GROUP [STREAMS_GROUP]
+    python -m tests.protocol_capture BOOTSTRAP SHARE_GROUP [STREAMS_GROUP [CONNECT_GROUP]]
+    python -m tests.protocol_capture BOOTSTRAP --only NAME ...  (one group kind: keep the other files)
 
 Writes one JSON file per response: the API, the version asked, the response body in hex (the
 bytes after the response header), what it was captured from. The groups must exist (the share
@@ -34,6 +35,7 @@ def save(name: str, message: Message, version: int, body: bytes) -> None:
 def main(argv: list[str]) -> int:
     bootstrap, share = argv[0], argv[1]
     streams = argv[2] if len(argv) > 2 else None
+    connect = argv[3] if len(argv) > 3 else None
     host, port = split_hostport(bootstrap)
     conn = Connection(ClusterConfig(bootstrap_servers=bootstrap), host, port, 10.0)
     calls: list[tuple[str, Message, int, dict]] = [
@@ -60,7 +62,12 @@ def main(argv: list[str]) -> int:
     ]
     if streams:
         calls.append(("streams_group_describe_v0", m.STREAMS_GROUP_DESCRIBE, 0, {"group_ids": [streams]}))
+    if connect:
+        calls.append(("describe_groups_connect_v5", m.DESCRIBE_GROUPS, 5, {"groups": [connect]}))
+    only = set(argv[argv.index("--only") + 1 :]) if "--only" in argv else None
     for name, message, version, values in calls:
+        if only is not None and name not in only:
+            continue
         save(name, message, version, conn.roundtrip(message, version, values))
     conn.close()
     return 0

@@ -218,3 +218,11 @@ class GroupProtocolClient:
         return self.per_coordinator(
             messages.STREAMS_GROUP_DESCRIBE, ids, lambda chunk: {"group_ids": chunk}, timeout, coordinators
         )
+
+    def describe_groups(
+        self, ids: Sequence[str], timeout: float, coordinators: tuple[dict[str, int], dict[str, str]] | None = None
+    ) -> tuple[list[dict[str, Any]], dict[str, str]]:
+        """Classic DescribeGroups, for groups the admin client will not describe (Connect workers)."""
+        return self.per_coordinator(
+            messages.DESCRIBE_GROUPS, ids, lambda chunk: {"groups": chunk}, timeout, coordinators
+        )

@@ -322,3 +322,41 @@ STREAMS_GROUP_DESCRIBE = Message(
         ),
     ),
 )
+
+# For Kafka Connect worker groups, which the admin client refuses to describe ("not a consumer
+# group"): their member metadata and assignments are Connect's own (connect_protocol.py).
+DESCRIBE_GROUPS = Message(
+    "DescribeGroups",
+    15,
+    (5, 6),
+    5,
+    request=(F("Groups", "[]string"), F("IncludeAuthorizedOperations", "bool", "3+")),
+    response=(
+        F("ThrottleTimeMs", "int32", "1+"),
+        F(
+            "Groups",
+            "[]",
+            fields=(
+                F("ErrorCode", "int16"),
+                F("ErrorMessage", "string", "6+", nullable="6+"),
+                F("GroupId", "string"),
+                F("GroupState", "string"),
+                F("ProtocolType", "string"),
+                F("ProtocolData", "string"),
+                F(
+                    "Members",
+                    "[]",
+                    fields=(
+                        F("MemberId", "string"),
+                        F("GroupInstanceId", "string", "4+", nullable="4+"),
+                        F("ClientId", "string"),
+                        F("ClientHost", "string"),
+                        F("MemberMetadata", "bytes"),
+                        F("MemberAssignment", "bytes"),
+                    ),
+                ),
+                F("AuthorizedOperations", "int32", "3+", default=-(2**31)),
+            ),
+        ),
+    ),
+)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from kafka_admin.snapshot.connect_model import ConnectInfo, connect_from_dict, connect_to_dict
 from kafka_admin.snapshot.streams_model import StreamsInfo, streams_from_dict, streams_to_dict
 
 
@@ -135,6 +136,7 @@ class Group:
     share_partitions: tuple[SharePartition, ...] = ()  # share groups only
     delivery_count_limit: int | None = None  # share groups: share.delivery.count.limit in force
     streams: StreamsInfo | None = None  # streams groups: topology and tasks (streams_model.py)
+    connect: ConnectInfo | None = None  # Connect worker groups: connectors and tasks (connect_model.py)
 
     @property
     def total_lag(self) -> int:
@@ -276,6 +278,7 @@ def group_to_dict(g: Group) -> dict[str, Any]:
         "share_partitions": [share_partition_to_dict(p) for p in g.share_partitions],
         "delivery_count_limit": g.delivery_count_limit,
         "streams": streams_to_dict(g.streams),
+        "connect": connect_to_dict(g.connect),
         "total_lag": g.total_lag,
     }
 
@@ -384,6 +387,7 @@ def snapshot_from_dict(d: dict[str, Any]) -> ClusterSnapshot:
                 ),
                 delivery_count_limit=g.get("delivery_count_limit"),
                 streams=streams_from_dict(g.get("streams")),
+                connect=connect_from_dict(g.get("connect")),
             )
             for g in d.get("groups", [])
         ),

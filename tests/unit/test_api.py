@@ -51,6 +51,7 @@ GROUP_FIELDS = {
     "share_partitions",
     "delivery_count_limit",
     "streams",
+    "connect",
     "total_lag",
 }
 GROUP_FIGURES = {

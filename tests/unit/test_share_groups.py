@@ -194,3 +194,49 @@ class TestTheStreamsPage:
         assert 'data-testid="streams-topology"' in html and 'data-testid="streams-tasks"' in html
         assert '<span class="chip">0:0,1</span>' in html and '<span class="chip">st-in</span>' in html
         assert "app-&lt;i&gt;x&lt;/i&gt;" in html and "<i>x</i>" not in html
+
+
+class TestConnectGroupFromTheBrokersBytes:
+    """DescribeGroups v5 of a distributed Connect 4.3.1 worker group (gtx-connect) running a
+    FileStreamSource connector `gtx-file` with one task; its REST status said: connector and task 0
+    RUNNING on worker 127.0.0.1:47281."""
+
+    def test_the_worker_runs_the_connector_and_its_task(self):
+        from kafka_admin.snapshot.groups.connect import build_connect_group
+
+        (desc,) = decoded("describe_groups_connect_v5")["groups"]
+        cycle = Cycle()
+        group = build_connect_group(cycle, ListedGroup("gtx-connect", None, "Stable", "classic", "connect"), desc, 1)
+        assert cycle.errors == []
+        (worker,) = group.connect.workers
+        assert (worker.url, worker.connectors, worker.tasks) == (
+            "http://127.0.0.1:47281/",
+            ("gtx-file",),
+            (("gtx-file", 0),),
+        )
+        assert group.connect.leader == worker.member_id and group.connect.protocol == "sessioned"
+        assert group.connect.config_offset == 4 and len(group.members) == 1
+        snap = replace(snapshot(groups={}), groups=(group,))
+        assert snapshot_from_dict(snap.to_dict()).groups == (group,)
+
+    def test_connect_groups_are_claimed_by_their_protocol_type(self):
+        from kafka_admin.snapshot.groups.connect import CONNECT
+        from kafka_admin.snapshot.groups.registry import GROUP_TYPES
+
+        assert GROUP_TYPES.group_type("classic", "connect") is CONNECT
+        assert GROUP_TYPES.group_type("classic", "consumer").name == "classic"
+        assert GROUP_TYPES.group_type("classic", "consumer") is not CONNECT
+
+    @pytest.mark.django_db
+    @pytest.mark.usefixtures("clean_cache")
+    def test_the_page_lists_workers_connectors_and_tasks(self, viewer):
+        from kafka_admin.snapshot.groups.connect import build_connect_group
+
+        (desc,) = decoded("describe_groups_connect_v5")["groups"]
+        group = build_connect_group(Cycle(), ListedGroup("gtx-connect", None, "Stable", "classic", "connect"), desc, 1)
+        name = default_cluster().name
+        snap = replace(snapshot(cluster=name, groups={}), groups=(group,))
+        store.save(snap, FigureTracker().update(snap))
+        html = viewer.get(reverse("group", args=[name, "gtx-connect"])).content.decode()
+        assert 'data-testid="connect-workers"' in html
+        assert '<span class="chip">gtx-file</span>' in html and '<span class="chip">gtx-file-0</span>' in html

@@ -99,3 +99,6 @@ class GroupType:
     states: tuple[GroupState, ...]
     reads: GroupReads = LISTING_ONLY
     about: str = ""  # one line for readers of the registry
+    # Protocol types (ListGroups' ProtocolType) this type claims whatever the group type says:
+    # Connect workers are classic groups read in a way of their own.
+    protocols: tuple[str, ...] = ()

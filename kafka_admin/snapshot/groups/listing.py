@@ -59,5 +59,5 @@ def listed_groups(
                 reported_type, type_name = known.type, types.type_name(known.type)
             protocol = known.protocol_type
         group = ListedGroup(gid, listing if listing is not None else known, state or UNKNOWN_STATE, type_name, protocol)
-        out.append((group, types.group_type(reported_type)))
+        out.append((group, types.group_type(reported_type, protocol)))
     return out

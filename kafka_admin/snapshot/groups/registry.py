@@ -13,6 +13,7 @@ from typing import Any
 
 from kafka_admin.snapshot.groups.base import UNKNOWN_STATE, GroupType
 from kafka_admin.snapshot.groups.classic import CLASSIC
+from kafka_admin.snapshot.groups.connect import CONNECT
 from kafka_admin.snapshot.groups.consumer import CONSUMER
 from kafka_admin.snapshot.groups.share import SHARE
 from kafka_admin.snapshot.groups.streams import STREAMS
@@ -37,9 +38,13 @@ class GroupTypes:
         self.fallback = fallback
         self.unrecognised = unrecognised
         self._by_reported: dict[str, GroupType] = {}
+        self._by_protocol: dict[str, GroupType] = {}
         self._state_names: dict[str, str] = {}
         self._kinds: dict[str, str] = {}
         for gtype in self.types:
+            for protocol in gtype.protocols:
+                if self._by_protocol.setdefault(protocol, gtype) is not gtype:
+                    raise ValueError(f"two types claim protocol type {protocol}")
             for reported in gtype.reported:
                 if self._by_reported.setdefault(reported.upper(), gtype) is not gtype:
                     raise ValueError(f"two types report themselves as {reported}")
@@ -52,13 +57,16 @@ class GroupTypes:
     def adding(self, *types: GroupType) -> GroupTypes:
         return GroupTypes((*self.types, *types), self.fallback, self.unrecognised)
 
-    def group_type(self, reported: Any) -> GroupType:
-        """The type a listing reports (the admin API's enum or the broker's own name, any case).
+    def group_type(self, reported: Any, protocol: str | None = None) -> GroupType:
+        """The type a listing reports (the admin API's enum or the broker's own name, any case);
+        a protocol type a module claims (Connect's "connect") wins over it.
 
         No type named (old brokers, confluent-kafka's UNKNOWN): the fallback, read as a consumer
         group. A type named that no module knows: listed with its state only, never described
         with another type's calls (a DescribeGroups of a share group only earns an error).
         """
+        if protocol is not None and protocol in self._by_protocol:
+            return self._by_protocol[protocol]
         name = reported_name(reported)
         if name is None:
             return self.fallback
@@ -94,10 +102,10 @@ class GroupTypes:
         return MappingProxyType(self._kinds)
 
 
-GROUP_TYPES = GroupTypes((CLASSIC, CONSUMER, SHARE, STREAMS))
+GROUP_TYPES = GroupTypes((CLASSIC, CONSUMER, SHARE, STREAMS, CONNECT))
 
 GROUP_STATES: tuple[str, ...] = GROUP_TYPES.states
-GROUP_TYPE_NAMES: tuple[str, ...] = tuple(t.name for t in GROUP_TYPES.types if t.name)
+GROUP_TYPE_NAMES: tuple[str, ...] = tuple(dict.fromkeys(t.name for t in GROUP_TYPES.types if t.name))
 REPORTED_STATES: Mapping[str, str] = GROUP_TYPES.reported_states
 # The states the admin API can report today: what a state filter offers.
 REPORTED_STATE_NAMES: tuple[str, ...] = tuple(dict.fromkeys(REPORTED_STATES.values()))
