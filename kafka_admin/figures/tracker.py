@@ -282,12 +282,10 @@ class FigureTracker:
         for store in (self._committed, self._progress, self._progress_total, self._lags):
             for gid in [gid for gid in store if gid not in groups]:
                 del store[gid]
-        for key in [k for k in self._windows if (k[1], k[2]) not in groups.get(k[0], _NO_GROUP).partition_statuses]:
+        for key in [k for k in self._windows if (k[1], k[2]) not in kept(k[0])]:
             del self._windows[key]
             self._runs.pop(key, None)
-        for key in [
-            k for k in self._share_windows if (k[1], k[2]) not in groups.get(k[0], _NO_GROUP).partition_statuses
-        ]:
+        for key in [k for k in self._share_windows if (k[1], k[2]) not in kept(k[0])]:
             del self._share_windows[key]
 
 
