@@ -102,6 +102,10 @@ FAMILIES: dict[str, tuple[str, tuple[str, ...]]] = {
         "Records per second committed by a consumer group.",
         ("consumergroup",),
     ),
+    "kafka_dashboard_group_info": (
+        "1 for every group the broker lists, of any type: its type, protocol type and state as labels.",
+        ("consumergroup", "type", "protocol", "state"),
+    ),
     "kafka_dashboard_consumergroup_status": (
         "Status of a consumer group's lag evaluation: 1 for its current status.",
         ("consumergroup", "status"),
@@ -229,9 +233,12 @@ def _group_samples(c: str, groups: Iterable[Group], figures: ClusterFigures, emi
     lag_seconds_max = emit["kafka_dashboard_consumergroup_lag_seconds_max"]
     commit_rate = emit["kafka_dashboard_consumergroup_commit_rate"]
     status_of = emit["kafka_dashboard_consumergroup_status"]
+    info = emit["kafka_dashboard_group_info"]
     for g in groups:
         gid = g.group_id
         gl = {"cluster": c, "consumergroup": gid}
+        # "unknown": no type named (a broker before 3.7); "" protocol: a group that only commits offsets
+        info({**gl, "type": g.type or "unknown", "protocol": g.protocol or "", "state": g.state}, 1)
         members(gl, len(g.members))
         gf = figures.groups.get(gid)
         time_lags = gf.partition_time_lags if gf is not None else {}

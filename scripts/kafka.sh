@@ -496,6 +496,7 @@ tool_class() {  # NAME -> main class
         kafka-topics) echo org.apache.kafka.tools.TopicCommand ;;
         kafka-consumer-groups) echo org.apache.kafka.tools.consumer.group.ConsumerGroupCommand ;;
         kafka-share-groups) echo org.apache.kafka.tools.consumer.group.ShareGroupCommand ;;
+        kafka-streams-groups) echo org.apache.kafka.tools.streams.StreamsGroupCommand ;;
         kafka-groups) echo org.apache.kafka.tools.GroupsCommand ;;
         kafka-console-producer) echo org.apache.kafka.tools.ConsoleProducer ;;
         kafka-console-consumer) echo org.apache.kafka.tools.consumer.ConsoleConsumer ;;
@@ -519,7 +520,7 @@ tool_class() {  # NAME -> main class
     esac
 }
 
-TOOL_NAMES="kafka-topics kafka-consumer-groups kafka-share-groups kafka-groups kafka-console-producer
+TOOL_NAMES="kafka-topics kafka-consumer-groups kafka-share-groups kafka-streams-groups kafka-groups kafka-console-producer
 kafka-console-consumer kafka-configs kafka-get-offsets kafka-delete-records kafka-storage kafka-acls
 kafka-transactions kafka-metadata-quorum kafka-features kafka-cluster kafka-broker-api-versions
 kafka-log-dirs kafka-leader-election kafka-reassign-partitions kafka-producer-perf-test

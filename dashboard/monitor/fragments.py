@@ -20,6 +20,8 @@ from dashboard.monitor.queries import RANGES, GroupListQuery, TopicListQuery
 from dashboard.monitor.rows import GAP_FACTOR, NO_TIME_LAG, filtered_groups, filtered_topics, group_rows, sparkline
 from dashboard.params import choice_param, name_param, paginate
 from dashboard.state import history, store
+from kafka_admin.figures.tracker import GroupFigures
+from kafka_admin.snapshot.model import Group, Member
 
 # --- renderers: one partial template per fragment, each with a stable id -----------------------
 
@@ -189,8 +191,10 @@ def group_context(cluster: str, group_id: str) -> dict[str, Any]:
     snap = state.snapshot
     group = snap.group(group_id) if snap else None
     figures = state.figures.groups.get(group_id)
-    rows = []
-    if group is not None and snap is not None:
+    rows: list[dict[str, Any]] = []
+    if group is not None and snap is not None and group.share_partitions:
+        rows = share_rows(group, figures)
+    elif group is not None and snap is not None:
         committed = {(o.topic, o.partition): o for o in group.offsets}
         owners = {(a.topic, a.partition): m for m in group.members for a in m.assignments}
         ends = {(t.name, p.partition): p.end_offset for t in snap.topics for p in t.partitions}
@@ -216,6 +220,27 @@ def group_context(cluster: str, group_id: str) -> dict[str, Any]:
         "rows": rows,
         "sparkline": sparkline(figures),
     }
+
+
+def share_rows(group: Group, figures: GroupFigures | None) -> list[dict[str, Any]]:
+    """A share group's partitions: its start offset and Kafka's lag, every member that holds it
+    (a share partition is read by several members at once)."""
+    holders: dict[tuple[str, int], list[Member]] = {}
+    for m in group.members:
+        for a in m.assignments:
+            holders.setdefault((a.topic, a.partition), []).append(m)
+    return [
+        {
+            "topic": p.topic,
+            "partition": p.partition,
+            "start_offset": p.start_offset,
+            "end_offset": p.end_offset,
+            "lag": p.lag,
+            "status": figures.partition_statuses.get((p.topic, p.partition)) if figures else None,
+            "holders": holders.get((p.topic, p.partition), []),
+        }
+        for p in group.share_partitions
+    ]
 
 
 @renderer("group-summary")

@@ -6,9 +6,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from dashboard.params import MAX_OFFSET, MAX_PAGE, InvalidPage, choice_param, int_param, parse_timestamp, text_param
-from kafka_admin.snapshot.groups.registry import GROUP_STATES  # a state filter accepts every state a group can show
+from kafka_admin.snapshot.groups.registry import GROUP_STATES, GROUP_TYPE_NAMES
 
-GROUP_SORTS = ("lag", "time_lag", "name", "members", "state", "status")
+# A state filter accepts every state a group can show, a type filter every registered type.
+GROUP_SORTS = ("lag", "time_lag", "name", "members", "state", "status", "type")
+# The type filter's choices: the registered types, and "other" for a type no module knows (or none named).
+OTHER_TYPE = "other"
+GROUP_TYPE_FILTERS = (*GROUP_TYPE_NAMES, OTHER_TYPE)
 LAG_STATUSES = ("STOP", "STALL", "REWIND", "WARN", "OK", "NODATA")
 TOPIC_SORTS = ("name", "partitions", "records", "rate", "groups")
 RANGES = ("1h", "24h", "7d")
@@ -23,6 +27,7 @@ class GroupListQuery:
     desc: bool = True
     page: int = 1
     status: str = ""
+    type: str = ""
 
     @classmethod
     def parse(cls, query: Mapping[str, str]) -> GroupListQuery:
@@ -35,13 +40,17 @@ class GroupListQuery:
         sort = choice_param(query, "sort", GROUP_SORTS, "lag")
         order = choice_param(query, "order", ("asc", "desc"), "asc" if sort == "name" else "desc")
         page = int_param(query, "page", 1, 1, MAX_PAGE)
-        return cls(text_param(query, "q"), state, sort, order == "desc", page, status)
+        gtype = query.get("type", "")
+        if gtype and gtype not in GROUP_TYPE_FILTERS:
+            raise InvalidPage(f"type must be one of {', '.join(GROUP_TYPE_FILTERS)}")
+        return cls(text_param(query, "q"), state, sort, order == "desc", page, status, gtype)
 
     def params(self) -> tuple[tuple[str, str], ...]:
         return (
             ("q", self.q),
             ("state", self.state),
             ("status", self.status),
+            ("type", self.type),
             ("sort", self.sort),
             ("order", "desc" if self.desc else "asc"),
             ("page", str(self.page)),

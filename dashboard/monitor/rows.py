@@ -10,7 +10,7 @@ from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 from django.utils.text import Truncator
 
-from dashboard.monitor.queries import GroupListQuery, TopicListQuery
+from dashboard.monitor.queries import OTHER_TYPE, GroupListQuery, TopicListQuery
 from dashboard.state import store
 from dashboard.templatetags import dash
 from kafka_admin.figures.attention import needs_attention
@@ -18,6 +18,7 @@ from kafka_admin.figures.rates import sparkline_points
 from kafka_admin.figures.status import steady_step
 from kafka_admin.figures.timelag import TimeLag
 from kafka_admin.figures.tracker import GroupFigures
+from kafka_admin.snapshot.groups.registry import GROUP_TYPE_NAMES
 from kafka_admin.snapshot.model import ClusterSnapshot, Group, Topic
 
 SPARK_W, SPARK_H = 120, 28
@@ -82,6 +83,17 @@ class GroupRow:
     @cached_property
     def state_class(self) -> str:
         return dash.state_class(self.group.state)
+
+    @cached_property
+    def type_text(self) -> str:
+        """The type as pages show it: "unknown" when no type was named (a broker before Kafka 3.7)."""
+        return self.group.type or "unknown"
+
+    @cached_property
+    def protocol_text(self) -> str:
+        """The protocol type, "-" for a group that only commits offsets; "" when the listing did not say."""
+        protocol = self.group.protocol
+        return "" if protocol is None else (protocol or "-")
 
     @cached_property
     def lag_text(self) -> str:
@@ -154,6 +166,7 @@ GROUP_SORT_KEYS = {
     "name": lambda r: r.id_lower,
     "members": lambda r: (len(r.group.members), r.group_id),
     "state": lambda r: (r.group.state, r.group_id),
+    "type": lambda r: (r.type_text, r.group_id),
     "status": lambda r: (r.status_rank, r.total_lag, r.group_id),
 }
 STATUS_RANK = {"NODATA": 0, "OK": 1, "WARN": 2, "REWIND": 3, "STALL": 4, "STOP": 5}
@@ -177,6 +190,10 @@ def filtered_groups(state: store.ClusterState, query: GroupListQuery) -> list[Gr
         rows = [r for r in rows if r.matches(needle)]
     if query.state:
         rows = [r for r in rows if r.group.state == query.state]
+    if query.type == OTHER_TYPE:
+        rows = [r for r in rows if r.group.type not in GROUP_TYPE_NAMES]
+    elif query.type:
+        rows = [r for r in rows if r.group.type == query.type]
     if query.status == "problems":
         rows = [r for r in rows if r.status_rank >= STATUS_RANK["WARN"]]
     elif query.status:

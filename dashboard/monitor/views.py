@@ -17,7 +17,14 @@ from django.shortcuts import redirect, render
 
 from dashboard.clusters import cluster_names, default_cluster, get_cluster
 from dashboard.monitor import fragments
-from dashboard.monitor.queries import LAG_STATUSES, RANGES, BrowseQuery, GroupListQuery, TopicListQuery
+from dashboard.monitor.queries import (
+    GROUP_TYPE_FILTERS,
+    LAG_STATUSES,
+    RANGES,
+    BrowseQuery,
+    GroupListQuery,
+    TopicListQuery,
+)
 from dashboard.pages import cluster_page, page, ws_url
 from dashboard.params import InvalidPage, choice_param
 from dashboard.relations import dlqs_of, is_dlq_name, original_of
@@ -25,7 +32,7 @@ from dashboard.state import store
 from kafka_admin.isolation import reads
 from kafka_admin.records import read as messages
 from kafka_admin.records.payload import describe_part, header_text
-from kafka_admin.snapshot.groups.registry import REPORTED_STATE_NAMES
+from kafka_admin.snapshot.groups.registry import GROUP_STATES
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -146,7 +153,8 @@ def groups(request: HttpRequest, cluster: str) -> HttpResponse:
         cluster,
         "groups",
         ws_url("groups", cluster, query.params()),
-        group_states=REPORTED_STATE_NAMES,
+        group_states=GROUP_STATES,
+        group_types=GROUP_TYPE_FILTERS,
         lag_statuses=LAG_STATUSES,
         query=query,
         groups_table=table,

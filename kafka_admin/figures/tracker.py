@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from kafka_admin.figures.rates import CatchUp, Trend, catch_up_eta, in_noise_band, rate, trend
+from kafka_admin.figures.share_status import ShareSample, evaluate_share_partition, push_share
 from kafka_admin.figures.status import (
     DEFAULT_MIN_SAMPLES,
     DEFAULT_WINDOW_SAMPLES,
@@ -101,6 +102,7 @@ class FigureTracker:
         self._progress: dict[str, deque[tuple[float, int]]] = {}
         self._progress_total: dict[str, int] = {}
         self._lags: dict[str, deque[tuple[float, int]]] = {}
+        self._share_windows: dict[tuple[str, str, int], deque[ShareSample]] = {}
 
     # -- seeding from stored history (so a restart does not start from nothing) -----------------
     def seed_topic(self, topic: str, t: float, ends: dict[int, int]) -> None:
@@ -172,7 +174,7 @@ class FigureTracker:
         produced = [partition_rates.get((o.topic, o.partition)) for o in g.offsets]
         known = [r for r in produced if r is not None]
         produce_rate = sum(known) if known else None
-        statuses = self._statuses(g, now)
+        statuses = self._share_statuses(g, now) if g.share_partitions else self._statuses(g, now)
         self._add_lag(g.group_id, now, g.total_lag)
         lags = self._lags[g.group_id]
         return GroupFigures(
@@ -203,6 +205,25 @@ class FigureTracker:
                 has_owner=(o.topic, o.partition) in owned,
                 run=self._runs.get(key),
                 resets=resets,
+            )
+        return out
+
+    def _share_statuses(self, g: Group, now: float) -> dict[TP, PartitionStatus]:
+        """A share group's partitions judged by their own rules (kafka_admin/figures/share_status.py)."""
+        owned = {(a.topic, a.partition) for m in g.members for a in m.assignments}
+        out = {}
+        for p in g.share_partitions:
+            key = (g.group_id, p.topic, p.partition)
+            window = push_share(
+                self._share_windows.setdefault(key, deque()),
+                ShareSample(now, p.start_offset, p.end_offset, p.lag),
+                self.status_samples,
+            )
+            out[(p.topic, p.partition)] = evaluate_share_partition(
+                window,
+                min_samples=self.status_min_samples,
+                has_owner=(p.topic, p.partition) in owned,
+                delivery_limit=g.delivery_count_limit,
             )
         return out
 
@@ -255,12 +276,17 @@ class FigureTracker:
             self._ends.pop(tp, None)
 
     def _forget_groups(self, groups: dict[str, GroupFigures]) -> None:
+        def kept(gid: str) -> dict[TP, PartitionStatus]:
+            return groups.get(gid, _NO_GROUP).partition_statuses
+
         for store in (self._committed, self._progress, self._progress_total, self._lags):
             for gid in [gid for gid in store if gid not in groups]:
                 del store[gid]
-        for key in [k for k in self._windows if (k[1], k[2]) not in groups.get(k[0], _NO_GROUP).partition_statuses]:
+        for key in [k for k in self._windows if (k[1], k[2]) not in kept(k[0])]:
             del self._windows[key]
             self._runs.pop(key, None)
+        for key in [k for k in self._share_windows if (k[1], k[2]) not in kept(k[0])]:
+            del self._share_windows[key]
 
 
 _NO_GROUP = GroupFigures(TimeLag(None, False, ""), None, None, Trend(None, "unknown", 0), CatchUp(None, ""), ())

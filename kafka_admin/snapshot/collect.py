@@ -19,7 +19,9 @@ from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from kafka_admin.clients import error_text, make_admin
 from kafka_admin.config import ClusterConfig
-from kafka_admin.snapshot.groups.base import UNKNOWN_STATE, Ends, GroupCycle, GroupReads, ListedGroup
+from kafka_admin.protocol.client import GroupProtocolClient, ListResult
+from kafka_admin.snapshot.groups.base import Ends, GroupCycle, GroupReads, ListedGroup
+from kafka_admin.snapshot.groups.listing import broker_listing, listed_groups
 from kafka_admin.snapshot.groups.registry import GROUP_TYPES, GroupTypes
 from kafka_admin.snapshot.model import Broker, ClusterSnapshot, Group, PartitionInfo, SnapshotError, Topic
 from kafka_admin.snapshot.offsets_topic import OffsetsTopicReader
@@ -43,6 +45,7 @@ class SnapshotCollector:
         self._last_transport_error: str | None = None
         self._admin = make_admin(config, on_error=self._remember_error)
         self._replace_client = False
+        self.protocol = GroupProtocolClient(config)
         self._offsets_reader: OffsetsTopicReader | None = None
         self.record_times = RecordTimes(config)
 
@@ -66,8 +69,10 @@ class SnapshotCollector:
         return self._offsets_reader
 
     def close(self) -> None:
-        """Stop the offsets reader, if any, and the time-lag reader (the AdminClient needs no closing)."""
+        """Stop the offsets reader, if any, the time-lag reader and the codec's connections (the
+        AdminClient needs no closing)."""
         self.record_times.close()
+        self.protocol.close()
         if self._offsets_reader is not None:
             self._offsets_reader.close()
             self._offsets_reader = None
@@ -85,6 +90,7 @@ class _Cycle:
         self.config = config
         self.admin = admin
         self.owner = owner
+        self.protocol = owner.protocol
         self.group_types = owner.group_types
         self.timeout = config.request_timeout_s
         self.started_at = datetime.now(UTC)
@@ -146,7 +152,7 @@ class _Cycle:
             )
             for t in topics
         )
-        groups = self.read_groups(groups_future, watermarks_end)
+        groups = self.read_groups(groups_future, watermarks_end, {b.id: (b.host, b.port) for b in brokers})
         return self.finish(
             reachable=True,
             cluster_id=cluster.cluster_id,
@@ -221,33 +227,32 @@ class _Cycle:
             self.error("partition", shown, f"{which} offset unavailable: {message}")
         return out
 
-    def read_groups(self, listing_future: Future, ends: Ends) -> tuple[Group, ...]:
+    def read_groups(self, listing_future: Future, ends: Ends, brokers: dict[int, tuple[str, int]]) -> tuple[Group, ...]:
+        broker = broker_listing(self, brokers)
         try:
             listing = listing_future.result(timeout=self.remaining())
         except Exception as exc:  # noqa: BLE001 - recorded, the rest of the snapshot stands
             self.error("groups", "*", exc)
-            return ()
+            if broker is None:
+                return ()
+            return read_listed(self, (), ends, broker)
         for exc in listing.errors:
             self.error("groups", "list", exc)
-        return read_listed(self, listing.valid, ends)
+        return read_listed(self, listing.valid, ends, broker)
 
 
-def read_listed(cycle: GroupCycle, listings: Iterable[Any], ends: Ends) -> tuple[Group, ...]:
-    """Every listed group read by its type's reads, sorted by id.
+def read_listed(
+    cycle: GroupCycle, listings: Iterable[Any], ends: Ends, broker: ListResult | None = None
+) -> tuple[Group, ...]:
+    """Every listed group (the admin listing joined with the codec's, groups/listing.py) read by its
+    type's reads, sorted by id.
 
     One call per distinct reads (GroupType.reads) with all of its groups: types read alike share
     batches and the in-flight bound. The registry (cycle.group_types) knows the types; this does not.
     """
-    types = cycle.group_types
-    listed = {g.group_id: g for g in listings}
     batches: dict[GroupReads, list[ListedGroup]] = {}
-    for gid in sorted(listed):
-        listing = listed[gid]
-        reported_type = getattr(listing, "type", None)
-        group = ListedGroup(
-            gid, listing, types.state_name(listing.state) or UNKNOWN_STATE, types.type_name(reported_type)
-        )
-        batches.setdefault(types.group_type(reported_type).reads, []).append(group)
+    for group, gtype in listed_groups(cycle.group_types, listings, broker):
+        batches.setdefault(gtype.reads, []).append(group)
     groups = [g for reads, batch in batches.items() for g in reads.read(cycle, batch, ends)]
     return tuple(sorted(groups, key=lambda g: g.group_id))
 

@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from kafka_admin.snapshot.connect_model import ConnectInfo, connect_from_dict, connect_to_dict
+from kafka_admin.snapshot.streams_model import StreamsInfo, streams_from_dict, streams_to_dict
+
 
 @dataclass(frozen=True, slots=True)
 class Broker:
@@ -102,6 +105,23 @@ class PartitionOffsets:
 
 
 @dataclass(frozen=True, slots=True)
+class SharePartition:
+    """A share group's state of one partition (DescribeShareGroupOffsets): there is no committed offset.
+
+    start_offset: the share-partition start offset, below which every record is acknowledged
+    (accepted, rejected, or archived past the delivery count limit); None before the group has
+    state for the partition. lag: what Kafka reports (KIP-1226: the records from the start offset
+    on not yet acknowledged), None when the broker does not say (before Kafka 4.2) or has no state.
+    """
+
+    topic: str
+    partition: int
+    start_offset: int | None
+    end_offset: int | None
+    lag: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class Group:
     group_id: str
     state: str
@@ -110,15 +130,24 @@ class Group:
     assignor: str | None = None
     members: tuple[Member, ...] = ()
     offsets: tuple[PartitionOffsets, ...] = ()
+    # The group's protocol type as ListGroups names it: "consumer" (classic consumers), "connect"
+    # (Kafka Connect workers), "share", "streams", "" (a group that only commits offsets).
+    protocol: str | None = None
+    share_partitions: tuple[SharePartition, ...] = ()  # share groups only
+    delivery_count_limit: int | None = None  # share groups: share.delivery.count.limit in force
+    streams: StreamsInfo | None = None  # streams groups: topology and tasks (streams_model.py)
+    connect: ConnectInfo | None = None  # Connect worker groups: connectors and tasks (connect_model.py)
 
     @property
     def total_lag(self) -> int:
-        """Sum of the known positive lags; a partition without a known lag adds nothing."""
-        return sum(o.lag for o in self.offsets if o.lag is not None and o.lag > 0)
+        """Sum of the known positive lags (committed offsets', or share partitions'); unknown adds nothing."""
+        committed = sum(o.lag for o in self.offsets if o.lag is not None and o.lag > 0)
+        return committed + sum(p.lag for p in self.share_partitions if p.lag is not None and p.lag > 0)
 
     @property
     def topics(self) -> tuple[str, ...]:
         names = {o.topic for o in self.offsets}
+        names.update(p.topic for p in self.share_partitions)
         names.update(a.topic for m in self.members for a in m.assignments)
         return tuple(sorted(names))
 
@@ -241,10 +270,15 @@ def group_to_dict(g: Group) -> dict[str, Any]:
         "group_id": g.group_id,
         "state": g.state,
         "type": g.type,
+        "protocol": g.protocol,
         "coordinator": g.coordinator,
         "assignor": g.assignor,
         "members": [member_to_dict(m) for m in g.members],
         "offsets": [offsets_to_dict(o) for o in g.offsets],
+        "share_partitions": [share_partition_to_dict(p) for p in g.share_partitions],
+        "delivery_count_limit": g.delivery_count_limit,
+        "streams": streams_to_dict(g.streams),
+        "connect": connect_to_dict(g.connect),
         "total_lag": g.total_lag,
     }
 
@@ -258,6 +292,16 @@ def record_time_to_dict(r: RecordTime) -> dict[str, Any]:
         "timestamp_ms": r.timestamp_ms,
         "timestamp_type": r.timestamp_type,
         "below_start": r.below_start,
+    }
+
+
+def share_partition_to_dict(p: SharePartition) -> dict[str, Any]:
+    return {
+        "topic": p.topic,
+        "partition": p.partition,
+        "start_offset": p.start_offset,
+        "end_offset": p.end_offset,
+        "lag": p.lag,
     }
 
 
@@ -320,6 +364,7 @@ def snapshot_from_dict(d: dict[str, Any]) -> ClusterSnapshot:
                 group_id=g["group_id"],
                 state=g["state"],
                 type=g.get("type"),
+                protocol=g.get("protocol"),
                 coordinator=g.get("coordinator"),
                 assignor=g.get("assignor"),
                 members=tuple(
@@ -336,6 +381,13 @@ def snapshot_from_dict(d: dict[str, Any]) -> ClusterSnapshot:
                     PartitionOffsets(o["topic"], o["partition"], o["committed"], o["end_offset"], o["lag"])
                     for o in g.get("offsets", [])
                 ),
+                share_partitions=tuple(
+                    SharePartition(p["topic"], p["partition"], p["start_offset"], p["end_offset"], p["lag"])
+                    for p in g.get("share_partitions", [])
+                ),
+                delivery_count_limit=g.get("delivery_count_limit"),
+                streams=streams_from_dict(g.get("streams")),
+                connect=connect_from_dict(g.get("connect")),
             )
             for g in d.get("groups", [])
         ),

@@ -21,6 +21,7 @@ from django.core.cache import cache
 from dashboard.clusters import configured_clusters
 from dashboard.poller.loop import Poller
 from kafka_admin.config import ClusterConfig, clusters_from_file
+from kafka_admin.protocol.client import GroupProtocolClient
 from kafka_admin.snapshot.collect import collect_snapshot
 from tests.kafka_support import BrokerProcess, Kafka, free_port
 
@@ -139,7 +140,33 @@ def test_snapshot_over_sasl(sasl, sasl_data, mechanism, all_logs):
     assert topic in {t.name for t in snap.topics}
     [found] = [g for g in snap.groups if g.group_id == group]
     assert found.total_lag == 1
+    # the protocol comes from the codec's own ListGroups: it authenticated with the same settings
+    assert found.protocol == "" and not [e for e in snap.errors if e.scope == "groups"], snap.errors
     assert_no_secret(all_logs.text, "the logs")
+
+
+@pytest.mark.parametrize("mechanism", ["PLAIN", "SCRAM-SHA-256"])
+def test_the_codec_over_sasl(sasl, sasl_data, mechanism):
+    _, group = sasl_data
+    wait_reachable(sasl.config(mechanism, PLAIN_PW if mechanism == "PLAIN" else SCRAM_PW))
+    client = GroupProtocolClient(sasl.config(mechanism, PLAIN_PW if mechanism == "PLAIN" else SCRAM_PW))
+    try:
+        listed = client.list_groups(TIMEOUT_S)
+        assert listed.errors == [] and group in {g.group_id for g in listed.groups}
+        coordinators, failed = client.coordinators([group], TIMEOUT_S)
+        assert failed == {} and coordinators == {group: 1}
+    finally:
+        client.close()
+
+
+@pytest.mark.parametrize("mechanism", ["PLAIN", "SCRAM-SHA-256"])
+def test_the_codec_with_a_wrong_password_says_so_without_it(sasl, mechanism):
+    client = GroupProtocolClient(sasl.config(mechanism, WRONG_PW))
+    with pytest.raises(Exception) as caught:
+        client.list_groups(TIMEOUT_S)
+    text = str(caught.value)
+    assert "SASL_AUTHENTICATION_FAILED" in text or "no bootstrap server answered" in text
+    assert_no_secret(text, "the codec's error")
 
 
 @pytest.mark.parametrize(

@@ -39,7 +39,21 @@ WEIRD_GROUP = '<script>alert("x")</script>/a b?c#d%2F&\'é'
 WEIRD_TOPIC = "<b>\"q'&amp;</b> x?y#z%41"
 ENVELOPE = {"cluster", "stale", "age_s", "stale_reason", "stale_since", "collected_at"}
 PAGING = {"count", "page", "pages", "page_size", "results"}
-GROUP_FIELDS = {"group_id", "state", "type", "coordinator", "assignor", "members", "offsets", "total_lag"}
+GROUP_FIELDS = {
+    "group_id",
+    "state",
+    "type",
+    "protocol",
+    "coordinator",
+    "assignor",
+    "members",
+    "offsets",
+    "share_partitions",
+    "delivery_count_limit",
+    "streams",
+    "connect",
+    "total_lag",
+}
 GROUP_FIGURES = {
     "time_lag_s",
     "time_lag_lower_bound",

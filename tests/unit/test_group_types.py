@@ -15,9 +15,11 @@ from typing import Any
 import pytest
 from confluent_kafka import ConsumerGroupState, ConsumerGroupType
 
+from kafka_admin.protocol.client import BrokerListing, ListResult
 from kafka_admin.snapshot.collect import read_listed
-from kafka_admin.snapshot.groups.base import Ends, GroupCycle, GroupState, GroupType, ListedGroup
+from kafka_admin.snapshot.groups.base import LISTING_ONLY, Ends, GroupCycle, GroupState, GroupType, ListedGroup
 from kafka_admin.snapshot.groups.consumer_reads import CONSUMER_GROUP_READS
+from kafka_admin.snapshot.groups.listing import listed_groups
 from kafka_admin.snapshot.groups.registry import (
     GROUP_STATES,
     GROUP_TYPES,
@@ -94,6 +96,7 @@ class TestRegistry:
             "Dead",
             "Assigning",
             "Reconciling",
+            "NotReady",
             "Unknown",
         )
         # what confluent-kafka 2.16 can report, and the groups page's state filter offers
@@ -115,10 +118,24 @@ class TestRegistry:
         assert GROUP_TYPES.type_name(ConsumerGroupType.UNKNOWN) is None
         assert GROUP_TYPES.type_name(Reported.THROWAWAY) == "THROWAWAY"  # not registered: as given
 
-    def test_an_unknown_or_missing_type_is_read_as_a_consumer_group(self):
-        for reported in (ConsumerGroupType.UNKNOWN, None, Reported.THROWAWAY):
+    def test_a_missing_type_is_read_as_a_consumer_group(self):
+        for reported in (ConsumerGroupType.UNKNOWN, None):
             assert GROUP_TYPES.group_type(reported).reads is CONSUMER_GROUP_READS
             assert GROUP_TYPES.group_type(reported).name is None
+
+    def test_a_named_type_no_module_knows_is_listed_only(self):
+        for reported in (Reported.THROWAWAY, "queue-of-tomorrow"):
+            assert GROUP_TYPES.group_type(reported).reads is LISTING_ONLY
+        assert GROUP_TYPES.type_name("queue-of-tomorrow") == "queue-of-tomorrow"
+
+    def test_the_brokers_lower_case_names_find_the_types(self):
+        assert [GROUP_TYPES.type_name(n) for n in ("classic", "consumer", "share", "streams")] == [
+            "classic",
+            "consumer",
+            "share",
+            "streams",
+        ]
+        assert GROUP_TYPES.group_type("classic").reads is CONSUMER_GROUP_READS
 
     def test_adding_a_type_adds_its_states_and_names_and_leaves_the_registry_alone(self):
         types = GROUP_TYPES.adding(throwaway())
@@ -170,3 +187,53 @@ class TestTheCycleLoopsOverTheRegistry:
             ("a", "other", "Unknown"),
             ("b", "throwaway", "Idling"),
         ]
+
+
+class TestTheBrokersListingJoinsTheAdminListing:
+    """groups/listing.py: the codec's ListGroups v5 beside confluent-kafka's listing."""
+
+    def broker(self, *groups: BrokerListing, version: int = 5) -> ListResult:
+        return ListResult(list(groups), [], version)
+
+    def test_groups_only_the_broker_lists_are_kept_with_its_words(self):
+        reads = RecordingReads()
+        cycle = Cycle(GROUP_TYPES.adding(throwaway(reads)))
+        admin = [Listing("c-1", ConsumerGroupState.STABLE, ConsumerGroupType.CLASSIC)]
+        broker = self.broker(
+            BrokerListing("c-1", "consumer", "Stable", "classic"),
+            BrokerListing("q-1", "share", "Empty", "share"),
+            BrokerListing("s-1", "streams", "NotReady", "streams"),
+            BrokerListing("t-1", "throwaway", "Loitering", "throwaway"),
+            BrokerListing("x-1", "odd", "Brewing", "cauldron"),
+        )
+        listed = dict(
+            (g.group_id, (g.state, g.type, g.protocol)) for g, _ in listed_groups(cycle.group_types, admin, broker)
+        )
+        assert listed == {
+            "c-1": ("Stable", "classic", "consumer"),
+            "q-1": ("Empty", "share", "share"),
+            "s-1": ("NotReady", "streams", "streams"),
+            "t-1": ("Loitering", "throwaway", "throwaway"),
+            "x-1": ("Brewing", "cauldron", "odd"),  # unknown type and state: listed as the broker says
+        }
+        # classic, share and streams groups need a client to be read: the others are only listed
+        no_classic = ListResult([g for g in broker.groups if g.type not in ("classic", "share", "streams")], [], 5)
+        groups = {g.group_id: g for g in read_listed(cycle, [], {}, no_classic)}
+        assert reads.calls == [["t-1"]]
+        assert groups["x-1"] == Group("x-1", "Brewing", "cauldron", protocol="odd")
+
+    def test_kip_848_states_come_from_the_broker(self):
+        admin = [Listing("k", ConsumerGroupState.UNKNOWN, ConsumerGroupType.CONSUMER)]
+        broker = self.broker(BrokerListing("k", "consumer", "Reconciling", "consumer"))
+        ((group, gtype),) = listed_groups(GROUP_TYPES, admin, broker)
+        assert (group.state, group.type, gtype.reads) == ("Reconciling", "consumer", CONSUMER_GROUP_READS)
+
+    def test_without_the_brokers_listing_the_admin_listing_stands(self):
+        admin = [Listing("a", ConsumerGroupState.EMPTY, ConsumerGroupType.CLASSIC)]
+        ((group, _),) = listed_groups(GROUP_TYPES, admin, None)
+        assert (group.state, group.type, group.protocol) == ("Empty", "classic", None)
+
+    def test_a_group_only_the_admin_api_lists_is_kept(self):
+        admin = [Listing("late", ConsumerGroupState.STABLE, ConsumerGroupType.CONSUMER)]
+        ((group, _),) = listed_groups(GROUP_TYPES, admin, self.broker())
+        assert (group.group_id, group.state, group.type) == ("late", "Stable", "consumer")

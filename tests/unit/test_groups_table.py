@@ -4,6 +4,7 @@ stored snapshot and process (store.derived), and must still show each new cycle'
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 import pytest
 from django.urls import reverse
@@ -14,6 +15,7 @@ from dashboard.monitor.queries import GroupListQuery
 from dashboard.state import store
 from kafka_admin.figures.timelag import TimeLag
 from kafka_admin.figures.tracker import FigureTracker
+from kafka_admin.snapshot.model import Group
 from tests.factories import later, snapshot
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clean_cache")]
@@ -157,3 +159,46 @@ class TestIdleTableHoldsStill:
         late = [c for c in changed if c >= 20]
         assert len(late) <= 2, late  # "≥ 1m 00s" -> "≥ 2m 00s" once in these 40 cycles, not 40 changes
         assert "≥ 2m 00s" in previous and "older than history" in previous
+
+
+class TestTypes:
+    """Every type the broker lists is a row, with its type and protocol; the type is a filter."""
+
+    def save_mixed(self) -> None:
+        snap = snapshot(cluster=name(), groups={"c": {}})
+        snap = replace(
+            snap,
+            groups=(
+                Group("c", "Stable", "classic", protocol="connect"),
+                Group("k", "Reconciling", "consumer", protocol="consumer"),
+                Group("q", "Empty", "share", protocol="share"),
+                Group("s", "NotReady", "streams", protocol="streams"),
+                Group("odd", "Brewing", "cauldron", protocol="odd"),
+                Group("old", "Stable", None),
+            ),
+        )
+        store.save(snap, FigureTracker().update(snap))
+
+    def ids(self, **query: str) -> list[str]:
+        return [r.group_id for r in rows.filtered_groups(store.state(name()), GroupListQuery.parse(query))]
+
+    def test_the_type_filter(self):
+        self.save_mixed()
+        assert sorted(self.ids()) == ["c", "k", "odd", "old", "q", "s"]
+        assert self.ids(type="share") == ["q"]
+        assert self.ids(type="streams") == ["s"]
+        assert sorted(self.ids(type="other")) == ["odd", "old"]
+        assert self.ids(type="classic", state="Stable") == ["c"]
+
+    def test_an_unknown_type_filter_is_a_clear_400_not_a_500(self, viewer):
+        response = viewer.get(reverse("groups", args=[name()]), {"type": "<script>"})
+        assert response.status_code == 400
+        assert b"<script>" not in response.content
+
+    def test_the_page_shows_type_protocol_and_every_state(self, viewer):
+        self.save_mixed()
+        html = viewer.get(reverse("groups", args=[name()]), {"sort": "name"}).content.decode()
+        assert 'class="type">classic <span class="muted" title="protocol type">· connect</span>' in html
+        assert 'class="type">share</td>' in html and 'class="type">unknown</td>' in html
+        assert "Reconciling" in html and "NotReady" in html and "Brewing" in html
+        assert '<option value="streams"' in html and '<option value="NotReady"' in html

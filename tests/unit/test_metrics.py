@@ -19,6 +19,7 @@ from dashboard.state.store import ClusterState
 from kafka_admin.figures.status import LagStatus
 from kafka_admin.figures.timelag import TimeLag
 from kafka_admin.figures.tracker import ClusterFigures, FigureTracker
+from kafka_admin.snapshot.model import Group
 from tests.factories import later, snapshot, unreachable
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clean_cache")]
@@ -436,3 +437,30 @@ class TestPollFailures:
         found = scrape(client)
         assert found[key("kafka_dashboard_poll_failures", cluster=name())] == 2
         assert found[key("kafka_dashboard_cluster_up", cluster=name())] == 0
+
+
+class TestEveryGroupType:
+    def test_every_listed_group_has_an_info_sample_with_its_type_and_protocol(self, client):
+        snap, figures = busy_cluster(name())
+        snap = replace(
+            snap,
+            groups=(
+                *snap.groups,
+                Group("q", "Empty", "share", protocol="share"),
+                Group("s", "NotReady", "streams", protocol="streams"),
+                Group("odd", "Brewing", "cauldron", protocol="odd"),
+                Group("old", "Stable", None),
+            ),
+        )
+        store.save(snap, figures)
+        info = of(scrape(client), "kafka_dashboard_group_info")
+        c = name()
+
+        def labels(g: str, t: str, p: str, s: str) -> Key:
+            return key("kafka_dashboard_group_info", cluster=c, consumergroup=g, type=t, protocol=p, state=s)
+
+        assert info[labels("q", "share", "share", "Empty")] == 1
+        assert info[labels("s", "streams", "streams", "NotReady")] == 1
+        assert info[labels("odd", "cauldron", "odd", "Brewing")] == 1
+        assert info[labels("old", "unknown", "", "Stable")] == 1
+        assert len(info) == len(snap.groups)

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from confluent_kafka.admin import AdminClient
 
     from kafka_admin.config import ClusterConfig
+    from kafka_admin.protocol.client import GroupProtocolClient
     from kafka_admin.snapshot.groups.registry import GroupTypes
     from kafka_admin.snapshot.offsets_topic import OffsetsTopicReader
 
@@ -40,9 +41,10 @@ class ListedGroup:
     """A group as the listing gave it, with its state and type already in the registry's spelling."""
 
     group_id: str
-    listing: Any  # confluent_kafka.ConsumerGroupListing
+    listing: Any  # confluent_kafka.ConsumerGroupListing, or protocol.client.BrokerListing
     state: str
     type: str | None
+    protocol: str | None = None  # the protocol type ListGroups names ("consumer", "connect", "share", ...)
 
 
 class GroupCycle(Protocol):
@@ -50,6 +52,7 @@ class GroupCycle(Protocol):
 
     config: ClusterConfig
     admin: AdminClient
+    protocol: GroupProtocolClient  # the codec's client, for what the admin API cannot ask
     group_types: GroupTypes
     deadline: float  # time.monotonic() by which the whole cycle ends
     requests: int  # requests sent this cycle; reads add theirs
@@ -81,7 +84,7 @@ class ListingOnly:
     """For a type whose members and offsets the admin API cannot read: the listing's state, nothing more."""
 
     def read(self, cycle: GroupCycle, groups: Sequence[ListedGroup], ends: Ends) -> list[Group]:
-        return [Group(group_id=g.group_id, state=g.state, type=g.type) for g in groups]
+        return [Group(group_id=g.group_id, state=g.state, type=g.type, protocol=g.protocol) for g in groups]
 
 
 LISTING_ONLY = ListingOnly()
@@ -96,3 +99,6 @@ class GroupType:
     states: tuple[GroupState, ...]
     reads: GroupReads = LISTING_ONLY
     about: str = ""  # one line for readers of the registry
+    # Protocol types (ListGroups' ProtocolType) this type claims whatever the group type says:
+    # Connect workers are classic groups read in a way of their own.
+    protocols: tuple[str, ...] = ()

@@ -39,24 +39,47 @@ class ConsumerGroupReads:
             limit=limit,
             deadline=cycle.deadline,
         )
-        if cycle.config.offsets_source == "offsets-topic":
-            committed = committed_from_topic(cycle, ids, ends)
-            cycle.requests += len(ids)  # DescribeGroups only: no OffsetFetch per group
-        else:
-            committed = run_bounded(
-                ids,
-                lambda chunk: cycle.admin.list_consumer_group_offsets(
-                    [ConsumerGroupTopicPartitions(chunk[0])], request_timeout=cycle.remaining()
-                ),
-                batch=1,
-                limit=limit,
-                deadline=cycle.deadline,
-            )
-            cycle.requests += 2 * len(ids)
+        cycle.requests += len(ids)  # DescribeGroups
+        committed = read_committed(cycle, ids, ends)
         return [build_group(cycle, g, descriptions.get(g.group_id), committed.get(g.group_id), ends) for g in groups]
 
 
 CONSUMER_GROUP_READS = ConsumerGroupReads()
+
+
+def read_committed(cycle: GroupCycle, ids: list[str], ends: Ends) -> dict[str, Any]:
+    """Committed offsets of the groups from the configured source: OffsetFetch one group a call,
+    or the __consumer_offsets reader. Streams groups commit like consumer groups and share it."""
+    if cycle.config.offsets_source == "offsets-topic":
+        return committed_from_topic(cycle, ids, ends)
+    cycle.requests += len(ids)
+    return run_bounded(
+        ids,
+        lambda chunk: cycle.admin.list_consumer_group_offsets(
+            [ConsumerGroupTopicPartitions(chunk[0])], request_timeout=cycle.remaining()
+        ),
+        batch=1,
+        limit=cycle.config.max_in_flight,
+        deadline=cycle.deadline,
+    )
+
+
+def offset_rows(cycle: GroupCycle, gid: str, offsets: Any, ends: Ends) -> tuple[PartitionOffsets, ...]:
+    """A group's committed partitions with their lag against this cycle's end offsets; errors recorded."""
+    rows: list[PartitionOffsets] = []
+    if isinstance(offsets, BaseException) or offsets is None:
+        cycle.error("group", gid, offsets if offsets is not None else "no committed offsets returned")
+        return ()
+    for tp in offsets.topic_partitions or []:
+        if tp.error is not None:
+            cycle.error("group", f"{gid} {tp.topic}/{tp.partition}", tp.error.str())
+            continue
+        if tp.offset < 0:
+            continue
+        end = ends.get((tp.topic, tp.partition))
+        rows.append(PartitionOffsets(tp.topic, tp.partition, tp.offset, end, partition_lag(tp.offset, end)))
+    rows.sort(key=lambda r: (r.topic, r.partition))
+    return tuple(rows)
 
 
 def committed_from_topic(cycle: GroupCycle, ids: list[str], ends: Ends) -> dict[str, Any]:
@@ -114,19 +137,6 @@ def build_group(cycle: GroupCycle, listed: ListedGroup, desc: Any, offsets: Any,
             )
             for m in desc.members
         )
-    rows: list[PartitionOffsets] = []
-    if isinstance(offsets, BaseException) or offsets is None:
-        cycle.error("group", gid, offsets if offsets is not None else "no committed offsets returned")
-    else:
-        for tp in offsets.topic_partitions or []:
-            if tp.error is not None:
-                cycle.error("group", f"{gid} {tp.topic}/{tp.partition}", tp.error.str())
-                continue
-            if tp.offset < 0:
-                continue
-            end = ends.get((tp.topic, tp.partition))
-            rows.append(PartitionOffsets(tp.topic, tp.partition, tp.offset, end, partition_lag(tp.offset, end)))
-    rows.sort(key=lambda r: (r.topic, r.partition))
     return Group(
         group_id=gid,
         state=state,
@@ -134,5 +144,6 @@ def build_group(cycle: GroupCycle, listed: ListedGroup, desc: Any, offsets: Any,
         coordinator=coordinator,
         assignor=assignor,
         members=members,
-        offsets=tuple(rows),
+        offsets=offset_rows(cycle, gid, offsets, ends),
+        protocol=listed.protocol,
     )

@@ -13,8 +13,11 @@ from typing import Any
 
 from kafka_admin.snapshot.groups.base import UNKNOWN_STATE, GroupType
 from kafka_admin.snapshot.groups.classic import CLASSIC
+from kafka_admin.snapshot.groups.connect import CONNECT
 from kafka_admin.snapshot.groups.consumer import CONSUMER
-from kafka_admin.snapshot.groups.unreported import UNREPORTED
+from kafka_admin.snapshot.groups.share import SHARE
+from kafka_admin.snapshot.groups.streams import STREAMS
+from kafka_admin.snapshot.groups.unreported import UNRECOGNISED, UNREPORTED
 
 
 def reported_name(value: Any) -> str | None:
@@ -28,15 +31,22 @@ def reported_name(value: Any) -> str | None:
 class GroupTypes:
     """An immutable set of group types; `adding()` makes a new one (no registration at import time)."""
 
-    def __init__(self, types: Iterable[GroupType], fallback: GroupType = UNREPORTED) -> None:
+    def __init__(
+        self, types: Iterable[GroupType], fallback: GroupType = UNREPORTED, unrecognised: GroupType = UNRECOGNISED
+    ) -> None:
         self.types = tuple(types)
         self.fallback = fallback
+        self.unrecognised = unrecognised
         self._by_reported: dict[str, GroupType] = {}
+        self._by_protocol: dict[str, GroupType] = {}
         self._state_names: dict[str, str] = {}
         self._kinds: dict[str, str] = {}
         for gtype in self.types:
+            for protocol in gtype.protocols:
+                if self._by_protocol.setdefault(protocol, gtype) is not gtype:
+                    raise ValueError(f"two types claim protocol type {protocol}")
             for reported in gtype.reported:
-                if self._by_reported.setdefault(reported, gtype) is not gtype:
+                if self._by_reported.setdefault(reported.upper(), gtype) is not gtype:
                     raise ValueError(f"two types report themselves as {reported}")
             for state in gtype.states:
                 if self._kinds.setdefault(state.name, state.kind) != state.kind:
@@ -45,19 +55,29 @@ class GroupTypes:
                     raise ValueError(f"reported state {state.reported} is spelled two ways")
 
     def adding(self, *types: GroupType) -> GroupTypes:
-        return GroupTypes((*self.types, *types), self.fallback)
+        return GroupTypes((*self.types, *types), self.fallback, self.unrecognised)
 
-    def group_type(self, reported: Any) -> GroupType:
-        """The type a listing or description reports; the fallback when none registered claims it."""
+    def group_type(self, reported: Any, protocol: str | None = None) -> GroupType:
+        """The type a listing reports (the admin API's enum or the broker's own name, any case);
+        a protocol type a module claims (Connect's "connect") wins over it.
+
+        No type named (old brokers, confluent-kafka's UNKNOWN): the fallback, read as a consumer
+        group. A type named that no module knows: listed with its state only, never described
+        with another type's calls (a DescribeGroups of a share group only earns an error).
+        """
+        if protocol is not None and protocol in self._by_protocol:
+            return self._by_protocol[protocol]
         name = reported_name(reported)
-        return self._by_reported.get(name, self.fallback) if name is not None else self.fallback
+        if name is None:
+            return self.fallback
+        return self._by_reported.get(name.upper(), self.unrecognised)
 
     def type_name(self, reported: Any) -> str | None:
         """ConsumerGroupType.CLASSIC -> "classic"; an unregistered name as given; UNKNOWN -> None."""
         name = reported_name(reported)
         if name is None:
             return None
-        gtype = self._by_reported.get(name)
+        gtype = self._by_reported.get(name.upper())
         return gtype.name if gtype is not None else name
 
     def state_name(self, reported: Any) -> str | None:
@@ -82,9 +102,10 @@ class GroupTypes:
         return MappingProxyType(self._kinds)
 
 
-GROUP_TYPES = GroupTypes((CLASSIC, CONSUMER))
+GROUP_TYPES = GroupTypes((CLASSIC, CONSUMER, SHARE, STREAMS, CONNECT))
 
 GROUP_STATES: tuple[str, ...] = GROUP_TYPES.states
+GROUP_TYPE_NAMES: tuple[str, ...] = tuple(dict.fromkeys(t.name for t in GROUP_TYPES.types if t.name))
 REPORTED_STATES: Mapping[str, str] = GROUP_TYPES.reported_states
 # The states the admin API can report today: what a state filter offers.
 REPORTED_STATE_NAMES: tuple[str, ...] = tuple(dict.fromkeys(REPORTED_STATES.values()))

@@ -1,0 +1,69 @@
+"""Share groups in tests: a real share consumer in a child process, the group's configs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, ResourceType
+
+from tests.kafka_support import REPO
+
+T = TypeVar("T")
+
+
+def set_group_configs(bootstrap: str, group: str, **configs: str) -> None:
+    """Group configs (share.auto.offset.reset, share.delivery.count.limit, ...) before it starts."""
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    entries = [
+        ConfigEntry(k.replace("_", "."), v, incremental_operation=AlterConfigOpType.SET) for k, v in configs.items()
+    ]
+    resource = ConfigResource(ResourceType.GROUP, group, incremental_configs=entries)
+    admin.incremental_alter_configs([resource])[resource].result(timeout=30)
+
+
+@contextmanager
+def share_worker(
+    bootstrap: str, group: str, topic: str, count: int, reject_every: int = 0, release_every: int = 0
+) -> Iterator[subprocess.Popen]:
+    """A share consumer (tests/integration/share_worker.py) that has acknowledged `count` records
+    and stays in the group until the block ends."""
+    args = [sys.executable, "-m", "tests.integration.share_worker", bootstrap, group, topic, str(count)]
+    args += [str(reject_every), str(release_every)]
+    proc = subprocess.Popen(
+        args, cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        line = proc.stdout.readline() if proc.stdout else ""
+        if not line.startswith("acked"):
+            proc.kill()
+            _, err = proc.communicate(timeout=30)
+            raise RuntimeError(f"share worker ended early ({proc.returncode}): {line} {err[-2000:]}")
+        yield proc
+    finally:
+        if proc.poll() is None:
+            if proc.stdin:
+                proc.stdin.close()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+
+
+def wait_until(probe: Callable[[], T | None], timeout: float = 30, what: str = "condition") -> T:
+    """The first truthy value of probe(), polled; a TimeoutError naming `what` otherwise."""
+    deadline = time.monotonic() + timeout
+    pause = 0.2
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} not met in {timeout:.0f} s")
+        time.sleep(pause)
+        pause = min(1.0, pause * 1.5)
