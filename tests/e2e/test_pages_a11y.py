@@ -144,7 +144,7 @@ def test_every_page_at_both_sizes(browser, server, world):
 def test_focus_survives_consecutive_live_updates(page, server, world):
     kafka, topic, group = world["kafka"], world["topic"], world["group"]
     page.goto(f"{server.url}/c/e2e/")
-    page.wait_for_function("() => document.body.dataset.ws === 'open'", timeout=10_000)
+    page.wait_for_function("() => document.body.dataset.ws === 'open'", timeout=60_000)
     href = f"/c/e2e/groups/{group}/"
     page.locator(f"#overview-groups a[href='{href}']").focus()
     page.evaluate("() => { window.__fragment = document.getElementById('overview-groups'); }")
@@ -162,9 +162,9 @@ def test_focus_survives_consecutive_live_updates(page, server, world):
         for update in (1, 2):
             # the update replaces the fragment element (and the focused link in it) by a new one
             page.wait_for_function(
-                "() => document.getElementById('overview-groups') !== window.__fragment", timeout=20_000
+                "() => document.getElementById('overview-groups') !== window.__fragment", timeout=90_000
             )
-            page.wait_for_function("() => document.activeElement !== document.body", timeout=2_000)
+            page.wait_for_function("() => document.activeElement !== document.body", timeout=10_000)
             focused = page.evaluate(
                 "() => ({href: document.activeElement.getAttribute('href'),"
                 " inFragment: !!document.activeElement.closest('#overview-groups')})"
