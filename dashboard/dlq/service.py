@@ -33,6 +33,8 @@ from dashboard.models import (
 from dashboard.state import store
 from kafka_admin import reprocess as engine
 from kafka_admin.dlq.routing import FailureInfo, HeaderRouter, header_targets, resolve_target
+from kafka_admin.isolation.reprocess_run import reprocess_in_child
+from kafka_admin.isolation.supervisor import WorkerFailed
 
 log = logging.getLogger(__name__)
 
@@ -235,7 +237,8 @@ def start_run(
         actor=actor,
         selection={**described, "force": force, "rate_limit": rate_limit},
     )
-    args = (run.run_id, cluster, topic, selection, actor, force, rate_limit, on_progress)
+    isolated = background and settings.BROKER_ACTIONS_ISOLATED
+    args = (run.run_id, cluster, topic, selection, actor, force, rate_limit, on_progress, isolated)
     if background:
         threading.Thread(target=_execute, args=args, name=f"reprocess-{run.run_id[:8]}", daemon=True).start()
     else:
@@ -253,6 +256,7 @@ def _execute(
     force: bool,
     rate_limit: float | None,
     on_progress: Callable[[object], None] | None,
+    isolated: bool = False,
 ) -> None:
     close_old_connections()
     run = ReprocessRun.objects.get(run_id=run_id)
@@ -269,20 +273,35 @@ def _execute(
             )
 
     try:
+        options = {
+            "actor": actor,
+            "run_id": run_id,
+            "force": force,
+            "rate_limit": rate_limit,
+            "range_group": reprocessor_group(topic) if isinstance(selection, engine.OffsetRange) else None,
+        }
+        ledger = DbLedger(cluster, topic, actor=actor, forced=force)
         with _run_lock:  # one run per process at a time: runs of one DLQ share a transactional.id
-            report = engine.reprocess(
-                get_cluster(cluster),
-                topic,
-                selection,
-                targets=targets_for(topic),
-                ledger=DbLedger(cluster, topic, actor=actor, forced=force),
-                actor=actor,
-                run_id=run_id,
-                force=force,
-                rate_limit=rate_limit,
-                range_group=reprocessor_group(topic) if isinstance(selection, engine.OffsetRange) else None,
-                on_progress=progress,
-            )
+            if isolated:  # a librdkafka crash ends the child; pending batches are settled by the next run
+                report = reprocess_in_child(
+                    get_cluster(cluster),
+                    topic,
+                    selection,
+                    routing=(settings.DLQ_PATTERNS, settings.DLQ_MAPPING),
+                    ledger=ledger,
+                    on_progress=progress,
+                    **options,
+                )
+            else:
+                report = engine.reprocess(
+                    get_cluster(cluster),
+                    topic,
+                    selection,
+                    targets=targets_for(topic),
+                    ledger=ledger,
+                    on_progress=progress,
+                    **options,
+                )
         state = "done" if not report.failed and not report.errors else "failed" if not report.sent else "partial"
         message = "; ".join(report.errors[:5])
         ReprocessRun.objects.filter(run_id=run_id).update(
@@ -314,6 +333,12 @@ def _execute(
             },
         )
         _audit_interrupted(interrupted, cluster, topic, run_id)
+    except WorkerFailed as exc:  # logged once with its cause by the isolation layer
+        message = f"{exc}; what it sent is settled by the next run of this DLQ (nothing is sent twice)"
+        ReprocessRun.objects.filter(run_id=run_id).update(
+            state="failed", message=message[:500], finished_at=timezone.now()
+        )
+        audit(actor, "reprocess", cluster, topic, 0, "failed", {"run_id": run_id, "error": message[:500]})
     except Exception as exc:  # the run's outcome must be recorded whatever failed
         log.exception("reprocess run %s failed", run_id)
         ReprocessRun.objects.filter(run_id=run_id).update(

@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 # Spawn, never fork: the server has threads (daphne's, librdkafka's), and a forked child would inherit
 # their locks in whatever state they were. Spawn starts a fresh interpreter (fork + exec at once).
-_SPAWN = multiprocessing.get_context("spawn")
+SPAWN = multiprocessing.get_context("spawn")
 TAIL_BYTES = 8192  # the end of a child's stderr kept for the cause of its death
 START_TIMEOUT_S = 60.0  # a fresh interpreter importing librdkafka, on a loaded machine
 
@@ -54,7 +54,7 @@ class OperationFailed(Exception):
         self.error = error
 
 
-class _StderrTail(threading.Thread):
+class StderrTail(threading.Thread):
     """Reads a child's stderr pipe: forwards every byte to ours, keeps the last TAIL_BYTES."""
 
     def __init__(self, pipe: Connection, forward: bool) -> None:
@@ -84,7 +84,7 @@ class _StderrTail(threading.Thread):
 class _Child:
     process: BaseProcess
     conn: Connection
-    stderr: _StderrTail
+    stderr: StderrTail
     started: float
 
 
@@ -159,9 +159,9 @@ class Supervisor:
         return self._child
 
     def _start(self) -> _Child:
-        conn, child_conn = _SPAWN.Pipe()
-        err_read, err_write = _SPAWN.Pipe(duplex=False)
-        process = _SPAWN.Process(
+        conn, child_conn = SPAWN.Pipe()
+        err_read, err_write = SPAWN.Pipe(duplex=False)
+        process = SPAWN.Process(
             target=worker.main,
             args=(child_conn, err_write, self.session_path, self.args),
             name=f"kafka-dashboard {self.role}",
@@ -171,7 +171,7 @@ class Supervisor:
         process.start()
         child_conn.close()  # the child holds its ends; ours closed, EOF means the child is gone
         err_write.close()
-        tail = _StderrTail(err_read, self.forward_stderr)
+        tail = StderrTail(err_read, self.forward_stderr)
         tail.start()
         child = _Child(process, conn, tail, started)
         try:

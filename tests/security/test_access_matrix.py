@@ -344,6 +344,10 @@ class BrokerTouched(RuntimeError):
 
 BROKER_FUNCTIONS = {
     "kafka_admin.records.read": ("read_records", "read_one"),
+    # the pages' ways into the broker-work children (kafka_admin.isolation), stopped before a child starts
+    "kafka_admin.isolation.reads": ("read_records", "read_one"),
+    "dashboard.offsets.views": ("run_in_child",),
+    "kafka_admin.isolation.reprocess_run": ("reprocess_in_child",),
     "kafka_admin.offset_reset": ("read_group", "plan_reset", "apply_reset"),
     "dashboard.dlq.service": ("plan", "start_run"),
 }
