@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from kafka_admin.config import ClusterConfig
-from kafka_admin.dlq import headers as dh
+from kafka_admin.dlq.conventions.registry import CONVENTIONS
 from kafka_admin.dlq.routing import FailureInfo, Header, Target, parse_failure, republish_headers
 from kafka_admin.records.read import Record
 from kafka_admin.reprocess.errors import Halt
@@ -21,19 +21,19 @@ Accept = Callable[[Record, FailureInfo], bool]
 Targets = Callable[[Record, FailureInfo], Target]
 
 
-def size_and_original_topics(headers: Sequence[Header]) -> tuple[int, bytes | None, bytes | None]:
-    """The headers' size (as headers_size) and the last values of the two original-topic headers,
-    Spring's and this project's: what HeaderRouter.route_pair routes by, picked up in the pass that
-    sizes the headers. The one place the classifier matches DLQ header names itself."""
-    spring_topic, project_topic = dh.SPRING_ORIGINAL_TOPIC, dh.DLQ_ORIGINAL_TOPIC
-    size, spring, project = 0, None, None
+def size_and_original_topics(headers: Sequence[Header]) -> tuple[int, tuple[bytes | None, ...]]:
+    """The headers' size (as headers_size) and their route key (as dlq.routing.route_key: the last
+    values of the registered conventions' original-topic headers), what HeaderRouter.route_key
+    routes by, picked up in the pass that sizes the headers. The registry names the headers."""
+    slots, values_end = CONVENTIONS.route_slots, CONVENTIONS.value_slots
+    key: list[bytes | None] = [None] * len(slots)
+    size = 0
     for name, value in headers:
         size += len(name) + len(value or b"")
-        if name == spring_topic:
-            spring = value
-        elif name == project_topic:
-            project = value
-    return size, spring, project
+        i = slots.get(name)
+        if i is not None:
+            key[i] = value if i < values_end else b""
+    return size, tuple(key)
 
 
 @dataclass(slots=True)
@@ -97,7 +97,7 @@ class Classifier:
         resolved: set[RecordKey] = set()
         if self.force and done:
             resolved = self._ledger_call("read", self.ledger.resolved, [k for k in keys if k in done])
-        route_pair = getattr(self.targets, "route_pair", None)
+        route_key = getattr(self.targets, "route_key", None)
         force, slack, described = self.force, self.slack, self.topics.cache
         for d in candidates:
             key = d.key
@@ -118,9 +118,9 @@ class Classifier:
             header_size = -1
             if infos:
                 target = self.targets(record, infos[key])
-            elif route_pair is not None:
-                header_size, spring, project = size_and_original_topics(headers)
-                target = route_pair(spring, project)
+            elif route_key is not None:
+                header_size, key_values = size_and_original_topics(headers)
+                target = route_key(key_values)
             else:
                 target = self.targets(record, parse_failure(headers))
             topic = target.topic

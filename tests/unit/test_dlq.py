@@ -194,7 +194,8 @@ def test_failed_at_offsets_are_converted_to_utc_and_naive_is_utc() -> None:
 
 def test_both_styles_agreeing() -> None:
     info = parse_failure(spring() + project())
-    assert info.style == "both"
+    assert info.style == "spring+project"
+    assert info.conventions == ("spring", "project")
     assert info.conflicts == ()
     # Spring's header is preferred field by field, the project's fills in what Spring lacks.
     assert info.exception_class == "org.springframework.kafka.listener.ListenerExecutionFailedException"
@@ -208,7 +209,7 @@ def test_both_styles_disagreeing_are_reported_and_spring_wins() -> None:
     assert (info.original_topic, info.original_partition, info.original_offset) == ("orders", 2, 41)
     assert {c.field for c in info.conflicts} == {"original_topic", "original_offset"}
     conflict = info.conflict("original_topic")
-    assert conflict is not None and (conflict.spring, conflict.project) == ("orders", "payments")
+    assert conflict is not None and conflict.values == (("Spring's", "orders"), ("the project's", "payments"))
     assert "Spring's says 'orders'" in conflict.describe()
 
 
