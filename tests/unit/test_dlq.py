@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kafka_admin.dlq import headers as dh
+from kafka_admin.dlq.conventions.registry import CONVENTIONS
 from kafka_admin.dlq.routing import (
     DEFAULT_PATTERNS,
     FailureInfo,
@@ -395,18 +396,18 @@ def test_route_headers_cache_stays_bounded() -> None:
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(_NAMES), st.sampled_from(_VALUES)), max_size=10))
 def test_parse_failure_takes_each_field_from_the_last_readable_header(headers) -> None:
-    """Spring's header wins where present and readable, else the project's; the last repeat counts."""
+    """The first convention (registry order) whose header is present and readable wins; the last repeat counts."""
     info = parse_failure(headers)
     last = dict(headers)
-    spring_topic = (last.get(dh.SPRING_ORIGINAL_TOPIC) or b"").decode("utf-8", "replace")
-    project_topic = (last.get(dh.DLQ_ORIGINAL_TOPIC) or b"").decode("utf-8", "replace")
-    readable = {t for t in (spring_topic, project_topic) if t and "\ufffd" not in t}
-    assert info.original_topic in readable | {None}
-    if spring_topic and "\ufffd" not in spring_topic:
-        assert info.original_topic == spring_topic
+    claiming = CONVENTIONS.claiming(last)
+    topics = [(last.get(c.origin_topic) or b"").decode("utf-8", "replace") for c in claiming]
+    readable = [t for t in topics if t and "\ufffd" not in t]
+    assert info.original_topic in {*readable, None}
+    if readable:
+        assert info.original_topic == readable[0]
     if info.conflict("original_topic") is not None:
-        assert spring_topic != project_topic
-    if not any(name.startswith(dh.SPRING_HEADER_PREFIX) or name in dh.PROJECT_HEADERS for name in last):
+        assert len(set(readable)) > 1
+    if not claiming:
         assert info == FailureInfo()
 
 

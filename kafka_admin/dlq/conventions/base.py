@@ -64,6 +64,8 @@ class Convention:
     read: Callable[[Headers], Failure] = field(repr=False)
     prefixes: tuple[str, ...] = ()
     namespaced: bool = True
+    binary: Mapping[str, str] = field(default_factory=dict)
+    """Headers written as big-endian binary numbers: name -> "int32", "int64" or "time64" (ms)."""
 
     def owns(self, header: str) -> bool:
         """Whether `header` is one of this convention's failure headers (by its name alone)."""

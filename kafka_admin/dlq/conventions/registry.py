@@ -11,9 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from kafka_admin.dlq.conventions import values
 from kafka_admin.dlq.conventions.base import Convention
+from kafka_admin.dlq.conventions.connect import CONNECT
+from kafka_admin.dlq.conventions.karafka import KARAFKA
 from kafka_admin.dlq.conventions.project import PROJECT
+from kafka_admin.dlq.conventions.share_group import SHARE_GROUP
+from kafka_admin.dlq.conventions.smallrye import SMALLRYE
 from kafka_admin.dlq.conventions.spring import SPRING
+from kafka_admin.dlq.conventions.streams import STREAMS
 
 Header = tuple[str, bytes | None]
 
@@ -75,9 +81,20 @@ class Conventions:
             if not any(c.owns(h[0]) for c in self._namespaced) and not any(c.owns(h[0]) for c in generic)
         ]
 
+    def reading(self, name: str, raw: bytes | None) -> str | None:
+        """A binary header value as a person reads it (Spring's partition 0x0000000d -> "13"); None
+        when no convention writes `name` in binary or the value is not in that form."""
+        for c in self._namespaced:
+            kind = c.binary.get(name)
+            if kind is not None:
+                return values.binary_reading(kind, raw)
+        return None
+
     def headers_for_key(self, key: Sequence[bytes | None]) -> list[Header]:
         """The headers a route key stands for (presence slots as empty values), for parsing."""
         return [(name, value) for name, value in zip(self.route_names, key, strict=True) if value is not None]
 
 
-CONVENTIONS = Conventions((SPRING, PROJECT))
+# The framework-written headers before the project's own (the demo's, text, may be hand-written);
+# the generic-named ones last.
+CONVENTIONS = Conventions((SPRING, CONNECT, STREAMS, SHARE_GROUP, PROJECT, SMALLRYE, KARAFKA))

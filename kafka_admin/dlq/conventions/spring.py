@@ -84,4 +84,5 @@ SPRING = Convention(
     failure_names=HEADERS,  # and every other kafka_dlt- header, by the prefix
     read=read,
     prefixes=(PREFIX,),
+    binary={ORIGINAL_PARTITION: "int32", ORIGINAL_OFFSET: "int64", ORIGINAL_TIMESTAMP: "time64"},
 )

@@ -64,3 +64,24 @@ def utc_time(value: str | None) -> datetime | None:
 def first(*values: object) -> object:
     """The first value that is not None."""
     return next((v for v in values if v is not None), None)
+
+
+_WIDTHS = {"int32": INT32.size, "int64": INT64.size, "time64": INT64.size}
+
+
+def binary_reading(kind: str, raw: bytes | None) -> str | None:
+    """A binary number header as a person reads it ("13"; a time as ISO-8601 UTC with its ms);
+    None when the value is not that binary form (text, another width, negative)."""
+    width = _WIDTHS.get(kind)
+    if raw is None or width is None or len(raw) != width or raw.isdigit():
+        return None
+    value = number(raw, width)
+    if value is None:
+        return None
+    if kind != "time64":
+        return str(value)
+    try:
+        when = datetime.fromtimestamp(value / 1000, UTC)
+    except (OverflowError, OSError, ValueError):
+        return str(value)
+    return when.isoformat(timespec="milliseconds").replace("+00:00", "Z") + f" ({value})"
