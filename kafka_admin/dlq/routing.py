@@ -5,9 +5,10 @@ No I/O here. ``kafka_admin.reprocess`` reads and re-publishes.
 Failure headers are read by ``kafka_admin.dlq.failure.parse_failure`` over the registered
 conventions (``kafka_admin.dlq.conventions``); this module names no convention.
 
-Routing back (``resolve_target``), never a guess: the original-topic header first, else the DLQ's
-name by a naming pattern (``orders-dlq`` -> ``orders``), else an explicit mapping (DLQ topic ->
-original topic); a target that is the DLQ topic itself (a loop) or not a legal topic name is
+Routing back (``resolve_target``), per record and never a guess: the record's own original-topic
+header first (a Connect DLQ over many topics sends each record to its own origin), else an explicit
+mapping (DLQ topic -> original topic), else the DLQ's name by a naming pattern (``orders-dlq`` ->
+``orders``); a target that is the DLQ topic itself (a loop) or not a legal topic name is
 refused.
 """
 
@@ -98,19 +99,20 @@ def resolve_target(
     patterns: Sequence[str] = DEFAULT_PATTERNS,
     mapping: Mapping[str, str] | None = None,
 ) -> Target:
-    """The original topic of a DLQ record: header, else naming convention, else mapping; never a guess."""
+    """The original topic of a DLQ record: its own headers, else DLQ_MAPPING, else the naming
+    convention; never a guess."""
     conflict = info.conflict("original_topic")
     if conflict is not None:
         return Target(None, None, f"{conflict.describe()}; not choosing one")
     if info.original_topic is not None:
         return _checked(info.original_topic, "header", "the record's original-topic header", dlq_topic)
+    mapped = (mapping or {}).get(dlq_topic)
+    if mapped:  # an operator's explicit word beats a name's pattern
+        return _checked(mapped, "mapping", f"the mapping {dlq_topic} -> {mapped}", dlq_topic)
     derived = original_by_name(dlq_topic, patterns)
     if derived is not None:
         pattern = _matching_pattern(dlq_topic, patterns)
         return _checked(derived, "naming", f"the DLQ's name by the pattern {pattern!r}", dlq_topic)
-    mapped = (mapping or {}).get(dlq_topic)
-    if mapped:
-        return _checked(mapped, "mapping", f"the mapping {dlq_topic} -> {mapped}", dlq_topic)
     return Target(
         None,
         None,

@@ -299,12 +299,20 @@ def test_target_from_project_header() -> None:
 
 
 def test_target_by_naming_when_no_header() -> None:
-    target = resolve_target(FailureInfo(), "orders.DLT", DEFAULT_PATTERNS, {"orders.DLT": "elsewhere"})
+    target = resolve_target(FailureInfo(), "orders.DLT", DEFAULT_PATTERNS, {"other": "elsewhere"})
     assert (target.topic, target.source) == ("orders", "naming")
     assert "'*.DLT'" in target.reason
 
 
-def test_target_by_mapping_last() -> None:
+def test_mapping_wins_over_naming_but_not_over_the_records_header() -> None:
+    mapping = {"orders.DLT": "elsewhere"}
+    target = resolve_target(FailureInfo(), "orders.DLT", DEFAULT_PATTERNS, mapping)
+    assert (target.topic, target.source) == ("elsewhere", "mapping")
+    target = resolve_target(parse_failure(spring(topic="payments")), "orders.DLT", DEFAULT_PATTERNS, mapping)
+    assert (target.topic, target.source) == ("payments", "header")
+
+
+def test_target_by_mapping() -> None:
     target = resolve_target(FailureInfo(), "failed-orders", DEFAULT_PATTERNS, {"failed-orders": "orders"})
     assert (target.topic, target.source) == ("orders", "mapping")
     assert "failed-orders -> orders" in target.reason
