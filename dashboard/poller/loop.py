@@ -109,6 +109,7 @@ class Poller:
     def _index_dlqs(self, snapshot: ClusterSnapshot, deadline: float) -> None:
         try:
             dlq_index.index_new_records(self.config, snapshot, deadline=deadline)
+            dlq_index.reread_unrecorded(self.config, snapshot, deadline=deadline)
         except Exception:
             log.exception("indexing the dead letter queues of %s failed", self.config.name)
 
