@@ -6,11 +6,9 @@ value and business headers byte-identical, Connect's headers gone; a second run 
 from __future__ import annotations
 
 import json
-import time
 from io import StringIO
 
 import pytest
-from confluent_kafka import Consumer, TopicPartition
 from django.core.management import call_command
 
 from dashboard.models import DlqRecord
@@ -18,42 +16,9 @@ from dashboard.poller.loop import Poller
 from kafka_admin.dlq.conventions import connect
 from kafka_admin.dlq.routing import is_dlq_topic
 from tests.connect_support import standalone_worker, wait_for
+from tests.dlq_support import end_offsets, read_from
 
 pytestmark = [pytest.mark.broker, pytest.mark.django_db(transaction=True)]
-
-
-def end_offsets(bootstrap: str, topic: str, partitions: int = 1) -> dict[int, int]:
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "ends", "isolation.level": "read_committed"})
-    try:
-        return {p: c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in range(partitions)}
-    finally:
-        c.close()
-
-
-def read_from(bootstrap: str, topic: str, start: int, expected: int, timeout: float = 30) -> list:
-    """Records of partition 0 from `start`, read_committed, and a little longer to catch duplicates."""
-    c = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"readback-{time.monotonic_ns()}",
-            "isolation.level": "read_committed",
-            "enable.auto.commit": False,
-        }
-    )
-    c.assign([TopicPartition(topic, 0, start)])
-    got: list = []
-    deadline = time.monotonic() + timeout
-    extra = None
-    while time.monotonic() < deadline:
-        m = c.poll(0.3)
-        if m is not None and not m.error():
-            got.append(m)
-        if len(got) >= expected and extra is None:
-            extra = time.monotonic() + 1.5
-        if extra is not None and time.monotonic() > extra:
-            break
-    c.close()
-    return got
 
 
 def test_a_connect_dlq_over_two_topics_is_reprocessed_exactly_once(kafka, dashboard_cluster, settings, tmp_path):
