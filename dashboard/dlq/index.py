@@ -14,10 +14,10 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.db.models import Max
 
-from dashboard.dlq import ledger_pack
+from dashboard.dlq import detection, ledger_pack
 from dashboard.models import CONFIRMED, REPROCESSED, WAITING, DlqRecord, ReprocessBatch
 from kafka_admin.config import ClusterConfig
-from kafka_admin.dlq.routing import is_dlq_topic, parse_failure, resolve_target
+from kafka_admin.dlq.routing import parse_failure, resolve_target
 from kafka_admin.records.payload import short
 from kafka_admin.records.read import FromOffset, Record, read_records
 from kafka_admin.snapshot.model import ClusterSnapshot, Topic
@@ -29,11 +29,13 @@ MIN_READ_S = 0.5  # with less time left in the poll cycle, the index waits for t
 
 
 def dlq_topics(snapshot: ClusterSnapshot) -> list[Topic]:
-    mapping = settings.DLQ_MAPPING
+    """Named or mapped DLQs and those detected by their content, less DLQ_IGNORE."""
+    found = detection.detected(snapshot.cluster)
+    ignored = settings.DLQ_IGNORE
     return [
         t
         for t in snapshot.topics
-        if not t.internal and (t.name in mapping or is_dlq_topic(t.name, settings.DLQ_PATTERNS))
+        if not t.internal and t.name not in ignored and (t.name in found or detection.declared(t.name))
     ]
 
 

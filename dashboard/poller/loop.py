@@ -23,6 +23,7 @@ from django.utils import timezone
 from dashboard.alerts import engine as alerts
 from dashboard.audit import recent_resets
 from dashboard.clusters import scrub
+from dashboard.dlq import detection as dlq_detection
 from dashboard.dlq import index as dlq_index
 from dashboard.live.publisher import Publisher
 from dashboard.state import history, store
@@ -110,6 +111,8 @@ class Poller:
         try:
             dlq_index.index_new_records(self.config, snapshot, deadline=deadline)
             dlq_index.reread_unrecorded(self.config, snapshot, deadline=deadline)
+            # Last: a topic found to be a DLQ is indexed from the next cycle on.
+            dlq_detection.sample(self.config, snapshot, deadline=deadline)
         except Exception:
             log.exception("indexing the dead letter queues of %s failed", self.config.name)
 

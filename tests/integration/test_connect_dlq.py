@@ -6,11 +6,14 @@ value and business headers byte-identical, Connect's headers gone; a second run 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
 
+from dashboard.dlq import detection as dlq_detection
+from dashboard.dlq import index as dlq_index
 from dashboard.models import DlqRecord
 from dashboard.poller.loop import Poller
 from kafka_admin.dlq.conventions import connect
@@ -71,10 +74,19 @@ def test_a_connect_dlq_over_two_topics_is_reprocessed_exactly_once(kafka, dashbo
         )
     # The connector is stopped before the redrive (the bug "fixed"), or it would dead-letter them again.
     before = {t: end_offsets(kafka.bootstrap, t)[0] for t in (clicks, views)}
-    # Declared a DLQ by DLQ_MAPPING (detection by content, issue 15 §2, is still to come); the
-    # mapping names clicks, but each record's own headers route it: views' records go to views.
-    settings.DLQ_MAPPING = {dlq: clicks}
-    Poller(dashboard_cluster, 1.0).cycle()
+    # Found by its content. The poller samples a few topics a cycle and the session's broker may hold
+    # every other test's topics too, so the sampling is also asked about this test's three (those the
+    # cycle sampled already are not due again).
+    poller = Poller(dashboard_cluster, 1.0)
+    snapshot = poller.cycle()
+    ours = replace(snapshot, topics=tuple(t for t in snapshot.topics if t.name in {clicks, views, dlq}))
+    dlq_detection.sample(dashboard_cluster, ours)
+    assert dlq_detection.detected("test") == {dlq: "connect"}
+    settings.DLQ_IGNORE = frozenset({dlq})  # an explicit setting switches it off
+    assert dlq not in [t.name for t in dlq_index.dlq_topics(ours)]
+    settings.DLQ_IGNORE = frozenset()
+    assert dlq in [t.name for t in dlq_index.dlq_topics(ours)]
+    poller.cycle()  # now indexed as a DLQ
     rows = list(DlqRecord.objects.filter(topic=dlq).order_by("offset"))
     assert len(rows) == len(bad)
     assert {r.target_topic for r in rows} == {clicks, views}

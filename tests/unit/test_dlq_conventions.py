@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from kafka_admin.dlq.conventions import connect, karafka, share_group, smallrye, spring, streams
 from kafka_admin.dlq.conventions.registry import CONVENTIONS
+from kafka_admin.dlq.detect import convention_of
 from kafka_admin.dlq.routing import header_targets, parse_failure, republish_headers, route_key
 from kafka_admin.reprocess.classify import size_and_original_topics
 from kafka_admin.reprocess.republish import RepublishHeaders
@@ -232,3 +233,15 @@ def test_record_page_rows_show_springs_binary_partition_as_13_with_its_bytes_bes
     assert (name, shown) == (spring.ORIGINAL_PARTITION, "13")
     assert raw is not None and "0d" in raw.lower()
     assert header_row("trace-id", b"abc")[2] is None
+
+
+class TestDetection:
+    def test_a_topic_is_a_dlq_when_most_sampled_records_match_a_convention(self) -> None:
+        failure = [connect.TOPIC, connect.STAGE, "trace-id"]
+        assert convention_of([failure, failure, ["trace-id"]]) == "connect"
+        assert convention_of([failure, ["trace-id"], ["trace-id"]]) is None
+        assert convention_of([]) is None
+
+    def test_generic_names_alone_do_not_make_a_dlq(self) -> None:
+        assert convention_of([[karafka.TOPIC, "x"]] * 5) is None
+        assert convention_of([[karafka.TOPIC, karafka.PARTITION]] * 5) == "karafka"
