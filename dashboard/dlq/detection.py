@@ -79,7 +79,8 @@ def sample(config: ClusterConfig, snapshot: ClusterSnapshot, deadline: float | N
         records = _latest_header_names(config, topic, deadline)
         if records is None:
             break  # out of time: next cycle
-        seen[topic.name] = (_signature(topic), now)
+        # A topic with nothing to read yet is due again as soon as it moves (not after RESAMPLE_S).
+        seen[topic.name] = (_signature(topic), now if records else 0.0)
         convention = convention_of(records) if records else found.get(topic.name)
         if convention:
             found[topic.name] = convention
