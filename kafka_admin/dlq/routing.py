@@ -87,6 +87,8 @@ class Target:
     topic: str | None
     source: TargetSource | None
     reason: str
+    partition: int | None = None
+    """The original partition the record's headers give (header routing only); None: by key."""
 
     @property
     def found(self) -> bool:
@@ -105,7 +107,10 @@ def resolve_target(
     if conflict is not None:
         return Target(None, None, f"{conflict.describe()}; not choosing one")
     if info.original_topic is not None:
-        return _checked(info.original_topic, "header", "the record's original-topic header", dlq_topic)
+        target = _checked(info.original_topic, "header", "the record's original-topic header", dlq_topic)
+        if target.topic is not None and info.original_partition is not None:
+            target = Target(target.topic, target.source, target.reason, info.original_partition)
+        return target
     mapped = (mapping or {}).get(dlq_topic)
     if mapped:  # an operator's explicit word beats a name's pattern
         return _checked(mapped, "mapping", f"the mapping {dlq_topic} -> {mapped}", dlq_topic)

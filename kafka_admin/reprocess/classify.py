@@ -46,6 +46,8 @@ class Decision:
     target: str = ""
     reason: str = ""
     forced: bool = False
+    partition: int = -1
+    """The target partition: the original one when the headers give it and it exists; -1: by key."""
     size: int = 0
     """Bytes of the record's key, value and headers (whole sizes, as record_size), for BATCH_BYTES."""
 
@@ -136,6 +138,9 @@ class Classifier:
             if not about.exists:
                 d.kind, d.reason = "missing_target", f"target topic {topic} does not exist"
                 continue
+            original = target.partition
+            if original is not None and original < about.partitions:
+                d.partition = original
             if header_size < 0:
                 header_size = headers_size(headers)
             d.size = size = record.key_size + record.value_size + header_size

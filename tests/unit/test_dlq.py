@@ -289,7 +289,7 @@ def test_key_exception_headers_stand_in_for_the_value_exception() -> None:
 
 def test_target_from_header_first() -> None:
     target = resolve_target(parse_failure(spring(topic="payments")), "orders-dlq", DEFAULT_PATTERNS, {})
-    assert target == Target("payments", "header", target.reason)
+    assert target == Target("payments", "header", target.reason, 2)  # and the original partition
     assert target.found and "header" in target.reason
 
 

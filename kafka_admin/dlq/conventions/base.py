@@ -59,6 +59,8 @@ class Convention:
     possessive: str
     """How a message names its headers: "Spring's", "the project's"."""
     origin_topic: str
+    origin_partition: str | None
+    """The header naming the original partition: the record goes back there when it still exists."""
     distinctive: frozenset[str]
     failure_names: frozenset[str]
     read: Callable[[Headers], Failure] = field(repr=False)

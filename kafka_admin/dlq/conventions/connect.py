@@ -81,6 +81,7 @@ CONNECT = Convention(
     name="connect",
     possessive="Kafka Connect's",
     origin_topic=TOPIC,
+    origin_partition=PARTITION,
     distinctive=HEADERS,
     failure_names=HEADERS,
     read=read,

@@ -31,6 +31,7 @@ KARAFKA = Convention(
     name="karafka",
     possessive="Karafka's",
     origin_topic=TOPIC,
+    origin_partition=PARTITION,
     distinctive=HEADERS,
     failure_names=HEADERS,
     read=read,

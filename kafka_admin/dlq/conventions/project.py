@@ -71,6 +71,7 @@ PROJECT = Convention(
     name="project",
     possessive="the project's",
     origin_topic=ORIGINAL_TOPIC,
+    origin_partition=ORIGINAL_PARTITION,
     distinctive=HEADERS,
     failure_names=HEADERS,
     read=read,

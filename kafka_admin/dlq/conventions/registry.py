@@ -35,11 +35,14 @@ class Conventions:
         self._namespaced = tuple(c for c in self.conventions if c.namespaced)
         self._generic = tuple(c for c in self.conventions if not c.namespaced)
         self._generic_names = frozenset().union(*(c.failure_names | c.distinctive for c in self._generic))
-        # The route key: each convention's origin-topic value, then (generic conventions only) the
+        # The route key: each convention's origin-topic and origin-partition value, then (generic conventions only) the
         # presence of their other distinctive headers, which decides whether they claim a record.
         slots: dict[str, int] = {}
         for c in self.conventions:
             slots.setdefault(c.origin_topic, len(slots))
+        for c in self.conventions:  # few distinct values (a partition number): the cache stays small
+            if c.origin_partition is not None:
+                slots.setdefault(c.origin_partition, len(slots))
         self.value_slots = len(slots)
         for c in self._generic:
             for name in sorted(c.distinctive):

@@ -55,6 +55,7 @@ SHARE_GROUP = Convention(
     name="share-group",
     possessive="the share group's",
     origin_topic=TOPIC,
+    origin_partition=PARTITION,
     distinctive=HEADERS,
     failure_names=HEADERS,
     read=read,

@@ -50,6 +50,7 @@ SMALLRYE = Convention(
     name="smallrye",
     possessive="SmallRye's",
     origin_topic=TOPIC,
+    origin_partition=PARTITION,
     distinctive=HEADERS,
     failure_names=HEADERS,
     read=read,

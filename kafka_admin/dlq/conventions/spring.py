@@ -80,6 +80,7 @@ SPRING = Convention(
     name="spring",
     possessive="Spring's",
     origin_topic=ORIGINAL_TOPIC,
+    origin_partition=ORIGINAL_PARTITION,
     distinctive=HEADERS | KEY_HEADERS,
     failure_names=HEADERS,  # and every other kafka_dlt- header, by the prefix
     read=read,

@@ -54,6 +54,7 @@ STREAMS = Convention(
     name="streams",
     possessive="Kafka Streams'",
     origin_topic=TOPIC,
+    origin_partition=PARTITION,
     distinctive=HEADERS,
     failure_names=HEADERS,
     read=read,
