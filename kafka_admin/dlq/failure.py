@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from kafka_admin.dlq.conventions.base import Failure
@@ -61,6 +61,8 @@ class FailureInfo:
     style: str = "none"
     """The conventions that read the record, joined by "+" in precedence order ("spring+project"); "none"."""
     conflicts: tuple[Conflict, ...] = ()
+    topic_from: str | None = field(default=None, compare=False)
+    """The convention whose header gave `original_topic` (what routing trusts); not compared."""
 
     def conflict(self, field: str) -> Conflict | None:
         return next((c for c in self.conflicts if c.field == field), None)
@@ -89,12 +91,13 @@ def parse_failure(headers: Sequence[Header], conventions: Conventions = CONVENTI
         return _NO_FAILURE
     readings = [c.parse(last) for c in claiming]
     style = "+".join(c.name for c in claiming)
+    topic_from = next((c.name for c, r in zip(claiming, readings, strict=True) if r.original_topic is not None), None)
     if len(readings) == 1:
-        return FailureInfo(*readings[0], style=style)
+        return FailureInfo(*readings[0], style=style, topic_from=topic_from)
     merged = [next((r[i] for r in readings if r[i] is not None), None) for i in range(len(Failure._fields))]
     conflicts = []
-    for field, i in zip(CONFLICT_FIELDS, _CONFLICT_INDEXES, strict=True):
+    for name, i in zip(CONFLICT_FIELDS, _CONFLICT_INDEXES, strict=True):
         given = tuple((c.possessive, r[i]) for c, r in zip(claiming, readings, strict=True) if r[i] is not None)
         if len({v for _, v in given}) > 1:
-            conflicts.append(Conflict(field, given))
-    return FailureInfo(*merged, style=style, conflicts=tuple(conflicts))
+            conflicts.append(Conflict(name, given))
+    return FailureInfo(*merged, style=style, conflicts=tuple(conflicts), topic_from=topic_from)

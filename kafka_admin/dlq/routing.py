@@ -89,6 +89,8 @@ class Target:
     reason: str
     partition: int | None = None
     """The original partition the record's headers give (header routing only); None: by key."""
+    metadata_only_if_empty: bool = False
+    """The writer may keep only the failure's metadata: a record without key and value is not sent."""
 
     @property
     def found(self) -> bool:
@@ -108,8 +110,9 @@ def resolve_target(
         return Target(None, None, f"{conflict.describe()}; not choosing one")
     if info.original_topic is not None:
         target = _checked(info.original_topic, "header", "the record's original-topic header", dlq_topic)
-        if target.topic is not None and info.original_partition is not None:
-            target = Target(target.topic, target.source, target.reason, info.original_partition)
+        if target.topic is not None:
+            metadata_only = not CONVENTIONS.copies_record(info.topic_from)
+            target = Target(target.topic, target.source, target.reason, info.original_partition, metadata_only)
         return target
     mapped = (mapping or {}).get(dlq_topic)
     if mapped:  # an operator's explicit word beats a name's pattern

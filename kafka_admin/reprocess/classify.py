@@ -130,6 +130,10 @@ class Classifier:
                 d.kind = "unmapped"
                 d.reason = target.reason if topic is None else f"target {topic} is the DLQ itself"
                 continue
+            if target.metadata_only_if_empty and record.key is None and record.value is None:
+                d.kind = "unmapped"
+                d.reason = "the DLQ record holds only the failure's metadata (no key, no value): nothing to re-publish"
+                continue
             d.target = topic
             about = described.get(topic) or self.topics.lookup((topic,))[topic]  # described once per run
             if about.error:

@@ -245,3 +245,23 @@ class TestDetection:
     def test_generic_names_alone_do_not_make_a_dlq(self) -> None:
         assert convention_of([[karafka.TOPIC, "x"]] * 5) is None
         assert convention_of([[karafka.TOPIC, karafka.PARTITION]] * 5) == "karafka"
+
+
+def test_a_metadata_only_share_group_record_is_not_re_published_but_one_with_a_value_is() -> None:
+    from kafka_admin.config import ClusterConfig
+    from kafka_admin.records.read import make_record
+    from kafka_admin.reprocess import MemoryLedger
+    from kafka_admin.reprocess.classify import Classifier
+    from kafka_admin.reprocess.scan import Page
+    from kafka_admin.reprocess.topics import TopicInfo
+
+    headers = ((share_group.TOPIC, b"jobs"), (share_group.PARTITION, b"0"), (share_group.GROUP, b"workers"))
+    router = header_targets("jobs-dlq")
+    config = ClusterConfig(name="unit", bootstrap_servers="127.0.0.1:1")
+    classify = Classifier(config, "jobs-dlq", router, MemoryLedger(), False, None, set(), "alice")
+    classify.topics.cache["jobs"] = TopicInfo(exists=True, partitions=1)
+    empty = make_record("jobs-dlq", 0, 0, None, None, None, None, headers, 0, 0)
+    full = make_record("jobs-dlq", 0, 1, None, None, b"k", b"v", headers, 1, 1)
+    decisions = classify(Page(0, [empty, full], [empty, full], 0, [], 2))
+    assert (decisions[0].kind, "only the failure's metadata" in decisions[0].reason) == ("unmapped", True)
+    assert (decisions[1].kind, decisions[1].target, decisions[1].partition) == ("send", "jobs", 0)

@@ -66,6 +66,9 @@ class Convention:
     read: Callable[[Headers], Failure] = field(repr=False)
     prefixes: tuple[str, ...] = ()
     namespaced: bool = True
+    copies_record: bool = True
+    """False when the writer may keep only the failure's metadata (no key, no value): such a record
+    is not re-published (KIP-1191's share-group DLQ by default)."""
     binary: Mapping[str, str] = field(default_factory=dict)
     """Headers written as big-endian binary numbers: name -> "int32", "int64" or "time64" (ms)."""
 

@@ -93,6 +93,11 @@ class Conventions:
                 return values.binary_reading(kind, raw)
         return None
 
+    def copies_record(self, name: str | None) -> bool:
+        """Whether the convention `name` always copies the failed record's key and value."""
+        convention = self.by_name(name) if name else None
+        return convention is None or convention.copies_record
+
     def headers_for_key(self, key: Sequence[bytes | None]) -> list[Header]:
         """The headers a route key stands for (presence slots as empty values), for parsing."""
         return [(name, value) for name, value in zip(self.route_names, key, strict=True) if value is not None]

@@ -60,4 +60,5 @@ SHARE_GROUP = Convention(
     failure_names=HEADERS,
     read=read,
     prefixes=(PREFIX,),
+    copies_record=False,
 )
