@@ -265,3 +265,17 @@ def test_a_metadata_only_share_group_record_is_not_re_published_but_one_with_a_v
     decisions = classify(Page(0, [empty, full], [empty, full], 0, [], 2))
     assert (decisions[0].kind, "only the failure's metadata" in decisions[0].reason) == ("unmapped", True)
     assert (decisions[1].kind, decisions[1].target, decisions[1].partition) == ("send", "jobs", 0)
+
+
+def test_springs_retry_topic_headers_count_attempts_and_are_stripped() -> None:
+    headers = [
+        ("trace-id", b"t"),
+        (spring.ORIGINAL_TOPIC, b"orders"),
+        (spring.RETRY_ATTEMPTS, struct.pack(">i", 3)),
+        (spring.RETRY_BACKOFF_TIMESTAMP, (1_700_000_000_123).to_bytes(6, "big")),
+        (spring.RETRY_ORIGINAL_TIMESTAMP, (1_700_000_000_000).to_bytes(6, "big")),
+    ]
+    info = parse_failure(headers)
+    assert (info.style, info.retry_count) == ("spring", 3)
+    assert republished(headers) == [("trace-id", b"t")]
+    assert CONVENTIONS.reading(spring.RETRY_ATTEMPTS, struct.pack(">i", 3)) == "3"

@@ -16,7 +16,11 @@ kafka_dlt-exception-stacktrace         UTF-8 string        the stack trace
 =====================================  ==================  ===============================================
 
 When the key could not be deserialized Spring writes ``kafka_dlt-key-exception-*`` instead; every
-``kafka_dlt-`` header describes a failure. Some writers put decimal text under the binary names:
+``kafka_dlt-`` header describes a failure. Non-blocking retries (``@RetryableTopic``: ``<topic>-retry-N``
+topics ending in ``<topic>-dlt``) add ``retry_topic-attempts`` (4-byte BE int), and
+``retry_topic-backoff-timestamp`` / ``retry_topic-original-timestamp`` (epoch ms as a minimal
+big-endian byte string, so of varying width): retry bookkeeping, stripped on republish like the
+rest. Some writers put decimal text under the binary names:
 values.number() reads both.
 """
 
@@ -40,6 +44,11 @@ KEY_EXCEPTION_CAUSE_FQCN = "kafka_dlt-key-exception-cause-fqcn"
 KEY_EXCEPTION_MESSAGE = "kafka_dlt-key-exception-message"
 KEY_EXCEPTION_STACKTRACE = "kafka_dlt-key-exception-stacktrace"
 PREFIX = "kafka_dlt-"
+RETRY_ATTEMPTS = "retry_topic-attempts"
+RETRY_BACKOFF_TIMESTAMP = "retry_topic-backoff-timestamp"
+RETRY_ORIGINAL_TIMESTAMP = "retry_topic-original-timestamp"
+RETRY_PREFIX = "retry_topic-"
+RETRY_HEADERS = frozenset({RETRY_ATTEMPTS, RETRY_BACKOFF_TIMESTAMP, RETRY_ORIGINAL_TIMESTAMP})
 
 HEADERS = frozenset(
     {
@@ -72,6 +81,7 @@ def read(headers: Headers) -> Failure:
         exception_cause_class=v.name(get(EXCEPTION_CAUSE_FQCN)) or v.name(get(KEY_EXCEPTION_CAUSE_FQCN)),
         exception_message=v.first(v.text(get(EXCEPTION_MESSAGE)), v.text(get(KEY_EXCEPTION_MESSAGE))),
         stacktrace=v.first(v.text(get(EXCEPTION_STACKTRACE)), v.text(get(KEY_EXCEPTION_STACKTRACE))),
+        retry_count=v.number(get(RETRY_ATTEMPTS), v.INT32.size),
         stage="key" if get(EXCEPTION_FQCN) is None and get(KEY_EXCEPTION_FQCN) is not None else None,
     )
 
@@ -81,9 +91,14 @@ SPRING = Convention(
     possessive="Spring's",
     origin_topic=ORIGINAL_TOPIC,
     origin_partition=ORIGINAL_PARTITION,
-    distinctive=HEADERS | KEY_HEADERS,
+    distinctive=HEADERS | KEY_HEADERS | RETRY_HEADERS,
     failure_names=HEADERS,  # and every other kafka_dlt- header, by the prefix
     read=read,
-    prefixes=(PREFIX,),
-    binary={ORIGINAL_PARTITION: "int32", ORIGINAL_OFFSET: "int64", ORIGINAL_TIMESTAMP: "time64"},
+    prefixes=(PREFIX, RETRY_PREFIX),
+    binary={
+        ORIGINAL_PARTITION: "int32",
+        ORIGINAL_OFFSET: "int64",
+        ORIGINAL_TIMESTAMP: "time64",
+        RETRY_ATTEMPTS: "int32",
+    },
 )
