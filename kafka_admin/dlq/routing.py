@@ -187,14 +187,15 @@ class HeaderRouter:
 
 
 def route_key(headers: Sequence[Header], conventions: Conventions = CONVENTIONS) -> tuple[bytes | None, ...]:
-    """The last value of each of the registry's route names (None: absent or null; a presence-only
-    name as b"")."""
+    """The last value of each of the registry's route names: None when absent; a null value as b""
+    (the conventions read both alike, and the name's presence decides which conventions claim the
+    record); a presence-only name as b""."""
     slots, values_end = conventions.route_slots, conventions.value_slots
     key: list[bytes | None] = [None] * len(slots)
     for name, value in headers:
         i = slots.get(name)
         if i is not None:
-            key[i] = value if i < values_end else b""
+            key[i] = (value or b"") if i < values_end else b""
     return tuple(key)
 
 

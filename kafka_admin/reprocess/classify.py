@@ -32,7 +32,7 @@ def size_and_original_topics(headers: Sequence[Header]) -> tuple[int, tuple[byte
         size += len(name) + len(value or b"")
         i = slots.get(name)
         if i is not None:
-            key[i] = value if i < values_end else b""
+            key[i] = (value or b"") if i < values_end else b""
     return size, tuple(key)
 
 

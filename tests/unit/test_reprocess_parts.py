@@ -101,10 +101,8 @@ def test_size_and_original_topics_is_the_size_and_the_last_values(headers) -> No
     size, key = size_and_original_topics(headers)
     assert (size, key) == (headers_size(headers), route_key(headers))
     by_name = dict(zip(CONVENTIONS.route_names, key, strict=True))
-    assert (by_name[dh.SPRING_ORIGINAL_TOPIC], by_name[dh.DLQ_ORIGINAL_TOPIC]) == (
-        last.get(dh.SPRING_ORIGINAL_TOPIC),
-        last.get(dh.DLQ_ORIGINAL_TOPIC),
-    )
+    for name in (dh.SPRING_ORIGINAL_TOPIC, dh.DLQ_ORIGINAL_TOPIC):  # a null value counts as b"": present
+        assert by_name[name] == (None if name not in last else last[name] or b"")
 
 
 def test_headers_shortcut_with_more_names_than_it_remembers() -> None:
