@@ -25,7 +25,11 @@ the end the target of every round of ours (both ledgers) is read back with read_
 `--records` records, each DLQ offset once, with its exact key, value and business headers and no
 failure header. Exit status 1 when that check fails.
 
+With ``--style connect`` the records carry Kafka Connect's ten ``__connect.errors.*`` headers (a
+3.6 KB stack trace among them) instead of the project's, routed by ``__connect.errors.topic``.
+
 Usage: .venv/bin/python bench/bench_reprocess.py [--records 100000] [--batch-size N] [--rounds 3] [--no-range-group]
+       [--style project|connect]
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 
 from kafka_admin.config import ClusterConfig
 from kafka_admin.dlq import headers as dh
+from kafka_admin.dlq.conventions import connect
 from kafka_admin.dlq.routing import FailureInfo, HeaderRouter, Target, reprocessed_from
 from kafka_admin.records.read import Record
 from kafka_admin.reprocess import DEFAULT_BATCH_SIZE, LINGER_MS, MemoryLedger, OffsetRange, reprocess
@@ -77,7 +82,36 @@ def value_of(i: int) -> bytes:
     return json.dumps(body, separators=(",", ":")).encode()
 
 
+# --style connect: Kafka Connect's ten __connect.errors.* headers (a 3.6 KB stack trace among them)
+# instead of the project's; read from the environment so that the measuring child processes agree.
+STYLE = os.environ.get("BENCH_DLQ_STYLE", "project")
+CONNECT_STACK = (
+    "org.apache.kafka.connect.errors.DataException: Converting byte[] to Kafka Connect data failed\n"
+    + "\tat org.apache.kafka.connect.json.JsonConverter.toConnectData(JsonConverter.java:333)\n" * 45
+).encode()
+
+
+def connect_headers_of(i: int, original: str) -> list[tuple[str, bytes]]:
+    return [
+        ("trace-id", f"{i:016x}".encode()),
+        ("content-type", b"application/json"),
+        ("source", b"order-service"),
+        (connect.TOPIC, original.encode()),
+        (connect.PARTITION, str(i % 6).encode()),
+        (connect.OFFSET, str(1_000_000 + i).encode()),
+        (connect.CONNECTOR_NAME, b"orders-sink"),
+        (connect.TASK_ID, b"0"),
+        (connect.STAGE, b"VALUE_CONVERTER"),
+        (connect.CLASS_NAME, b"org.apache.kafka.connect.json.JsonConverter"),
+        (connect.EXCEPTION_CLASS_NAME, b"org.apache.kafka.connect.errors.DataException"),
+        (connect.EXCEPTION_MESSAGE, b"Converting byte[] to Kafka Connect data failed due to serialization error"),
+        (connect.EXCEPTION_STACKTRACE, CONNECT_STACK),
+    ]
+
+
 def headers_of(i: int, original: str) -> list[tuple[str, bytes]]:
+    if STYLE == "connect":
+        return connect_headers_of(i, original)
     return [
         ("trace-id", f"{i:016x}".encode()),
         ("content-type", b"application/json"),
@@ -365,12 +399,18 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
     parser.add_argument("--rounds", type=int, default=3, help="bare/ours pairs; each side's best round counts")
     parser.add_argument(
+        "--style", choices=("project", "connect"), default=STYLE, help="the DLQ records' failure headers"
+    )
+    parser.add_argument(
         "--range-group",
         action=argparse.BooleanOptionalAction,
         default=True,
         help="commit the reprocessor group's offset in every transaction, as the dashboard does for a range",
     )
     args = parser.parse_args()
+    if args.style != STYLE:  # the measuring children read it at import
+        os.environ["BENCH_DLQ_STYLE"] = args.style
+        globals()["STYLE"] = args.style
     tmp = Path(tempfile.mkdtemp(prefix="bench-reprocess-"))
     bench_started = time.monotonic()
     load_before = round(os.getloadavg()[0], 2)

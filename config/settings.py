@@ -284,3 +284,8 @@ DLQ_PATTERNS = tuple(env_list("DLQ_PATTERNS", "*-dlq,*.DLT,*-dlt"))
 DLQ_MAPPING = dict(pair.split("=", 1) for pair in env_list("DLQ_MAPPING") if "=" in pair)
 # Records read into the DLQ index per partition per poll cycle (the index catches up over cycles).
 DLQ_INDEX_BATCH = int(env_float("DLQ_INDEX_BATCH", 2000))
+# Detection by content: topics whose latest records carry a DLQ convention's headers are DLQs too;
+# how many topics the poller samples per cycle (only topics that moved), and topics never DLQs.
+DLQ_DETECT = env_bool("DLQ_DETECT", True)
+DLQ_DETECT_TOPICS = int(env_float("DLQ_DETECT_TOPICS", 5))
+DLQ_IGNORE = frozenset(env_list("DLQ_IGNORE"))

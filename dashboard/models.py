@@ -127,6 +127,12 @@ class DlqRecord(models.Model):
     target_source = models.CharField(max_length=20, blank=True)
     target_reason = models.CharField(max_length=300, blank=True)
     exception_class = models.CharField(max_length=300, blank=True)
+    # The class that tells failures apart (Spring's cause under its listener wrapper), what triage
+    # groups by; the writer's stage (Connect: VALUE_CONVERTER ...); the header conventions read
+    # ("spring", "connect+project", "none"; "" for a row indexed before conventions were recorded).
+    failure_class = models.CharField(max_length=300, blank=True)
+    stage = models.CharField(max_length=300, blank=True)
+    convention = models.CharField(max_length=100, blank=True)
     exception_message = models.TextField(blank=True)
     consumer_group = models.CharField(max_length=255, blank=True)
     retry_count = models.IntegerField(null=True)
@@ -143,6 +149,7 @@ class DlqRecord(models.Model):
         indexes = [
             models.Index(fields=["cluster", "topic", "status"], name="dlqrecord_status"),
             models.Index(fields=["cluster", "topic", "exception_class"], name="dlqrecord_exception"),
+            models.Index(fields=["cluster", "topic", "failure_class"], name="dlqrecord_failure"),
             models.Index(fields=["cluster", "topic", "timestamp"], name="dlqrecord_time"),
         ]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 import time
 
-from confluent_kafka import Consumer
+from confluent_kafka import Consumer, TopicPartition
 
 from dashboard.dlq import ledger_pack
 from kafka_admin.dlq import headers as h
@@ -83,3 +83,37 @@ def confirmed_in_ledger(db: str, distinct_offsets: bool = False) -> int:
     for first, count, blob in rows:
         offsets.update(ledger_pack.offset_view(first, count, blob))
     return len(offsets)
+
+
+def end_offsets(bootstrap: str, topic: str, partitions: int = 1) -> dict[int, int]:
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "ends", "isolation.level": "read_committed"})
+    try:
+        return {p: c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in range(partitions)}
+    finally:
+        c.close()
+
+
+def read_from(bootstrap: str, topic: str, start: int, expected: int, timeout: float = 30, partition: int = 0) -> list:
+    """Records of `partition` from `start`, read_committed, and a little longer to catch duplicates."""
+    c = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"readback-{time.monotonic_ns()}",
+            "isolation.level": "read_committed",
+            "enable.auto.commit": False,
+        }
+    )
+    c.assign([TopicPartition(topic, partition, start)])
+    got: list = []
+    deadline = time.monotonic() + timeout
+    extra = None
+    while time.monotonic() < deadline:
+        m = c.poll(0.3)
+        if m is not None and not m.error():
+            got.append(m)
+        if len(got) >= expected and extra is None:
+            extra = time.monotonic() + 1.5
+        if extra is not None and time.monotonic() > extra:
+            break
+    c.close()
+    return got

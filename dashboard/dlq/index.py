@@ -15,10 +15,10 @@ from functools import partial
 from django.conf import settings
 from django.db.models import Max
 
-from dashboard.dlq import ledger_pack
+from dashboard.dlq import detection, ledger_pack
 from dashboard.models import CONFIRMED, REPROCESSED, WAITING, DlqRecord, ReprocessBatch
 from kafka_admin.config import ClusterConfig
-from kafka_admin.dlq.routing import is_dlq_topic, parse_failure, resolve_target
+from kafka_admin.dlq.routing import parse_failure, resolve_target
 from kafka_admin.records.payload import short
 from kafka_admin.records.read import FromOffset, ReadResult, Record, read_records
 from kafka_admin.snapshot.model import ClusterSnapshot, Topic
@@ -31,11 +31,13 @@ MIN_READ_S = 0.5  # with less time left in the poll cycle, the index waits for t
 
 
 def dlq_topics(snapshot: ClusterSnapshot) -> list[Topic]:
-    mapping = settings.DLQ_MAPPING
+    """Named or mapped DLQs and those detected by their content, less DLQ_IGNORE."""
+    found = detection.detected(snapshot.cluster)
+    ignored = settings.DLQ_IGNORE
     return [
         t
         for t in snapshot.topics
-        if not t.internal and (t.name in mapping or is_dlq_topic(t.name, settings.DLQ_PATTERNS))
+        if not t.internal and t.name not in ignored and (t.name in found or detection.declared(t.name))
     ]
 
 
@@ -110,11 +112,65 @@ def row_for(cluster: str, dlq_topic: str, record: Record) -> DlqRecord:
         target_source=target.source or "",
         target_reason=target.reason[:300],
         exception_class=(info.exception_class or "")[:300],
+        failure_class=(info.failure_class or "")[:300],
+        stage=(info.stage or "")[:300],
+        convention=info.style[:100],
         exception_message=(info.exception_message or "")[:2000],
         consumer_group=(info.consumer_group or "")[:255],
         retry_count=info.retry_count,
         failed_at=info.failed_at,
     )
+
+
+REREAD_FIELDS = ("failure_class", "stage", "convention", "exception_class", "original_topic")
+
+
+def reread_unrecorded(
+    config: ClusterConfig, snapshot: ClusterSnapshot, deadline: float | None = None, read: RecordReader | None = None
+) -> int:
+    """The backfill of migration 0007: rows indexed before the conventions were recorded
+    (convention "") are read again from Kafka, DLQ_INDEX_BATCH records a partition a cycle, and get
+    their failure class, stage and convention. Rows whose record retention already took keep what
+    they have, marked "none". Returns how many rows were updated."""
+    updated = 0
+    reader = read or partial(read_records, config)
+    for topic in dlq_topics(snapshot):
+        pending = DlqRecord.objects.filter(cluster=snapshot.cluster, topic=topic.name, convention="")
+        for partition in pending.values_list("partition", flat=True).distinct().order_by("partition"):
+            left = config.request_timeout_s if deadline is None else deadline - time.monotonic()
+            if left < MIN_READ_S:
+                return updated
+            rows = list(pending.filter(partition=partition).order_by("offset")[: settings.DLQ_INDEX_BATCH])
+            if not rows:
+                continue
+            result = reader(
+                topic.name,
+                partition,
+                FromOffset(rows[0].offset),
+                limit=settings.DLQ_INDEX_BATCH,
+                max_value_bytes=1,
+                timeout_s=min(config.request_timeout_s, left),
+            )
+            if result.error and not result.records:
+                continue
+            by_offset = {r.offset: r for r in result.records}
+            last_read = result.records[-1].offset if result.records else rows[0].offset - 1
+            changed = []
+            for row in rows:
+                record = by_offset.get(row.offset)
+                if record is None and row.offset > last_read:
+                    break  # past what this read reached: next cycle
+                info = parse_failure(record.headers) if record is not None else None
+                row.convention = info.style if info is not None else "none"
+                if info is not None:
+                    row.failure_class = (info.failure_class or "")[:300]
+                    row.stage = (info.stage or "")[:300]
+                    row.exception_class = (info.exception_class or "")[:300]
+                    row.original_topic = (info.original_topic or "")[:255]
+                changed.append(row)
+            DlqRecord.objects.bulk_update(changed, REREAD_FIELDS, batch_size=500)
+            updated += len(changed)
+    return updated
 
 
 def store_records(cluster: str, dlq_topic: str, records: Iterable[Record]) -> int:

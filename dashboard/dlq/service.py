@@ -71,7 +71,7 @@ def summaries(cluster: str) -> list[DlqSummary]:
         counts = dict(rows.values("status").annotate(n=Count("id")).values_list("status", "n"))
         waiting = rows.filter(status=WAITING)
         reasons = (
-            waiting.values("exception_class").annotate(n=Count("id")).order_by("-n").values_list("exception_class", "n")
+            waiting.values("failure_class").annotate(n=Count("id")).order_by("-n").values_list("failure_class", "n")
         )
         targets = rows.exclude(target_topic="").values_list("target_topic", flat=True).distinct()
         out.append(
@@ -105,7 +105,7 @@ def filtered(cluster: str, topic: str, query: DlqQuery) -> QuerySet[DlqRecord]:
     if query.status != "all":
         rows = rows.filter(status=query.status)
     if query.exception:
-        rows = rows.filter(exception_class=query.exception if query.exception != "(none)" else "")
+        rows = rows.filter(failure_class=query.exception if query.exception != "(none)" else "")
     if query.since_ms is not None:
         rows = rows.filter(timestamp__gte=datetime.fromtimestamp(query.since_ms / 1000, UTC))
     if query.until_ms is not None:
@@ -116,18 +116,20 @@ def filtered(cluster: str, topic: str, query: DlqQuery) -> QuerySet[DlqRecord]:
             | Q(value_preview__icontains=query.q)
             | Q(exception_message__icontains=query.q)
             | Q(exception_class__icontains=query.q)
+            | Q(failure_class__icontains=query.q)
         )
     return rows.order_by("partition", "offset")
 
 
 def triage(cluster: str, topic: str, query: DlqQuery) -> list[dict]:
-    """Records grouped by exception class (within the current filter, whatever its class filter)."""
+    """Records grouped by the failure's real class (Spring's cause under its listener wrapper) and
+    the writer's stage, within the current filter whatever its class filter."""
     base = filtered(cluster, topic, DlqQuery(query.status, "", query.since_ms, query.until_ms, query.q))
     return list(
         base.order_by()
-        .values("exception_class")
+        .values("failure_class", "stage")
         .annotate(n=Count("id"), first=Min("timestamp"))
-        .order_by("-n", "exception_class")
+        .order_by("-n", "failure_class", "stage")
     )
 
 

@@ -25,6 +25,7 @@ from dashboard.pages import bad_request, cluster_page, page, ws_url
 from dashboard.params import InvalidPage
 from dashboard.relations import groups_reading, original_of
 from dashboard.state import store
+from kafka_admin.dlq.conventions.registry import CONVENTIONS
 from kafka_admin.dlq.routing import parse_failure, resolve_target
 from kafka_admin.isolation import reads
 from kafka_admin.records import read as messages
@@ -100,11 +101,20 @@ def dlq_record(request: HttpRequest, cluster: str, topic: str, partition: int, o
             target=resolve_target(info, topic, settings.DLQ_PATTERNS, settings.DLQ_MAPPING),
             key=describe_part(record.key, record.key_size, limit=4096),
             value=describe_part(record.value, record.value_size),
-            headers=[(name, header_text(value)) for name, value in record.headers[:500]],
+            headers=[header_row(name, value) for name, value in record.headers[:500]],
             download={"download_base": f"/c/{quote(cluster)}/topics/{quote(topic)}/messages/{partition}/{offset}/"},
         )
     context["history"] = history(cluster, topic, partition, offset, limit=50)
     return page(request, "dlq_record.html", cluster, "dlq", "", **context)
+
+
+def header_row(name: str, value: bytes | None) -> tuple[str, str, str | None]:
+    """(name, what it says, its raw bytes when they were decoded): Spring's binary partition shows
+    as 13, its bytes one click away."""
+    reading = CONVENTIONS.reading(name, value)
+    if reading is None:
+        return name, header_text(value), None
+    return name, reading, header_text(value)
 
 
 def _form_selection(request: HttpRequest, cluster: str, topic: str) -> tuple[object, dict]:

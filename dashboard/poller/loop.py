@@ -27,6 +27,7 @@ from django.utils import timezone
 from dashboard.alerts import engine as alerts
 from dashboard.audit import recent_resets
 from dashboard.clusters import scrub
+from dashboard.dlq import detection as dlq_detection
 from dashboard.dlq import index as dlq_index
 from dashboard.live.publisher import Publisher
 from dashboard.state import history, store
@@ -143,7 +144,11 @@ class Poller:
 
     def _index_dlqs(self, snapshot: ClusterSnapshot, deadline: float) -> None:
         try:
-            dlq_index.index_new_records(self.config, snapshot, deadline=deadline, read=self._broker().read_records)
+            read = self._broker().read_records
+            dlq_index.index_new_records(self.config, snapshot, deadline=deadline, read=read)
+            dlq_index.reread_unrecorded(self.config, snapshot, deadline=deadline, read=read)
+            # Last: a topic found to be a DLQ is indexed from the next cycle on.
+            dlq_detection.sample(self.config, snapshot, deadline=deadline, read=read)
         except WorkerFailed:
             pass  # logged by the supervisor; the index catches up next cycle
         except Exception:

@@ -37,10 +37,12 @@ Choices:
 - ``force`` re-sends records this engine reprocessed before (listed in ``forced_keys``) but never
   records a person marked *resolved* (handled without re-publishing: re-sending one could put a
   known poison record back); to send such a record, un-resolve it first.
-- The partition in the original topic is chosen by the producer's partitioner from the key, as
-  the original producer would, not copied from the failure headers (the topic's partition count
-  may have changed). The default ``murmur2_random`` is the Java client's (Spring's) partitioner;
-  librdkafka-based producers use ``consistent_random``: pass ``partitioner`` to match them.
+- The partition in the original topic is the one the record's own failure headers name (Spring's
+  original partition, Connect's ``__connect.errors.partition``, ...) when the topic still has it;
+  otherwise (no such header, routed by mapping or name, or a partition the topic no longer has)
+  the producer's partitioner chooses from the key, as the original producer would. The default
+  ``murmur2_random`` is the Java client's (Spring's) partitioner; librdkafka-based producers use
+  ``consistent_random``: pass ``partitioner`` to match them.
 - The timestamp is the time of re-publishing (the original one may lie beyond the topic's
   retention, which would delete the record right away); the original time stays in the DLQ.
 - An abortable transaction error is retried once (without the records the broker refused one by

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from kafka_admin.config import ClusterConfig
-from kafka_admin.dlq import headers as dh
+from kafka_admin.dlq.conventions.registry import CONVENTIONS
 from kafka_admin.dlq.routing import FailureInfo, Header, Target, parse_failure, republish_headers
 from kafka_admin.records.read import Record
 from kafka_admin.reprocess.errors import Halt
@@ -21,19 +21,19 @@ Accept = Callable[[Record, FailureInfo], bool]
 Targets = Callable[[Record, FailureInfo], Target]
 
 
-def size_and_original_topics(headers: Sequence[Header]) -> tuple[int, bytes | None, bytes | None]:
-    """The headers' size (as headers_size) and the last values of the two original-topic headers,
-    Spring's and this project's: what HeaderRouter.route_pair routes by, picked up in the pass that
-    sizes the headers. The one place the classifier matches DLQ header names itself."""
-    spring_topic, project_topic = dh.SPRING_ORIGINAL_TOPIC, dh.DLQ_ORIGINAL_TOPIC
-    size, spring, project = 0, None, None
+def size_and_original_topics(headers: Sequence[Header]) -> tuple[int, tuple[bytes | None, ...]]:
+    """The headers' size (as headers_size) and their route key (as dlq.routing.route_key: the last
+    values of the registered conventions' original-topic headers), what HeaderRouter.route_key
+    routes by, picked up in the pass that sizes the headers. The registry names the headers."""
+    slots, values_end = CONVENTIONS.route_slots, CONVENTIONS.value_slots
+    key: list[bytes | None] = [None] * len(slots)
+    size = 0
     for name, value in headers:
         size += len(name) + len(value or b"")
-        if name == spring_topic:
-            spring = value
-        elif name == project_topic:
-            project = value
-    return size, spring, project
+        i = slots.get(name)
+        if i is not None:
+            key[i] = (value or b"") if i < values_end else b""
+    return size, tuple(key)
 
 
 @dataclass(slots=True)
@@ -46,6 +46,8 @@ class Decision:
     target: str = ""
     reason: str = ""
     forced: bool = False
+    partition: int = -1
+    """The target partition: the original one when the headers give it and it exists; -1: by key."""
     size: int = 0
     """Bytes of the record's key, value and headers (whole sizes, as record_size), for BATCH_BYTES."""
 
@@ -97,7 +99,7 @@ class Classifier:
         resolved: set[RecordKey] = set()
         if self.force and done:
             resolved = self._ledger_call("read", self.ledger.resolved, [k for k in keys if k in done])
-        route_pair = getattr(self.targets, "route_pair", None)
+        route_key = getattr(self.targets, "route_key", None)
         force, slack, described = self.force, self.slack, self.topics.cache
         for d in candidates:
             key = d.key
@@ -118,15 +120,19 @@ class Classifier:
             header_size = -1
             if infos:
                 target = self.targets(record, infos[key])
-            elif route_pair is not None:
-                header_size, spring, project = size_and_original_topics(headers)
-                target = route_pair(spring, project)
+            elif route_key is not None:
+                header_size, key_values = size_and_original_topics(headers)
+                target = route_key(key_values)
             else:
                 target = self.targets(record, parse_failure(headers))
             topic = target.topic
             if topic is None or topic == dlq:
                 d.kind = "unmapped"
                 d.reason = target.reason if topic is None else f"target {topic} is the DLQ itself"
+                continue
+            if target.metadata_only_if_empty and record.key is None and record.value is None:
+                d.kind = "unmapped"
+                d.reason = "the DLQ record holds only the failure's metadata (no key, no value): nothing to re-publish"
                 continue
             d.target = topic
             about = described.get(topic) or self.topics.lookup((topic,))[topic]  # described once per run
@@ -136,6 +142,9 @@ class Classifier:
             if not about.exists:
                 d.kind, d.reason = "missing_target", f"target topic {topic} does not exist"
                 continue
+            original = target.partition
+            if original is not None and original < about.partitions:
+                d.partition = original
             if header_size < 0:
                 header_size = headers_size(headers)
             d.size = size = record.key_size + record.value_size + header_size

@@ -6,20 +6,23 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from kafka_admin.dlq import headers as dh
+from kafka_admin.dlq.conventions.registry import CONVENTIONS
 from kafka_admin.dlq.routing import Header, republish_headers
 
 
 class RepublishHeaders:
     """republish_headers() for one run, with the per-record work cut down: whether it keeps a header
-    is asked once per header name (it decides by the name alone), and the headers it adds once per
-    transaction (`start`); per record only the offset's header is new."""
+    is asked once per header name, and the headers it adds once per transaction (`start`); per
+    record only the offset's header is new. A generic convention's name (the registry cannot tell
+    by the name alone) sends that record through republish_headers() whole."""
 
     MAX_NAMES = 10_000
 
     def __init__(self, dlq_topic: str, actor: str) -> None:
         self.dlq_topic = dlq_topic
         self.actor = actor
-        self.dropped: dict[str, bool] = {}
+        self.dropped: dict[str, bool | None] = {}
+        self.generic: set[str] = set()  # names met whose dropping depends on the record
         self.added = len(self._republish((), 0, 0, datetime.now(UTC)))
         self.before: list[Header] = []
         self.after: list[Header] = []
@@ -42,18 +45,26 @@ class RepublishHeaders:
             out = [header for header in headers if not dropped[header[0]]]
         except KeyError:  # a name not seen yet
             out = [header for header in headers if not self._dropped(header[0])]
+        if self.generic and not self.generic.isdisjoint([h[0] for h in headers]):
+            out = [h for h in CONVENTIONS.kept(headers) if not h[0].startswith(dh.REPROCESS_HEADER_PREFIX)]
         out += self.before
         out.append((dh.REPROCESSED_FROM_OFFSET, b"%d" % offset))  # dh.encode_text(offset), quicker
         out += self.after
         return out
 
-    def _dropped(self, name: str) -> bool:
-        gone = self.dropped.get(name)
-        return self._learn(name) if gone is None else gone
+    def _dropped(self, name: str) -> bool | None:
+        if name in self.dropped:
+            return self.dropped[name]
+        return self._learn(name)
 
-    def _learn(self, name: str) -> bool:
+    def _learn(self, name: str) -> bool | None:
         if len(self.dropped) >= self.MAX_NAMES:
             self.dropped.clear()
-        gone = len(self._republish(((name, None),), 0, 0, datetime.now(UTC))) == self.added
+        # None (depends on the record): kept by the first pass, settled per record in __call__.
+        if CONVENTIONS.strips(name) is None:
+            self.generic.add(name)
+            gone = None
+        else:
+            gone = len(self._republish(((name, None),), 0, 0, datetime.now(UTC))) == self.added
         self.dropped[name] = gone
         return gone

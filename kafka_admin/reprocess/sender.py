@@ -157,7 +157,7 @@ class Sender:
             raise Halt(self._fatal("starting a transaction", exc)) from None
         self.in_transaction = True
 
-    def produce(self, topic: str, record: Record, headers: list, on_delivery: Callable) -> None:
+    def produce(self, topic: str, record: Record, headers: list, on_delivery: Callable, partition: int = -1) -> None:
         """Queue one record; a KafkaException means this record was refused, Halt that the producer is dead.
 
         Delivery reports are served by flush() (or here, while the local queue is full)."""
@@ -166,7 +166,12 @@ class Sender:
             while True:
                 try:
                     self.producer.produce(
-                        topic, key=record.key, value=record.value, headers=headers, on_delivery=on_delivery
+                        topic,
+                        key=record.key,
+                        value=record.value,
+                        partition=partition,
+                        headers=headers,
+                        on_delivery=on_delivery,
                     )
                     return
                 except BufferError:  # the local queue is full: let deliveries drain it

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka import KafkaError, KafkaException, TopicCollection
 from confluent_kafka.admin import AdminClient, ConfigResource, ResourceType
 
 from kafka_admin.clients import error_text, make_admin
@@ -21,6 +21,8 @@ class TopicInfo:
     exists: bool
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
     error: str | None = None
+    partitions: int = 0
+    """How many partitions it has (0: unknown; records then go by key)."""
 
 
 class TargetTopics:
@@ -42,7 +44,21 @@ class TargetTopics:
             )
             for resource, future in futures.items():
                 self.cache[resource.name] = self._info(resource.name, future)
+            self._count_partitions([n for n in unknown if self.cache[n].exists])
         return self.cache
+
+    def _count_partitions(self, names: list[str]) -> None:
+        """Partition counts by DescribeTopicPartitions (never auto-creates a topic); unknown (0) on
+        any error: the records then go by key, as they would without an original partition."""
+        if not names or self._admin is None:
+            return
+        try:
+            futures = self._admin.describe_topics(TopicCollection(names), request_timeout=self.config.request_timeout_s)
+            for name, future in futures.items():
+                described = future.result(timeout=self.config.request_timeout_s * 2)
+                self.cache[name] = replace(self.cache[name], partitions=len(described.partitions))
+        except (KafkaException, TimeoutError, ValueError, TypeError):
+            return
 
     def _info(self, name: str, future) -> TopicInfo:
         try:

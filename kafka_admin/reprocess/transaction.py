@@ -126,10 +126,10 @@ class Transactions:
                 # Positional (quicker than keywords), in cimpl's order: topic, value, key, partition (-1:
                 # the partitioner), callback, on_delivery, timestamp (0: now), headers; the byte-exact
                 # tests hold the order (confluent-kafka is pinned).
-                queue(d.target, record.value, record.key, -1, on_delivery(i), None, 0, headers)
+                queue(d.target, record.value, record.key, d.partition, on_delivery(i), None, 0, headers)
             except (BufferError, KafkaException):
                 try:
-                    produce(d.target, record, headers, on_delivery(i))
+                    produce(d.target, record, headers, on_delivery(i), d.partition)
                 except KafkaException as exc:  # refused locally (too large for the producer)
                     failures[i] = kafka_error(exc) or KafkaError(KafkaError._FAIL)
         if self.report.stopped is None:

@@ -209,8 +209,8 @@ def test_exact_bytes_arrive_and_failure_headers_are_replaced(kafka: Kafka, confi
         assert headers[dh.REPROCESSED_BY] == "J\u00f6rg".encode()
         at = datetime.fromisoformat(headers[dh.REPROCESSED_AT].decode())
         assert before <= at <= datetime.now(UTC)
-    # The same key goes to the same partition (the partitioner decides, by key).
-    assert got[(dlq, 0, 0)][0]["partition"] == got[(dlq, 0, 2)][0]["partition"]
+    # The original partition the headers name (Spring's 1 and 0, the project's 2), the topic has 3.
+    assert [got[(dlq, 0, o)][0]["partition"] for o in range(3)] == [1, 0, 2]
 
 
 # ----------------------------------------------------------------------------------------- routing
@@ -711,3 +711,17 @@ def test_fenced_while_a_batch_is_on_its_way(kafka: Kafka, config: ClusterConfig)
     again = run(config, dlq, OffsetRange(0, 0, count - 1), ledger)
     assert (again.sent, again.stopped, again.errors) == (count, None, [])
     assert_exactly_once(kafka, orig, dlq, count)
+
+
+def test_a_partition_the_topic_no_longer_has_goes_by_key(kafka: Kafka, config: ClusterConfig) -> None:
+    orig = kafka.create_topic(kafka.unique("orders"), partitions=3)
+    dlq = kafka.create_topic(f"{orig}-dlq", partitions=1)
+    records = [{"key": b"same-key", "value": str(i).encode(), "headers": spring(orig, 7, i)} for i in range(3)]
+    records.append({"key": b"other", "value": b"x", "headers": spring(orig, 2, 9)})
+    send(kafka, dlq, records)
+    report = run(config, dlq, OffsetRange(0, 0, 3), actor="t")
+    assert (report.sent, report.failed) == (4, 0)
+    got = by_origin(read_all(kafka, orig))
+    by_key = {got[(dlq, 0, o)][0]["partition"] for o in range(3)}
+    assert len(by_key) == 1 and by_key <= {0, 1, 2}  # one partition, the partitioner's, for the key
+    assert got[(dlq, 0, 3)][0]["partition"] == 2  # a partition it has: the header's

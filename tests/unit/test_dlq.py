@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kafka_admin.dlq import headers as dh
+from kafka_admin.dlq.conventions.registry import CONVENTIONS
 from kafka_admin.dlq.routing import (
     DEFAULT_PATTERNS,
     FailureInfo,
@@ -194,7 +195,8 @@ def test_failed_at_offsets_are_converted_to_utc_and_naive_is_utc() -> None:
 
 def test_both_styles_agreeing() -> None:
     info = parse_failure(spring() + project())
-    assert info.style == "both"
+    assert info.style == "spring+project"
+    assert info.conventions == ("spring", "project")
     assert info.conflicts == ()
     # Spring's header is preferred field by field, the project's fills in what Spring lacks.
     assert info.exception_class == "org.springframework.kafka.listener.ListenerExecutionFailedException"
@@ -208,7 +210,7 @@ def test_both_styles_disagreeing_are_reported_and_spring_wins() -> None:
     assert (info.original_topic, info.original_partition, info.original_offset) == ("orders", 2, 41)
     assert {c.field for c in info.conflicts} == {"original_topic", "original_offset"}
     conflict = info.conflict("original_topic")
-    assert conflict is not None and (conflict.spring, conflict.project) == ("orders", "payments")
+    assert conflict is not None and conflict.values == (("Spring's", "orders"), ("the project's", "payments"))
     assert "Spring's says 'orders'" in conflict.describe()
 
 
@@ -287,7 +289,7 @@ def test_key_exception_headers_stand_in_for_the_value_exception() -> None:
 
 def test_target_from_header_first() -> None:
     target = resolve_target(parse_failure(spring(topic="payments")), "orders-dlq", DEFAULT_PATTERNS, {})
-    assert target == Target("payments", "header", target.reason)
+    assert target == Target("payments", "header", target.reason, 2)  # and the original partition
     assert target.found and "header" in target.reason
 
 
@@ -297,12 +299,20 @@ def test_target_from_project_header() -> None:
 
 
 def test_target_by_naming_when_no_header() -> None:
-    target = resolve_target(FailureInfo(), "orders.DLT", DEFAULT_PATTERNS, {"orders.DLT": "elsewhere"})
+    target = resolve_target(FailureInfo(), "orders.DLT", DEFAULT_PATTERNS, {"other": "elsewhere"})
     assert (target.topic, target.source) == ("orders", "naming")
     assert "'*.DLT'" in target.reason
 
 
-def test_target_by_mapping_last() -> None:
+def test_mapping_wins_over_naming_but_not_over_the_records_header() -> None:
+    mapping = {"orders.DLT": "elsewhere"}
+    target = resolve_target(FailureInfo(), "orders.DLT", DEFAULT_PATTERNS, mapping)
+    assert (target.topic, target.source) == ("elsewhere", "mapping")
+    target = resolve_target(parse_failure(spring(topic="payments")), "orders.DLT", DEFAULT_PATTERNS, mapping)
+    assert (target.topic, target.source) == ("payments", "header")
+
+
+def test_target_by_mapping() -> None:
     target = resolve_target(FailureInfo(), "failed-orders", DEFAULT_PATTERNS, {"failed-orders": "orders"})
     assert (target.topic, target.source) == ("orders", "mapping")
     assert "failed-orders -> orders" in target.reason
@@ -394,18 +404,18 @@ def test_route_headers_cache_stays_bounded() -> None:
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(_NAMES), st.sampled_from(_VALUES)), max_size=10))
 def test_parse_failure_takes_each_field_from_the_last_readable_header(headers) -> None:
-    """Spring's header wins where present and readable, else the project's; the last repeat counts."""
+    """The first convention (registry order) whose header is present and readable wins; the last repeat counts."""
     info = parse_failure(headers)
     last = dict(headers)
-    spring_topic = (last.get(dh.SPRING_ORIGINAL_TOPIC) or b"").decode("utf-8", "replace")
-    project_topic = (last.get(dh.DLQ_ORIGINAL_TOPIC) or b"").decode("utf-8", "replace")
-    readable = {t for t in (spring_topic, project_topic) if t and "\ufffd" not in t}
-    assert info.original_topic in readable | {None}
-    if spring_topic and "\ufffd" not in spring_topic:
-        assert info.original_topic == spring_topic
+    claiming = CONVENTIONS.claiming(last)
+    topics = [(last.get(c.origin_topic) or b"").decode("utf-8", "replace") for c in claiming]
+    readable = [t for t in topics if t and "\ufffd" not in t]
+    assert info.original_topic in {*readable, None}
+    if readable:
+        assert info.original_topic == readable[0]
     if info.conflict("original_topic") is not None:
-        assert spring_topic != project_topic
-    if not any(name.startswith(dh.SPRING_HEADER_PREFIX) or name in dh.PROJECT_HEADERS for name in last):
+        assert len(set(readable)) > 1
+    if not claiming:
         assert info == FailureInfo()
 
 

@@ -7,6 +7,7 @@ import struct
 import pytest
 
 from kafka_admin.dlq import headers as dh
+from kafka_admin.dlq.conventions.registry import CONVENTIONS
 
 
 class TestEncodeInt32:
@@ -76,8 +77,9 @@ class TestNames:
         assert all(name.startswith("dlq.") for name in dh.PROJECT_HEADERS)
         assert len(dh.PROJECT_HEADERS) == 10
 
-    def test_failure_headers_are_both_sets(self) -> None:
-        assert dh.FAILURE_HEADERS == dh.SPRING_HEADERS | dh.PROJECT_HEADERS
+    def test_failure_headers_are_every_conventions(self) -> None:
+        assert frozenset().union(*(c.failure_names for c in CONVENTIONS.conventions)) == dh.FAILURE_HEADERS
+        assert dh.SPRING_HEADERS | dh.PROJECT_HEADERS <= dh.FAILURE_HEADERS
         assert not dh.SPRING_HEADERS & dh.PROJECT_HEADERS
 
     def test_timestamp_type_names_are_springs(self) -> None:

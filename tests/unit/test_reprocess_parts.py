@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from kafka_admin.config import ClusterConfig
 from kafka_admin.dlq import headers as dh
-from kafka_admin.dlq.routing import HeaderRouter, republish_headers
+from kafka_admin.dlq.conventions.registry import CONVENTIONS
+from kafka_admin.dlq.routing import HeaderRouter, republish_headers, route_key
 from kafka_admin.records.read import Record, make_record
 from kafka_admin.reprocess import MemoryLedger
 from kafka_admin.reprocess.classify import Classifier, size_and_original_topics
@@ -71,7 +72,7 @@ _TOPICS = [b"orders", b"payments", b"orders-dlq", b"not a topic!", b"", b"\xff"]
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.lists(st.tuples(st.sampled_from(_ROUTE_NAMES), st.none() | st.sampled_from(_TOPICS)), max_size=6)))
 def test_classifier_routes_and_sizes_as_the_router_and_size_do(header_lists) -> None:
-    """The classifier's one pass (HeaderRouter.route_pair from the values it meets while sizing the
+    """The classifier's one pass (HeaderRouter.route_key from the values it meets while sizing the
     headers) decides as route_headers() and record_size() do, repeated and missing headers included."""
     router = HeaderRouter("orders-dlq")
     config = ClusterConfig(name="unit", bootstrap_servers="127.0.0.1:1")
@@ -97,8 +98,11 @@ def test_size_and_original_topics_is_the_size_and_the_last_values(headers) -> No
     """The classifier's header matching: the size headers_size() gives, and the last value of each
     original-topic header (None when absent), as HeaderRouter.route_headers() reads them."""
     last = {name: value for name, value in headers}
-    expected = (headers_size(headers), last.get(dh.SPRING_ORIGINAL_TOPIC), last.get(dh.DLQ_ORIGINAL_TOPIC))
-    assert size_and_original_topics(headers) == expected
+    size, key = size_and_original_topics(headers)
+    assert (size, key) == (headers_size(headers), route_key(headers))
+    by_name = dict(zip(CONVENTIONS.route_names, key, strict=True))
+    for name in (dh.SPRING_ORIGINAL_TOPIC, dh.DLQ_ORIGINAL_TOPIC):  # a null value counts as b"": present
+        assert by_name[name] == (None if name not in last else last[name] or b"")
 
 
 def test_headers_shortcut_with_more_names_than_it_remembers() -> None:

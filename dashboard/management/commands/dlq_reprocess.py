@@ -45,42 +45,75 @@ class Command(BaseCommand):
             raise CommandError(f"topic {o['topic']!r} does not exist")
         if not dlq_service.is_dlq(config.name, topic.name):
             raise CommandError(f"{topic.name} is not a DLQ topic (see DLQ_PATTERNS / DLQ_MAPPING)")
-        selection, described = self.selection(o, topic)
-        plan = dlq_service.plan(config.name, topic.name, selection, force=o["force"])
-        targets = ", ".join(f"{t}: {n}" for t, n in sorted(plan.per_target.items())) or "no target"
-        self.stdout.write(f"{plan.would_send} record(s) to send ({targets})")
-        if plan.skipped_done:
-            verb = "will be sent again (--force)" if o["force"] else "skipped (already reprocessed or resolved)"
-            self.stdout.write(f"{len(plan.skipped_done)} already handled: {verb}")
-        if plan.skipped_unmapped:
-            self.stdout.write(f"{len(plan.skipped_unmapped)} without a known original topic: skipped")
-        if plan.missing_targets:
-            self.stdout.write(f"missing target topics: {', '.join(sorted(plan.missing_targets))}")
-        for line in [*plan.errors, *plan.notes]:
-            self.stdout.write(line)
+        parts = self.selections(o, topic)
+        if not parts:
+            self.stdout.write("0 record(s) to send: every selected partition is empty")
+            return
+        plans = [dlq_service.plan(config.name, topic.name, selection, force=o["force"]) for selection, _ in parts]
+        self.report(plans, o["force"])
         if o["dry_run"]:
             self.stdout.write("dry run: nothing sent")
             return
-        bar = ProgressBar(self.stderr if sys.stderr.isatty() else None)
-        run = dlq_service.start_run(
-            config.name,
-            topic.name,
-            selection,
-            described,
-            o["actor"],
-            force=o["force"],
-            rate_limit=o["rate_limit"],
-            background=False,
-            on_progress=bar.update,
-        )
-        bar.finish()
-        self.stdout.write(f"sent {run.sent}, skipped {run.skipped}, failed {run.failed} ({run.state})")
-        if run.message:
-            self.stdout.write(run.message)
-        if run.state not in ("done",):
-            raise CommandError(f"reprocess {run.state}", returncode=1)
+        failed_states = []
+        for selection, described in parts:
+            bar = ProgressBar(self.stderr if sys.stderr.isatty() else None)
+            run = dlq_service.start_run(
+                config.name,
+                topic.name,
+                selection,
+                described,
+                o["actor"],
+                force=o["force"],
+                rate_limit=o["rate_limit"],
+                background=False,
+                on_progress=bar.update,
+            )
+            bar.finish()
+            where = f"partition {described['partition']}: " if len(parts) > 1 and "partition" in described else ""
+            self.stdout.write(f"{where}sent {run.sent}, skipped {run.skipped}, failed {run.failed} ({run.state})")
+            if run.message:
+                self.stdout.write(run.message)
+            if run.state not in ("done",):
+                failed_states.append(run.state)
+        if failed_states:
+            raise CommandError(f"reprocess {failed_states[0]}", returncode=1)
 
-    def selection(self, o: dict, topic) -> tuple[object, dict]:
+    def report(self, plans: list, force: bool) -> None:
+        """One summary over every partition's plan: counts per target topic, what is skipped and why."""
+        per_target: dict[str, int] = {}
+        for plan in plans:
+            for target, n in plan.per_target.items():
+                per_target[target] = per_target.get(target, 0) + n
+        would_send = sum(p.would_send for p in plans)
+        targets = ", ".join(f"{t}: {n}" for t, n in sorted(per_target.items())) or "no target"
+        self.stdout.write(f"{would_send} record(s) to send ({targets})")
+        done = sum(len(p.skipped_done) for p in plans)
+        if done:
+            verb = "will be sent again (--force)" if force else "skipped (already reprocessed or resolved)"
+            self.stdout.write(f"{done} already handled: {verb}")
+        unmapped = sum(len(p.skipped_unmapped) for p in plans)
+        if unmapped:
+            self.stdout.write(f"{unmapped} without a known original topic: skipped")
+        missing = sorted({t for p in plans for t in p.missing_targets})
+        if missing:
+            self.stdout.write(f"missing target topics: {', '.join(missing)}")
+        for line in dict.fromkeys(line for p in plans for line in [*p.errors, *p.notes]):
+            self.stdout.write(line)
+
+    def selections(self, o: dict, topic) -> list[tuple[object, dict]]:
+        """The selection per partition: one, or with neither --partition nor --exception-class every
+        partition that holds records in the range (an empty one is no error, just nothing to do)."""
+        if o["exception_class"] is not None or o["partition"] is not None:
+            selection = self.selection(o, topic)
+            return [] if selection is None else [selection]
+        out = []
+        for info in topic.partitions:
+            selection = self.selection({**o, "partition": info.partition}, topic)
+            if selection is not None:
+                out.append(selection)
+        return out
+
+    def selection(self, o: dict, topic) -> tuple[object, dict] | None:
         partition, start, end = o["partition"], o["from_offset"], o["to_offset"]
         if o["exception_class"] is not None:
             data = {
@@ -94,17 +127,13 @@ class Command(BaseCommand):
             if not selection.keys:
                 raise CommandError("no indexed record matches")
             return selection, described
-        if partition is None:
-            if len(topic.partitions) != 1:
-                raise CommandError("--partition is required for a topic with several partitions")
-            partition = topic.partitions[0].partition
         info = next((p for p in topic.partitions if p.partition == partition), None)
         if info is None:
             raise CommandError(f"partition {partition} does not exist (0-{len(topic.partitions) - 1})")
         start = info.start_offset if start is None else start
         end = (info.end_offset or 0) - 1 if end is None else end
         if start is None or end < start:
-            raise CommandError(f"nothing in the range {start}..{end}")
+            return None  # an empty partition (or range): nothing to do
         return engine.OffsetRange(partition, start, end), {
             "mode": "range",
             "partition": partition,

@@ -1,0 +1,1 @@
+"""Dead-letter header conventions as plug-ins: one module per writer, the registry in registry.py."""
