@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from dashboard.access.permissions import can_operate, operator_required
-from dashboard.clusters import get_cluster
+from dashboard.clusters import get_cluster, schema_decoder
 from dashboard.dlq import fragments
 from dashboard.dlq import service as dlq
 from dashboard.dlq.ledger import history
@@ -94,12 +94,15 @@ def dlq_record(request: HttpRequest, cluster: str, topic: str, partition: int, o
     }
     if record is not None:
         info = parse_failure(record.headers)
+        decoder = schema_decoder(cluster)
+        # Dead letters keep the original record's bytes: its subject is the original topic's.
+        origin = info.original_topic or topic
         context.update(
             record=record,
             info=info,
             target=resolve_target(info, topic, settings.DLQ_PATTERNS, settings.DLQ_MAPPING),
-            key=describe_part(record.key, record.key_size, limit=4096),
-            value=describe_part(record.value, record.value_size),
+            key=describe_part(record.key, record.key_size, limit=4096, decoder=decoder, topic=origin, is_key=True),
+            value=describe_part(record.value, record.value_size, decoder=decoder, topic=origin),
             headers=[(name, header_text(value)) for name, value in record.headers[:500]],
             download={"download_base": f"/c/{quote(cluster)}/topics/{quote(topic)}/messages/{partition}/{offset}/"},
         )
