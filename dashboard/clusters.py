@@ -18,8 +18,7 @@ from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
 from kafka_admin.config import ClusterConfig, ConfigError, clusters_from_environment
-from kafka_admin.records.payload import PayloadDecoder
-from kafka_admin.schemas.decoder import decoder_for
+from kafka_admin.schemas.decoder import SchemaDecoder, decoder_for
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +57,7 @@ def get_cluster(name: str | None = None) -> ClusterConfig:
         raise UnknownCluster(name) from None
 
 
-def schema_decoder(name: str) -> PayloadDecoder | None:
+def schema_decoder(name: str) -> SchemaDecoder | None:
     """The cluster's schema decoder (one per registry per process), or None without a registry."""
     registry = get_cluster(name).schema_registry
     return decoder_for(registry) if registry is not None else None

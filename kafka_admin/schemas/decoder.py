@@ -115,6 +115,11 @@ class SchemaDecoder:
         subject, version, note = self._holder(entry, topic, is_key, record_name)
         return Decoded(sid, text, fmt, subject, version, note=note)
 
+    def schema(self, sid: int) -> Schema | None:
+        """The registered schema with this id (from the cache when met before), or None."""
+        entry = self._entry(sid)
+        return None if isinstance(entry, str) else entry.schema
+
     # -- schemas by id, cached
 
     def _entry(self, sid: int) -> _Entry | str:
@@ -245,6 +250,22 @@ def _file_descriptor(schema_str: str) -> tuple[descriptor_pb2.FileDescriptorProt
         pool.Add(proto)
     pool.Add(fdp)
     return fdp, pool
+
+
+def record_name(schema: Schema) -> str | None:
+    """The record name the record strategies use: Avro's full name, the first Protobuf message, a JSON title."""
+    kind = schema.schema_type or "AVRO"
+    if kind == "AVRO":
+        return _avro_name(schema.schema_str)
+    if kind == "JSON":
+        return _json_title(schema.schema_str)
+    try:
+        fdp, _ = _file_descriptor(schema.schema_str or "")
+    except ValueError:
+        return None
+    if not fdp.message_type:
+        return None
+    return f"{fdp.package}.{fdp.message_type[0].name}" if fdp.package else fdp.message_type[0].name
 
 
 def _avro_name(schema_str: str | None) -> str | None:

@@ -154,3 +154,54 @@ class TestDlqPages:
         assert api.status_code == 200
         [row] = api.json()["results"]
         assert json.loads(row["value_preview"]) == {"id": 77, "item": "poison-pill"}
+
+
+class TestSchemasPage:
+    def test_subjects_versions_compatibility_and_topics(self, kafka, schema_registry, sr_cluster, viewer):
+        client = schema_registry.client()
+        topic = kafka.create_topic()
+        avro_bytes(client, topic, ORDER_V1, {"id": 1, "item": "a"})
+        avro_bytes(client, topic, ORDER_V2, {"id": 2, "item": "b", "qty": 1})
+        client.set_compatibility(f"{topic}-value", "FULL")
+        Poller(sr_cluster, 1.0).cycle()  # the topics column comes from the snapshot
+        response = viewer.get(reverse("schemas", args=["test"]), {"subject": f"{topic}-value"})
+        assert response.status_code == 200
+        page = response.content.decode()
+        row = page[page.index(f"{topic}-value") :].split("</tr>")[0]
+        assert "<td>1, 2</td>" in row and "FULL" in row and f'href="/c/test/topics/{topic}/"' in row
+
+    def test_without_a_registry_the_page_says_how_to_configure_one(self, dashboard_cluster, viewer):
+        page = viewer.get(reverse("schemas", args=["test"])).content.decode()
+        assert "KAFKA_SCHEMA_REGISTRY_URL" in page
+
+    def test_registry_down_is_a_message_not_an_error_page(self, monkeypatch, dashboard_cluster, viewer):
+        from dashboard.clusters import configured_clusters
+        from tests.kafka_support import free_port
+
+        monkeypatch.setenv("KAFKA_SCHEMA_REGISTRY_URL", f"http://127.0.0.1:{free_port()}")
+        configured_clusters.cache_clear()
+        decoder_for.cache_clear()
+        response = viewer.get(reverse("schemas", args=["test"]))
+        configured_clusters.cache_clear()
+        decoder_for.cache_clear()
+        assert response.status_code == 200 and "schema registry unreachable" in response.content.decode()
+
+
+class TestCompatibilityDryRun:
+    def test_records_whose_schema_the_subject_no_longer_accepts(self, kafka, schema_registry, sr_cluster):
+        from dashboard.clusters import schema_decoder
+        from kafka_admin.schemas.catalog import refused_schemas
+
+        client = schema_registry.client()
+        topic = kafka.create_topic()
+        old = avro_bytes(client, topic, ORDER_V1, {"id": 1, "item": "a"})
+        client.set_compatibility(f"{topic}-value", "NONE")
+        changed = dict(ORDER_V1, fields=[{"name": "id", "type": "long"}, {"name": "item", "type": "int"}])
+        new = avro_bytes(client, topic, changed, {"id": 2, "item": 5})
+        client.set_compatibility(f"{topic}-value", "BACKWARD")
+        decoder = schema_decoder("test")
+        refusals, error = refused_schemas(decoder, topic, [old, old, new, b"plain", None])
+        assert error is None
+        assert [r.line() for r in refusals] == [
+            f"2 records use schema id {sid(old)}, which {topic}-value no longer accepts"
+        ]
