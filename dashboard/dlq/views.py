@@ -29,6 +29,7 @@ from kafka_admin.dlq.routing import parse_failure, resolve_target
 from kafka_admin.isolation import reads
 from kafka_admin.records import read as messages
 from kafka_admin.records.payload import describe_part, header_text
+from kafka_admin.schemas.catalog import refused_schemas
 
 
 @cluster_page
@@ -139,6 +140,20 @@ def _rate_limit(request: HttpRequest) -> float | None:
     return float(raw)
 
 
+def _schema_lines(cluster: str, schema_ids: dict[str, dict[int, int]]) -> list[str]:
+    """The dry run's schema lines: records whose schema a target's subject no longer accepts."""
+    decoder = schema_decoder(cluster)
+    if decoder is None:
+        return []
+    lines = []
+    for target, counts in sorted(schema_ids.items()):
+        refusals, problem = refused_schemas(decoder, target, counts)
+        lines.extend(r.line() for r in refusals)
+        if problem:
+            lines.append(f"could not check the schemas of {target}: {problem}")
+    return lines
+
+
 @cluster_page
 @require_POST
 @operator_required
@@ -168,6 +183,7 @@ def dlq_plan(request: HttpRequest, cluster: str, topic: str) -> HttpResponse:
     context = {
         "topic": topic,
         "plan": result,
+        "schema_lines": _schema_lines(cluster, result.schema_ids),
         "described": described,
         "force": force,
         "rate_limit": rate_limit,

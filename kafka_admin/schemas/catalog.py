@@ -8,7 +8,7 @@ request per distinct (subject, schema id). Failures are a message, never raised.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from confluent_kafka.schema_registry import SchemaRegistryError
@@ -89,12 +89,17 @@ class Refusal:
         return f"{self.records} records use schema id {self.schema_id}, which {self.subject} no longer accepts"
 
 
+def schema_counts(values: Iterable[bytes | None]) -> dict[int, int]:
+    """How many of these values name each schema id."""
+    return dict(Counter(f.schema_id for f in map(framing, values) if f is not None))
+
+
 def refused_schemas(
-    decoder: SchemaDecoder, target_topic: str, values: Iterable[bytes | None]
+    decoder: SchemaDecoder, target_topic: str, counts: Mapping[int, int]
 ) -> tuple[list[Refusal], str | None]:
-    """For a reprocess dry run: which of these values' schemas the target's latest subject version
-    refuses. Bytes are never changed; this only says what the consumers of the target will meet."""
-    counts = Counter(f.schema_id for f in map(framing, values) if f is not None)
+    """For a reprocess dry run: which schema ids (with how many records use each) the target's
+    subject refuses against its latest version. Bytes are never changed; this only says what the
+    target's consumers will meet."""
     refusals: list[Refusal] = []
     for sid, n in sorted(counts.items()):
         schema = decoder.schema(sid)
