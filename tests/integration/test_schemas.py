@@ -52,8 +52,8 @@ def produce(kafka, topic: str, records: list[tuple[bytes | None, bytes | None]],
     assert p.flush(30) == 0
 
 
-def browse(client: Client, topic: str) -> str:
-    response = client.get(reverse("topic", args=["test", topic]), {"partition": "0", "seek": "oldest"})
+def browse(client: Client, topic: str, partition: int = 0) -> str:
+    response = client.get(reverse("topic", args=["test", topic]), {"partition": str(partition), "seek": "oldest"})
     assert response.status_code == 200
     return html.unescape(response.content.decode())
 
@@ -232,3 +232,30 @@ class TestCompatibilityDryRun:
 
         sent = read_all(kafka, original, 2)
         assert [m.value() for m in sent] == [old, old]  # byte for byte: nothing re-serialized
+
+
+class TestDemo:
+    def test_demo_writes_avro_protobuf_and_avro_dead_letters(self, kafka, sr_cluster, viewer, tmp_path):
+        import threading
+        import time
+
+        from kafka_admin.demo.schema_topics import ORDERS_AVRO, ORDERS_AVRO_DLQ, PAYMENTS_PROTO, produce_schema_topics
+        from kafka_admin.demo.workload import Worker, WorkerStats
+
+        w = Worker("schemas", sr_cluster, threading.Event(), lambda _m: None, tmp_path, WorkerStats("schemas"))
+        thread = threading.Thread(target=produce_schema_topics, args=(w,), daemon=True)
+        thread.start()
+        try:
+            deadline = time.monotonic() + 60
+            while w.stats.produced < 6 and time.monotonic() < deadline:
+                time.sleep(0.2)  # waiting for a condition (records delivered), bounded
+        finally:
+            w.stop.set()
+            thread.join(30)
+        assert w.stats.produced >= 6
+        page = "".join(browse(viewer, ORDERS_AVRO, p) for p in range(3))
+        assert "AVRO · schema id" in page and '"customer":' in page
+        assert "PROTOBUF · schema id" in "".join(browse(viewer, PAYMENTS_PROTO, p) for p in range(3))
+        Poller(sr_cluster, 1.0).cycle()
+        record = html.unescape(viewer.get(reverse("dlq_record", args=["test", ORDERS_AVRO_DLQ, 0, 0])).content.decode())
+        assert f"subject {ORDERS_AVRO}-value v1" in record and '"order_id": "o-000000"' in record
