@@ -200,6 +200,7 @@ ROWS: tuple[Row, ...] = (
     Row(C, "GET", "/c/nope/", page(404), note="(unknown cluster)"),
     Row(C + "brokers/", "GET", "/c/{c}/brokers/", page()),
     Row(C + "search/", "GET", "/c/{c}/search/?q=orders", page()),
+    Row(C + "schemas/", "GET", "/c/{c}/schemas/", page()),
     Row(C + "topics/", "GET", "/c/{c}/topics/", page()),
     Row(C + "topics/<str:topic>/", "GET", "/c/{c}/topics/orders/", page()),
     Row(
