@@ -97,6 +97,8 @@ do_build() {
     require_java
     command -v mvn >/dev/null 2>&1 ||
         die "Maven (mvn) is required to build the registry: install it (Debian: apt-get install maven)"
+    command -v javac >/dev/null 2>&1 ||
+        die "a JDK (javac) is required to build the registry's stand-in module: apt-get install openjdk-17-jdk-headless"
     local digest t0
     digest=$(sources_digest)
     t0=$(now)

@@ -24,7 +24,9 @@ REGISTRY_SH = REPO / "scripts" / "registry.sh"
 
 def cannot_build() -> str | None:
     """Why the registry cannot be built or run here (a skip reason), or None."""
-    for tool, package in (("java", "openjdk-17-jdk-headless"), ("mvn", "maven"), ("curl", "curl")):
+    jdk = "openjdk-17-jdk-headless"
+    tools = (("java", jdk), ("javac", jdk), ("mvn", "maven"), ("curl", "curl"))
+    for tool, package in tools:
         if shutil.which(tool) is None:
             return f"{tool} is not installed (Debian: apt-get install {package}); the schema registry needs it"
     return None
