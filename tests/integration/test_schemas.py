@@ -154,6 +154,11 @@ class TestDlqPages:
         assert api.status_code == 200
         [row] = api.json()["results"]
         assert json.loads(row["value_preview"]) == {"id": 77, "item": "poison-pill"}
+        one = viewer.get(f"/api/v1/clusters/test/dlq/{dlq}/records/0/0/").json()
+        assert one["value"]["json"] == {"id": 77, "item": "poison-pill"}
+        assert one["value"]["schema"]["subject"] == f"{original}-value" and one["value"]["schema"]["version"] == 1
+        assert one["value"]["schema"]["id"] == sid(value) and one["value"]["schema"]["format"] == "AVRO"
+        assert one["key"]["schema"] is None and one["key"]["text"] == "k-77"
 
 
 class TestSchemasPage:
