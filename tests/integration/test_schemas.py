@@ -264,3 +264,29 @@ class TestDemo:
         Poller(sr_cluster, 1.0).cycle()
         record = html.unescape(viewer.get(reverse("dlq_record", args=["test", ORDERS_AVRO_DLQ, 0, 0])).content.decode())
         assert f"subject {ORDERS_AVRO}-value v1" in record and '"order_id": "o-000000"' in record
+
+
+class TestSubjectStrategies:
+    @pytest.mark.parametrize("strategy", ["record", "topic-record"])
+    def test_record_strategies_name_the_subject(
+        self, kafka, schema_registry, monkeypatch, sr_cluster, viewer, strategy
+    ):
+        from confluent_kafka.schema_registry import record_subject_name_strategy, topic_record_subject_name_strategy
+        from confluent_kafka.schema_registry.avro import AvroSerializer
+        from confluent_kafka.serialization import MessageField, SerializationContext
+
+        from dashboard.clusters import configured_clusters
+
+        name = "demo.Strategy" + strategy.replace("-", "")
+        schema = dict(ORDER_V1, name=name.split(".")[1])
+        func = record_subject_name_strategy if strategy == "record" else topic_record_subject_name_strategy
+        topic = kafka.create_topic()
+        ser = AvroSerializer(schema_registry.client(), json.dumps(schema), conf={"subject.name.strategy": func})
+        value = ser({"id": 3, "item": "named"}, SerializationContext(topic, MessageField.VALUE))
+        produce(kafka, topic, [(None, value)])
+        monkeypatch.setenv("KAFKA_SCHEMA_REGISTRY_SUBJECT_STRATEGY", strategy)
+        configured_clusters.cache_clear()
+        decoder_for.cache_clear()
+        page = browse(viewer, topic)
+        subject = name if strategy == "record" else f"{topic}-{name}"
+        assert f"schema id {sid(value)} · subject {subject} v1" in page and '"item": "named"' in page

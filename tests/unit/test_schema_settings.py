@@ -139,3 +139,44 @@ class TestDescribeWithDecoder:
     def test_unframed_payload_skips_the_decoder(self):
         dec = _Fixed(Decoded(7, "{}"))
         assert describe_part(b'{"a": 1}', 8, decoder=dec).kind == "json" and dec.calls == 0
+
+
+class TestDecoderHelpers:
+    def test_to_json_writes_what_avro_gives(self):
+        import datetime as dt
+        import decimal
+        import uuid
+
+        from kafka_admin.schemas.decoder import to_json
+
+        value = {
+            "b": b"\x00\xff",
+            "d": decimal.Decimal("1.10"),
+            "t": dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
+            "u": uuid.UUID(int=1),
+            "s": "<script>",
+        }
+        assert json.loads(to_json(value)) == {
+            "b": "0x00ff",
+            "d": "1.10",
+            "t": "2026-01-02T03:04:05+00:00",
+            "u": "00000000-0000-0000-0000-000000000001",
+            "s": "<script>",
+        }
+
+    def test_record_names(self):
+        import base64
+
+        from confluent_kafka.schema_registry import Schema
+        from google.protobuf import descriptor_pb2
+
+        from kafka_admin.schemas.decoder import record_name
+
+        avro = Schema(json.dumps({"type": "record", "name": "Order", "namespace": "demo", "fields": []}), "AVRO")
+        assert record_name(avro) == "demo.Order"
+        assert record_name(Schema(json.dumps({"title": "Ship"}), "JSON")) == "Ship"
+        fdp = descriptor_pb2.FileDescriptorProto(name="p.proto", package="demo")
+        fdp.message_type.add(name="Payment")
+        proto = Schema(base64.b64encode(fdp.SerializeToString()).decode(), "PROTOBUF")
+        assert record_name(proto) == "demo.Payment"
+        assert record_name(Schema("syntax = 'proto3'; message X {}", "PROTOBUF")) is None
