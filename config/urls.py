@@ -10,8 +10,8 @@ from dashboard.dlq import views as dlq_views
 from dashboard.metrics import metrics_view
 from dashboard.monitor import views
 from dashboard.offsets import views as reset_views
-from dashboard.search import search_page
 from dashboard.schemas import views as schema_views
+from dashboard.search import search_page
 
 cluster_patterns = [
     path("", views.overview, name="overview"),

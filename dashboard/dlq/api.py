@@ -37,6 +37,7 @@ from dashboard.dlq.queries import DlqQuery
 from dashboard.models import DlqRecord, ReprocessRun
 from dashboard.params import InvalidPage
 from kafka_admin.dlq.routing import parse_failure
+from kafka_admin.isolation import reads
 from kafka_admin.records import read as messages
 from kafka_admin.records.payload import Payload, describe_part, header_text
 
@@ -226,7 +227,8 @@ def dlq_record(request: HttpRequest, cluster: str, topic: str, partition: int, o
         dlq.check_position(partition, offset)
     except dlq.InvalidSelection as exc:
         raise ApiError(400, str(exc)) from None
-    result = messages.read_records(cluster_config(cluster), topic, partition, messages.FromOffset(offset), limit=1)
+    # In a reader child, like the record page: a librdkafka crash must not take the server down.
+    result = reads.read_records(cluster_config(cluster), topic, partition, messages.FromOffset(offset), limit=1)
     record = result.records[0] if result.records and result.records[0].offset == offset else None
     if record is None:
         raise ApiError(404, result.error or "no record at that offset")
