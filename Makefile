@@ -3,8 +3,10 @@ SHELL := /bin/bash
 
 PY := .venv/bin/python
 KAFKA := scripts/kafka.sh
+REGISTRY := scripts/registry.sh
 
-.PHONY: help run test lint format bench kafka-fetch kafka-up kafka-down kafka-purge kafka-status
+.PHONY: help run test lint format bench kafka-fetch kafka-up kafka-down kafka-purge kafka-status \
+	registry-fetch registry-up registry-down registry-status
 
 help:
 	@echo "Targets:"
@@ -16,6 +18,8 @@ help:
 	@echo "  kafka-down     stop it (idempotent)"
 	@echo "  kafka-purge    stop it and delete its data dir"
 	@echo "  kafka-status   running/stopped and the bootstrap address"
+	@echo "  registry-up    build (once, cached) and start the local schema registry (Apicurio, docs/schemas.md)"
+	@echo "  registry-down  stop it"
 	@echo "See docs/local-kafka.md for the environment variables (KAFKA_PORT, KAFKA_DATA_DIR, ...)."
 
 # ---- app: run / test / lint ----------------------------------------------------------------
@@ -52,6 +56,20 @@ kafka-purge:
 
 kafka-status:
 	@$(KAFKA) status
+
+# ---- local schema registry (docs/schemas.md) ---------------------------------------------
+
+registry-fetch:
+	@$(REGISTRY) fetch
+
+registry-up:
+	@$(REGISTRY) up
+
+registry-down:
+	@$(REGISTRY) down
+
+registry-status:
+	@$(REGISTRY) status
 
 # ---- benchmarks (bench/RESULTS.md) -------------------------------------------------------
 

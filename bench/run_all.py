@@ -33,6 +33,7 @@ FULL = {
     "fanout": ["bench_fanout.py"],
     "snapshot-w3": ["bench_snapshot.py", "--workload", "W3", "--repeat-large", "4"],
     "reprocess": ["bench_reprocess.py", "--rounds", "2"],
+    "schemas": ["bench_schemas.py"],
 }
 QUICK = {
     "pages": ["bench_pages.py", "--groups", "200", "--requests", "50"],
@@ -40,6 +41,7 @@ QUICK = {
     "fanout": ["bench_fanout.py", "--clients", "50", "--groups", "200", "--updates", "2", "--interval", "3"],
     "snapshot-w3": ["bench_snapshot.py", "--quick", "--workload", "W3", "--repeat-large", "2"],
     "reprocess": ["bench_reprocess.py", "--records", "10000", "--rounds", "1"],
+    "schemas": ["bench_schemas.py", "--requests", "10"],
 }
 GROUPS = {"pages": "pages", "snapshot-w12": "snapshot", "snapshot-w3": "snapshot", "fanout": "fanout"}
 
@@ -47,7 +49,7 @@ GROUPS = {"pages": "pages", "snapshot-w12": "snapshot", "snapshot-w3": "snapshot
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--only", nargs="+", choices=["pages", "snapshot", "fanout", "reprocess"])
+    parser.add_argument("--only", nargs="+", choices=["pages", "snapshot", "fanout", "reprocess", "schemas"])
     parser.add_argument("--output", type=Path, default=BENCH / "RESULTS.md")
     args = parser.parse_args()
     plan = QUICK if args.quick else FULL
@@ -152,6 +154,8 @@ def render(runs: dict[str, dict], total_s: float, quick: bool) -> str:
         sections += fanout_section(runs["fanout"]["data"], targets)
     if "reprocess" in runs and "data" in runs["reprocess"]:
         sections += reprocess_section(runs["reprocess"]["data"], targets)
+    if "schemas" in runs and "data" in runs["schemas"]:
+        sections += schemas_section(runs["schemas"]["data"], targets)
     targets.append(("`make bench` within 15 minutes", f"{total_s / 60:.1f} min", total_s <= BUDGET_S))
     lines += ["## Targets", "", "| Target | Measured | Met |", "|---|---|---|"]
     lines += [f"| {t} | {v} | {yes(ok)} |" for t, v, ok in targets]
@@ -432,6 +436,34 @@ def reprocess_section(data: dict, targets: list) -> list[str]:
     lines = ["## DLQ reprocess (`bench/bench_reprocess.py`)", "", "| Measure | Value |", "|---|---|"]
     lines += [f"| {k} | {data[k]} |" for k in keys]
     return [*lines, ""]
+
+
+def schemas_section(data: dict, targets: list) -> list[str]:
+    targets.append(
+        (
+            f"Message browser, {data['records_per_page']} Avro records decoded: "
+            f"<= {data['target_ratio']}x raw bytes (p50)",
+            f"{data['ratio_p50']}x",
+            data["ratio_met"],
+        )
+    )
+    targets.append(
+        (
+            "Schema registry requests per warm page: 0",
+            f"{data['registry_requests_per_warm_page']} (first page {data['registry_requests_first_page']})",
+            data["requests_met"],
+        )
+    )
+    raw, avro = data["raw_page"], data["avro_page"]
+    return [
+        "## Schema-aware payloads (`bench/bench_schemas.py`)",
+        "",
+        "| Page | p50 ms | p95 ms | n |",
+        "|---|---|---|---|",
+        f"| raw bytes (no registry) | {raw['p50_ms']} | {raw['p95_ms']} | {raw['n']} |",
+        f"| Avro, decoded | {avro['p50_ms']} | {avro['p95_ms']} | {avro['n']} |",
+        "",
+    ]
 
 
 if __name__ == "__main__":

@@ -265,6 +265,8 @@ LOGGING = {
         # librdkafka repeats transport errors on every reconnect; the poller logs state changes.
         "kafka_admin.librdkafka": {"level": env_str("LIBRDKAFKA_LOG_LEVEL", "CRITICAL")},
         "django.channels.server": {"level": "WARNING"},
+        # The schema registry client logs every request at INFO (decoding asks once per schema id).
+        "httpx2": {"level": "WARNING"},
     },
 }
 

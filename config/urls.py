@@ -10,6 +10,7 @@ from dashboard.dlq import views as dlq_views
 from dashboard.metrics import metrics_view
 from dashboard.monitor import views
 from dashboard.offsets import views as reset_views
+from dashboard.schemas import views as schema_views
 from dashboard.search import search_page
 
 cluster_patterns = [
@@ -23,6 +24,7 @@ cluster_patterns = [
         views.download,
         name="message_download",
     ),
+    path("schemas/", schema_views.schemas, name="schemas"),
     path("dlq/", dlq_views.dlq_list, name="dlq"),
     path("dlq/runs/<str:run_id>/", dlq_views.dlq_run, name="dlq_run"),
     path("dlq/<str:topic>/", dlq_views.dlq_topic, name="dlq_topic"),

@@ -18,6 +18,7 @@ from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
 from kafka_admin.config import ClusterConfig, ConfigError, clusters_from_environment
+from kafka_admin.schemas.decoder import SchemaDecoder, decoder_for
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,12 @@ def get_cluster(name: str | None = None) -> ClusterConfig:
         return configured_clusters()[name]
     except KeyError:
         raise UnknownCluster(name) from None
+
+
+def schema_decoder(name: str) -> SchemaDecoder | None:
+    """The cluster's schema decoder (one per registry per process), or None without a registry."""
+    registry = get_cluster(name).schema_registry
+    return decoder_for(registry) if registry is not None else None
 
 
 @checks.register("kafka")

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from kafka_admin.schemas.settings import RegistryConfig, RegistryConfigError, registry_from_settings
+
 SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 OFFSETS_SOURCES = ("admin", "offsets-topic")
@@ -48,6 +50,8 @@ class ClusterConfig:
     offsets_source: str = "admin"
     # Record timestamps read per cycle for exact time lag beyond the poller's timeline (0: never).
     time_lag_reads: int = 50
+    # The cluster's schema registry (docs/schemas.md); None: payloads are shown as bytes/text.
+    schema_registry: RegistryConfig | None = None
 
     def __post_init__(self) -> None:
         if not self.bootstrap_servers.strip():
@@ -116,6 +120,7 @@ class ClusterConfig:
             "request_timeout_s": self.request_timeout_s,
             "cycle_timeout_s": self.cycle_timeout_s,
             "offsets_source": self.offsets_source,
+            "schema_registry": self.schema_registry.describe() if self.schema_registry else None,
         }
 
 
@@ -145,7 +150,20 @@ def from_env(env: Mapping[str, str] | None = None, prefix: str = "KAFKA_", name:
         max_in_flight=int(_float(env, f"{prefix}MAX_IN_FLIGHT", 50)),
         offsets_source=env.get(f"{prefix}OFFSETS_SOURCE") or "admin",
         time_lag_reads=int(_float(env, f"{prefix}TIME_LAG_READS", 50)),
+        schema_registry=_registry_from_env(env, prefix),
     )
+
+
+def _registry_from_env(env: Mapping[str, str], prefix: str) -> RegistryConfig | None:
+    """{prefix}SCHEMA_REGISTRY_URL and its _USERNAME, _PASSWORD, _BEARER_TOKEN, _SSL_CA_LOCATION,
+    _SUBJECT_STRATEGY, _TIMEOUT."""
+    key = f"{prefix}SCHEMA_REGISTRY_"
+    names = ("url", "username", "password", "bearer_token", "ssl_ca_location", "subject_strategy", "timeout")
+    values = {n: env.get(key + n.upper()) for n in names}
+    try:
+        return registry_from_settings(values)
+    except RegistryConfigError as exc:
+        raise ConfigError(f"{key}*: {exc}") from None
 
 
 # --- Several clusters ----------------------------------------------------------------------------
@@ -166,6 +184,20 @@ FILE_KEYS = frozenset(
         "max_in_flight",
         "offsets_source",
         "time_lag_reads",
+        "schema_registry",
+    }
+)
+REGISTRY_KEYS = frozenset(
+    {
+        "url",
+        "username",
+        "password",
+        "password_env",
+        "bearer_token",
+        "bearer_token_env",
+        "ssl_ca_location",
+        "subject_strategy",
+        "timeout",
     }
 )
 
@@ -233,6 +265,45 @@ def _password(entry: Mapping[str, Any], env: Mapping[str, str], where: str) -> s
     return env[var]
 
 
+def _secret(entry: Mapping[str, Any], env: Mapping[str, str], key: str, where: str) -> str | None:
+    """`key` given inline or through `key`_env (the name of an environment variable)."""
+    if key in entry and f"{key}_env" in entry:
+        raise ConfigError(f"{where}: give {key} or {key}_env, not both")
+    if key in entry:
+        value = entry[key]
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(f"{where}: {key} must be a string, not {type(value).__name__}")
+        return value
+    var = _text(entry, f"{key}_env", where)
+    if var is None:
+        return None
+    if var not in env:
+        raise ConfigError(f"{where}: {key}_env names {var}, which is not set in the environment")
+    return env[var]
+
+
+def _registry_from_mapping(entry: object, env: Mapping[str, str], where: str) -> RegistryConfig | None:
+    if entry is None:
+        return None
+    where = f"{where}: schema_registry"
+    if not isinstance(entry, Mapping):
+        raise ConfigError(f'{where} must be an object ({{"url": "https://..."}})')
+    unknown = sorted(str(k) for k in entry if k not in REGISTRY_KEYS)
+    if unknown:
+        known = ", ".join(sorted(REGISTRY_KEYS))
+        raise ConfigError(f"{where}: unknown setting(s) {', '.join(unknown)}; known: {known}")
+    values = {k: _text(entry, k, where) for k in ("url", "username", "ssl_ca_location", "subject_strategy")}
+    if not values["url"]:
+        raise ConfigError(f"{where}: url is required")
+    values["password"] = _secret(entry, env, "password", where)
+    values["bearer_token"] = _secret(entry, env, "bearer_token", where)
+    values["timeout"] = _number(entry, "timeout", where, 5.0)
+    try:
+        return registry_from_settings(values)
+    except RegistryConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
 def cluster_from_mapping(entry: object, env: Mapping[str, str], where: str) -> ClusterConfig:
     """One entry of a clusters file; `where` (file and entry) starts every error message."""
     if not isinstance(entry, Mapping):
@@ -261,6 +332,7 @@ def cluster_from_mapping(entry: object, env: Mapping[str, str], where: str) -> C
             max_in_flight=int(_number(entry, "max_in_flight", where, 50)),
             offsets_source=_text(entry, "offsets_source", where) or "admin",
             time_lag_reads=int(_number(entry, "time_lag_reads", where, 50)),
+            schema_registry=_registry_from_mapping(entry.get("schema_registry"), env, where),
         )
     except ConfigError as exc:
         if str(exc).startswith(where):

@@ -9,6 +9,7 @@ PY=.venv/bin/python
 
 demo_pid=""
 started_kafka=0
+started_registry=0
 cleanup() {
   trap - INT TERM EXIT
   if [ -n "$demo_pid" ] && kill -0 "$demo_pid" 2>/dev/null; then
@@ -17,6 +18,9 @@ cleanup() {
   fi
   if [ "$started_kafka" = 1 ]; then
     scripts/kafka.sh down || true
+  fi
+  if [ "$started_registry" = 1 ]; then
+    scripts/registry.sh down || true
   fi
 }
 trap cleanup INT TERM EXIT
@@ -27,6 +31,18 @@ if [ -z "${KAFKA_BOOTSTRAP_SERVERS:-}" ] && [ -z "${KAFKA_CLUSTERS:-}" ] && [ -z
   fi
   scripts/kafka.sh up
   export KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:${KAFKA_PORT:-9092}"
+  # The local schema registry (docs/schemas.md) for the demo's Avro and Protobuf topics, when this
+  # machine can build it (the first build takes minutes; later starts take seconds).
+  if [ -z "${KAFKA_SCHEMA_REGISTRY_URL:-}" ] && command -v mvn >/dev/null 2>&1 && command -v java >/dev/null 2>&1; then
+    if ! scripts/registry.sh status >/dev/null 2>&1; then
+      started_registry=1
+    fi
+    if registry_out=$(scripts/registry.sh up); then
+      export KAFKA_SCHEMA_REGISTRY_URL="${registry_out#url: }"
+    else
+      echo "the schema registry did not start; the demo runs without its Avro and Protobuf topics"
+    fi
+  fi
   mkdir -p var/demo  # the README's walk-through: `touch var/demo/bug-fixed`
   echo "starting the demo workload (log: var/demo.log)"
   $PY manage.py seed_demo >var/demo.log 2>&1 &

@@ -5,6 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/venv.sh requirements-dev.txt
 scripts/kafka.sh fetch >/dev/null
+# The schema registry's tests (tests/integration/test_schemas.py): build it before pytest's per-test
+# timeout applies (once per machine, minutes; cached after that, docs/schemas.md).
+scripts/registry.sh fetch >/dev/null || echo "note: the schema registry could not be built (see the lines above)"
 
 # The browser tests drive Debian's Chromium (never a downloaded browser build).
 if [ -z "${CHROMIUM_PATH:-}" ] && ! command -v chromium >/dev/null 2>&1; then

@@ -46,6 +46,21 @@ def dashboard_cluster(broker: BrokerProcess, monkeypatch: pytest.MonkeyPatch):
 
 
 @pytest.fixture(scope="session")
+def schema_registry(tmp_path_factory: pytest.TempPathFactory):
+    """One real schema registry (Apicurio, scripts/registry.sh) for the run, started on first use."""
+    from tests.registry_support import RegistryProcess, cannot_build
+
+    reason = cannot_build()
+    if reason:
+        pytest.skip(reason)
+    proc = RegistryProcess.start(tmp_path_factory.mktemp("registry"))
+    try:
+        yield proc
+    finally:
+        proc.down()
+
+
+@pytest.fixture(scope="session")
 def browser():
     """One headless Debian Chromium for the whole run (Playwright allows one sync instance per thread),
     or None without a Chromium binary: tests that need it skip, saying why."""

@@ -24,6 +24,11 @@ urlpatterns = [
     path("v1/clusters/<str:cluster>/dlq/", dlq_api.dlq_list, name="dlq"),
     path("v1/clusters/<str:cluster>/dlq/runs/<str:run_id>/", dlq_api.dlq_run, name="dlq_run"),
     path("v1/clusters/<str:cluster>/dlq/<str:topic>/records/", dlq_api.dlq_records, name="dlq_records"),
+    path(
+        "v1/clusters/<str:cluster>/dlq/<str:topic>/records/<int:partition>/<int:offset>/",
+        dlq_api.dlq_record,
+        name="dlq_record",
+    ),
     path("v1/clusters/<str:cluster>/dlq/<str:topic>/plan/", dlq_api.dlq_plan, name="dlq_plan"),
     path("v1/clusters/<str:cluster>/dlq/<str:topic>/reprocess/", dlq_api.dlq_reprocess, name="dlq_reprocess"),
     path("v1/clusters/<str:cluster>/dlq/<str:topic>/resolve/", dlq_api.dlq_resolve, name="dlq_resolve"),

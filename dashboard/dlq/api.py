@@ -31,10 +31,15 @@ from dashboard.api.base import (
     json_response,
     page_size,
 )
+from dashboard.clusters import schema_decoder
 from dashboard.dlq import service as dlq
 from dashboard.dlq.queries import DlqQuery
 from dashboard.models import DlqRecord, ReprocessRun
 from dashboard.params import InvalidPage
+from kafka_admin.dlq.routing import parse_failure
+from kafka_admin.isolation import reads
+from kafka_admin.records import read as messages
+from kafka_admin.records.payload import Payload, describe_part, header_text
 
 log = logging.getLogger(__name__)
 
@@ -195,6 +200,52 @@ def dlq_records(request: HttpRequest, cluster: str, topic: str) -> Json:
         "pages": paginator.num_pages,
         "page_size": size,
         "results": [record_json(r) for r in page],
+    }
+
+
+def payload_json(p: Payload) -> Json:
+    """A key or value as the record page shows it; decoded ones also as JSON, with their schema."""
+    out: Json = {"kind": p.kind, "text": p.text, "size": p.size, "truncated": p.truncated, "schema": None}
+    if p.schema is not None:
+        s = p.schema
+        out["schema"] = {
+            "id": s.schema_id,
+            "format": s.format,
+            "subject": s.subject,
+            "version": s.version,
+            "decoded": s.text is not None,
+            "reason": s.reason,
+            "note": s.note,
+        }
+        if s.text is not None and not p.truncated:
+            out["json"] = json.loads(s.text)
+    return out
+
+
+@api_view
+def dlq_record(request: HttpRequest, cluster: str, topic: str, partition: int, offset: int) -> Json:
+    """One dead letter read from Kafka: key and value (schema-decoded with a registry), headers."""
+    _dlq_topic(cluster, topic)
+    try:
+        dlq.check_position(partition, offset)
+    except dlq.InvalidSelection as exc:
+        raise ApiError(400, str(exc)) from None
+    # In a reader child, like the record page: a librdkafka crash must not take the server down.
+    result = reads.read_records(cluster_config(cluster), topic, partition, messages.FromOffset(offset), limit=1)
+    record = result.records[0] if result.records and result.records[0].offset == offset else None
+    if record is None:
+        raise ApiError(404, result.error or "no record at that offset")
+    decoder = schema_decoder(cluster)
+    origin = parse_failure(record.headers).original_topic or topic
+    return {
+        "cluster": cluster,
+        "topic": topic,
+        "partition": partition,
+        "offset": offset,
+        "timestamp": record.timestamp.isoformat() if record.timestamp else None,
+        "key": payload_json(describe_part(record.key, record.key_size, 4096, decoder, origin, True)),
+        "value": payload_json(describe_part(record.value, record.value_size, decoder=decoder, topic=origin)),
+        "headers": [[name, header_text(value)] for name, value in record.headers[:500]],
     }
 
 

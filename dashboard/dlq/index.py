@@ -15,11 +15,12 @@ from functools import partial
 from django.conf import settings
 from django.db.models import Max
 
+from dashboard.clusters import UnknownCluster, schema_decoder
 from dashboard.dlq import detection, ledger_pack
 from dashboard.models import CONFIRMED, REPROCESSED, WAITING, DlqRecord, ReprocessBatch
 from kafka_admin.config import ClusterConfig
-from kafka_admin.dlq.routing import parse_failure, resolve_target
-from kafka_admin.records.payload import short
+from kafka_admin.dlq.routing import is_dlq_topic, parse_failure, resolve_target
+from kafka_admin.records.payload import PayloadDecoder, short
 from kafka_admin.records.read import FromOffset, ReadResult, Record, read_records
 from kafka_admin.snapshot.model import ClusterSnapshot, Topic
 
@@ -96,14 +97,16 @@ def index_new_records(
 def row_for(cluster: str, dlq_topic: str, record: Record) -> DlqRecord:
     info = parse_failure(record.headers)
     target = resolve_target(info, dlq_topic, settings.DLQ_PATTERNS, settings.DLQ_MAPPING)
+    decoder = _decoder(cluster)
+    origin = info.original_topic or dlq_topic
     return DlqRecord(
         cluster=cluster,
         topic=dlq_topic,
         partition=record.partition,
         offset=record.offset,
         timestamp=record.timestamp,
-        key_preview=short(_text(record.key), 300),
-        value_preview=_text(record.value)[:PREVIEW_BYTES],
+        key_preview=short(_preview(record.key, decoder, origin, True), 300),
+        value_preview=_preview(record.value, decoder, origin, False)[:PREVIEW_BYTES],
         value_size=record.value_size,
         original_topic=(info.original_topic or "")[:255],
         original_partition=info.original_partition,
@@ -206,6 +209,22 @@ def _apply_earlier_reprocesses(cluster: str, dlq_topic: str, rows: list[DlqRecor
                     offset__lte=end,
                     status=WAITING,
                 ).update(status=REPROCESSED, status_at=at, status_by=actor)
+
+
+def _decoder(cluster: str) -> PayloadDecoder | None:
+    try:
+        return schema_decoder(cluster)
+    except UnknownCluster:
+        return None
+
+
+def _preview(data: bytes | None, decoder: PayloadDecoder | None, topic: str, is_key: bool) -> str:
+    """A schema-framed key or value previews (and is searched) as its decoded JSON; else as text."""
+    if decoder is not None and data:
+        decoded = decoder.decode(topic, data, is_key)
+        if decoded is not None and decoded.text is not None:
+            return decoded.text.replace("\x00", "")
+    return _text(data)
 
 
 def _text(data: bytes | None) -> str:

@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from dashboard.access.permissions import can_operate, operator_required
-from dashboard.clusters import get_cluster
+from dashboard.clusters import get_cluster, schema_decoder
 from dashboard.dlq import fragments
 from dashboard.dlq import service as dlq
 from dashboard.dlq.ledger import history
@@ -30,6 +30,7 @@ from kafka_admin.dlq.routing import parse_failure, resolve_target
 from kafka_admin.isolation import reads
 from kafka_admin.records import read as messages
 from kafka_admin.records.payload import describe_part, header_text
+from kafka_admin.schemas.catalog import refused_schemas
 
 
 @cluster_page
@@ -95,12 +96,15 @@ def dlq_record(request: HttpRequest, cluster: str, topic: str, partition: int, o
     }
     if record is not None:
         info = parse_failure(record.headers)
+        decoder = schema_decoder(cluster)
+        # Dead letters keep the original record's bytes: its subject is the original topic's.
+        origin = info.original_topic or topic
         context.update(
             record=record,
             info=info,
             target=resolve_target(info, topic, settings.DLQ_PATTERNS, settings.DLQ_MAPPING),
-            key=describe_part(record.key, record.key_size, limit=4096),
-            value=describe_part(record.value, record.value_size),
+            key=describe_part(record.key, record.key_size, limit=4096, decoder=decoder, topic=origin, is_key=True),
+            value=describe_part(record.value, record.value_size, decoder=decoder, topic=origin),
             headers=[header_row(name, value) for name, value in record.headers[:500]],
             download={"download_base": f"/c/{quote(cluster)}/topics/{quote(topic)}/messages/{partition}/{offset}/"},
         )
@@ -146,6 +150,20 @@ def _rate_limit(request: HttpRequest) -> float | None:
     return float(raw)
 
 
+def _schema_lines(cluster: str, schema_ids: dict[str, dict[int, int]]) -> list[str]:
+    """The dry run's schema lines: records whose schema a target's subject no longer accepts."""
+    decoder = schema_decoder(cluster)
+    if decoder is None:
+        return []
+    lines = []
+    for target, counts in sorted(schema_ids.items()):
+        refusals, problem = refused_schemas(decoder, target, counts)
+        lines.extend(r.line() for r in refusals)
+        if problem:
+            lines.append(f"could not check the schemas of {target}: {problem}")
+    return lines
+
+
 @cluster_page
 @require_POST
 @operator_required
@@ -175,6 +193,7 @@ def dlq_plan(request: HttpRequest, cluster: str, topic: str) -> HttpResponse:
     context = {
         "topic": topic,
         "plan": result,
+        "schema_lines": _schema_lines(cluster, result.schema_ids),
         "described": described,
         "force": force,
         "rate_limit": rate_limit,

@@ -15,7 +15,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 
-from dashboard.clusters import cluster_names, default_cluster, get_cluster
+from dashboard.clusters import cluster_names, default_cluster, get_cluster, schema_decoder
 from dashboard.monitor import fragments
 from dashboard.monitor.queries import (
     GROUP_TYPE_FILTERS,
@@ -105,14 +105,15 @@ def browse_context(cluster: str, topic: str, request: HttpRequest) -> dict[str, 
     }[browse.seek]
     result = reads.read_records(get_cluster(cluster), topic, browse.partition, seek, limit=browse.limit)
     base = f"/c/{quote(cluster)}/topics/{quote(topic)}/messages/{browse.partition}/"
+    decoder = schema_decoder(cluster)
     context.update(
         result=result,
         browse_error=result.error,
         records=[
             {
                 "record": r,
-                "key": describe_part(r.key, r.key_size),
-                "value": describe_part(r.value, r.value_size),
+                "key": describe_part(r.key, r.key_size, decoder=decoder, topic=topic, is_key=True),
+                "value": describe_part(r.value, r.value_size, decoder=decoder, topic=topic),
                 "headers": [(name, header_text(value)) for name, value in r.headers[:MAX_HEADERS_SHOWN]],
                 "download_base": f"{base}{r.offset}/",
             }

@@ -18,6 +18,7 @@ from kafka_admin.demo.clients import describe_error, ensure_topics
 from kafka_admin.demo.consumers import at_least_once, at_most_once, exactly_once, slow, stopped
 from kafka_admin.demo.dead_letters import dlq_writer
 from kafka_admin.demo.producers import produce_steadily
+from kafka_admin.demo.schema_topics import produce_schema_topics
 from kafka_admin.demo.workload import (
     DEFAULT_STATE_DIR,
     GROUP_AT_LEAST_ONCE,
@@ -101,6 +102,10 @@ def demo_workers(rate_scale: float = 1.0) -> list[WorkerSpec]:
         WorkerSpec(GROUP_SLOW, f"payments at {slow_rate:g} msg/s (falls behind)", lambda w: slow(w, slow_rate)),
         WorkerSpec(GROUP_STOPPED, "reads some shipments, commits, leaves", stopped, one_shot=True),
         WorkerSpec("demo-dlq-writer", f"group {GROUP_ORDER_PROCESSOR}: orders, poison -> {ORDERS_DLQ}", dlq_writer),
+        # Without a schema registry configured it returns at once (one_shot: not restarted).
+        WorkerSpec(
+            "produce-schema-topics", "Avro and Protobuf topics (with a registry)", produce_schema_topics, one_shot=True
+        ),
     ]
 
 

@@ -22,6 +22,11 @@ Large values are cut to ``limit`` bytes BEFORE any decoding or formatting (``tru
 then True and ``size`` keeps the full length), so a 10 MB value costs no more than a 64 KiB one.
 A truncated value is never parsed as JSON (it would not parse anyway); a multi-byte UTF-8
 character cut in half at the limit is dropped rather than turning the whole value into hex.
+
+With a ``decoder`` (kafka_admin.schemas.decoder.SchemaDecoder, for a cluster with a schema
+registry), a Confluent-framed key or value is shown as the JSON its schema decodes it to, with
+``schema`` saying which schema id, subject and version; when it cannot be decoded, it is shown as
+above and ``schema.reason`` says why.
 """
 
 from __future__ import annotations
@@ -30,7 +35,9 @@ import codecs
 import json
 import re
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
+
+from kafka_admin.schemas.wire import Decoded, framing
 
 PayloadKind = Literal["null", "empty", "json", "text", "binary"]
 
@@ -57,6 +64,13 @@ class Payload:
     text: str
     size: int
     truncated: bool
+    schema: Decoded | None = None  # the registry schema the payload names, decoded or not
+
+
+class PayloadDecoder(Protocol):
+    """Decodes schema-framed payloads (kafka_admin.schemas.decoder.SchemaDecoder)."""
+
+    def decode(self, topic: str, data: bytes, is_key: bool = False) -> Decoded | None: ...
 
 
 def describe_payload(data: bytes | None, limit: int = DEFAULT_LIMIT) -> Payload:
@@ -79,12 +93,44 @@ def describe_payload(data: bytes | None, limit: int = DEFAULT_LIMIT) -> Payload:
     return Payload("binary", hex_dump(chunk), size, truncated)
 
 
-def describe_part(data: bytes | None, full_size: int, limit: int = DEFAULT_LIMIT) -> Payload:
+def describe_part(
+    data: bytes | None,
+    full_size: int,
+    limit: int = DEFAULT_LIMIT,
+    decoder: PayloadDecoder | None = None,
+    topic: str = "",
+    is_key: bool = False,
+) -> Payload:
     """Like describe_payload, for a key or value that may already have been cut while reading.
 
     `full_size` is the record's real size: when `data` is shorter, the payload is marked
     truncated and reports the full size, so the page offers the download of the whole value.
+    With a `decoder`, a schema-framed payload of `topic` is decoded (see the module docstring).
     """
+    if decoder is not None and data and framing(data) is not None:
+        return _schema_part(data, full_size, limit, decoder, topic, is_key)
+    return _plain_part(data, full_size, limit)
+
+
+def _schema_part(data: bytes, full_size: int, limit: int, decoder: PayloadDecoder, topic: str, is_key: bool) -> Payload:
+    plain = _plain_part(data, full_size, limit)
+    frame = framing(data)
+    assert frame is not None
+    if len(data) < full_size:
+        cut = Decoded(frame.schema_id, reason=f"only the first {len(data)} of {full_size} bytes were read; not decoded")
+        return replace(plain, schema=cut)
+    decoded = decoder.decode(topic, data, is_key)
+    if decoded is None:
+        return plain
+    if decoded.text is None:
+        return replace(plain, schema=decoded)
+    text = decoded.text
+    if len(text) > limit:  # the JSON of a large record is bounded like its bytes
+        return Payload("json", text[:limit] + ELLIPSIS, full_size, True, decoded)
+    return Payload("json", text, full_size, False, decoded)
+
+
+def _plain_part(data: bytes | None, full_size: int, limit: int) -> Payload:
     payload = describe_payload(data, limit)
     if data is None or len(data) >= full_size:
         return payload

@@ -10,6 +10,7 @@ from kafka_admin.reprocess.limits import DEFAULT_BATCH_SIZE
 from kafka_admin.reprocess.reports import Plan
 from kafka_admin.reprocess.scan import Scanner
 from kafka_admin.reprocess.selection import Selection, check_arguments
+from kafka_admin.schemas.wire import framing
 
 
 def plan(
@@ -43,6 +44,10 @@ def plan(
                     case "send":
                         result.would_send += 1
                         result.per_target[d.target] = result.per_target.get(d.target, 0) + 1
+                        frame = framing(d.record.value)
+                        if frame is not None:
+                            ids = result.schema_ids.setdefault(d.target, {})
+                            ids[frame.schema_id] = ids.get(frame.schema_id, 0) + 1
                         if d.forced:
                             result.forced.append(d.key)
                     case "done":

@@ -50,6 +50,9 @@ class Plan:
     """Problems: missing target topics, topics that could not be described, a read that failed."""
     notes: list[str] = field(default_factory=list)
     """For information: selected offsets outside the log (deleted, or beyond its end)."""
+    schema_ids: dict[str, dict[int, int]] = field(default_factory=dict)
+    """Per target topic, how many of the values to send name each schema-registry schema id (the
+    Confluent framing); the dashboard asks the registry whether the target still accepts them."""
 
 
 @dataclass

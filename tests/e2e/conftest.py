@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,18 +36,19 @@ class Server:
     env: dict
 
 
-@pytest.fixture(scope="session")
-def server(broker: BrokerProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    var = tmp_path_factory.mktemp("dashboard-var")
+@contextmanager
+def serving(broker: BrokerProcess, var: Path, cluster: str = "e2e", **extra_env: str) -> Iterator[Server]:
+    """A dashboard server (`manage.py serve`) on a free port with an operator, until the block ends."""
     port = free_port()
     env = dict(
         os.environ,
         KAFKA_BOOTSTRAP_SERVERS=broker.bootstrap,
-        KAFKA_CLUSTER_NAME="e2e",
+        KAFKA_CLUSTER_NAME=cluster,
         POLL_INTERVAL="1",
         DASHBOARD_VAR_DIR=str(var),
         SQLITE_PATH=str(var / "db.sqlite3"),
         DJANGO_SETTINGS_MODULE="config.settings_e2e",  # adds axe-core as /static/axe.min.js
+        **extra_env,
     )
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], cwd=REPO, env=env, check=True, timeout=120)
@@ -86,16 +88,28 @@ def server(broker: BrokerProcess, tmp_path_factory: pytest.TempPathFactory) -> I
         log.close()
 
 
-@pytest.fixture
-def page(browser, server):
-    if browser is None:
-        pytest.skip("no Chromium binary (apt-get install chromium, or set CHROMIUM_PATH); scripts/test.sh installs it")
+@pytest.fixture(scope="session")
+def server(broker: BrokerProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with serving(broker, tmp_path_factory.mktemp("dashboard-var")) as srv:
+        yield srv
+
+
+def login(browser, server: Server, landing: str = "e2e"):
+    """A new browser context logged in as the server's operator; returns (context, page)."""
     ctx = browser.new_context(viewport={"width": 1440, "height": 900})
     pg = ctx.new_page()
     pg.goto(server.url + "/accounts/login/")
     pg.fill("#id_username", server.username)
     pg.fill("#id_password", server.password)
     pg.click("button[type=submit]")
-    pg.wait_for_url(re.compile(r".*/c/e2e/$"))
+    pg.wait_for_url(re.compile(rf".*/c/{landing}/$"))
+    return ctx, pg
+
+
+@pytest.fixture
+def page(browser, server):
+    if browser is None:
+        pytest.skip("no Chromium binary (apt-get install chromium, or set CHROMIUM_PATH); scripts/test.sh installs it")
+    ctx, pg = login(browser, server)
     yield pg
     ctx.close()

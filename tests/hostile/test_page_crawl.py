@@ -45,6 +45,7 @@ QUERY_PARAMS: dict[str, tuple[str, ...]] = {
     "overview": (),
     "brokers": (),
     "search": ("q",),
+    "schemas": ("subject",),
     "topics": ("q", "sort", "order", "page", "internal"),
     "topic": (),  # the message browser's parameters read Kafka: TestBrokerPages
     "message_download": (),

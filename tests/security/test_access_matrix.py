@@ -200,6 +200,7 @@ ROWS: tuple[Row, ...] = (
     Row(C, "GET", "/c/nope/", page(404), note="(unknown cluster)"),
     Row(C + "brokers/", "GET", "/c/{c}/brokers/", page()),
     Row(C + "search/", "GET", "/c/{c}/search/?q=orders", page()),
+    Row(C + "schemas/", "GET", "/c/{c}/schemas/", page()),
     Row(C + "topics/", "GET", "/c/{c}/topics/", page()),
     Row(C + "topics/<str:topic>/", "GET", "/c/{c}/topics/orders/", page()),
     Row(
@@ -297,6 +298,12 @@ ROWS: tuple[Row, ...] = (
     Row(API + "dlq/", "GET", "/api/v1/clusters/{c}/dlq/", api_read()),
     Row(API + "dlq/runs/<str:run_id>/", "GET", "/api/v1/clusters/{c}/dlq/runs/{run}/", api_read()),
     Row(API + "dlq/<str:topic>/records/", "GET", "/api/v1/clusters/{c}/dlq/orders-dlq/records/", api_read()),
+    Row(
+        API + "dlq/<str:topic>/records/<int:partition>/<int:offset>/",
+        "GET",
+        "/api/v1/clusters/{c}/dlq/orders-dlq/records/0/1/",
+        api_read(BROKER),
+    ),
     Row(API + "groups/", "POST", "/api/v1/clusters/{c}/groups/", public(405), body={}, note="(the API reads only)"),
     Row("api/", "GET", "/api/v1/nothing-here/", public(404)),
     # -- the JSON API: actions (token or session + CSRF; operators only)

@@ -1,0 +1,1 @@
+"""The schemas page: a cluster's registry subjects, versions, compatibility and topics."""
