@@ -19,7 +19,7 @@ from dashboard.clusters import UnknownCluster, schema_decoder
 from dashboard.dlq import detection, ledger_pack
 from dashboard.models import CONFIRMED, REPROCESSED, WAITING, DlqRecord, ReprocessBatch
 from kafka_admin.config import ClusterConfig
-from kafka_admin.dlq.routing import is_dlq_topic, parse_failure, resolve_target
+from kafka_admin.dlq.routing import parse_failure, resolve_target
 from kafka_admin.records.payload import PayloadDecoder, short
 from kafka_admin.records.read import FromOffset, ReadResult, Record, read_records
 from kafka_admin.snapshot.model import ClusterSnapshot, Topic
