@@ -101,7 +101,9 @@ class _Cycle:
 
     def error(self, scope: str, name: str, exc: BaseException | str) -> None:
         message = exc if isinstance(exc, str) else error_text(exc)
-        self.errors.append(SnapshotError(scope, name, message))
+        error = SnapshotError(scope, name, message)
+        if error not in self.errors:  # one cause met by two group types' reads is one problem
+            self.errors.append(error)
 
     def remaining(self) -> float:
         return max(0.1, min(self.timeout, self.deadline - time.monotonic()))

@@ -120,6 +120,7 @@ class RecordTimes:
         self._consumer: Consumer | None = None
         self.reads = 0  # records read since start (the bench counts them)
         self.deferred = 0  # offsets left for a later cycle by the last annotate()
+        self.last_read: tuple[tuple[str, int, int], ...] = ()  # (topic, partition, offset) read by it
 
     def annotate(self, snapshot: ClusterSnapshot) -> ClusterSnapshot:
         """The snapshot with `record_times` for every committed offset beyond the timeline that is known."""
@@ -129,8 +130,9 @@ class RecordTimes:
         wanted = wanted_reads(snapshot, self._timelines)
         missing = [w for w in wanted if not self._fresh(w, ends)]
         self.deferred = max(0, len(missing) - self.max_reads)
-        if missing:
-            self._cache.update(self._read(missing[: self.max_reads], ends))
+        read = self._read(missing[: self.max_reads], ends) if missing else {}
+        self._cache.update(read)
+        self.last_read = tuple(read)
         keep = {w.key for w in wanted}
         self._cache = {k: v for k, v in self._cache.items() if k in keep}
         times = tuple(record_time(w, self._cache[w.key]) for w in wanted if w.key in self._cache)

@@ -142,12 +142,16 @@ def test_every_page_at_both_sizes(browser, server, world):
 
 
 def test_focus_survives_consecutive_live_updates(page, server, world):
+    """On the group's own page (its partitions fragment always holds this test's group, whatever else
+    the shared broker holds), a focused link keeps focus across two live updates that replace it."""
     kafka, topic, group = world["kafka"], world["topic"], world["group"]
-    page.goto(f"{server.url}/c/e2e/")
+    page.goto(f"{server.url}/c/e2e/groups/{group}/")
     page.wait_for_function("() => document.body.dataset.ws === 'open'", timeout=60_000)
-    href = f"/c/e2e/groups/{group}/"
-    page.locator(f"#overview-groups a[href='{href}']").focus()
-    page.evaluate("() => { window.__fragment = document.getElementById('overview-groups'); }")
+    href = f"/c/e2e/topics/{topic}/"
+    link = page.locator(f"#group-partitions a[href='{href}']").first
+    link.wait_for(timeout=60_000)
+    link.focus()
+    page.evaluate("() => { window.__fragment = document.getElementById('group-partitions'); }")
 
     stop = threading.Event()
 
@@ -162,15 +166,15 @@ def test_focus_survives_consecutive_live_updates(page, server, world):
         for update in (1, 2):
             # the update replaces the fragment element (and the focused link in it) by a new one
             page.wait_for_function(
-                "() => document.getElementById('overview-groups') !== window.__fragment", timeout=90_000
+                "() => document.getElementById('group-partitions') !== window.__fragment", timeout=90_000
             )
             page.wait_for_function("() => document.activeElement !== document.body", timeout=10_000)
             focused = page.evaluate(
                 "() => ({href: document.activeElement.getAttribute('href'),"
-                " inFragment: !!document.activeElement.closest('#overview-groups')})"
+                " inFragment: !!document.activeElement.closest('#group-partitions')})"
             )
             assert focused == {"href": href, "inFragment": True}, f"after live update {update}"
-            page.evaluate("() => { window.__fragment = document.getElementById('overview-groups'); }")
+            page.evaluate("() => { window.__fragment = document.getElementById('group-partitions'); }")
     finally:
         stop.set()
         producer.join(5)

@@ -13,6 +13,9 @@ import pytest
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
 from kafka_admin.snapshot.collect import SnapshotCollector, collect_snapshot
+from kafka_admin.snapshot.groups.consumer_reads import CONSUMER_GROUP_READS
+from kafka_admin.snapshot.groups.registry import GROUP_TYPES
+from kafka_admin.snapshot.groups.streams_reads import STREAMS_GROUP_READS
 from kafka_admin.snapshot.offsets_topic import OffsetsTopicReader
 from tests.kafka_support import commit_and_confirm
 
@@ -145,7 +148,12 @@ class TestSameAsAdmin:
             kafka.commit(kafka.unique(f"req{i}"), [(topic, 0, 0)])
         admin, ours = both(broker, topic_collector)
         assert len(admin.groups) == len(ours.groups) >= 5
-        assert admin.requests - ours.requests == len(admin.groups)
+        # Consumer and streams groups' offsets come from one OffsetFetch each, which the offsets topic
+        # answers instead; share and Connect groups that other tests left on the broker are read another way.
+        by_offset_fetch = (CONSUMER_GROUP_READS, STREAMS_GROUP_READS)
+        fetched = [g for g in admin.groups if GROUP_TYPES.group_type(g.type, g.protocol).reads in by_offset_fetch]
+        assert len(fetched) >= 5
+        assert admin.requests - ours.requests == len(fetched)
 
 
 class TestDeletion:
@@ -230,7 +238,7 @@ class TestReader:
             snap = collector.collect()
         finally:
             collector.close()
-        [err] = [e for e in snap.errors if e.scope == "offsets"]
+        [err] = [e for e in snap.errors if e.scope == "offsets"]  # once, though two group types met it
         assert "still loading" in err.message and "250 of 1000" in err.message and "25%" in err.message
         g = snap.group(group)
         assert g is not None and g.offsets == ()  # no partial offsets, no wrong lags
