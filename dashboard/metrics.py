@@ -36,6 +36,7 @@ from dashboard.clusters import cluster_names
 from dashboard.dlq.service import summaries
 from dashboard.state import store
 from kafka_admin.figures.tracker import ClusterFigures
+from kafka_admin.isolation.counts import WORKER_CRASHES
 from kafka_admin.isolation.crash import Health
 from kafka_admin.snapshot.model import Group, Topic
 
@@ -132,6 +133,12 @@ RESTARTS_HELP = (
     "since its poller started."
 )
 
+CRASHES = "kafka_dashboard_worker_crashes"  # a counter of this process's broker-work children
+CRASHES_HELP = (
+    "Deaths of this server process's broker-work children by kind (collector, broker-action, "
+    "record-reader, reprocess) and cause (the signal, `exit N`, or `hung`)."
+)
+
 Emit = Callable[[dict[str, str], float], None]
 
 
@@ -169,6 +176,10 @@ class DashboardCollector(Collector):
                     )
         yield from families.values()
         yield restarts
+        crashes = CounterMetricFamily(CRASHES, CRASHES_HELP, labels=("kind", "cause"))
+        for (kind, cause), n in sorted(WORKER_CRASHES.counts().items()):
+            crashes.samples.append(Sample(CRASHES + "_total", {"kind": kind, "cause": cause}, n, None))
+        yield crashes
 
 
 def _cluster_samples(cm: ClusterMetrics, now: datetime, emit: dict[str, Emit]) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import queue
 from typing import Any
 
+from kafka_admin.isolation.counts import BROKER_ACTION, RECORD_READER
 from kafka_admin.isolation.crash import Backoff
 from kafka_admin.isolation.supervisor import OperationFailed, Supervisor, WorkerFailed
 from kafka_admin.isolation.worker import load
@@ -36,7 +37,7 @@ def run_in_child(path: str, *args: Any, role: str, within_s: float, **kwargs: An
     """`path(*args, **kwargs)` in a new child; its exception re-raised here when it could be sent back.
 
     WorkerFailed when the child died or gave no answer within `within_s` (+ GRACE_S; then killed)."""
-    supervisor = Supervisor(role, CALL_SESSION)
+    supervisor = Supervisor(role, CALL_SESSION, kind=BROKER_ACTION)
     try:
         return _call(supervisor, path, args, kwargs, within_s)
     finally:
@@ -55,10 +56,11 @@ def _call(supervisor: Supervisor, path: str, args: tuple, kwargs: dict[str, Any]
 class WorkerPool:
     """`size` long-lived children, each started on first use; a call waits for a free one."""
 
-    def __init__(self, role: str, size: int = 2) -> None:
+    def __init__(self, role: str, size: int = 2, kind: str = RECORD_READER) -> None:
         self._free: queue.Queue[Supervisor] = queue.Queue()
         self._all = [
-            Supervisor(f"{role} #{i + 1}", CALL_SESSION, backoff=Backoff(first=0.5, cap=5.0)) for i in range(size)
+            Supervisor(f"{role} #{i + 1}", CALL_SESSION, backoff=Backoff(first=0.5, cap=5.0), kind=kind)
+            for i in range(size)
         ]
         for supervisor in self._all:
             self._free.put(supervisor)

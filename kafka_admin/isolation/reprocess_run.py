@@ -23,6 +23,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from kafka_admin.config import ClusterConfig
+from kafka_admin.isolation.counts import REPROCESS, WORKER_CRASHES
 from kafka_admin.isolation.crash import cause_of, detail_of
 from kafka_admin.isolation.supervisor import SPAWN, StderrTail, WorkerFailed
 
@@ -123,6 +124,7 @@ def reprocess_in_child(
         tail.join(2)
         cause = cause_of(process.exitcode)
         detail = detail_of(tail.text())
+        WORKER_CRASHES.note(REPROCESS, cause)
         failure = f"the reprocess worker died ({cause})" + (f": {detail}" if detail else "")
         log.error("%s (DLQ %s)", failure, dlq_topic)
         raise WorkerFailed(failure) from None

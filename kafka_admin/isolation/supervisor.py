@@ -26,6 +26,7 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from kafka_admin.isolation import worker
+from kafka_admin.isolation.counts import COLLECTOR, WORKER_CRASHES
 from kafka_admin.isolation.crash import HUNG, Backoff, Crash, Health, cause_of, detail_of
 
 log = logging.getLogger(__name__)
@@ -98,11 +99,13 @@ class Supervisor:
         args: tuple = (),
         backoff: Backoff | None = None,
         forward_stderr: bool = True,
+        kind: str = COLLECTOR,
     ) -> None:
         self.role = role  # for the log: "collector of cluster X"
         self.session_path, self.args = session_path, args
         self.backoff = backoff or Backoff()
         self.forward_stderr = forward_stderr
+        self.kind = kind  # for /metrics (counts.WORKER_CRASHES)
         self.health = Health()
         self._child: _Child | None = None
         self._restart_at = 0.0
@@ -196,6 +199,7 @@ class Supervisor:
         delay = self.backoff.after_crash(time.monotonic() - child.started)
         self._restart_at = time.monotonic() + delay
         self.health = self.health.with_crash(Crash(datetime.now(UTC), cause, detail))
+        WORKER_CRASHES.note(self.kind, cause)
         self._child = None
         log.error("%s died (%s)%s; restarting in %.1f s", self.role, cause, f": {detail}" if detail else "", delay)
         return WorkerFailed(f"{self.role} died ({cause})")

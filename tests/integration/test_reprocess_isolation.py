@@ -16,6 +16,7 @@ from dashboard.dlq import service
 from dashboard.models import ReprocessRun
 from kafka_admin import reprocess as engine
 from kafka_admin.dlq import headers as h
+from kafka_admin.isolation.counts import REPROCESS, WORKER_CRASHES
 from tests.dlq_support import fill_dlq, read_all
 
 pytestmark = [pytest.mark.broker, pytest.mark.django_db(transaction=True)]
@@ -63,11 +64,13 @@ def test_a_crashed_reprocess_child_ends_the_run_not_the_server(kafka, dashboard_
     [child] = wait_for(reprocess_children, 60, "no reprocess child was started")
     assert child.pid != os.getpid()
     wait_for(lambda: ReprocessRun.objects.get(run_id=first.run_id).sent >= 500, 120, "the run sent nothing")
+    crashes = WORKER_CRASHES.counts().get((REPROCESS, sig.name), 0)
     os.kill(child.pid, sig)
     dead = finished(first.run_id)
     assert dead.state == "failed", dead.state
     assert sig.name in dead.message and "reprocess worker died" in dead.message, dead.message
     assert threading.active_count() >= server_threads - 1  # this process (the server) lives on
+    assert WORKER_CRASHES.counts()[(REPROCESS, sig.name)] == crashes + 1  # counted for /metrics
 
     second = finished(start(dashboard_cluster.name, dlq, rate_limit=None).run_id)
     assert second.state == "done", (second.state, second.message)

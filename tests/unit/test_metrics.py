@@ -175,7 +175,8 @@ class TestExporterCompatibility:
         store.save(snapshot(cluster=name()))
         body = client.get("/metrics").content.decode()
         types = [line.split()[2] for line in body.splitlines() if line.startswith("# TYPE ")]
-        assert len(types) == len(set(types)) == len(metrics.FAMILIES) + 1  # + the collector restarts counter
+        # + the collector restarts and the worker crashes counters
+        assert len(types) == len(set(types)) == len(metrics.FAMILIES) + 2
         assert set(types) >= EXPORTER
 
     def test_collector_restarts_are_a_counter_by_cause(self, client):
@@ -190,6 +191,16 @@ class TestExporterCompatibility:
         body = client.get("/metrics").content.decode()
         assert "# TYPE kafka_dashboard_collector_restarts_total counter" in body
         assert f'kafka_dashboard_collector_restarts_total{{cause="SIGABRT",cluster="{cluster}"}} 2.0' in body
+
+    def test_worker_crashes_are_a_counter_by_kind_and_cause(self, client):
+        from kafka_admin.isolation.counts import REPROCESS, WORKER_CRASHES
+
+        store.save(snapshot(cluster=name()))
+        before = WORKER_CRASHES.counts().get((REPROCESS, "SIGSEGV"), 0)
+        WORKER_CRASHES.note(REPROCESS, "SIGSEGV")
+        body = client.get("/metrics").content.decode()
+        assert "# TYPE kafka_dashboard_worker_crashes_total counter" in body
+        assert f'kafka_dashboard_worker_crashes_total{{cause="SIGSEGV",kind="reprocess"}} {before + 1}.0' in body
 
     def test_content_type_and_no_cache(self, client):
         store.save(snapshot(cluster=name()))
@@ -255,7 +266,8 @@ class TestDashboardFigures:
         assert found[key("kafka_dashboard_snapshot_timestamp_seconds", cluster=name())] == snap.collected_at.timestamp()
 
     def test_before_the_first_snapshot(self, client):
-        found = scrape(client)
+        # the process-wide worker crash counter holds what other tests' children did: not this cluster's
+        found = {k: v for k, v in scrape(client).items() if not k[0].startswith("kafka_dashboard_worker_crashes")}
         assert found == {
             key("kafka_dashboard_cluster_up", cluster=name()): 0,
             key("kafka_dashboard_cluster_unreachable_seconds", cluster=name()): 0,
