@@ -198,9 +198,14 @@ def selection_from(cluster: str, topic: str, data: dict) -> tuple[object, dict]:
     raise InvalidSelection("choose what to act on: selected records, the current filter, or an offset range")
 
 
+def routing() -> tuple[list[str], dict[str, str]]:
+    """header_targets' (patterns, mapping) from the settings: what a reprocess child builds its router of."""
+    return settings.DLQ_PATTERNS, settings.DLQ_MAPPING
+
+
 def targets_for(dlq_topic: str) -> HeaderRouter:
     """Routing by the record's headers, the DLQ's name or the settings' mapping (resolve_target)."""
-    return header_targets(dlq_topic, settings.DLQ_PATTERNS, settings.DLQ_MAPPING)
+    return header_targets(dlq_topic, *routing())
 
 
 def plan(cluster: str, topic: str, selection: object, force: bool = False):
@@ -289,7 +294,7 @@ def _execute(
                     get_cluster(cluster),
                     topic,
                     selection,
-                    routing=(settings.DLQ_PATTERNS, settings.DLQ_MAPPING),
+                    routing=routing(),
                     ledger=ledger,
                     on_progress=progress,
                     **options,
