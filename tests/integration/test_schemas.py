@@ -24,19 +24,6 @@ pytestmark = [pytest.mark.broker, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def sr_cluster(broker, schema_registry, monkeypatch, dashboard_cluster):
-    """The test cluster with the session registry as its schema registry."""
-    from dashboard.clusters import configured_clusters
-
-    monkeypatch.setenv("KAFKA_SCHEMA_REGISTRY_URL", schema_registry.url)
-    configured_clusters.cache_clear()
-    decoder_for.cache_clear()
-    yield configured_clusters()["test"]
-    configured_clusters.cache_clear()
-    decoder_for.cache_clear()
-
-
-@pytest.fixture
 def viewer() -> Client:
     user = get_user_model().objects.create_user("viewer", password="pw-viewer-123")
     user.groups.add(Group.objects.get(name="viewers"))
