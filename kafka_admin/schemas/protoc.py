@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,7 @@ MAX_TOTAL_CHARS = 1024 * 1024  # a schema with everything it imports
 MAX_FILES = 64  # a schema and its references
 MAX_OUTPUT_BYTES = 8 * 1024 * 1024  # the descriptor set protoc writes
 COMPILE_TIMEOUT_S = 10.0
+GATHER_TIMEOUT_S = 30.0  # fetching all of a schema's references
 CPU_LIMIT_S = 10
 MEMORY_LIMIT_BYTES = 1024 * 1024 * 1024
 ROOT_NAME = "__registered_schema__.proto"
@@ -76,7 +78,9 @@ class Reference(NamedTuple):
 Fetch = Callable[[str, int], tuple[str, list[Reference]]]
 
 
-def gather(schema_str: str, references: list[Reference], fetch: Fetch) -> ProtoFiles:
+def gather(
+    schema_str: str, references: list[Reference], fetch: Fetch, timeout_s: float = GATHER_TIMEOUT_S
+) -> ProtoFiles:
     """The schema and, breadth first, every subject version it references, checked as they come.
 
     Two references that give one import name different contents are refused (protoc would take
@@ -87,7 +91,10 @@ def gather(schema_str: str, references: list[Reference], fetch: Fetch) -> ProtoF
     files: dict[str, str | descriptor_pb2.FileDescriptorProto] = {root_name: root if root is not None else schema_str}
     origin: dict[str, tuple[str, int]] = {}
     queue = list(references)
+    deadline = time.monotonic() + timeout_s
     while queue:
+        if time.monotonic() > deadline:
+            raise ProtoSchemaError(f"fetching the schema's references took longer than {timeout_s:g} s", lasting=False)
         ref = queue.pop(0)
         name = check_name(ref.name)
         if name in origin:

@@ -74,6 +74,12 @@ class TestGather:
         with pytest.raises(ProtoSchemaError, match="with its references is over"):
             gather(ORDER, [Reference("shared/money.proto", "money", 1)], registry({("money", 1): (MONEY, [])})[0])
 
+    def test_fetching_references_is_bounded_in_time(self):
+        fetch, calls = registry({("money", 1): (MONEY, [])})
+        with pytest.raises(ProtoSchemaError, match=r"took longer than -1 s") as caught:
+            gather(ORDER, [Reference("shared/money.proto", "money", 1)], fetch, timeout_s=-1)  # spent already
+        assert not caught.value.lasting and calls == []
+
     def test_serialized_schemas_stay_descriptors(self):
         encoded = base64.b64encode(money_proto().SerializeToString()).decode()
         files = gather(encoded, [], registry({})[0])
