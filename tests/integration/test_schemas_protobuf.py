@@ -6,6 +6,7 @@ schemas (invalid, huge, an import cycle, a missing reference) show the bytes and
 from __future__ import annotations
 
 import html
+import json
 
 import pytest
 from confluent_kafka.schema_registry import Schema, SchemaReference
@@ -92,6 +93,11 @@ class TestTextSchemas:
         assert record.status_code == 200
         page = html.unescape(record.content.decode())
         assert f"PROTOBUF · schema id {sid} · subject {original}-value v1" in page and '"sku": "lamp"' in page
+        # Triage: the index's preview (decoded in the poll cycle) and its search read the JSON.
+        [row] = viewer.get(f"/api/v1/clusters/test/dlq/{dlq}/records/").json()["results"]
+        assert json.loads(row["value_preview"]) == ORDER_JSON
+        found = viewer.get(reverse("dlq_topic", args=["test", dlq]), {"q": '"sku": "lamp"'}).content.decode()
+        assert "(1 match)" in found
         one = viewer.get(f"/api/v1/clusters/test/dlq/{dlq}/records/0/0/").json()
         assert one["value"]["json"] == ORDER_JSON
         assert one["value"]["schema"] | {"note": None} == {
