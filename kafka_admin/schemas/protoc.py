@@ -248,6 +248,10 @@ def _protoc_message(stderr: bytes, tmp: Path) -> str:
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     if "Traceback (most recent call last):" in lines:  # the child itself failed, not the schema
         last = lines[-1].split(":")[0]
-        return f"protoc's child failed ({last}; its memory limit is {MEMORY_LIMIT_BYTES // 2**20} MiB)"
+        if last == "ModuleNotFoundError":
+            return "protoc is not installed here (grpcio-tools, requirements.txt)"
+        if last in ("MemoryError", "ImportError"):  # an import that cannot map its library: memory
+            return f"protoc's child failed ({last}; its memory limit is {MEMORY_LIMIT_BYTES // 2**20} MiB)"
+        return f"protoc's child failed ({last})"
     message = "; ".join(lines[:3]) or "protoc failed without saying why"
     return message.replace(ROOT_NAME, "the schema")

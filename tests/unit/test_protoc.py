@@ -148,3 +148,8 @@ class TestBuild:
         with pytest.raises(ProtoSchemaError, match="its memory limit is 16 MiB") as caught:
             protoc.compile_files(ProtoFiles("a.proto", {"a.proto": MONEY}))
         assert "site-packages" not in str(caught.value)
+
+    def test_a_missing_compiler_says_what_to_install(self, monkeypatch):
+        monkeypatch.setattr(protoc, "_CHILD", "import grpc_tools_not_here\n")
+        with pytest.raises(ProtoSchemaError, match=r"protoc is not installed here \(grpcio-tools"):
+            protoc.compile_files(ProtoFiles("a.proto", {"a.proto": MONEY}))
