@@ -225,7 +225,8 @@ def _run(source: ProtoFiles, tmp: Path, timeout_s: float) -> descriptor_pb2.File
     targets = [source.root] if isinstance(root, str) else [n for n, f in source.files.items() if isinstance(f, str)]
     cmd = [sys.executable, "-I", "-c", code, *args, *targets]
     try:
-        done = subprocess.run(cmd, cwd=tmp, capture_output=True, timeout=timeout_s, stdin=subprocess.DEVNULL)
+        # An empty environment: the server's (registry and broker credentials) is none of protoc's business.
+        done = subprocess.run(cmd, cwd=tmp, env={}, capture_output=True, timeout=timeout_s, stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
         raise ProtoSchemaError(f"compiling the schema took longer than {timeout_s:g} s") from None
     except OSError as exc:

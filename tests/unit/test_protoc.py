@@ -153,3 +153,11 @@ class TestBuild:
         monkeypatch.setattr(protoc, "_CHILD", "import grpc_tools_not_here\n")
         with pytest.raises(ProtoSchemaError, match=r"protoc is not installed here \(grpcio-tools"):
             protoc.compile_files(ProtoFiles("a.proto", {"a.proto": MONEY}))
+
+    def test_the_child_gets_none_of_the_servers_environment(self, monkeypatch):
+        monkeypatch.setenv("KAFKA_SCHEMA_REGISTRY_PASSWORD", "s3cret")
+        child = "import os, sys\nsys.stderr.write('env: ' + ' '.join(sorted(os.environ)) + ' end')\nsys.exit(1)\n"
+        monkeypatch.setattr(protoc, "_CHILD", child)
+        with pytest.raises(ProtoSchemaError, match=r"env: .* end") as caught:
+            protoc.compile_files(ProtoFiles("a.proto", {"a.proto": MONEY}))
+        assert "KAFKA_SCHEMA_REGISTRY_PASSWORD" not in str(caught.value)
