@@ -35,7 +35,14 @@ from kafka_admin.schemas.catalog import refused_schemas
 
 @cluster_page
 def dlq_list(request: HttpRequest, cluster: str) -> HttpResponse:
-    return page(request, "dlq_list.html", cluster, "dlq", ws_url("dlq", cluster), **fragments.dlq_context(cluster))
+    return page(
+        request,
+        "dlq_list.html",
+        cluster,
+        "dlq",
+        ws_url("dlq", cluster),
+        **fragments.dlq_context(cluster, on_dlq_page=True),
+    )
 
 
 @cluster_page
