@@ -31,7 +31,8 @@ def lag_of(page, group: str) -> str:
 
 def under_pointer(page, x: float, y: float) -> str | None:
     return page.evaluate(
-        "([x, y]) => { const r = document.elementFromPoint(x, y)?.closest('tr'); return r ? r.cells[0].textContent.trim() : null; }",
+        """([x, y]) => { const r = document.elementFromPoint(x, y)?.closest('tr');
+                         return r ? r.cells[0].textContent.trim() : null; }""",
         [x, y],
     )
 
