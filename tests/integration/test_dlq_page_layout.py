@@ -10,7 +10,8 @@ from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
 
-from dashboard.models import DlqRecord
+from dashboard.poller.loop import Poller
+from kafka_admin.dlq import headers as h
 
 pytestmark = [pytest.mark.broker, pytest.mark.django_db(transaction=True)]
 
@@ -33,17 +34,39 @@ def button(html: str, label: str) -> str:
     return found.group(0)
 
 
-def test_counts_agree_and_say_what_they_count(dlq_setup):
+def waiting_tile(html: str) -> str:
+    return re.search(r'data-testid="dlq-waiting">([\d,]+)<', html).group(1)
+
+
+def test_counts_agree_and_say_what_they_count(dlq_setup, kafka, dashboard_cluster):
     _, dlq = dlq_setup
-    # One record in Kafka that the index has not listed yet (as between two poll cycles).
-    DlqRecord.objects.filter(topic=dlq, offset=8).delete()
+    # One more record in Kafka, in a snapshot the index has not read yet (as within a poll cycle).
+    p = kafka.producer(acks="all")
+    p.produce(dlq, key=b"late", value=b"{}", partition=0, headers=[(h.DLQ_EXCEPTION_CLASS, b"Late")])
+    assert p.flush(30) == 0
+    Poller(dashboard_cluster, 1.0, isolated=False).collect_and_store()
     html = operator_client().get(reverse("dlq_topic", args=["test", dlq])).content.decode()
     text = text_of(html)
-    waiting = re.search(r'data-testid="dlq-waiting">([\d,]+)<', html).group(1)
-    assert waiting == "9"  # 8 listed + 1 not listed yet
+    assert waiting_tile(html) == "10"  # 9 listed + 1 not listed yet
     assert "1 not listed yet" in text
-    assert "8 match the filter" in text
+    assert "9 match the filter" in text
     assert "in Kafka" not in text  # the third, unlabelled count is gone
+
+
+def test_transaction_markers_are_not_counted_as_records(kafka, dashboard_cluster):
+    original = kafka.create_topic(partitions=1)
+    dlq = kafka.create_topic(f"{original}-dlq", partitions=1)
+    p = kafka.producer(acks="all", **{"transactional.id": kafka.unique("dlq-writer")})
+    p.init_transactions(30)
+    for i in range(3):  # one transaction per dead letter: 3 records and 3 commit markers
+        p.begin_transaction()
+        p.produce(dlq, key=f"k{i}".encode(), value=b"{}", partition=0, headers=[(h.DLQ_EXCEPTION_CLASS, b"E")])
+        p.commit_transaction(30)
+    Poller(dashboard_cluster, 1.0, isolated=False).cycle()
+    html = operator_client().get(reverse("dlq_topic", args=["test", dlq])).content.decode()
+    assert waiting_tile(html) == "3", "6 offsets, 3 of them commit markers"
+    assert "not listed yet" not in text_of(html)
+    assert "3 match the filter" in text_of(html)
 
 
 def test_selection_actions_are_disabled_until_something_is_selected(dlq_setup):
