@@ -135,7 +135,7 @@ class TestDlqPages:
 
         # Triage searches the decoded value (the bytes hold "poison-pill" only after a length byte).
         found = viewer.get(reverse("dlq_topic", args=["test", dlq]), {"q": '"item": "poison-pill"'}).content.decode()
-        assert "(1 match)" in found and "k-77" in found
+        assert "1 matches the filter" in found and "k-77" in found
 
         api = viewer.get(f"/api/v1/clusters/test/dlq/{dlq}/records/")
         assert api.status_code == 200
