@@ -8,6 +8,7 @@ resolved with its error recorded, so one bad group or topic never blanks the res
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
@@ -21,14 +22,25 @@ from kafka_admin.clients import error_text, make_admin
 from kafka_admin.config import ClusterConfig
 from kafka_admin.protocol.client import GroupProtocolClient, ListResult
 from kafka_admin.snapshot.groups.base import Ends, GroupCycle, GroupReads, ListedGroup
+from kafka_admin.snapshot.groups.describe_cache import DescriptionCache
 from kafka_admin.snapshot.groups.listing import broker_listing, listed_groups
 from kafka_admin.snapshot.groups.registry import GROUP_TYPES, GroupTypes
-from kafka_admin.snapshot.model import Broker, ClusterSnapshot, Group, PartitionInfo, SnapshotError, Topic
+from kafka_admin.snapshot.model import (
+    Broker,
+    ClusterSnapshot,
+    Group,
+    OffsetsSource,
+    PartitionInfo,
+    SnapshotError,
+    Topic,
+)
 from kafka_admin.snapshot.offsets_topic import OffsetsTopicReader
 from kafka_admin.snapshot.record_times import RecordTimes
 
 INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state", "__share_group_state"})
 _OffsetFutures = dict[TopicPartition, Future]
+PROBE_WAIT_S = 5.0  # auto source: how long a cycle waits to learn whether __consumer_offsets is readable
+REPROBE_S = 600.0  # auto source: after a refusal, how long before the topic is tried again
 
 
 def is_internal_topic(name: str) -> bool:
@@ -47,6 +59,8 @@ class SnapshotCollector:
         self._replace_client = False
         self.protocol = GroupProtocolClient(config)
         self._offsets_reader: OffsetsTopicReader | None = None
+        self.descriptions = DescriptionCache()
+        self._refused: tuple[float, str] | None = None  # auto source: when and why the topic was refused
         self.record_times = RecordTimes(config)
 
     def _remember_error(self, err: Any) -> None:
@@ -67,6 +81,30 @@ class SnapshotCollector:
         if self._offsets_reader is None:
             self._offsets_reader = OffsetsTopicReader(self.config)
         return self._offsets_reader
+
+    def offsets_source(self, remaining: float) -> tuple[str, str | None]:
+        """(the source this cycle uses, why the admin source stands in for the wanted one).
+
+        auto: the offsets-topic source once its reader is not refused; a refusal (an ACL) closes
+        the reader and the admin source is used, the topic tried again after REPROBE_S.
+        """
+        wanted = self.config.offsets_source
+        if wanted != "auto":
+            return wanted, None
+        if self._refused is not None:
+            at, why = self._refused
+            if time.monotonic() - at < REPROBE_S:
+                return "admin", why
+            self._refused = None
+        denied = self.offsets_reader().probe(min(PROBE_WAIT_S, remaining))
+        if denied is None:
+            return "offsets-topic", None
+        why = f"reading __consumer_offsets is not allowed ({denied}): committed offsets are read group by group"
+        self._refused = (time.monotonic(), why)
+        if self._offsets_reader is not None:
+            self._offsets_reader.close()
+            self._offsets_reader = None
+        return "admin", why
 
     def close(self) -> None:
         """Stop the offsets reader, if any, the time-lag reader and the codec's connections (the
@@ -90,6 +128,8 @@ class _Cycle:
         self.config = config
         self.admin = admin
         self.owner = owner
+        self.descriptions = owner.descriptions
+        self.source_note: str | None = None
         self.protocol = owner.protocol
         self.group_types = owner.group_types
         self.timeout = config.request_timeout_s
@@ -118,8 +158,25 @@ class _Cycle:
             duration_ms=(time.monotonic() - self.t0) * 1000,
             requests=self.requests,
             errors=tuple(self.errors),
+            offsets_source=self.source_status() if fields.get("reachable") else None,
             **fields,
         )
+
+    def source_status(self) -> OffsetsSource:
+        if self.config.offsets_source != "offsets-topic":
+            return OffsetsSource("admin", note=self.source_note)
+        reader = self.offsets_reader()
+        done, total = reader.progress()
+        return OffsetsSource("offsets-topic", reader.caught_up, done, total)
+
+    def resolve_source(self) -> None:
+        """auto: this cycle reads committed offsets from the source the collector picks (probed)."""
+        source, note = self.owner.offsets_source(self.remaining())
+        if source != self.config.offsets_source:
+            self.config = dataclasses.replace(self.config, offsets_source=source)
+        if note is not None:
+            self.source_note = note
+            self.error("offsets", "__consumer_offsets", note)
 
     def run(self) -> ClusterSnapshot:
         self.requests += 1
@@ -129,8 +186,9 @@ class _Cycle:
             return self.unreachable(exc)
         brokers = tuple(sorted((Broker(n.id, n.host, n.port, n.rack) for n in cluster.nodes), key=lambda b: b.id))
         controller_id = cluster.controller.id if cluster.controller is not None else None
+        self.resolve_source()  # the reader starts (once) before the metadata reads: it catches up meanwhile
         if self.config.offsets_source == "offsets-topic":
-            self.offsets_reader()  # started (once) before the metadata reads: it catches up meanwhile
+            self.offsets_reader()
 
         self.requests += len(brokers) or 1
         groups_future = self.admin.list_consumer_groups(request_timeout=self.timeout)

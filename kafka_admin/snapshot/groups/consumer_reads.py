@@ -1,8 +1,10 @@
 """The reads classic and consumer (KIP-848) groups share: DescribeGroups for members, OffsetFetch
 (or the __consumer_offsets reader) for committed offsets, lag against this cycle's end offsets.
 
-Request discipline as in collect.py: describe calls batch DESCRIBE_BATCH groups, OffsetFetch goes
-one group a call (a librdkafka limit), both bounded to `config.max_in_flight` futures pending.
+Admin source: describe calls batch DESCRIBE_BATCH groups, OffsetFetch goes one group a call (a
+librdkafka limit), both bounded to `config.max_in_flight` futures pending. Offsets-topic source:
+committed offsets from the reader, and only the groups that changed described again, many a
+request (describe_cache.py).
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
 
 from kafka_admin.clients import run_bounded
 from kafka_admin.snapshot.groups.base import Ends, GroupCycle, ListedGroup
-from kafka_admin.snapshot.model import Group, Member, PartitionOffsets, TopicPartitionRef, partition_lag
+from kafka_admin.snapshot.groups.descriptions import Description, from_admin
+from kafka_admin.snapshot.model import Group, PartitionOffsets, partition_lag
 
 log = logging.getLogger(__name__)
 
@@ -31,16 +34,24 @@ class ConsumerGroupReads:
 
     def read(self, cycle: GroupCycle, groups: Sequence[ListedGroup], ends: Ends) -> list[Group]:
         ids = [g.group_id for g in groups]
-        limit = cycle.config.max_in_flight
-        descriptions = run_bounded(
-            ids,
-            lambda chunk: cycle.admin.describe_consumer_groups(chunk, request_timeout=cycle.remaining()),
-            batch=DESCRIBE_BATCH,
-            limit=limit,
-            deadline=cycle.deadline,
-        )
-        cycle.requests += len(ids)  # DescribeGroups
-        committed = read_committed(cycle, ids, ends)
+        descriptions: dict[str, Any]
+        if cycle.config.offsets_source == "offsets-topic":
+            committed = read_committed(cycle, ids, ends)  # first: it waits until the reader is fresh
+            descriptions = dict(cycle.descriptions.read(cycle, groups, cycle.offsets_reader()))
+        else:
+            described = run_bounded(
+                ids,
+                lambda chunk: cycle.admin.describe_consumer_groups(chunk, request_timeout=cycle.remaining()),
+                batch=DESCRIBE_BATCH,
+                limit=cycle.config.max_in_flight,
+                deadline=cycle.deadline,
+            )
+            cycle.requests += len(ids)  # DescribeGroups
+            descriptions = {
+                gid: d if isinstance(d, BaseException) else from_admin(d, cycle.group_types)
+                for gid, d in described.items()
+            }
+            committed = read_committed(cycle, ids, ends)
         return [build_group(cycle, g, descriptions.get(g.group_id), committed.get(g.group_id), ends) for g in groups]
 
 
@@ -109,41 +120,27 @@ def committed_from_topic(cycle: GroupCycle, ids: list[str], ends: Ends) -> dict[
     }
 
 
-def build_group(cycle: GroupCycle, listed: ListedGroup, desc: Any, offsets: Any, ends: Ends) -> Group:
+def build_group(
+    cycle: GroupCycle, listed: ListedGroup, desc: Description | BaseException | str | None, offsets: Any, ends: Ends
+) -> Group:
     """One Group from its listing, its description and its committed offsets; each failure recorded."""
     gid, state, gtype = listed.group_id, listed.state, listed.type
-    names = cycle.group_types
-    members: tuple[Member, ...] = ()
-    coordinator = assignor = None
-    if isinstance(desc, BaseException) or desc is None:
-        cycle.error("group", gid, desc if desc is not None else "no description returned")
-    else:
-        state = names.state_name(desc.state) or state
-        gtype = names.type_name(getattr(desc, "type", None)) or gtype
-        coordinator = desc.coordinator.id if desc.coordinator is not None else None
-        assignor = desc.partition_assignor or None
-        members = tuple(
-            Member(
-                member_id=m.member_id,
-                client_id=m.client_id,
-                host=m.host,
-                group_instance_id=m.group_instance_id,
-                assignments=tuple(
-                    sorted(
-                        (TopicPartitionRef(tp.topic, tp.partition) for tp in (m.assignment.topic_partitions or [])),
-                        key=lambda a: (a.topic, a.partition),
-                    )
-                ),
-            )
-            for m in desc.members
+    if isinstance(desc, Description):
+        return Group(
+            group_id=gid,
+            state=desc.state or state,
+            type=desc.type or gtype,
+            coordinator=desc.coordinator,
+            assignor=desc.assignor,
+            members=desc.members,
+            offsets=offset_rows(cycle, gid, offsets, ends),
+            protocol=listed.protocol,
         )
+    cycle.error("group", gid, desc if desc is not None else "no description returned")
     return Group(
         group_id=gid,
         state=state,
         type=gtype,
-        coordinator=coordinator,
-        assignor=assignor,
-        members=members,
         offsets=offset_rows(cycle, gid, offsets, ends),
         protocol=listed.protocol,
     )
