@@ -36,6 +36,7 @@ from kafka_admin.snapshot.model import (
 )
 from kafka_admin.snapshot.offsets_topic import OffsetsTopicReader
 from kafka_admin.snapshot.record_times import RecordTimes
+from kafka_admin.snapshot.request_stats import RequestStats
 
 INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state", "__share_group_state"})
 _OffsetFutures = dict[TopicPartition, Future]
@@ -51,11 +52,17 @@ def is_internal_topic(name: str) -> bool:
 class SnapshotCollector:
     """Holds one AdminClient for a cluster and collects snapshots with it, cycle after cycle."""
 
-    def __init__(self, config: ClusterConfig, group_types: GroupTypes = GROUP_TYPES) -> None:
+    def __init__(
+        self, config: ClusterConfig, group_types: GroupTypes = GROUP_TYPES, *, count_requests: bool = False
+    ) -> None:
+        """`count_requests`: librdkafka counts every request of the admin client and the offsets
+        reader (requests_sent()), for benchmarks and tests."""
         self.config = config
         self.group_types = group_types
         self._last_transport_error: str | None = None
-        self._admin = make_admin(config, on_error=self._remember_error)
+        self.admin_stats = RequestStats() if count_requests else None
+        self.reader_stats = RequestStats() if count_requests else None
+        self._admin = self._make_admin()
         self._replace_client = False
         self.protocol = GroupProtocolClient(config)
         self._offsets_reader: OffsetsTopicReader | None = None
@@ -68,7 +75,7 @@ class SnapshotCollector:
 
     def collect(self) -> ClusterSnapshot:
         if self._replace_client:
-            self._admin = make_admin(self.config, on_error=self._remember_error)
+            self._admin = self._make_admin()
             self._replace_client = False
         snapshot = _Cycle(self.config, self._admin, self).run()
         # A new client after an unreachable cycle bootstraps afresh (the brokers may have moved):
@@ -76,11 +83,26 @@ class SnapshotCollector:
         self._replace_client = not snapshot.reachable
         return self.record_times.annotate(snapshot)  # exact time lag beyond the timeline
 
+    def _make_admin(self) -> AdminClient:
+        overrides = self.admin_stats.overrides() if self.admin_stats is not None else {}
+        return make_admin(self.config, on_error=self._remember_error, **overrides)
+
     def offsets_reader(self) -> OffsetsTopicReader:
         """The __consumer_offsets reader of the offsets-topic source, created on first use."""
         if self._offsets_reader is None:
-            self._offsets_reader = OffsetsTopicReader(self.config)
+            overrides = self.reader_stats.overrides() if self.reader_stats is not None else None
+            self._offsets_reader = OffsetsTopicReader(self.config, client_overrides=overrides)
         return self._offsets_reader
+
+    def requests_sent(self, timeout: float = 5.0) -> dict[str, int]:
+        """Requests sent so far, by client: librdkafka's counts as of now (count_requests=True), and
+        the codec's own. The difference of two calls is what was sent in between."""
+        if self.admin_stats is None or self.reader_stats is None:
+            raise RuntimeError("the collector was made without count_requests")
+        now = time.monotonic()
+        out = {"admin": self.admin_stats.sent_after(now, timeout, self._admin.poll), "protocol": self.protocol.requests}
+        out["reader"] = self.reader_stats.sent_after(now, timeout) if self._offsets_reader is not None else 0
+        return out
 
     def offsets_source(self, remaining: float) -> tuple[str, str | None]:
         """(the source this cycle uses, why the admin source stands in for the wanted one).

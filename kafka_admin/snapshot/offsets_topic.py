@@ -66,6 +66,7 @@ class OffsetsTopicReader:
         topic: str = OFFSETS_TOPIC,
         retry_interval_s: float = 5.0,
         batch: int = 1000,
+        client_overrides: Mapping[str, Any] | None = None,
     ) -> None:
         self.config = config
         self.topic = topic
@@ -99,6 +100,7 @@ class OffsetsTopicReader:
                 "isolation.level": "read_committed",
                 "enable.partition.eof": True,
                 "client.id": f"kafka-dashboard-offsets-reader-{config.name}",
+                **(client_overrides or {}),
             }
         )
         conf["logger"] = logging.getLogger("kafka_admin.librdkafka")
