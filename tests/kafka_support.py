@@ -10,9 +10,9 @@ import os
 import socket
 import subprocess
 import time
-from concurrent.futures import ThreadPoolExecutor
 import uuid
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +21,8 @@ from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from kafka_admin.config import ClusterConfig
-from kafka_admin.protocol.client import GroupProtocolClient
 from kafka_admin.offset_write import is_retriable
+from kafka_admin.protocol.client import GroupProtocolClient
 
 REPO = Path(__file__).resolve().parent.parent
 KAFKA_SH = REPO / "scripts" / "kafka.sh"

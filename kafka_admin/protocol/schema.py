@@ -9,6 +9,7 @@ version is one line.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -58,15 +59,20 @@ class Field:
         if element in ("", "{}") and not self.fields:
             raise ValueError(f"struct field {self.name} declares no fields")
 
-    @property
+    @functools.cached_property
     def key(self) -> str:
         return snake(self.name)
 
     def present(self, version: int) -> bool:
-        return version in Versions.parse(self.versions)
+        return version in _versions(self.versions)
 
     def nullable_in(self, version: int) -> bool:
-        return version in Versions.parse(self.nullable)
+        return version in _versions(self.nullable)
+
+
+@functools.cache
+def _versions(text: str) -> Versions:
+    return Versions.parse(text)
 
 
 def snake(name: str) -> str:
@@ -140,14 +146,30 @@ def _write_primitive(out: Writer, kind: str, value: Any, flexible: bool) -> None
         out.int(kind, value)
 
 
+_Plan = tuple[Any, tuple[tuple[Field, bool], ...], dict[int, Field]]
+_PLANS: dict[tuple[int, int], _Plan] = {}
+
+
+def _plan(fields: Fields, version: int) -> _Plan:
+    """(fields, each field with whether it is read, the tagged fields by tag) of one version, kept:
+    a list of thousands of structs decodes with one plan (the fields object is checked, not hashed)."""
+    key = (id(fields), version)
+    plan = _PLANS.get(key)
+    if plan is None or plan[0] is not fields:
+        plan = (
+            fields,
+            tuple((f, f.present(version) and f.tag is None) for f in fields),
+            {f.tag: f for f in fields if f.tag is not None and f.present(version)},
+        )
+        _PLANS[key] = plan
+    return plan
+
+
 def _read_struct(reader: Reader, fields: Fields, version: int, flexible: bool) -> dict[str, Any]:
     value: dict[str, Any] = {}
-    tagged = {f.tag: f for f in fields if f.tag is not None and f.present(version)}
-    for f in fields:
-        if f.present(version) and f.tag is None:
-            value[f.key] = _read_value(reader, f, version, flexible)
-        else:
-            value[f.key] = f.default
+    _, steps, tagged = _plan(fields, version)
+    for f, read in steps:
+        value[f.key] = _read_value(reader, f, version, flexible) if read else f.default
     if flexible:
         for _ in range(reader.uvarint()):
             tag, size = reader.uvarint(), reader.uvarint()

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+from confluent_kafka import ConsumerGroupTopicPartitions
 
 from kafka_admin.clients import run_bounded
 from kafka_admin.snapshot.groups.base import Ends, GroupCycle, ListedGroup
@@ -76,11 +76,22 @@ def read_committed(cycle: GroupCycle, ids: list[str], ends: Ends) -> dict[str, A
 
 
 def offset_rows(cycle: GroupCycle, gid: str, offsets: Any, ends: Ends) -> tuple[PartitionOffsets, ...]:
-    """A group's committed partitions with their lag against this cycle's end offsets; errors recorded."""
-    rows: list[PartitionOffsets] = []
+    """A group's committed partitions with their lag against this cycle's end offsets; errors recorded.
+
+    `offsets`: the admin API's ConsumerGroupTopicPartitions, or the offsets reader's plain
+    {(topic, partition): offset} (no client objects built for hundreds of thousands of rows).
+    """
+    if isinstance(offsets, Mapping):
+        rows = []
+        for (topic, partition), committed in sorted(offsets.items()):
+            if committed >= 0:
+                end = ends.get((topic, partition))
+                rows.append(PartitionOffsets(topic, partition, committed, end, partition_lag(committed, end)))
+        return tuple(rows)
     if isinstance(offsets, BaseException) or offsets is None:
         cycle.error("group", gid, offsets if offsets is not None else "no committed offsets returned")
         return ()
+    out: list[PartitionOffsets] = []
     for tp in offsets.topic_partitions or []:
         if tp.error is not None:
             cycle.error("group", f"{gid} {tp.topic}/{tp.partition}", tp.error.str())
@@ -88,9 +99,9 @@ def offset_rows(cycle: GroupCycle, gid: str, offsets: Any, ends: Ends) -> tuple[
         if tp.offset < 0:
             continue
         end = ends.get((tp.topic, tp.partition))
-        rows.append(PartitionOffsets(tp.topic, tp.partition, tp.offset, end, partition_lag(tp.offset, end)))
-    rows.sort(key=lambda r: (r.topic, r.partition))
-    return tuple(rows)
+        out.append(PartitionOffsets(tp.topic, tp.partition, tp.offset, end, partition_lag(tp.offset, end)))
+    out.sort(key=lambda r: (r.topic, r.partition))
+    return tuple(out)
 
 
 def committed_from_topic(cycle: GroupCycle, ids: list[str], ends: Ends) -> dict[str, Any]:
@@ -110,14 +121,10 @@ def committed_from_topic(cycle: GroupCycle, ids: list[str], ends: Ends) -> dict[
             last_error = reader.stats["last_error"]
             detail = "not started" + (f" ({last_error})" if last_error else "")
         cycle.error("offsets", reader.topic, f"committed offsets are still loading from {reader.topic}: {detail}")
-        return {gid: ConsumerGroupTopicPartitions(gid, []) for gid in ids}
+        return {gid: {} for gid in ids}
     if not reader.wait_for(topic_ends, min(FRESHNESS_WAIT_S, max(0.0, cycle.deadline - time.monotonic()))):
         log.info("offsets reader of %s is behind the end offsets read by this cycle", cycle.config.name)
-    by_group = reader.committed_many(ids)
-    return {
-        gid: ConsumerGroupTopicPartitions(gid, [TopicPartition(t, p, o) for (t, p), o in by_group[gid].items()])
-        for gid in ids
-    }
+    return reader.committed_many(ids)
 
 
 def build_group(

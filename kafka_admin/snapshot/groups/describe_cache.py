@@ -33,7 +33,7 @@ Described = dict[str, Description | str]  # group -> its description, or why it 
 
 
 @dataclass(frozen=True, slots=True)
-class _Entry:
+class CachedDescription:
     description: Description
     listed_state: str  # the listing's state when it was described
 
@@ -42,13 +42,17 @@ class DescriptionCache:
     """One per collector; read() is called once a cycle with every classic and consumer group listed."""
 
     def __init__(self) -> None:
-        self._entries: dict[str, _Entry] = {}
+        self._entries: dict[str, CachedDescription] = {}
         self._coordinators: dict[str, int] = {}
         self._sequence = 0  # the reader's record sequence when the last describes went out
         self.described = 0  # groups described by the last read(): what the cycle's requests follow
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    def keep(self, group_id: str, description: Description, listed_state: str) -> None:
+        """Remember a group's description, described while the listing said `listed_state`."""
+        self._entries[group_id] = CachedDescription(description, listed_state)
 
     def stale(self, cycle: GroupCycle, groups: Sequence[ListedGroup], changed: set[str]) -> list[ListedGroup]:
         kinds = cycle.group_types.state_kinds
@@ -74,7 +78,7 @@ class DescriptionCache:
         for g in groups:
             got = fresh.get(g.group_id)
             if isinstance(got, Description):
-                self._entries[g.group_id] = _Entry(got, g.state)
+                self.keep(g.group_id, got, g.state)
             elif got is not None:
                 self._entries.pop(g.group_id, None)  # described again next cycle
                 out[g.group_id] = got
