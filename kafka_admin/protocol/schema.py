@@ -146,19 +146,32 @@ def _write_primitive(out: Writer, kind: str, value: Any, flexible: bool) -> None
         out.int(kind, value)
 
 
-_Plan = tuple[Any, tuple[tuple[Field, bool], ...], dict[int, Field]]
+_Step = tuple[str, Any, Any]  # (key, how to read it or None when absent, the default)
+_Plan = tuple[Any, tuple[_Step, ...], dict[int, Field]]
 _PLANS: dict[tuple[int, int], _Plan] = {}
 
 
+def _step(f: Field, version: int) -> _Step:
+    """A field's key and reader for one version: primitives read straight off the Reader."""
+    if not f.present(version) or f.tag is not None:
+        return f.key, None, f.default
+    if f.type == "string" and not f.nullable_in(version):
+        return f.key, lambda r, fl: r.string(fl), None
+    if f.type in ("int8", "int16", "int32", "int64", "uint16"):
+        kind = f.type
+        return f.key, lambda r, fl: r.int(kind), None
+    return f.key, lambda r, fl: _read_value(r, f, version, fl), None
+
+
 def _plan(fields: Fields, version: int) -> _Plan:
-    """(fields, each field with whether it is read, the tagged fields by tag) of one version, kept:
-    a list of thousands of structs decodes with one plan (the fields object is checked, not hashed)."""
+    """(fields, each field's step, the tagged fields by tag) of one version, kept: a list of
+    thousands of structs decodes with one plan (the fields object is checked, not hashed)."""
     key = (id(fields), version)
     plan = _PLANS.get(key)
     if plan is None or plan[0] is not fields:
         plan = (
             fields,
-            tuple((f, f.present(version) and f.tag is None) for f in fields),
+            tuple(_step(f, version) for f in fields),
             {f.tag: f for f in fields if f.tag is not None and f.present(version)},
         )
         _PLANS[key] = plan
@@ -168,8 +181,8 @@ def _plan(fields: Fields, version: int) -> _Plan:
 def _read_struct(reader: Reader, fields: Fields, version: int, flexible: bool) -> dict[str, Any]:
     value: dict[str, Any] = {}
     _, steps, tagged = _plan(fields, version)
-    for f, read in steps:
-        value[f.key] = _read_value(reader, f, version, flexible) if read else f.default
+    for key, read, default in steps:
+        value[key] = default if read is None else read(reader, flexible)
     if flexible:
         for _ in range(reader.uvarint()):
             tag, size = reader.uvarint(), reader.uvarint()

@@ -212,8 +212,6 @@ class _Cycle:
         if self.config.offsets_source == "offsets-topic":
             self.offsets_reader()
 
-        self.requests += len(brokers) or 1
-        groups_future = self.admin.list_consumer_groups(request_timeout=self.timeout)
         topics = self.read_topics()
         watermarks_start, watermarks_end = self.read_watermarks(topics)
         topics = tuple(
@@ -234,7 +232,7 @@ class _Cycle:
             )
             for t in topics
         )
-        groups = self.read_groups(groups_future, watermarks_end, {b.id: (b.host, b.port) for b in brokers})
+        groups = self.read_groups(watermarks_end, {b.id: (b.host, b.port) for b in brokers})
         return self.finish(
             reachable=True,
             cluster_id=cluster.cluster_id,
@@ -309,10 +307,15 @@ class _Cycle:
             self.error("partition", shown, f"{which} offset unavailable: {message}")
         return out
 
-    def read_groups(self, listing_future: Future, ends: Ends, brokers: dict[int, tuple[str, int]]) -> tuple[Group, ...]:
+    def read_groups(self, ends: Ends, brokers: dict[int, tuple[str, int]]) -> tuple[Group, ...]:
+        """The codec's ListGroups v5 names every group of every type with the broker's spelling; the
+        admin listing is asked only when the codec's is incomplete (an old broker, one that failed)."""
         broker = broker_listing(self, brokers)
+        if broker is not None and not broker.errors and broker.version is not None and broker.version >= 5:
+            return read_listed(self, (), ends, broker)
+        self.requests += len(brokers) or 1
         try:
-            listing = listing_future.result(timeout=self.remaining())
+            listing = self.admin.list_consumer_groups(request_timeout=self.timeout).result(timeout=self.remaining())
         except Exception as exc:  # noqa: BLE001 - recorded, the rest of the snapshot stands
             self.error("groups", "*", exc)
             if broker is None:
