@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import signal
 import statistics
@@ -39,6 +40,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import scale_report
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions
 from confluent_kafka.admin import AdminClient
 
@@ -181,6 +183,16 @@ def measure(name: str, size: int, broker, args: argparse.Namespace) -> dict:
     return out
 
 
+def write_results(path: Path, results: dict) -> None:
+    loads = ", ".join(
+        f"{n} {r['load_before_after'][0]} / {r['load_before_after'][1]}"
+        for n, r in results.items()
+        if isinstance(r, dict) and "load_before_after" in r
+    )
+    note = f"Load average (1 min) before / after each workload, on 2 CPUs: {loads}."
+    path.write_text(scale_report.replace(path.read_text(), scale_report.render(results, note)))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--workloads", default="W2,W3,W4")
@@ -188,6 +200,7 @@ def main() -> None:
     parser.add_argument("--no-admin", default="", help="workloads without the admin-source baseline")
     parser.add_argument("--no-tool", default="", help="workloads without kafka-consumer-groups")
     parser.add_argument("--json-out", default=None)
+    parser.add_argument("--results", default=str(Path(__file__).with_name("RESULTS.md")), help="'' to leave it")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # the broker and helpers are stopped on the way out
     args.no_admin, args.no_tool = set(args.no_admin.split(",")), set(args.no_tool.split(","))
@@ -215,7 +228,9 @@ def main() -> None:
                     ]
                     live = LiveMembers(broker.bootstrap, members)
                 seeded = size
+                load_before = os.getloadavg()[0]
                 results[name] = {"seed_s": round(seed_s, 1), **measure(name, size, broker, args)}
+                results[name]["load_before_after"] = [round(load_before, 1), round(os.getloadavg()[0], 1)]
                 log(f"{name}: {json.dumps(results[name])}")
         finally:
             if live is not None:
@@ -224,6 +239,8 @@ def main() -> None:
     text = json.dumps(results, indent=2)
     if args.json_out:
         Path(args.json_out).write_text(text + "\n")
+    if args.results:
+        write_results(Path(args.results), results)
     print(text)
 
 

@@ -53,11 +53,19 @@ class SnapshotCollector:
     """Holds one AdminClient for a cluster and collects snapshots with it, cycle after cycle."""
 
     def __init__(
-        self, config: ClusterConfig, group_types: GroupTypes = GROUP_TYPES, *, count_requests: bool = False
+        self,
+        config: ClusterConfig,
+        group_types: GroupTypes = GROUP_TYPES,
+        *,
+        count_requests: bool = False,
+        catch_up_wait_s: float | None = None,
     ) -> None:
         """`count_requests`: librdkafka counts every request of the admin client and the offsets
-        reader (requests_sent()), for benchmarks and tests."""
+        reader (requests_sent()), for benchmarks and tests. `catch_up_wait_s`: how long a cycle
+        waits for the offsets reader's start-up catch-up before it returns a snapshot that shows
+        the progress (None: the whole cycle budget, for one-shot commands that want full data)."""
         self.config = config
+        self.catch_up_wait_s = catch_up_wait_s
         self.group_types = group_types
         self._last_transport_error: str | None = None
         self.admin_stats = RequestStats() if count_requests else None
@@ -151,6 +159,7 @@ class _Cycle:
         self.admin = admin
         self.owner = owner
         self.descriptions = owner.descriptions
+        self.catch_up_wait_s = owner.catch_up_wait_s if owner.catch_up_wait_s is not None else config.cycle_timeout_s
         self.source_note: str | None = None
         self.protocol = owner.protocol
         self.group_types = owner.group_types

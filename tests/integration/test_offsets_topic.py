@@ -243,3 +243,5 @@ class TestReader:
         assert "still loading" in err.message and "250 of 1000" in err.message and "25%" in err.message
         g = snap.group(group)
         assert g is not None and g.offsets == ()  # no partial offsets, no wrong lags
+        progress = snap.offsets_source  # what the status bar shows
+        assert (progress.source, progress.read, progress.total) == ("offsets-topic", 250, 1000)

@@ -58,6 +58,7 @@ class GroupCycle(Protocol):
     deadline: float  # time.monotonic() by which the whole cycle ends
     requests: int  # requests sent this cycle; reads add theirs
     descriptions: DescriptionCache  # descriptions kept between cycles (offsets-topic source)
+    catch_up_wait_s: float  # how long to wait for the offsets reader's start-up catch-up
 
     def remaining(self) -> float:
         """The timeout for the next call: the request timeout, bounded by the cycle's deadline."""

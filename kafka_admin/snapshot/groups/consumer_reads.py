@@ -113,7 +113,8 @@ def committed_from_topic(cycle: GroupCycle, ids: list[str], ends: Ends) -> dict[
     """
     reader = cycle.offsets_reader()
     topic_ends = {p: end for (t, p), end in ends.items() if t == reader.topic}
-    if not reader.wait_caught_up(cycle.config.cycle_timeout_s):  # the start-up catch-up, once per reader
+    wait = min(cycle.catch_up_wait_s, max(0.0, cycle.deadline - time.monotonic()))
+    if not reader.wait_caught_up(wait):  # the start-up catch-up (done once per reader)
         done, total = reader.progress()
         if total:
             detail = f"{done} of {total} records read ({100 * done // total}%)"
