@@ -10,10 +10,10 @@ import pytest
 from kafka_admin.protocol.consumer_protocol import assigned_partitions
 from kafka_admin.protocol.wire import DecodeError
 from kafka_admin.snapshot.groups.base import ListedGroup
-from kafka_admin.snapshot.groups.describe_cache import DescriptionCache
+from kafka_admin.snapshot.groups.describe_cache import BuiltGroups, DescriptionCache
 from kafka_admin.snapshot.groups.descriptions import Description, from_consumer_describe, from_describe_groups
 from kafka_admin.snapshot.groups.registry import GROUP_TYPES
-from kafka_admin.snapshot.model import Member, TopicPartitionRef
+from kafka_admin.snapshot.model import Group, Member, TopicPartitionRef
 
 
 def s16(v: str) -> bytes:
@@ -111,3 +111,35 @@ class TestStale:
         cache = self.cache_with(("joining", "PreparingRebalance"), ("assigning", "Assigning"))
         groups = [listed("joining", "PreparingRebalance"), listed("assigning", "Assigning", "consumer")]
         assert [g.group_id for g in cache.stale(Cycle(), groups, changed=set())] == ["joining", "assigning"]
+
+
+class TestBuiltGroups:
+    """An unchanged group is the same Group again; any change builds it anew."""
+
+    def test_reused_until_something_it_is_made_of_changes(self):
+        built = BuiltGroups()
+        desc = Description("Empty", "classic", 1, None)
+        made: list[int] = []
+
+        def group(committed: dict, ends: dict, state: str = "Empty", d: Description = desc) -> Group:
+            def build() -> Group:
+                made.append(1)
+                return Group("g", state, "classic", offsets=())
+
+            return built.group(listed("g", state), d, committed, ends, build)
+
+        first = group({("t", 0): 5}, {("t", 0): 10})
+        assert group({("t", 0): 5}, {("t", 0): 10}) is first and len(made) == 1
+        assert group({("t", 0): 6}, {("t", 0): 10}) is not first  # a commit
+        assert len(made) == 2
+        group({("t", 0): 6}, {("t", 0): 11})  # the log grew
+        group({("t", 0): 6}, {("t", 0): 11}, state="Stable")  # the listing moved
+        group({("t", 0): 6}, {("t", 0): 11}, state="Stable", d=Description("Stable", "classic", 1, None))
+        assert len(made) == 5
+
+    def test_an_error_is_never_kept(self):
+        built = BuiltGroups()
+        calls: list[int] = []
+        for _ in range(2):
+            built.group(listed("g"), "describe failed", {}, {}, lambda: calls.append(1) or Group("g", "Empty", None))
+        assert len(calls) == 2

@@ -38,6 +38,13 @@ class ConsumerGroupReads:
         if cycle.config.offsets_source == "offsets-topic":
             committed = read_committed(cycle, ids, ends)  # first: it waits until the reader is fresh
             descriptions = dict(cycle.descriptions.read(cycle, groups, cycle.offsets_reader()))
+            built = cycle.descriptions.built
+
+            def group(g: ListedGroup) -> Group:
+                desc, offsets = descriptions.get(g.group_id), committed.get(g.group_id)
+                return built.group(g, desc, offsets, ends, lambda: build_group(cycle, g, desc, offsets, ends))
+
+            return [group(g) for g in groups]
         else:
             described = run_bounded(
                 ids,

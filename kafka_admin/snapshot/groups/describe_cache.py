@@ -18,12 +18,13 @@ proportion to the brokers and to the groups that changed, not to the groups.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from kafka_admin.protocol.errors import RETRIABLE, KafkaProtocolError
-from kafka_admin.snapshot.groups.base import GroupCycle, ListedGroup
+from kafka_admin.snapshot.groups.base import Ends, GroupCycle, ListedGroup
 from kafka_admin.snapshot.groups.descriptions import Description, from_consumer_describe, from_describe_groups
+from kafka_admin.snapshot.model import Group
 from kafka_admin.snapshot.offsets_topic import OffsetsTopicReader
 
 log = logging.getLogger(__name__)
@@ -38,10 +39,55 @@ class CachedDescription:
     listed_state: str  # the listing's state when it was described
 
 
+@dataclass(frozen=True, slots=True)
+class _Built:
+    description: Description
+    listed: tuple[str, str | None, str | None]  # state, type, protocol as listed
+    committed: dict[tuple[str, int], int]
+    ends: tuple[int | None, ...]  # the end offsets of those partitions, in the same order
+    group: Group
+
+
+class BuiltGroups:
+    """The Group each group was built into last cycle: given the same description, listing,
+    committed offsets and end offsets, the same (immutable) Group again, not rebuilt row by row."""
+
+    def __init__(self) -> None:
+        self._last: dict[str, _Built] = {}
+
+    def group(
+        self, listed: ListedGroup, desc: object, committed: object, ends: Ends, build: Callable[[], Group]
+    ) -> Group:
+        """The group `build()` makes, or the same one as last cycle when nothing it is made of changed."""
+        gid = listed.group_id
+        if not isinstance(desc, Description) or not isinstance(committed, dict):
+            self._last.pop(gid, None)
+            return build()
+        key = (listed.state, listed.type, listed.protocol)
+        end_values = tuple([ends.get(tp) for tp in committed])
+        last = self._last.get(gid)
+        if (
+            last is not None
+            and last.description is desc
+            and last.listed == key
+            and last.ends == end_values
+            and last.committed == committed
+        ):
+            return last.group
+        group = build()
+        self._last[gid] = _Built(desc, key, committed, end_values, group)
+        return group
+
+    def forget(self, gone: set[str]) -> None:
+        for gid in gone:
+            self._last.pop(gid, None)
+
+
 class DescriptionCache:
     """One per collector; read() is called once a cycle with every classic and consumer group listed."""
 
     def __init__(self) -> None:
+        self.built = BuiltGroups()
         self._entries: dict[str, CachedDescription] = {}
         self._coordinators: dict[str, int] = {}
         self._sequence = 0  # the reader's record sequence when the last describes went out
@@ -66,9 +112,11 @@ class DescriptionCache:
     def read(self, cycle: GroupCycle, groups: Sequence[ListedGroup], reader: OffsetsTopicReader) -> Described:
         """Every listed group's description: kept ones as they are, stale ones described now."""
         listed = {g.group_id for g in groups}
-        for gone in self._entries.keys() - listed:
-            del self._entries[gone]
-            self._coordinators.pop(gone, None)
+        gone = self._entries.keys() - listed
+        for gid in gone:
+            del self._entries[gid]
+            self._coordinators.pop(gid, None)
+        self.built.forget(gone)
         sequence, changed = reader.changes(self._sequence)
         stale = self.stale(cycle, groups, changed)
         self._sequence = sequence  # taken before describing: a record arriving meanwhile counts next cycle
