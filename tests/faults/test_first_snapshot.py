@@ -38,7 +38,12 @@ def first_snapshot_after_start(server: DashboardServer) -> tuple[float, float]:
     answered = time.monotonic()
     wait_until(lambda: ready(server), timeout=60, interval=0.05, what="/readyz ready")
     served = time.monotonic() - answered
-    cycles = re.findall(r"first snapshot.* in (\d+) ms", server.log())
+    # The cycle logs its line after the snapshot is stored, so the line can trail /readyz a little.
+    cycles = wait_until(
+        lambda: (found := re.findall(r"first snapshot.* in (\d+) ms", server.log())) and len(found) > before and found,
+        timeout=30,
+        what="the first snapshot's log line",
+    )
     assert len(cycles) == before + 1, server.log()
     return served, int(cycles[-1]) / 1000
 
