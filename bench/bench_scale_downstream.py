@@ -19,7 +19,9 @@ import pickle
 import statistics
 import sys
 import tempfile
+import threading
 import time
+import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -44,6 +46,8 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.contrib.auth.models import User  # noqa: E402
 from django.core.management import call_command  # noqa: E402
+from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler  # noqa: E402
+from django.core.wsgi import get_wsgi_application  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from synthetic import SyntheticCluster  # noqa: E402
@@ -54,7 +58,8 @@ from dashboard.live.publisher import Publisher  # noqa: E402
 from dashboard.live.registry import FragmentSpec  # noqa: E402
 from dashboard.live.subscriptions import subscribe  # noqa: E402
 from dashboard.models import AlertRule, GroupSample, TopicSample  # noqa: E402
-from dashboard.state import history, store  # noqa: E402
+from dashboard.state import store  # noqa: E402
+from dashboard.state.history_writer import HistoryWriter  # noqa: E402
 from kafka_admin.figures.tracker import FigureTracker  # noqa: E402
 
 
@@ -80,9 +85,19 @@ def summary(values: list[float]) -> dict[str, float]:
     }
 
 
+def baseline_loop_s() -> float:
+    """CPU seconds of a fixed pure-Python loop: how fast this machine ran Python during this run."""
+    started = time.process_time()
+    total = 0
+    for i in range(5_000_000):
+        total += i
+    return time.process_time() - started
+
+
 def run_cycles(args: argparse.Namespace, cluster: SyntheticCluster) -> dict:
     tracker = FigureTracker(trend_window_s=settings.TREND_WINDOW_S)
     publisher = Publisher(cluster.cluster)
+    writer = HistoryWriter(heartbeat_s=settings.HISTORY_HEARTBEAT_S)
     steps: dict[str, list[float]] = {}
     rows_written: list[int] = []
     db_before = db_bytes()
@@ -99,11 +114,9 @@ def run_cycles(args: argparse.Namespace, cluster: SyntheticCluster) -> dict:
         t2 = time.process_time()
         store.save(snapshot, figures)
         t3 = time.process_time()
-        written = history.record(snapshot, {gid: f.time_lag.seconds for gid, f in figures.groups.items()})
+        written = writer.record(snapshot, {gid: f.time_lag.seconds for gid, f in figures.groups.items()}).rows
         t4 = time.process_time()
-        prerender = getattr(metrics, "prerender", None)
-        if prerender is not None:
-            prerender(store.state(cluster.cluster))
+        metrics.prerender(store.state(cluster.cluster))
         t5 = time.process_time()
         alerts.evaluate(cluster.cluster, snapshot, figures, True)
         t6 = time.process_time()
@@ -158,8 +171,17 @@ def run_cycles(args: argparse.Namespace, cluster: SyntheticCluster) -> dict:
 
 
 def pages(args: argparse.Namespace, cluster: SyntheticCluster) -> dict:
+    """Each page over HTTP (Django's threaded WSGI server in this process, whose store holds the
+    state), one of each in turn, as a ratio to /healthz: bench_pages.py's method without a broker."""
     client = Client(HTTP_HOST="localhost")
     client.force_login(User.objects.get(username="bench"))
+    session = client.cookies["sessionid"].value
+    server = ThreadedWSGIServer(("127.0.0.1", 0), WSGIRequestHandler, allow_reuse_address=True)
+    server.set_app(get_wsgi_application())
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://localhost:{server.server_address[1]}"
+    opener = urllib.request.build_opener()
+    opener.addheaders = [("Cookie", f"sessionid={session}")]
     middle = cluster.group_id(args.groups // 2)
     paths = {
         "trivial (/healthz)": "/healthz",
@@ -169,17 +191,21 @@ def pages(args: argparse.Namespace, cluster: SyntheticCluster) -> dict:
         "overview": "/c/bench/",
         "/metrics (default)": "/metrics",
     }
-    for path in paths.values():  # warm up: the first request per cycle builds the derived rows
-        response = client.get(path)
-        assert response.status_code == 200, (path, response.status_code)
-    samples: dict[str, list[float]] = {label: [] for label in paths}
-    sizes: dict[str, int] = {}
-    for _ in range(args.requests):
-        for label, path in paths.items():
-            started = time.process_time()
-            response = client.get(path)
-            samples[label].append(time.process_time() - started)
-            sizes[label] = len(response.content)
+    try:
+        for path in paths.values():  # warm up: the first request per cycle builds the derived rows
+            with opener.open(base + path) as response:
+                assert response.status == 200, (path, response.status)
+                response.read()
+        samples: dict[str, list[float]] = {label: [] for label in paths}
+        sizes: dict[str, int] = {}
+        for _ in range(args.requests):
+            for label, path in paths.items():
+                started = time.perf_counter()
+                with opener.open(base + path) as response:
+                    sizes[label] = len(response.read())
+                samples[label].append(time.perf_counter() - started)
+    finally:
+        server.shutdown()
     out = {}
     trivial = statistics.median(samples["trivial (/healthz)"])
     for label, values in samples.items():
@@ -200,6 +226,7 @@ def main() -> None:
     User.objects.create_user("bench", password="bench-password-1")
     AlertRule.objects.create(name="lagging", condition="lag_gt", threshold=45, pattern="*", for_seconds=60)
     cluster = SyntheticCluster(groups=args.groups, partitions=args.partitions, topics=args.topics)
+    metrics._scraped_at = time.monotonic()  # Prometheus scrapes this process: the poller pre-renders
     subscribe(
         [
             FragmentSpec("groups-table", "bench", (("sort", "lag"), ("order", "desc"), ("page", "1"))),
@@ -209,11 +236,14 @@ def main() -> None:
             FragmentSpec("status", "bench"),
         ]
     )
-    result = {"bench": "scale-downstream", **run_cycles(args, cluster)}
+    result = {"bench": "scale-downstream", "baseline_loop_cpu_s": round(baseline_loop_s(), 3)}
+    result.update(run_cycles(args, cluster))
     result["pages"] = pages(args, cluster)
+    result["baseline_loop_cpu_s_after"] = round(baseline_loop_s(), 3)
     result["settings"] = {
         "POLL_INTERVAL_S": settings.POLL_INTERVAL_S,
-        "METRICS_PARTITION_SERIES_MAX": getattr(settings, "METRICS_PARTITION_SERIES_MAX", None),
+        "METRICS_PARTITION_SERIES_MAX": settings.METRICS_PARTITION_SERIES_MAX,
+        "HISTORY_HEARTBEAT_S": settings.HISTORY_HEARTBEAT_S,
     }
     print(json.dumps(result, indent=2))
 

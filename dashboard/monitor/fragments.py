@@ -54,7 +54,13 @@ def coarse(value: float | None) -> int:
 
 
 def overview_context(cluster: str) -> dict[str, Any]:
+    """What the overview's three fragments show: built once per stored cycle and process, not per
+    fragment and request (it sorts every group)."""
     state = store.state(cluster)
+    return store.derived(state, "overview", _overview)
+
+
+def _overview(state: store.ClusterState) -> dict[str, Any]:
     snap = state.snapshot
     # The groups that need attention first, then by lag band and name: a group a few records behind
     # is no news, and lags that only wobble do not swap rows.
