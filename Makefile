@@ -73,7 +73,7 @@ registry-status:
 
 # ---- benchmarks (bench/RESULTS.md) -------------------------------------------------------
 
-.PHONY: bench bench-quick bench-load
+.PHONY: bench bench-quick bench-load bench-scale-downstream
 
 bench:
 	@$(PY) bench/run_all.py
@@ -85,3 +85,8 @@ bench-quick:
 # (about 25 min; needs redis-server). Not part of `make bench`. Figures: bench/LOAD.md.
 bench-load:
 	@$(PY) bench/bench_load.py --json-out bench/load-results.json
+
+# Everything after a snapshot (figures, store, history, /metrics, alerts, publisher, pages) at W4:
+# 50,000 groups x 10 partitions, a synthetic snapshot, no broker (about 15 min; bench/RESULTS.md).
+bench-scale-downstream:
+	@$(PY) bench/bench_scale_downstream.py --json-out bench/scale-downstream-results.json

@@ -221,6 +221,7 @@ def main() -> None:
     parser.add_argument("--topics", type=int, default=1_000)
     parser.add_argument("--cycles", type=int, default=30)
     parser.add_argument("--requests", type=int, default=20)
+    parser.add_argument("--json-out", type=Path, default=None, help="also write the results to this file")
     args = parser.parse_args()
     call_command("migrate", verbosity=0)
     User.objects.create_user("bench", password="bench-password-1")
@@ -246,6 +247,8 @@ def main() -> None:
         "HISTORY_HEARTBEAT_S": settings.HISTORY_HEARTBEAT_S,
     }
     print(json.dumps(result, indent=2))
+    if args.json_out is not None:
+        args.json_out.write_text(json.dumps(result, indent=2) + "\n")
 
 
 if __name__ == "__main__":
