@@ -81,6 +81,7 @@ def summary(values: list[float]) -> dict[str, float]:
     return {
         "p50_ms": round(statistics.median(ordered) * 1000, 1),
         "max_ms": round(ordered[-1] * 1000, 1),
+        "last_ms": round(values[-1] * 1000, 1),
         "n": len(ordered),
     }
 
@@ -225,7 +226,8 @@ def main() -> None:
     args = parser.parse_args()
     call_command("migrate", verbosity=0)
     User.objects.create_user("bench", password="bench-password-1")
-    AlertRule.objects.create(name="lagging", condition="lag_gt", threshold=45, pattern="*", for_seconds=60)
+    # A rule most groups breach, pending (not firing) for the run: its states are written every cycle.
+    AlertRule.objects.create(name="lagging", condition="lag_gt", threshold=45, pattern="*", for_seconds=86400)
     cluster = SyntheticCluster(groups=args.groups, partitions=args.partitions, topics=args.topics)
     metrics._scraped_at = time.monotonic()  # Prometheus scrapes this process: the poller pre-renders
     subscribe(

@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import scale_downstream_report
+
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 sys.path.insert(0, str(BENCH))
@@ -64,7 +66,8 @@ def main() -> None:
         runs[name] = run(name, argv)
     total_s = time.monotonic() - started
     report = render(runs, total_s, args.quick)
-    args.output.write_text(report)
+    # make bench-scale-downstream's section is not run here: carried over as it is.
+    args.output.write_text(scale_downstream_report.replace(report, scale_downstream_report.kept(args.output)))
     print(f"wrote {args.output} ({total_s / 60:.1f} min)", file=sys.stderr)
     failed = [n for n, r in runs.items() if "error" in r]
     if failed:
