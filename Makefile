@@ -90,3 +90,4 @@ bench-load:
 # 50,000 groups x 10 partitions, a synthetic snapshot, no broker (about 15 min; bench/RESULTS.md).
 bench-scale-downstream:
 	@$(PY) bench/bench_scale_downstream.py --json-out bench/scale-downstream-results.json
+	@$(PY) bench/scale_downstream_report.py bench/scale-downstream-results.json

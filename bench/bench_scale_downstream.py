@@ -117,6 +117,7 @@ def run_cycles(args: argparse.Namespace, cluster: SyntheticCluster) -> dict:
         t3 = time.process_time()
         written = writer.record(snapshot, {gid: f.time_lag.seconds for gid, f in figures.groups.items()}).rows
         t4 = time.process_time()
+        metrics._scraped_at = time.monotonic()  # Prometheus scrapes this process between cycles
         metrics.prerender(store.state(cluster.cluster))
         t5 = time.process_time()
         alerts.evaluate(cluster.cluster, snapshot, figures, True)
@@ -229,7 +230,6 @@ def main() -> None:
     # A rule most groups breach, pending (not firing) for the run: its states are written every cycle.
     AlertRule.objects.create(name="lagging", condition="lag_gt", threshold=45, pattern="*", for_seconds=86400)
     cluster = SyntheticCluster(groups=args.groups, partitions=args.partitions, topics=args.topics)
-    metrics._scraped_at = time.monotonic()  # Prometheus scrapes this process: the poller pre-renders
     subscribe(
         [
             FragmentSpec("groups-table", "bench", (("sort", "lag"), ("order", "desc"), ("page", "1"))),

@@ -2,7 +2,7 @@
 
 `make bench-scale-downstream` runs outside `make bench`, so its section lives between two markers
 that run_all.py carries over when it rewrites the file.
-Usage: .venv/bin/python bench/scale_downstream_report.py bench/scale-downstream-results.json
+Usage: .venv/bin/python bench/scale_downstream_report.py bench/scale-downstream-results.json [note.md]
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 POLL_TARGET_MS = 5000.0
 
 
-def render(r: dict[str, Any]) -> str:
+def render(r: dict[str, Any], note: str = "") -> str:
     steps, history, memory, pages = r["steps"], r["history"], r["memory"], r["pages"]
     lines = [
         BEGIN,
@@ -31,6 +31,7 @@ def render(r: dict[str, Any]) -> str:
         f"Baseline loop (5 M additions) in the same run: {r['baseline_loop_cpu_s']} s CPU before,",
         f"{r.get('baseline_loop_cpu_s_after', '-')} s after (about 0.1 s on an idle machine).",
         "",
+        *([note, ""] if note else []),
         f"| step (cycles 2..{r['cycles']}) | p50 ms | max ms | last cycle ms |",
         "|---|---|---|---|",
     ]
@@ -86,7 +87,8 @@ def replace(report: str, section: str) -> str:
 
 def main() -> None:
     results = json.loads(Path(sys.argv[1]).read_text())
-    RESULTS.write_text(replace(RESULTS.read_text(), render(results)))
+    note = Path(sys.argv[2]).read_text().strip() if len(sys.argv) > 2 else ""
+    RESULTS.write_text(replace(RESULTS.read_text(), render(results, note)))
 
 
 if __name__ == "__main__":
