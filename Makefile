@@ -73,7 +73,7 @@ registry-status:
 
 # ---- benchmarks (bench/RESULTS.md) -------------------------------------------------------
 
-.PHONY: bench bench-quick bench-load bench-scale
+.PHONY: bench bench-quick bench-load bench-scale bench-scale-downstream
 
 bench:
 	@$(PY) bench/run_all.py
@@ -91,3 +91,9 @@ bench-load:
 # `make bench`. Figures: bench/RESULTS.md, "Scale".
 bench-scale:
 	@$(PY) bench/bench_scale.py --json-out bench/scale-results.json
+
+# Everything after a snapshot (figures, store, history, /metrics, alerts, publisher, pages) at W4:
+# 50,000 groups x 10 partitions, a synthetic snapshot, no broker (about 15 min; bench/RESULTS.md).
+bench-scale-downstream:
+	@$(PY) bench/bench_scale_downstream.py --json-out bench/scale-downstream-results.json
+	@$(PY) bench/scale_downstream_report.py bench/scale-downstream-results.json

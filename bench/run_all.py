@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import scale_downstream_report
 import scale_report
 
 BENCH = Path(__file__).resolve().parent
@@ -67,7 +68,9 @@ def main() -> None:
     total_s = time.monotonic() - started
     report = render(runs, total_s, args.quick)
     scale = scale_report.kept(args.output)  # make bench-scale's section: not run here, kept
-    args.output.write_text(scale_report.replace(report, scale) if scale else report)
+    report = scale_report.replace(report, scale) if scale else report
+    # make bench-scale-downstream's section is not run here either: carried over as it is.
+    args.output.write_text(scale_downstream_report.replace(report, scale_downstream_report.kept(args.output)))
     print(f"wrote {args.output} ({total_s / 60:.1f} min)", file=sys.stderr)
     failed = [n for n, r in runs.items() if "error" in r]
     if failed:

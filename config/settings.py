@@ -254,6 +254,10 @@ READ_ONLY = env_bool("DASHBOARD_READ_ONLY", False)
 # allowed besides, e.g. "10.20.0.0/16,alertmanager.internal" (dashboard/alerts/webhooks.py, docs/alerts.md).
 ALERT_WEBHOOK_ALLOWED_NETWORKS = env_networks("ALERT_WEBHOOK_ALLOWED_NETWORKS")
 METRICS_TOKEN = env_str("METRICS_TOKEN")  # /metrics requires "Authorization: Bearer <token>" when set
+# A cluster with more group-partitions than this exports its consumer groups' per-partition series
+# (current offset, lag, time lag per partition) no more: the per-group series stay (docs/metrics.md).
+# 0 exports them whatever the size.
+METRICS_PARTITION_SERIES_MAX = int(env_float("METRICS_PARTITION_SERIES_MAX", 20000))
 
 LOGGING = {
     "version": 1,
@@ -274,6 +278,9 @@ LOGGING = {
 HISTORY_RAW_S = env_float("HISTORY_RAW_SECONDS", 3600)
 HISTORY_MINUTE_S = env_float("HISTORY_MINUTE_SECONDS", 86400)
 HISTORY_RETENTION_DAYS = env_float("HISTORY_RETENTION_DAYS", 30)
+# The poller writes a group's (or topic's) history row when its offsets changed, and at least this
+# often while they do not (dashboard/state/history_writer.py); 0 writes every row every cycle.
+HISTORY_HEARTBEAT_S = env_float("HISTORY_HEARTBEAT_SECONDS", 300)
 # Per-group window of recent samples for trends and sparklines.
 TREND_WINDOW_S = env_float("TREND_WINDOW_SECONDS", 900)
 # "Groups lagging" on the overview: WARN/STALL/STOP/REWIND, or further behind than this many seconds

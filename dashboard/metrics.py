@@ -15,6 +15,7 @@ from __future__ import annotations
 import hmac
 import logging
 import re
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -90,6 +91,11 @@ FAMILIES: dict[str, tuple[str, tuple[str, ...]]] = {
         ("consumergroup", "topic"),
     ),
     "kafka_consumergroup_members": ("Number of members of a consumer group.", ("consumergroup",)),
+    "kafka_dashboard_consumergroup_partition_series": (
+        "1 when the per-partition consumer group series are exported for the cluster, 0 when left out "
+        "because it has more group-partitions than METRICS_PARTITION_SERIES_MAX.",
+        (),
+    ),
     # --- the dashboard's own ------------------------------------------------------------------------
     "kafka_dashboard_consumergroup_lag_seconds": (
         "Time lag: seconds between now and when the committed record was produced; absent when unknown.",
@@ -182,7 +188,28 @@ class DashboardCollector(Collector):
         yield crashes
 
 
+# The families that change between two cycles (time passes, the DLQ index moves): written per scrape.
+PER_SCRAPE = (
+    "kafka_dashboard_cluster_up",
+    "kafka_dashboard_cluster_unreachable_seconds",
+    "kafka_dashboard_poll_failures",
+    "kafka_dashboard_snapshot_age_seconds",
+    "kafka_dashboard_dlq_waiting",
+)
+PER_PARTITION = (
+    "kafka_consumergroup_current_offset",
+    "kafka_consumergroup_lag",
+    "kafka_dashboard_consumergroup_lag_seconds",
+)
+
+
 def _cluster_samples(cm: ClusterMetrics, now: datetime, emit: dict[str, Emit]) -> None:
+    _scrape_samples(cm, now, emit)
+    if cm.state.snapshot is not None:
+        _cycle_samples(cm.state, emit, partition_series_max())
+
+
+def _scrape_samples(cm: ClusterMetrics, now: datetime, emit: dict[str, Emit]) -> None:
     state, snap = cm.state, cm.state.snapshot
     cl = {"cluster": state.cluster}
     emit["kafka_dashboard_cluster_up"](cl, 0 if state.stale or snap is None else 1)
@@ -192,16 +219,37 @@ def _cluster_samples(cm: ClusterMetrics, now: datetime, emit: dict[str, Emit]) -
     if snap is None:
         return
     emit["kafka_dashboard_snapshot_age_seconds"](cl, max(0.0, (now - snap.collected_at).total_seconds()))
+    waiting = emit["kafka_dashboard_dlq_waiting"]
+    for topic, n in sorted(cm.dlq_waiting.items()):
+        waiting({"cluster": state.cluster, "topic": topic}, n)
+
+
+def _cycle_samples(state: store.ClusterState, emit: dict[str, Emit], limit: int) -> None:
+    """Everything taken from the snapshot and its figures alone: the same until the next cycle."""
+    snap = state.snapshot
+    assert snap is not None
+    cl = {"cluster": state.cluster}
     emit["kafka_dashboard_snapshot_timestamp_seconds"](cl, snap.collected_at.timestamp())
     emit["kafka_dashboard_poll_duration_seconds"](cl, snap.duration_ms / 1000.0)
     emit["kafka_dashboard_poll_requests"](cl, snap.requests)
     emit["kafka_dashboard_snapshot_errors"](cl, len(snap.errors))
     emit["kafka_brokers"](cl, len(snap.brokers))
+    rows = sum(len(g.offsets) for g in snap.groups)
+    partitions = limit <= 0 or rows <= limit
+    emit["kafka_dashboard_consumergroup_partition_series"](cl, 1 if partitions else 0)
     _topic_samples(state.cluster, snap.topics, state.figures, emit)
+    if not partitions:
+        emit = {**emit, **dict.fromkeys(PER_PARTITION, _drop)}
     _group_samples(state.cluster, snap.groups, state.figures, emit)
-    waiting = emit["kafka_dashboard_dlq_waiting"]
-    for topic, n in sorted(cm.dlq_waiting.items()):
-        waiting({"cluster": state.cluster, "topic": topic}, n)
+
+
+def _drop(labels: dict[str, str], value: float) -> None:
+    """A per-partition sample left out (METRICS_PARTITION_SERIES_MAX)."""
+
+
+def partition_series_max() -> int:
+    """Group-partitions above which a cluster's per-partition group series are left out (0: never)."""
+    return int(getattr(settings, "METRICS_PARTITION_SERIES_MAX", 0))
 
 
 def _topic_samples(c: str, topics: Iterable[Topic], figures: ClusterFigures, emit: dict[str, Emit]) -> None:
@@ -320,8 +368,92 @@ def registry_for(clusters: Sequence[ClusterMetrics], now: datetime | None = None
 
 
 def render(clusters: Sequence[ClusterMetrics], now: datetime | None = None) -> bytes:
-    """The Prometheus text exposition of the given clusters' states."""
-    return exposition(registry_for(clusters, now))
+    """The Prometheus text exposition of the given clusters' states, as generate_latest would write it.
+
+    Per scrape only what changes between cycles is written (PER_SCRAPE, the counters); the rest of
+    each cluster's text is rendered once per stored cycle and process (cycle_text) and reused, so a
+    scrape costs a join, however many groups (docs/metrics.md; bench/RESULTS.md has the figures).
+    """
+    now = now or datetime.now(UTC)
+    scrape: dict[str, list[tuple[dict[str, str], float]]] = {name: [] for name in PER_SCRAPE}
+    emit = {name: samples.append for name, samples in scrape.items()}
+    for cm in clusters:
+        _scrape_samples(cm, now, _Appender(emit))
+    cycles = [cycle_text(cm.state) for cm in clusters]
+    out: list[bytes] = []
+    for name, (text, _) in FAMILIES.items():
+        out.append(_header(name, text, "gauge"))
+        if name in scrape:
+            out.append(_lines(name, scrape[name]))
+        else:
+            out.extend(c.get(name, b"") for c in cycles)
+    restarts = [
+        ({"cluster": cm.state.cluster, "cause": cause}, n)
+        for cm in clusters
+        if cm.collector is not None
+        for cause, n in sorted(cm.collector.restarts.items())
+    ]
+    out.append(_header(RESTARTS + "_total", RESTARTS_HELP, "counter"))
+    out.append(_lines(RESTARTS + "_total", restarts))
+    crashes = [({"kind": kind, "cause": cause}, n) for (kind, cause), n in sorted(WORKER_CRASHES.counts().items())]
+    out.append(_header(CRASHES + "_total", CRASHES_HELP, "counter"))
+    out.append(_lines(CRASHES + "_total", crashes))
+    return b"".join(out)
+
+
+def cycle_text(state: store.ClusterState) -> dict[str, bytes]:
+    """A cluster's sample lines per family for everything but PER_SCRAPE: once per stored cycle and process."""
+    if state.snapshot is None:
+        return {}
+    limit = partition_series_max()
+    return store.derived(state, ("metrics-text", limit), lambda s: _render_cycle(s, limit))
+
+
+def prerender(state: store.ClusterState) -> None:
+    """Render the cycle's text now (the poller, right after storing), when /metrics is scraped here."""
+    if _scraped_at is not None and time.monotonic() - _scraped_at < PRERENDER_WHILE_SCRAPED_S:
+        cycle_text(state)
+
+
+PRERENDER_WHILE_SCRAPED_S = 600.0
+_scraped_at: float | None = None  # when this process last served /metrics (time.monotonic())
+
+
+def _render_cycle(state: store.ClusterState, limit: int) -> dict[str, bytes]:
+    samples: dict[str, list[tuple[dict[str, str], float]]] = {name: [] for name in FAMILIES if name not in PER_SCRAPE}
+    _cycle_samples(state, _Appender({name: lines.append for name, lines in samples.items()}), limit)
+    return {name: _lines(name, lines) for name, lines in samples.items() if lines}
+
+
+class _Appender(dict):
+    """emit[name](labels, value) appending (labels, value) to that family's list."""
+
+    def __init__(self, appends: dict[str, Callable[[tuple[dict[str, str], float]], None]]) -> None:
+        super().__init__(
+            {name: (lambda labels, value, a=append: a((labels, value))) for name, append in appends.items()}
+        )
+
+
+def _header(name: str, text: str, kind: str) -> bytes:
+    doc = text.replace("\\", r"\\").replace("\n", r"\n")
+    return f"# HELP {name} {doc}\n# TYPE {name} {kind}\n".encode()
+
+
+def _lines(name: str, samples: Iterable[tuple[dict[str, str], float]]) -> bytes:
+    """Sample lines; each labels dict's text is built once (partitions share one dict per partition)."""
+    label_text: dict[int, tuple[dict[str, str], str]] = {}
+    out = []
+    for labels, value in samples:
+        cached = label_text.get(id(labels))
+        if cached is None or cached[0] is not labels:
+            cached = label_text[id(labels)] = (labels, _labels(labels) or "")
+        out.append(f"{name}{cached[1]} {_value_text(value)}\n")
+    return "".join(out).encode("utf-8")
+
+
+def _value_text(value: float) -> str:
+    # a small int is written as repr(float(value)) would be, without the float
+    return str(value) + ".0" if type(value) is int and -1_000_000 < value < 1_000_000 else floatToGoString(value)
 
 
 def exposition(registry: CollectorRegistry) -> bytes:
@@ -390,6 +522,8 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
         response = HttpResponse(text, status=401, content_type="text/plain; charset=utf-8")
         response["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response
+    global _scraped_at
+    _scraped_at = time.monotonic()
     response = HttpResponse(render(gather()), content_type=CONTENT_TYPE_LATEST)
     response["Cache-Control"] = "no-store"
     return response

@@ -18,7 +18,7 @@ import logging
 import time
 import urllib.parse
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import re2
@@ -151,36 +151,60 @@ def evaluate(
             continue  # stale data neither fires nor resolves a data alert; the 'unreachable' rule speaks
         current = {r.subject: r for r in readings(rule, cluster, snapshot, figures, reachable)}
         states = {s.subject: s for s in AlertState.objects.filter(rule=rule, cluster=cluster)}
+        changes = _Changes()
         with transaction.atomic():
             for subject, reading in current.items():
-                event = _advance(rule, cluster, states.get(subject), reading, now)
+                event = _advance(rule, cluster, states.get(subject), reading, now, changes)
                 if event is not None:
                     events.append(event)
             for subject, state in states.items():
                 if subject not in current:  # the subject is gone (group deleted): resolve and forget it
-                    event = _advance(rule, cluster, state, Reading(subject, None, False), now)
+                    event = _advance(rule, cluster, state, Reading(subject, None, False), now, changes)
                     if event is not None:
                         events.append(event)
+            changes.write()
     return events
 
 
+@dataclass
+class _Changes:
+    """One cycle's state changes of one rule, written in batches: a rule over 50,000 groups must not
+    cost 50,000 statements a cycle, and a breach whose value stayed the same costs none."""
+
+    created: list[AlertState] = field(default_factory=list)
+    updated: list[AlertState] = field(default_factory=list)
+    deleted: list[int] = field(default_factory=list)
+
+    def write(self) -> None:
+        for i in range(0, len(self.deleted), 900):
+            AlertState.objects.filter(pk__in=self.deleted[i : i + 900]).delete()
+        AlertState.objects.bulk_create(self.created, batch_size=500)
+        AlertState.objects.bulk_update(self.updated, ["value", "firing_since"], batch_size=500)
+
+
 def _advance(
-    rule: AlertRule, cluster: str, state: AlertState | None, reading: Reading, now: datetime
+    rule: AlertRule, cluster: str, state: AlertState | None, reading: Reading, now: datetime, changes: _Changes
 ) -> AlertEvent | None:
     if not reading.breached:
         if state is None:
             return None
         fired = state.firing_since is not None
-        state.delete()
+        changes.deleted.append(state.pk)
         return _event(rule, cluster, reading.subject, "resolved", reading.value, now) if fired else None
+    new = state is None
     if state is None:
         state = AlertState(rule=rule, cluster=cluster, subject=reading.subject, pending_since=now)
+    changed = new or state.value != reading.value
     state.value = reading.value
     event = None
     if state.firing_since is None and (now - state.pending_since) >= timedelta(seconds=rule.for_seconds):
         state.firing_since = now
         event = _event(rule, cluster, reading.subject, "firing", reading.value, now)
-    state.save()
+        changed = True
+    if new:
+        changes.created.append(state)
+    elif changed:
+        changes.updated.append(state)
     return event
 
 

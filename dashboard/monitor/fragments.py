@@ -17,7 +17,16 @@ from django.template.loader import render_to_string
 
 from dashboard.live.registry import FragmentSpec, live_page, renderer
 from dashboard.monitor.queries import RANGES, GroupListQuery, TopicListQuery
-from dashboard.monitor.rows import GAP_FACTOR, NO_TIME_LAG, filtered_groups, filtered_topics, group_rows, sparkline
+from dashboard.monitor.rows import (
+    GAP_FACTOR,
+    NO_TIME_LAG,
+    filtered_groups,
+    filtered_topics,
+    group_index,
+    group_rows,
+    sparkline,
+    topic_index,
+)
 from dashboard.params import choice_param, name_param, paginate
 from dashboard.state import history, store
 from kafka_admin.figures.tracker import GroupFigures
@@ -45,7 +54,13 @@ def coarse(value: float | None) -> int:
 
 
 def overview_context(cluster: str) -> dict[str, Any]:
+    """What the overview's three fragments show: built once per stored cycle and process, not per
+    fragment and request (it sorts every group)."""
     state = store.state(cluster)
+    return store.derived(state, "overview", _overview)
+
+
+def _overview(state: store.ClusterState) -> dict[str, Any]:
     snap = state.snapshot
     # The groups that need attention first, then by lag band and name: a group a few records behind
     # is no news, and lags that only wobble do not swap rows.
@@ -189,7 +204,7 @@ def render_groups(spec: FragmentSpec) -> str:
 def group_context(cluster: str, group_id: str) -> dict[str, Any]:
     state = store.state(cluster)
     snap = state.snapshot
-    group = snap.group(group_id) if snap else None
+    group = group_index(state).get(group_id) if snap else None  # a lookup, not a scan of every group
     figures = state.figures.groups.get(group_id)
     rows: list[dict[str, Any]] = []
     if group is not None and snap is not None and group.share_partitions:
@@ -197,7 +212,13 @@ def group_context(cluster: str, group_id: str) -> dict[str, Any]:
     elif group is not None and snap is not None:
         committed = {(o.topic, o.partition): o for o in group.offsets}
         owners = {(a.topic, a.partition): m for m in group.members for a in m.assignments}
-        ends = {(t.name, p.partition): p.end_offset for t in snap.topics for p in t.partitions}
+        topics = topic_index(state)
+        ends = {
+            (name, p.partition): p.end_offset
+            for name in {tp[0] for tp in owners if tp not in committed}
+            if name in topics
+            for p in topics[name].partitions
+        }
         for tp in sorted(set(committed) | set(owners)):
             o = committed.get(tp)
             rows.append(
@@ -259,23 +280,37 @@ def render_group_members(spec: FragmentSpec) -> str:
 
 
 def chart_context(cluster: str, group_id: str, time_range: str) -> dict[str, Any]:
+    """The lag chart: the stored rows, drawn as steps, and the latest snapshot's values at its end.
+
+    The poller writes a row when the group's offsets changed or as a heartbeat (state/history_writer.py),
+    so a value holds from its row until the next: each row is repeated just before the next one
+    (a flat line, then the step) and the latest snapshot's lag closes the line at "now".
+    """
     since = datetime.now(UTC) - history.RANGES[time_range]
     series = history.group_series(cluster, group_id, since)
+    points = [(round(ts.timestamp(), 1), total, None if tl is None else round(tl, 1)) for ts, total, tl in series]
+    latest = _latest_point(cluster, group_id)
+    if latest is not None and (not points or latest[0] > points[-1][0]):
+        points.append(latest)
     t: list[float] = []
     lag: list[int | None] = []
     time_lag: list[float | None] = []
     previous = None
     now = datetime.now(UTC).timestamp()
-    for ts, total, tl in series:
-        stamp = round(ts.timestamp(), 1)
-        if previous is not None and stamp - previous > GAP_FACTOR * expected_spacing(now - previous):
-            t.append(previous + 1)  # no data here (dashboard or cluster down): break the line, don't bridge it
+    step = settings.POLL_INTERVAL_S
+    for stamp, total, tl in points:
+        if previous is not None and stamp - previous[0] > GAP_FACTOR * expected_spacing(now - previous[0]):
+            t.append(previous[0] + 1)  # no data here (dashboard or cluster down): break the line, don't bridge it
             lag.append(None)
             time_lag.append(None)
+        elif previous is not None and stamp - previous[0] > 2 * step and previous[1] != total:
+            t.append(round(stamp - step, 1))  # unchanged until the cycle before this row: flat, then the step
+            lag.append(previous[1])
+            time_lag.append(previous[2])
         t.append(stamp)
         lag.append(total)
-        time_lag.append(None if tl is None else round(tl, 1))
-        previous = stamp
+        time_lag.append(tl)
+        previous = (stamp, total, tl)
     return {
         "group_id": group_id,
         "range": time_range,
@@ -284,13 +319,29 @@ def chart_context(cluster: str, group_id: str, time_range: str) -> dict[str, Any
     }
 
 
+def _latest_point(cluster: str, group_id: str) -> tuple[float, int, float | None] | None:
+    """(time, lag, time lag) of the group in the latest stored snapshot, None without one."""
+    state = store.state(cluster)
+    if state.snapshot is None or state.stale:
+        return None
+    group = group_index(state).get(group_id)
+    if group is None:
+        return None
+    figures = state.figures.groups.get(group_id)
+    seconds = figures.time_lag.seconds if figures is not None else None
+    stamp = round(state.snapshot.collected_at.timestamp(), 1)
+    return stamp, group.total_lag, None if seconds is None else round(seconds, 1)
+
+
 def expected_spacing(age_s: float) -> float:
-    """Seconds between stored samples of this age (the history tiers: cycle, minute, ten minutes)."""
+    """Seconds between stored samples of this age (the history tiers: cycle, minute, ten minutes),
+    at most a heartbeat apart while nothing changes (state/history_writer.py)."""
+    heartbeat = settings.HISTORY_HEARTBEAT_S
     if age_s < settings.HISTORY_RAW_S:
-        return max(settings.POLL_INTERVAL_S, 60.0)  # a minute of slack: cycles vary, pages may lag
+        return max(settings.POLL_INTERVAL_S, 60.0, heartbeat)  # a minute of slack: cycles vary, pages may lag
     if age_s < settings.HISTORY_MINUTE_S:
-        return 60.0
-    return 600.0
+        return max(60.0, heartbeat)
+    return max(600.0, heartbeat)
 
 
 @renderer("group-chart")

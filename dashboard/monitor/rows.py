@@ -153,6 +153,18 @@ def group_rows(state: store.ClusterState) -> list[GroupRow]:
     return store.derived(state, "group-rows", _build_group_rows)
 
 
+def group_index(state: store.ClusterState) -> dict[str, Group]:
+    """The stored snapshot's groups by id, built once per snapshot and process (a page looks one up)."""
+    groups = state.snapshot.groups if state.snapshot else ()
+    return store.derived(state, "group-index", lambda s: {g.group_id: g for g in groups})
+
+
+def topic_index(state: store.ClusterState) -> dict[str, Topic]:
+    """The stored snapshot's topics by name, built once per snapshot and process."""
+    topics = state.snapshot.topics if state.snapshot else ()
+    return store.derived(state, "topic-index", lambda s: {t.name: t for t in topics})
+
+
 def _build_group_rows(state: store.ClusterState) -> list[GroupRow]:
     snap = state.snapshot
     if snap is None:

@@ -24,6 +24,7 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
+from dashboard import metrics
 from dashboard.alerts import engine as alerts
 from dashboard.audit import recent_resets
 from dashboard.clusters import scrub
@@ -31,6 +32,7 @@ from dashboard.dlq import detection as dlq_detection
 from dashboard.dlq import index as dlq_index
 from dashboard.live.publisher import Publisher
 from dashboard.state import history, store
+from dashboard.state.history_writer import HistoryWriter
 from dashboard.state.lease import Lease
 from kafka_admin.config import ClusterConfig
 from kafka_admin.figures.tracker import ClusterFigures, FigureTracker
@@ -56,6 +58,7 @@ class Poller:
         self.max_backoff_s = 2 * interval_s
         self.tracker = FigureTracker(trend_window_s=settings.TREND_WINDOW_S)
         self.publisher = Publisher(config.name)
+        self.history = HistoryWriter(heartbeat_s=settings.HISTORY_HEARTBEAT_S)
         self.broker: BrokerSession | RemoteBroker | None = None
         self._restarts_saved = 0
         self._was_reachable: bool | None = None
@@ -97,8 +100,9 @@ class Poller:
         self.tracker.note_resets(recent_resets(self.config.name))  # the dashboard's own resets are no REWIND
         figures = self.tracker.update(snapshot)
         store.save(snapshot, figures)
+        metrics.prerender(store.state(self.config.name))  # /metrics serves this cycle's text without work
         if snapshot.reachable:
-            history.record(snapshot, {gid: f.time_lag.seconds for gid, f in figures.groups.items()})
+            self._record_history(snapshot, figures)
         self._note_reachability(snapshot)
         return snapshot, figures, deadline
 
@@ -111,6 +115,13 @@ class Poller:
         self._alerts(snapshot, figures)
         self._note_collector()
         return snapshot
+
+    def _record_history(self, snapshot: ClusterSnapshot, figures: ClusterFigures) -> None:
+        try:
+            self.history.record(snapshot, {gid: f.time_lag.seconds for gid, f in figures.groups.items()})
+        except Exception:
+            self.history.forget()  # the rows may not be there: write every group again next cycle
+            raise
 
     def _broker(self) -> BrokerSession | RemoteBroker:
         if self.broker is None:

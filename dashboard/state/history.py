@@ -16,18 +16,27 @@ from django.conf import settings
 from django.db import transaction
 
 from dashboard.models import MINUTE, RAW, TEN_MINUTES, GroupSample, TopicSample
-from kafka_admin.snapshot.model import ClusterSnapshot
+from kafka_admin.snapshot.model import ClusterSnapshot, Group, Topic
 
+BATCH_ROWS = 500  # rows per INSERT: within SQLite's variable limit at 7 columns
 RANGES = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7)}
 
 
 def record(snapshot: ClusterSnapshot, time_lags: dict[str, float | None] | None = None) -> int:
-    """Write one cycle's samples; returns the number of rows written."""
+    """Write one cycle's samples, every group and topic; returns the number of rows written.
+
+    The poller writes through a HistoryWriter instead (history_writer.py: only what changed)."""
     if not snapshot.reachable:
         return 0
-    time_lags = time_lags or {}
+    return write(snapshot, snapshot.groups, [t for t in snapshot.topics if not t.internal], time_lags or {})
+
+
+def write(
+    snapshot: ClusterSnapshot, groups: Iterable[Group], topics: Iterable[Topic], time_lags: dict[str, float | None]
+) -> int:
+    """Insert the samples of these groups and topics at the snapshot's time, in batches, in one transaction."""
     ts = snapshot.collected_at
-    groups = [
+    group_rows = [
         GroupSample(
             cluster=snapshot.cluster,
             group_id=g.group_id,
@@ -36,22 +45,21 @@ def record(snapshot: ClusterSnapshot, time_lags: dict[str, float | None] | None 
             time_lag_s=time_lags.get(g.group_id),
             partitions=_pack_group(g.offsets),
         )
-        for g in snapshot.groups
+        for g in groups
     ]
-    topics = [
+    topic_rows = [
         TopicSample(
             cluster=snapshot.cluster,
             topic=t.name,
             ts=ts,
             end_offsets={str(p.partition): p.end_offset for p in t.partitions if p.end_offset is not None},
         )
-        for t in snapshot.topics
-        if not t.internal
+        for t in topics
     ]
     with transaction.atomic():
-        GroupSample.objects.bulk_create(groups, batch_size=500)
-        TopicSample.objects.bulk_create(topics, batch_size=500)
-    return len(groups) + len(topics)
+        GroupSample.objects.bulk_create(group_rows, batch_size=BATCH_ROWS)
+        TopicSample.objects.bulk_create(topic_rows, batch_size=BATCH_ROWS)
+    return len(group_rows) + len(topic_rows)
 
 
 def _pack_group(offsets: Iterable) -> dict[str, list[list[int | None]]]:

@@ -136,16 +136,29 @@ def _local_state(name: str, snapshot: ClusterSnapshot, figures: ClusterFigures) 
     return replace(previous, failure=CycleFailure(message, since, snapshot.collected_at))
 
 
+def _shared_cache() -> bool:
+    """Whether other processes read this cache (Redis). The local-memory cache is this process's alone."""
+    return not settings.CACHES["default"]["BACKEND"].endswith("LocMemCache")
+
+
 def _save(name: str, version: str, snapshot: ClusterSnapshot, figures: ClusterFigures) -> None:
     if snapshot.reachable:
-        cache.set_many(
-            {_key("snapshot", name): snapshot, _key("figures", name): figures, _key("version", name): version},
-            timeout=None,
-        )
+        if _shared_cache():
+            cache.set_many(
+                {_key("snapshot", name): snapshot, _key("figures", name): figures, _key("version", name): version},
+                timeout=None,
+            )
+        else:
+            # The local-memory cache pickles every value, and only this process reads it: the memo
+            # below holds the state, the cache the version alone (at 500,000 group-partitions the
+            # pickle cost seconds a cycle, bench/RESULTS.md).
+            cache.delete_many([_key("snapshot", name), _key("figures", name)])
+            cache.set(_key("version", name), version, timeout=None)
         cache.delete(_key("failure", name))
         _memo[name] = (version, ClusterState(name, snapshot, None, figures))
         return
     previous: CycleFailure | None = cache.get(_key("failure", name))
+    current_version = cache.get(_key("version", name))
     message = scrub(name, "; ".join(e.message for e in snapshot.errors) or "cluster unreachable")
     since = previous.since if previous else snapshot.collected_at
     failure = CycleFailure(message, since, snapshot.collected_at)
@@ -154,7 +167,10 @@ def _save(name: str, version: str, snapshot: ClusterSnapshot, figures: ClusterFi
         {_key("failure", name): failure, _key("version", name): version, _key("failures", name): failures},
         timeout=None,
     )
-    _memo.pop(name, None)
+    memo = _memo.pop(name, None)
+    if memo is not None and memo[0] == current_version and not _shared_cache():
+        # The last good data lives in the memo alone (a local-memory cache): keep it, marked stale.
+        _memo[name] = (version, replace(memo[1], failure=failure))
 
 
 def state(cluster: str) -> ClusterState:

@@ -38,9 +38,11 @@ outlives the window), and calls `evaluate_partition()` then `evaluate_group()` e
 
 from __future__ import annotations
 
+import bisect
+import functools
 import statistics
 from collections import deque
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from itertools import pairwise
@@ -173,7 +175,8 @@ def _new_run(committed: int, end: int, t: float, *, moved: bool, previous: Run |
 
 def _continued(run: Run, end: int, t: float, *, extra: int) -> Run:
     waiting = (run.waiting_t if run.waiting_t is not None else t) if end > run.committed else None
-    return replace(run, waiting_t=waiting, end=end, last_t=t, samples=run.samples + extra, previous=None)
+    # Built directly, not with dataclasses.replace: this runs for every partition in every cycle.
+    return Run(run.committed, run.t, run.moved, waiting, run.start_end, end, t, run.samples + extra, None)
 
 
 def run_of(window: Iterable[Sample]) -> Run | None:
@@ -300,13 +303,7 @@ def evaluate_partition(
         run = run_of(ordered)
     stuck = _stuck(ordered, points, run, now, min_stuck_s) if run is not None else None
     if stuck is not None:
-        waiting = "1 record waits" if last.lag == 1 else f"{last.lag} records wait"
-        if has_owner:
-            status, text = LagStatus.STALL, f"committed offset stuck at {last.committed} for {{}} while {waiting}"
-        else:
-            status, text = LagStatus.STOP, f"no consumer and no commit for {{}} while {waiting}"
-        exact = ("" if stuck.exact else "more than ") + duration_text(stuck.seconds)
-        return PartitionStatus(status, text.format(exact), text.format(steady_duration(stuck.seconds)))
+        return _stuck_status(stuck, last.lag, last.committed, has_owner)
 
     # 6. The consumer reached the end of the log within the window: it keeps up, in bursts.
     if any(p.lag == 0 for p in points):
@@ -323,6 +320,55 @@ def evaluate_partition(
 
     # 8.
     return PartitionStatus(LagStatus.OK, f"lag {last.lag}, not growing")
+
+
+def evaluate_steady(
+    samples: int,
+    committed: int,
+    end: int,
+    lowest_end: int,
+    *,
+    min_samples: int,
+    now: float,
+    has_owner: bool,
+    run: Run,
+    poll_interval: Callable[[], float],
+    min_stuck_s: float = DEFAULT_MIN_STUCK_S,
+) -> PartitionStatus:
+    """evaluate_partition for a window of `samples` samples at increasing times that all show the
+    same known committed offset and a known end offset (`end` the newest, `lowest_end` the lowest),
+    judged with the partition's own run (run.committed == committed).
+
+    Why: in a large cluster most consumers do not commit from one cycle to the next, and this gives
+    their status from a few numbers instead of building the window's samples. With the committed
+    offset standing still there is no rewind, no commit span and no WARN (it needs progress), so the
+    rules reduce to: too few samples; caught up; stuck; caught up within the window; else OK.
+    poll_interval: the window's median gap, asked for only when the wait is long enough to matter.
+    Equal to evaluate_partition on such windows (tests/unit/test_status_steady.py holds them equal).
+    """
+    if min_samples < 2:
+        raise ValueError("min_samples must be at least 2: one sample shows no movement")
+    if samples < min_samples:
+        return PartitionStatus(LagStatus.NODATA, f"window filling: {samples} of {min_samples} samples")
+    lag = max(0, end - committed)
+    if lag == 0:
+        return PartitionStatus(LagStatus.OK, "caught up")
+    stuck = _stuck_after(lag, 0.0, poll_interval, run, now, min_stuck_s)
+    if stuck is not None:
+        return _stuck_status(stuck, lag, committed, has_owner)
+    if lowest_end <= committed:
+        return PartitionStatus(LagStatus.OK, f"lag {lag}, caught up within the window")
+    return PartitionStatus(LagStatus.OK, f"lag {lag}, not growing")
+
+
+def _stuck_status(stuck: _Stuck, lag: int, committed: int, has_owner: bool) -> PartitionStatus:
+    waiting = "1 record waits" if lag == 1 else f"{lag} records wait"
+    if has_owner:
+        status, text = LagStatus.STALL, f"committed offset stuck at {committed} for {{}} while {waiting}"
+    else:
+        status, text = LagStatus.STOP, f"no consumer and no commit for {{}} while {waiting}"
+    exact = ("" if stuck.exact else "more than ") + duration_text(stuck.seconds)
+    return PartitionStatus(status, text.format(exact), text.format(steady_duration(stuck.seconds)))
 
 
 def evaluate_group(partitions: Mapping[TP, PartitionStatus]) -> GroupStatus:
@@ -409,8 +455,12 @@ def _rewind(ordered: list[Sample], points: list[_Point], resets: Collection[floa
 
 
 def _poll_interval(ordered: list[Sample]) -> float:
+    return poll_interval([s.t for s in ordered])
+
+
+def poll_interval(times: Sequence[float]) -> float:
     """The typical time between samples (median, so one slow cycle does not stretch it)."""
-    gaps = [b.t - a.t for a, b in pairwise(ordered) if b.t > a.t]
+    gaps = [b - a for a, b in pairwise(times) if b > a]
     return statistics.median(gaps) if gaps else 0.0
 
 
@@ -431,14 +481,21 @@ def _stuck(ordered: list[Sample], points: list[_Point], run: Run, now: float, mi
     intervals. A lag of IDLE_LAG with no record arrived since the offset moved is a transaction
     marker. New records are not needed: a backlog nobody works off is stuck on a quiet topic too.
     """
-    if run.waiting_t is None:
-        return None
-    if points[-1].lag <= IDLE_LAG and run.arrived <= 0:
-        return None
-    waited = now - run.waiting_t
     changes = [k for k in range(1, len(points)) if points[k].committed != points[k - 1].committed]
     span = points[changes[-1]].t - points[0].t if changes else 0.0
-    if waited <= span or waited < max(min_stuck_s, STUCK_MIN_POLLS * _poll_interval(ordered)):
+    return _stuck_after(points[-1].lag, span, lambda: _poll_interval(ordered), run, now, min_stuck_s)
+
+
+def _stuck_after(
+    lag: int, span: float, poll_interval: Callable[[], float], run: Run, now: float, min_stuck_s: float
+) -> _Stuck | None:
+    """_stuck's test once the newest lag and the window's commit span are known."""
+    if run.waiting_t is None:
+        return None
+    if lag <= IDLE_LAG and run.arrived <= 0:
+        return None
+    waited = now - run.waiting_t
+    if waited <= span or waited < min_stuck_s or waited < STUCK_MIN_POLLS * poll_interval():
         return None
     return _Stuck(waited, run.moved or run.waiting_t > run.t)
 
@@ -452,7 +509,8 @@ STEADY_STEPS_S = (10, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600
 
 def steady_step(seconds: float) -> int:
     """The largest of STEADY_STEPS_S not above `seconds` (0 below the first)."""
-    return max((s for s in STEADY_STEPS_S if s <= seconds), default=0)
+    k = bisect.bisect_right(STEADY_STEPS_S, seconds)
+    return STEADY_STEPS_S[k - 1] if k else 0
 
 
 def steady_duration(seconds: float) -> str:
@@ -463,7 +521,12 @@ def steady_duration(seconds: float) -> str:
 
 def duration_text(seconds: float, whole_seconds_below: int = 120) -> str:
     """A duration for a reason: 45 s, 115 s, 9m 05s, 2h 10m, 3d 4h (whole seconds below the bound)."""
-    s = max(0, round(seconds))
+    return _duration_text(max(0, round(seconds)), whole_seconds_below)
+
+
+@functools.lru_cache(maxsize=4096)
+def _duration_text(s: int, whole_seconds_below: int) -> str:
+    """Cached: the partitions of a stopped group share their durations, and this runs for each in each cycle."""
     if s < whole_seconds_below:
         return f"{s} s"
     m, sec = divmod(s, 60)

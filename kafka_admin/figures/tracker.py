@@ -25,9 +25,11 @@ from kafka_admin.figures.status import (
     advance,
     evaluate_group,
     evaluate_partition,
-    push,
+    evaluate_steady,
+    poll_interval,
 )
 from kafka_admin.figures.timelag import OffsetTimeline, TimeLag, exact_time_lag, group_time_lag, time_lag
+from kafka_admin.figures.window import SampleWindow
 from kafka_admin.snapshot.model import ClusterSnapshot, Group, RecordTime
 
 LAG_POINTS = 60
@@ -91,7 +93,8 @@ class FigureTracker:
         self.trend_window_s = trend_window_s
         self.status_samples = status_samples
         self.status_min_samples = status_min_samples
-        self._windows: dict[tuple[str, str, int], deque[Sample]] = {}
+        self._windows: dict[tuple[str, str, int], SampleWindow] = {}
+        self._intervals: dict[bytes, float] = {}  # a window's median poll interval by its times, this cycle
         self._runs: dict[tuple[str, str, int], Run] = {}
         self._resets: dict[str, tuple[float, ...]] = {}
         self.rate_window_s = rate_window_s
@@ -146,6 +149,7 @@ class FigureTracker:
             known = [r for r in rates.values() if r is not None]
             topics[topic.name] = TopicFigures(sum(known) if known else None, rates)
         self._forget_partitions(seen)
+        self._intervals.clear()
         exact = {(r.topic, r.partition, r.offset): r for r in snapshot.record_times}
         groups = {g.group_id: self._group(g, now, partition_rates, exact) for g in snapshot.groups}
         self._forget_groups(groups)
@@ -198,15 +202,37 @@ class FigureTracker:
         for o in g.offsets:
             key = (g.group_id, o.topic, o.partition)
             window = self._add_sample(key, Sample(now, o.committed, o.end_offset))
+            run = self._runs.get(key)
+            steady = window.steady()
+            if steady is not None and run is not None and run.committed == steady[0]:
+                # No commit across the window (most partitions, most cycles): judged from a few numbers.
+                out[(o.topic, o.partition)] = evaluate_steady(
+                    len(window),
+                    *steady,
+                    min_samples=self.status_min_samples,
+                    now=now,
+                    has_owner=(o.topic, o.partition) in owned,
+                    run=run,
+                    poll_interval=lambda w=window: self._poll_interval(w),
+                )
+                continue
             out[(o.topic, o.partition)] = evaluate_partition(
                 window,
                 min_samples=self.status_min_samples,
                 now=now,
                 has_owner=(o.topic, o.partition) in owned,
-                run=self._runs.get(key),
+                run=run,
                 resets=resets,
             )
         return out
+
+    def _poll_interval(self, window: SampleWindow) -> float:
+        """The window's median gap between samples, computed once per cycle for windows of equal times."""
+        key = window.times.tobytes()
+        found = self._intervals.get(key)
+        if found is None:
+            found = self._intervals[key] = poll_interval(window.times)
+        return found
 
     def _share_statuses(self, g: Group, now: float) -> dict[TP, PartitionStatus]:
         """A share group's partitions judged by their own rules (kafka_admin/figures/share_status.py)."""
@@ -227,9 +253,12 @@ class FigureTracker:
             )
         return out
 
-    def _add_sample(self, key: tuple[str, str, int], sample: Sample) -> deque[Sample]:
+    def _add_sample(self, key: tuple[str, str, int], sample: Sample) -> SampleWindow:
         """Into the partition's status window and its run (which remembers beyond the window)."""
-        window = push(self._windows.setdefault(key, deque()), sample, self.status_samples)
+        window = self._windows.get(key)
+        if window is None:
+            window = self._windows[key] = SampleWindow()
+        window.push(sample, self.status_samples)
         run = advance(self._runs.get(key), sample)
         if run is not None:
             self._runs[key] = run

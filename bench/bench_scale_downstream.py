@@ -1,0 +1,257 @@
+"""Everything after a snapshot exists, at W4 (50,000 groups x 10 partitions = 500,000 rows), no broker.
+
+A synthetic cluster (bench/synthetic.py) is fed through the poller's own steps, cycle after cycle:
+the child's pickle (unpickled as the poller gets it), FigureTracker.update, store.save,
+history.record, /metrics pre-render, alerts, the publisher; then the pages are requested in-process
+(Django's test client) as a ratio to a trivial page (/healthz) in the same run, and /metrics is
+scraped. Memory: the process's RSS growth over the run divided by the group-partition rows.
+
+Usage: .venv/bin/python bench/bench_scale_downstream.py [--groups 50000] [--partitions 10] [--cycles 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import pickle
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+tmp = Path(tempfile.mkdtemp(prefix="bench-scale-down-"))
+os.environ.update(
+    {
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "SQLITE_PATH": str(tmp / "db.sqlite3"),
+        "DASHBOARD_VAR_DIR": str(tmp),
+        "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1",
+        "KAFKA_CLUSTER_NAME": "bench",
+        "POLLER_IN_PROCESS": "false",
+    }
+)
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.contrib.auth.models import User  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler  # noqa: E402
+from django.core.wsgi import get_wsgi_application  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from synthetic import SyntheticCluster  # noqa: E402
+
+from dashboard import metrics  # noqa: E402
+from dashboard.alerts import engine as alerts  # noqa: E402
+from dashboard.live.publisher import Publisher  # noqa: E402
+from dashboard.live.registry import FragmentSpec  # noqa: E402
+from dashboard.live.subscriptions import subscribe  # noqa: E402
+from dashboard.models import AlertRule, GroupSample, TopicSample  # noqa: E402
+from dashboard.state import store  # noqa: E402
+from dashboard.state.history_writer import HistoryWriter  # noqa: E402
+from kafka_admin.figures.tracker import FigureTracker  # noqa: E402
+
+
+def rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def db_bytes() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA page_count")
+        pages = cursor.fetchone()[0]
+        cursor.execute("PRAGMA page_size")
+        return pages * cursor.fetchone()[0]
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    ordered = sorted(values)
+    return {
+        "p50_ms": round(statistics.median(ordered) * 1000, 1),
+        "max_ms": round(ordered[-1] * 1000, 1),
+        "last_ms": round(values[-1] * 1000, 1),
+        "n": len(ordered),
+    }
+
+
+def baseline_loop_s() -> float:
+    """CPU seconds of a fixed pure-Python loop: how fast this machine ran Python during this run."""
+    started = time.process_time()
+    total = 0
+    for i in range(5_000_000):
+        total += i
+    return time.process_time() - started
+
+
+def run_cycles(args: argparse.Namespace, cluster: SyntheticCluster) -> dict:
+    tracker = FigureTracker(trend_window_s=settings.TREND_WINDOW_S)
+    publisher = Publisher(cluster.cluster)
+    writer = HistoryWriter(heartbeat_s=settings.HISTORY_HEARTBEAT_S)
+    steps: dict[str, list[float]] = {}
+    rows_written: list[int] = []
+    db_before = db_bytes()
+    rss_start = rss_bytes()
+    rss_after_first = 0
+    for c in range(args.cycles):
+        cluster.advance()
+        wire = pickle.dumps(cluster.snapshot(c), protocol=pickle.HIGHEST_PROTOCOL)
+        timings = {}
+        t0 = time.process_time()
+        snapshot = pickle.loads(wire)  # what RemoteBroker.collect hands the poller
+        t1 = time.process_time()
+        figures = tracker.update(snapshot)
+        t2 = time.process_time()
+        store.save(snapshot, figures)
+        t3 = time.process_time()
+        written = writer.record(snapshot, {gid: f.time_lag.seconds for gid, f in figures.groups.items()}).rows
+        t4 = time.process_time()
+        metrics._scraped_at = time.monotonic()  # Prometheus scrapes this process between cycles
+        metrics.prerender(store.state(cluster.cluster))
+        t5 = time.process_time()
+        alerts.evaluate(cluster.cluster, snapshot, figures, True)
+        t6 = time.process_time()
+        publisher.changed()
+        t7 = time.process_time()
+        timings = {
+            "unpickle the child's snapshot": t1 - t0,
+            "figures (FigureTracker.update)": t2 - t1,
+            "store.save": t3 - t2,
+            "history.record": t4 - t3,
+            "metrics pre-render": t5 - t4,
+            "alerts.evaluate": t6 - t5,
+            "publisher.changed": t7 - t6,
+            "downstream total": t7 - t1,
+        }
+        for name, value in timings.items():
+            steps.setdefault(name, []).append(value)
+        rows_written.append(written)
+        del snapshot, figures, wire
+        if c == 0:
+            gc.collect()
+            rss_after_first = rss_bytes()
+        print(f"cycle {c}: downstream {timings['downstream total']:.2f} s, {written} rows", file=sys.stderr)
+    gc.collect()
+    rss_end = rss_bytes()
+    db_after = db_bytes()
+    rows = args.groups * args.partitions
+    cycles_per_hour = 3600 / cluster.interval_s
+    steady_rows = statistics.mean(rows_written[1:]) if len(rows_written) > 1 else rows_written[0]
+    bytes_per_row = (db_after - db_before) / max(1, sum(rows_written))
+    return {
+        "group_partition_rows": rows,
+        "cycles": args.cycles,
+        "steps": {name: summary(values[1:] or values) for name, values in steps.items()},
+        "first_cycle_downstream_s": round(steps["downstream total"][0], 2),
+        "history": {
+            "rows_first_cycle": rows_written[0],
+            "rows_per_steady_cycle": round(steady_rows, 1),
+            "rows_per_hour": round(steady_rows * cycles_per_hour),
+            "db_bytes_per_row_written": round(bytes_per_row, 1),
+            "bytes_per_hour": round(steady_rows * cycles_per_hour * bytes_per_row),
+            "group_sample_rows": GroupSample.objects.count(),
+            "topic_sample_rows": TopicSample.objects.count(),
+        },
+        "memory": {
+            "rss_start_mb": round(rss_start / 2**20),
+            "rss_after_first_cycle_mb": round(rss_after_first / 2**20),
+            "rss_end_mb": round(rss_end / 2**20),
+            "rss_growth_bytes_per_group_partition_row": round((rss_end - rss_start) / rows),
+        },
+    }
+
+
+def pages(args: argparse.Namespace, cluster: SyntheticCluster) -> dict:
+    """Each page over HTTP (Django's threaded WSGI server in this process, whose store holds the
+    state), one of each in turn, as a ratio to /healthz: bench_pages.py's method without a broker."""
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(User.objects.get(username="bench"))
+    session = client.cookies["sessionid"].value
+    server = ThreadedWSGIServer(("127.0.0.1", 0), WSGIRequestHandler, allow_reuse_address=True)
+    server.set_app(get_wsgi_application())
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://localhost:{server.server_address[1]}"
+    opener = urllib.request.build_opener()
+    opener.addheaders = [("Cookie", f"sessionid={session}")]
+    middle = cluster.group_id(args.groups // 2)
+    paths = {
+        "trivial (/healthz)": "/healthz",
+        "groups list sorted by lag": "/c/bench/groups/?sort=lag",
+        "groups list, a search, page 2": "/c/bench/groups/?sort=lag&q=group-01&page=2",
+        "group detail": f"/c/bench/groups/{middle}/",
+        "overview": "/c/bench/",
+        "/metrics (default)": "/metrics",
+    }
+    try:
+        for path in paths.values():  # warm up: the first request per cycle builds the derived rows
+            with opener.open(base + path) as response:
+                assert response.status == 200, (path, response.status)
+                response.read()
+        samples: dict[str, list[float]] = {label: [] for label in paths}
+        sizes: dict[str, int] = {}
+        for _ in range(args.requests):
+            for label, path in paths.items():
+                started = time.perf_counter()
+                with opener.open(base + path) as response:
+                    sizes[label] = len(response.read())
+                samples[label].append(time.perf_counter() - started)
+    finally:
+        server.shutdown()
+    out = {}
+    trivial = statistics.median(samples["trivial (/healthz)"])
+    for label, values in samples.items():
+        out[label] = {**summary(values), "bytes": sizes[label]}
+        out[label]["ratio_p50"] = round(statistics.median(values) / trivial, 2)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--groups", type=int, default=50_000)
+    parser.add_argument("--partitions", type=int, default=10)
+    parser.add_argument("--topics", type=int, default=1_000)
+    parser.add_argument("--cycles", type=int, default=30)
+    parser.add_argument("--requests", type=int, default=20)
+    parser.add_argument("--json-out", type=Path, default=None, help="also write the results to this file")
+    args = parser.parse_args()
+    call_command("migrate", verbosity=0)
+    User.objects.create_user("bench", password="bench-password-1")
+    # A rule most groups breach, pending (not firing) for the run: its states are written every cycle.
+    AlertRule.objects.create(name="lagging", condition="lag_gt", threshold=45, pattern="*", for_seconds=86400)
+    cluster = SyntheticCluster(groups=args.groups, partitions=args.partitions, topics=args.topics)
+    subscribe(
+        [
+            FragmentSpec("groups-table", "bench", (("sort", "lag"), ("order", "desc"), ("page", "1"))),
+            FragmentSpec("overview-groups", "bench"),
+            FragmentSpec("group-summary", "bench", (("group", cluster.group_id(7)),)),
+            FragmentSpec("group-partitions", "bench", (("group", cluster.group_id(7)),)),
+            FragmentSpec("status", "bench"),
+        ]
+    )
+    result = {"bench": "scale-downstream", "baseline_loop_cpu_s": round(baseline_loop_s(), 3)}
+    result.update(run_cycles(args, cluster))
+    result["pages"] = pages(args, cluster)
+    result["baseline_loop_cpu_s_after"] = round(baseline_loop_s(), 3)
+    result["settings"] = {
+        "POLL_INTERVAL_S": settings.POLL_INTERVAL_S,
+        "METRICS_PARTITION_SERIES_MAX": settings.METRICS_PARTITION_SERIES_MAX,
+        "HISTORY_HEARTBEAT_S": settings.HISTORY_HEARTBEAT_S,
+    }
+    print(json.dumps(result, indent=2))
+    if args.json_out is not None:
+        args.json_out.write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+"""A partition's window of status samples in two compact arrays instead of a deque of Sample objects.
+
+Why: the tracker keeps one window per (group, topic, partition). At 500,000 group-partitions and
+24 samples each, a deque of frozen Sample objects (each with its own int objects) cost about 3 KB a
+partition, 1.5 GB in all; two arrays hold the same numbers in about 0.6 KB (bench/RESULTS.md).
+The window reads back as a Sequence of Sample, so status.evaluate_partition judges it unchanged, and
+it tells (in C, over the arrays) when the committed offset stood still across the whole window, so
+the tracker can take status.evaluate_steady for that common partition (an idle or stopped consumer).
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterator, Sequence
+from typing import overload
+
+from kafka_admin.figures.status import Sample
+
+UNKNOWN = -1  # an offset that could not be read (None) or Kafka's -1: status._known treats both alike
+
+
+class SampleWindow(Sequence[Sample]):
+    """Samples oldest first: times in an array of doubles, (committed, end) pairs in an array of int64."""
+
+    __slots__ = ("_offsets", "_times")
+
+    def __init__(self) -> None:
+        self._times = array("d")
+        self._offsets = array("q")
+
+    def __len__(self) -> int:
+        return len(self._times)
+
+    @overload
+    def __getitem__(self, i: int) -> Sample: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[Sample]: ...
+    def __getitem__(self, i: int | slice) -> Sample | list[Sample]:
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        n = len(self._times)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError("window index out of range")
+        return Sample(self._times[i], _back(self._offsets[2 * i]), _back(self._offsets[2 * i + 1]))
+
+    def __iter__(self) -> Iterator[Sample]:
+        offsets = self._offsets
+        for i, t in enumerate(self._times):
+            yield Sample(t, _back(offsets[2 * i]), _back(offsets[2 * i + 1]))
+
+    @property
+    def times(self) -> array:
+        """The sample times (do not change them)."""
+        return self._times
+
+    def steady(self) -> tuple[int, int, int] | None:
+        """(committed, newest end, lowest end) when every sample shows the same known committed offset
+        and a known end offset; else None (the window needs the full evaluation)."""
+        offsets = self._offsets
+        if not offsets:
+            return None
+        committed = offsets[-2]
+        if committed < 0:
+            return None
+        n = len(self._times)
+        if offsets[0::2].count(committed) != n:
+            return None
+        ends = offsets[1::2]
+        low = min(ends)
+        if low < 0:
+            return None
+        return committed, ends[-1], low
+
+    def push(self, sample: Sample, max_len: int) -> SampleWindow:
+        """status.push's rules: a sample at the newest time replaces it, an older one clears the window;
+        at most `max_len` samples are kept. Returns the window, changed in place."""
+        if max_len < 1:
+            raise ValueError("max_len must be at least 1")
+        times, offsets = self._times, self._offsets
+        committed, end = _stored(sample.committed), _stored(sample.end)
+        if times and sample.t < times[-1]:
+            del times[:]
+            del offsets[:]
+        if times and sample.t == times[-1]:
+            offsets[-2], offsets[-1] = committed, end
+        else:
+            times.append(sample.t)
+            offsets.append(committed)
+            offsets.append(end)
+        excess = len(times) - max_len
+        if excess > 0:
+            del times[:excess]
+            del offsets[: 2 * excess]
+        return self
+
+
+def _stored(offset: int | None) -> int:
+    return UNKNOWN if offset is None or offset < 0 else offset
+
+
+def _back(value: int) -> int | None:
+    return None if value < 0 else value
