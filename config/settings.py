@@ -253,7 +253,13 @@ READ_ONLY = env_bool("DASHBOARD_READ_ONLY", False)
 # Alert webhooks reach only public addresses; these networks (CIDRs, addresses) and host names are
 # allowed besides, e.g. "10.20.0.0/16,alertmanager.internal" (dashboard/alerts/webhooks.py, docs/alerts.md).
 ALERT_WEBHOOK_ALLOWED_NETWORKS = env_networks("ALERT_WEBHOOK_ALLOWED_NETWORKS")
-METRICS_TOKEN = env_str("METRICS_TOKEN")  # /metrics requires "Authorization: Bearer <token>" when set
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+# The message browser's live tail (dashboard/monitor/tail.py, docs/message-browser.md): one shared reader
+# per topic and server process; viewers per topic, readers per process, records per poll, records kept.
+TAIL_MAX_VIEWERS = int(env_float("TAIL_MAX_VIEWERS", 10))
+TAIL_MAX_READERS = int(env_float("TAIL_MAX_READERS", 8))
+TAIL_RECORDS_PER_POLL = int(env_float("TAIL_RECORDS_PER_POLL", 100))
+TAIL_BUFFER = int(env_float("TAIL_BUFFER", 100))  # /metrics requires "Authorization: Bearer <token>" when set
 
 LOGGING = {
     "version": 1,
