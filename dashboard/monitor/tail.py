@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 TAIL_SESSION = "kafka_admin.records.tail:TailSession"
 WAIT_S = 1.0  # a poll waits this long for the first new record
 ANSWER_GRACE_S = 10.0
+READY_WITHIN_S = 20.0
 
 Send = Callable[[str, dict], Awaitable[None]]  # (channel name, message) -> delivered
 
@@ -68,6 +69,7 @@ class Tail:
     stopping: bool = False
     pid: int | None = None
     task: asyncio.Task | None = None
+    ready: asyncio.Event = field(default_factory=asyncio.Event)  # set once the reader stands at the end
 
 
 class TailHub:
@@ -97,6 +99,8 @@ class TailHub:
             if len(tail.viewers) >= settings.TAIL_MAX_VIEWERS:
                 raise TailFull(f"{settings.TAIL_MAX_VIEWERS} people are watching this topic's live tail already")
             tail.viewers[viewer.channel] = viewer
+        with contextlib.suppress(TimeoutError):  # "live" means: what is produced from now on is shown
+            await asyncio.wait_for(tail.ready.wait(), READY_WITHIN_S)
         held = [html for record, html in tail.recent if viewer.wants(record)]
         if held:
             await self.send(viewer.channel, {"type": "tail.rows", "html": "".join(reversed(held)), "count": len(held)})
@@ -129,6 +133,7 @@ class TailHub:
                     await asyncio.sleep(1.0)
                     continue
                 tail.polls += 1
+                tail.ready.set()
                 tail.pid = supervisor.pid
                 if batch.records:
                     rows = await sync_to_async(_render_rows)(tail, batch.records, decoder)
@@ -140,6 +145,7 @@ class TailHub:
                     await self._note(tail, batch.error)
                     await asyncio.sleep(1.0)
         finally:
+            tail.ready.set()
             tail.stopping = True  # no await between the last look at the viewers and this
             await sync_to_async(supervisor.close, thread_sensitive=False)()
             tail.pid = None

@@ -65,7 +65,8 @@ class TailSession:
         check_partition(self.consumer, self.topic, 0, self.config.request_timeout_s)
         metadata = self.consumer.list_topics(self.topic, timeout=self.config.request_timeout_s)
         self.partitions = sorted(metadata.topics[self.topic].partitions)
-        self.consumer.assign([TopicPartition(self.topic, p, OFFSET_END) for p in self.partitions])
+        ends = [watermarks(self.consumer, self.topic, p, self.config.request_timeout_s)[1] for p in self.partitions]
+        self.consumer.assign([TopicPartition(self.topic, p, end) for p, end in zip(self.partitions, ends, strict=True)])
 
     def _catch_up(self) -> int:
         """Jump every partition to its end; the records in between are counted, not read."""
