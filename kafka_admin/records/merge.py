@@ -26,6 +26,7 @@ from kafka_admin.records.read import Record
 
 Direction = Literal["newest", "oldest"]
 MAX_WINDOW = 1000
+FIRST_WINDOW_BUDGET = 2000  # records over all partitions for the first round
 
 # windows {partition: (first, stop)} -> ({partition: records of [first, stop) in offset order}, error or None)
 Fetch = Callable[[dict[int, tuple[int, int]]], tuple[dict[int, list[Record]], str | None]]
@@ -51,14 +52,16 @@ class Scan:
 
 
 def first_window(limit: int, partitions: int, filtered: bool) -> int:
-    """Records to read from each partition at first: with no filter about twice a page's share,
-    with one a larger window (most records will not match)."""
+    """Records to read from each partition at first: with no filter a whole page (one partition may
+    hold all of the newest records, and every further window costs a round trip), at most
+    FIRST_WINDOW_BUDGET records over all partitions; with a filter a larger window (most records
+    will not match)."""
     if partitions <= 0:
         return 1
-    share = max(1, math.ceil(2 * limit / partitions))
+    budget = max(1, FIRST_WINDOW_BUDGET // partitions)
     if filtered:
-        return max(share, min(200, MAX_WINDOW))
-    return max(1, min(limit, share))
+        return max(min(200, budget), math.ceil(limit / partitions))
+    return max(1, min(limit, max(budget, math.ceil(2 * limit / partitions))))
 
 
 def scan(

@@ -88,8 +88,8 @@ class TestScan:
         assert out.error == "broker gone" and out.positions == {0: 10, 1: 10} and not out.exhausted
 
     def test_windows_grow_and_stay_bounded(self):
-        assert first_window(20, 3, False) == 14 and first_window(20, 100, False) == 1
-        assert first_window(20, 3, True) == 200
+        assert first_window(20, 3, False) == 20 and first_window(20, 1000, False) == 2
+        assert first_window(20, 3, True) == 200 and first_window(20, 1000, True) == 2
 
 
 class TestCursor:
