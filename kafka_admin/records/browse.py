@@ -39,6 +39,9 @@ MAX_SCAN_CAP = 100_000
 MAX_LIMIT = 200
 PREVIEW_BYTES = 16 * 1024  # a row shows a preview; the whole value is one download away
 CONSUME_BATCH = 500
+# A window that reaches a partition's end leaves a fetch waiting there for new data; the next window of
+# that partition waits for it to come back. Short, since this consumer lives for one request.
+FETCH_WAIT_MS = 10
 
 
 @dataclass(frozen=True)
@@ -97,7 +100,7 @@ def browse(
         return BrowseResult(direction=direction, error=f"scan 1 to {MAX_SCAN_CAP:,} records, not {scan_cap}")
     budget = config.request_timeout_s if timeout_s is None else timeout_s
     try:
-        consumer = make_consumer(config, MAX_WINDOW, False, client_id=BROWSER_GROUP_ID)
+        consumer = make_consumer(config, MAX_WINDOW, False, client_id=BROWSER_GROUP_ID, fetch_wait_max_ms=FETCH_WAIT_MS)
     except KafkaException as exc:
         return BrowseResult(direction=direction, error=f"could not create a consumer: {error_text(exc)}")
     try:
