@@ -171,3 +171,30 @@ def test_anonymous_and_bad_requests_are_refused(kafka, dashboard_cluster):
         assert (await bad.connect())[1] == 4400
 
     asyncio.run(scenario())
+
+
+@override_settings(TAIL_BUFFER=3, TAIL_RECORDS_PER_POLL=4)
+def test_records_held_and_per_poll_are_bounded(kafka, dashboard_cluster):
+    """A joiner gets at most TAIL_BUFFER held records; a burst beyond TAIL_RECORDS_PER_POLL is sampled:
+    the reader jumps to the end and says how many it left out."""
+    topic = kafka.create_topic(partitions=1)
+    cookie = session_cookie()
+
+    async def scenario() -> None:
+        a = ws(f"/ws/tail/test/{topic}/", cookie)
+        assert (await a.connect())[0]
+        await next_json(a, "state")
+        await asyncio.to_thread(produce, kafka, topic, [b"burst-%d" % i for i in range(40)])
+        first = await next_json(a, "rows")
+        assert first["count"] <= 4
+        note = await next_json(a, "note")
+        assert "arrived too fast to show; the tail jumped ahead" in note["note"]
+        b = ws(f"/ws/tail/test/{topic}/", cookie)
+        assert (await b.connect())[0]
+        held = await next_json(b, "rows")
+        assert held["count"] == 3 == held["rows"].count('<li class="msg">')
+        await a.disconnect()
+        await b.disconnect()
+        await until(lambda: ("test", topic) not in tail.hub().tails, what="the reader to stop")
+
+    asyncio.run(scenario())
