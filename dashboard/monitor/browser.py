@@ -22,14 +22,19 @@ from kafka_admin.records.read import Record
 MAX_HEADERS_SHOWN = 200
 PREVIEW_CHARS = 160
 HEX_PREVIEW_BYTES = 12
+ASKING = ("partition", "seek", "q", "cursor", "offset", "timestamp", "limit")  # a person pressed Read
+UNREACHABLE_NOTE = "The cluster did not answer the last poll, so no records were read. Press Read to try anyway."
 
 
-def browse_context(cluster: str, topic: str, request: HttpRequest) -> dict[str, Any]:
-    """Read the page the person asked for; on a first visit, the newest records of every partition."""
+def browse_context(cluster: str, topic: str, request: HttpRequest, reachable: bool = True) -> dict[str, Any]:
+    """Read the page the person asked for; on a first visit, the newest records of every partition,
+    unless the poller found the cluster unreachable (a read would only wait for its timeout)."""
     try:
         browse = BrowseQuery.parse(request.GET)
     except InvalidPage as exc:
         return {"browse": BrowseQuery(), "browse_error": str(exc), "browse_timestamp": request.GET.get("timestamp", "")}
+    if not reachable and not any(name in request.GET for name in ASKING):
+        return {"browse": browse, "browse_timestamp": "", "browse_note": UNREACHABLE_NOTE}
     result = read(cluster, topic, browse)
     decoder = schema_decoder(cluster)
     return {

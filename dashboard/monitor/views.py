@@ -72,7 +72,7 @@ def topic(request: HttpRequest, cluster: str, topic: str) -> HttpResponse:
     context = fragments.topic_context(cluster, topic)
     if context["state"].snapshot is not None and context["topic"] is None:
         raise Http404("unknown topic")
-    context.update(browse_context(cluster, topic, request))
+    context.update(browse_context(cluster, topic, request, reachable=not context["state"].stale))
     if request.htmx and request.htmx.target == "messages":
         return render(request, "partials/messages.html", {"cluster": cluster, **context})
     context["configs"] = fragments.topic_configs(cluster, topic)
