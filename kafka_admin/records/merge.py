@@ -119,9 +119,12 @@ class _Merge:
         return buf[0].offset + 1 if self.newest else buf[0].offset
 
     def _fill(self) -> str | None:
-        """Read the next window of every partition whose buffer ran dry (empty windows: again)."""
+        """Read the next window of every partition whose buffer ran dry (empty windows: again), and of
+        those whose buffer holds less than a quarter of their last window."""
         while need := [p for p, buf in self.buffers.items() if not buf and not self._done(p)]:
-            windows = {p: self._next_window(p) for p in need}
+            # Partitions about to run dry come along: one round trip instead of one per partition.
+            low = [p for p, buf in self.buffers.items() if buf and len(buf) * 4 < self.window[p] and not self._done(p)]
+            windows = {p: self._next_window(p) for p in need + low}
             got, error = self.fetch(windows)
             if error:
                 return error  # nothing of this round kept: the positions stay where they were
