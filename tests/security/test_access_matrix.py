@@ -202,7 +202,13 @@ ROWS: tuple[Row, ...] = (
     Row(C + "search/", "GET", "/c/{c}/search/?q=orders", page()),
     Row(C + "schemas/", "GET", "/c/{c}/schemas/", page()),
     Row(C + "topics/", "GET", "/c/{c}/topics/", page()),
-    Row(C + "topics/<str:topic>/", "GET", "/c/{c}/topics/orders/", page()),
+    Row(
+        C + "topics/<str:topic>/",
+        "GET",
+        "/c/{c}/topics/orders/",
+        page(BROKER),
+        note="(the message browser reads the newest records on open)",
+    ),
     Row(
         C + "topics/<str:topic>/",
         "GET",
@@ -354,8 +360,9 @@ class BrokerTouched(RuntimeError):
 
 BROKER_FUNCTIONS = {
     "kafka_admin.records.read": ("read_records", "read_one"),
+    "kafka_admin.records.browse": ("browse",),
     # the pages' ways into the broker-work children (kafka_admin.isolation), stopped before a child starts
-    "kafka_admin.isolation.reads": ("read_records", "read_one"),
+    "kafka_admin.isolation.reads": ("read_records", "read_one", "browse"),
     "dashboard.offsets.views": ("run_in_child",),
     "kafka_admin.isolation.reprocess_run": ("reprocess_in_child",),
     "kafka_admin.offset_reset": ("read_group", "plan_reset", "apply_reset"),
@@ -365,6 +372,8 @@ BROKER_CLIENTS = {
     module: ("Consumer", "Producer", "AdminClient")
     for module in (
         "kafka_admin.records.read",
+        "kafka_admin.records.browse",
+        "kafka_admin.records.tail",
         "kafka_admin.offset_reset",
         "kafka_admin.snapshot.collect",
         "kafka_admin.reprocess.reading",
