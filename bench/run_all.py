@@ -37,6 +37,7 @@ FULL = {
     "snapshot-w3": ["bench_snapshot.py", "--workload", "W3", "--repeat-large", "4"],
     "reprocess": ["bench_reprocess.py", "--rounds", "2"],
     "schemas": ["bench_schemas.py"],
+    "browse": ["bench_browse.py"],
 }
 QUICK = {
     "pages": ["bench_pages.py", "--groups", "200", "--requests", "50"],
@@ -45,6 +46,7 @@ QUICK = {
     "snapshot-w3": ["bench_snapshot.py", "--quick", "--workload", "W3", "--repeat-large", "2"],
     "reprocess": ["bench_reprocess.py", "--records", "10000", "--rounds", "1"],
     "schemas": ["bench_schemas.py", "--requests", "10"],
+    "browse": ["bench_browse.py", "--records", "500", "--repeat", "8"],
 }
 GROUPS = {"pages": "pages", "snapshot-w12": "snapshot", "snapshot-w3": "snapshot", "fanout": "fanout"}
 
@@ -52,7 +54,7 @@ GROUPS = {"pages": "pages", "snapshot-w12": "snapshot", "snapshot-w3": "snapshot
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--only", nargs="+", choices=["pages", "snapshot", "fanout", "reprocess", "schemas"])
+    parser.add_argument("--only", nargs="+", choices=["pages", "snapshot", "fanout", "reprocess", "schemas", "browse"])
     parser.add_argument("--output", type=Path, default=BENCH / "RESULTS.md")
     args = parser.parse_args()
     plan = QUICK if args.quick else FULL
@@ -162,6 +164,8 @@ def render(runs: dict[str, dict], total_s: float, quick: bool) -> str:
         sections += reprocess_section(runs["reprocess"]["data"], targets)
     if "schemas" in runs and "data" in runs["schemas"]:
         sections += schemas_section(runs["schemas"]["data"], targets)
+    if "browse" in runs and "data" in runs["browse"]:
+        sections += browse_section(runs["browse"]["data"], targets)
     targets.append(("`make bench` within 15 minutes", f"{total_s / 60:.1f} min", total_s <= BUDGET_S))
     lines += ["## Targets", "", "| Target | Measured | Met |", "|---|---|---|"]
     lines += [f"| {t} | {v} | {yes(ok)} |" for t, v, ok in targets]
@@ -492,6 +496,38 @@ def protobuf_lines(data: dict) -> list[str]:
         f"{first['protobuf_text_p50']} ms (registry fetch + protoc child), serialized "
         f"{first['protobuf_serialized_p50']} ms, protoc alone {first['protoc_alone_p50']} ms; text / serialized "
         f"{data['first_use_text_vs_serialized']}x, first use / warm decode {data['first_use_text_vs_warm_decode']}x.",
+        "",
+    ]
+
+
+def browse_section(data: dict, targets: list) -> list[str]:
+    ratio = data["merged_over_single"]
+    targets.append(
+        (
+            f"Message browser: newest page of {data['partitions']} partitions merged <= 2x one partition (p50)",
+            f"{ratio}x",
+            ratio <= 2,
+        )
+    )
+    return [
+        "## Message browser (`bench/bench_browse.py`)",
+        "",
+        f"{data['partitions']} partitions x {data['records_per_partition']} records; the newest 20, in-process.",
+        "",
+        "| Read | p50 ms | p95 ms | n |",
+        "|---|---|---|---|",
+        *(
+            f"| {label} | {data[key]['p50_ms']} | {data[key]['p95_ms']} | {data[key]['n']} |"
+            for key, label in (
+                ("single", "one partition"),
+                ("merged", "all partitions merged by time"),
+                ("old_reader", "the old reader (read_records, one partition)"),
+                ("scan_10k", f"a search scanning {data['scanned']:,} records"),
+            )
+        ),
+        "",
+        f"merged / single {ratio}; single / old reader {data['single_over_old_reader']}; "
+        f"scan / merged {data['scan_10k_over_merged']}. (docs/message-browser.md)",
         "",
     ]
 

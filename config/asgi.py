@@ -13,10 +13,11 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from dashboard.access.security import SameOriginValidator  # noqa: E402
 from dashboard.live.routing import websocket_urlpatterns  # noqa: E402
+from dashboard.monitor.routing import websocket_urlpatterns as tail_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns + tail_urlpatterns))),
     }
 )

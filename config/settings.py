@@ -258,6 +258,12 @@ METRICS_TOKEN = env_str("METRICS_TOKEN")  # /metrics requires "Authorization: Be
 # (current offset, lag, time lag per partition) no more: the per-group series stay (docs/metrics.md).
 # 0 exports them whatever the size.
 METRICS_PARTITION_SERIES_MAX = int(env_float("METRICS_PARTITION_SERIES_MAX", 20000))
+# The message browser's live tail (dashboard/monitor/tail.py, docs/message-browser.md): one shared reader
+# per topic and server process; viewers per topic, readers per process, records per poll, records kept.
+TAIL_MAX_VIEWERS = int(env_float("TAIL_MAX_VIEWERS", 10))
+TAIL_MAX_READERS = int(env_float("TAIL_MAX_READERS", 8))
+TAIL_RECORDS_PER_POLL = int(env_float("TAIL_RECORDS_PER_POLL", 100))
+TAIL_BUFFER = int(env_float("TAIL_BUFFER", 100))
 
 LOGGING = {
     "version": 1,

@@ -6,6 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from dashboard.params import MAX_OFFSET, MAX_PAGE, InvalidPage, choice_param, int_param, parse_timestamp, text_param
+from kafka_admin.records.browse import DEFAULT_SCAN_CAP, MAX_LIMIT, MAX_SCAN_CAP
+from kafka_admin.records.match import MAX_NEEDLE_CHARS, SCOPES, Match
+from kafka_admin.records.merge import parse_cursor
 from kafka_admin.snapshot.groups.registry import GROUP_STATES, GROUP_TYPE_NAMES
 
 # A state filter accepts every state a group can show, a type filter every registered type.
@@ -84,13 +87,18 @@ class TopicListQuery:
 
 @dataclass(frozen=True)
 class BrowseQuery:
-    """The message browser's position: partition, where to start, how many records."""
+    """The message browser's question: which partition (None: all, merged by time), where to start,
+    what to look for, how many to show and to scan, and the cursor of the page before."""
 
-    partition: int = 0
+    partition: int | None = None
     seek: str = "newest"
     offset: int | None = None
     timestamp_ms: int | None = None
     limit: int = 20
+    q: str = ""
+    scope: str = "any"
+    scan: int = DEFAULT_SCAN_CAP
+    cursor: tuple[tuple[int, int], ...] = ()
 
     @classmethod
     def parse(cls, query: Mapping[str, str]) -> BrowseQuery:
@@ -102,18 +110,42 @@ class BrowseQuery:
                 raise InvalidPage("offset is required to seek by offset")
         if seek == "timestamp":
             timestamp_ms = parse_timestamp(query.get("timestamp", ""))
+        raw_partition = query.get("partition", "")
+        partition = None if raw_partition in ("", "all") else int_param(query, "partition", 0, 0, 1_000_000)
+        try:
+            cursor = tuple(sorted(parse_cursor(query.get("cursor", "")[:200_000]).items()))
+        except ValueError as exc:
+            raise InvalidPage(str(exc)) from None
         return cls(
-            int_param(query, "partition", 0, 0, 1_000_000),
+            partition,
             seek,
             offset,
             timestamp_ms,
-            int_param(query, "limit", 20, 1, 200),
+            int_param(query, "limit", 20, 1, MAX_LIMIT),
+            text_param(query, "q", MAX_NEEDLE_CHARS),
+            choice_param(query, "in", SCOPES, "any"),
+            int_param(query, "scan", DEFAULT_SCAN_CAP, 1, MAX_SCAN_CAP),
+            cursor,
         )
 
-    def params(self) -> tuple[tuple[str, str], ...]:
-        out = [("partition", str(self.partition)), ("seek", self.seek), ("limit", str(self.limit))]
+    @property
+    def match(self) -> Match | None:
+        return Match(self.q, self.scope) if self.q else None  # type: ignore[arg-type]
+
+    def params(self, **changes: str) -> tuple[tuple[str, str], ...]:
+        """The query string of this question (for links: next page, scan further), with `changes`."""
+        out = {
+            "partition": "all" if self.partition is None else str(self.partition),
+            "seek": self.seek,
+            "limit": str(self.limit),
+        }
         if self.offset is not None:
-            out.append(("offset", str(self.offset)))
+            out["offset"] = str(self.offset)
         if self.timestamp_ms is not None:
-            out.append(("timestamp", str(self.timestamp_ms)))
-        return tuple(out)
+            out["timestamp"] = str(self.timestamp_ms)
+        if self.q:
+            out["q"], out["in"] = self.q, self.scope
+        if self.scan != DEFAULT_SCAN_CAP:
+            out["scan"] = str(self.scan)
+        out.update(changes)
+        return tuple(out.items())

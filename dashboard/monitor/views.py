@@ -7,7 +7,6 @@ by the person looking, not monitoring.
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import quote
 
 from django.conf import settings
@@ -15,23 +14,21 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 
-from dashboard.clusters import cluster_names, default_cluster, get_cluster, schema_decoder
+from dashboard.clusters import cluster_names, default_cluster, get_cluster
 from dashboard.monitor import fragments
+from dashboard.monitor.browser import browse_context
 from dashboard.monitor.queries import (
     GROUP_TYPE_FILTERS,
     LAG_STATUSES,
     RANGES,
-    BrowseQuery,
     GroupListQuery,
     TopicListQuery,
 )
 from dashboard.pages import cluster_page, page, ws_url
-from dashboard.params import InvalidPage, choice_param
+from dashboard.params import choice_param
 from dashboard.relations import dlqs_of, is_dlq_name, original_of
 from dashboard.state import store
 from kafka_admin.isolation import reads
-from kafka_admin.records import read as messages
-from kafka_admin.records.payload import describe_part, header_text
 from kafka_admin.snapshot.groups.registry import GROUP_STATES
 
 
@@ -75,7 +72,7 @@ def topic(request: HttpRequest, cluster: str, topic: str) -> HttpResponse:
     context = fragments.topic_context(cluster, topic)
     if context["state"].snapshot is not None and context["topic"] is None:
         raise Http404("unknown topic")
-    context.update(browse_context(cluster, topic, request))
+    context.update(browse_context(cluster, topic, request, reachable=not context["state"].stale))
     if request.htmx and request.htmx.target == "messages":
         return render(request, "partials/messages.html", {"cluster": cluster, **context})
     context["configs"] = fragments.topic_configs(cluster, topic)
@@ -86,44 +83,6 @@ def topic(request: HttpRequest, cluster: str, topic: str) -> HttpResponse:
         "dlqs": dlqs_of(snap, topic),
     }
     return page(request, "topic.html", cluster, "topics", ws_url("topic", cluster, (("topic", topic),)), **context)
-
-
-def browse_context(cluster: str, topic: str, request: HttpRequest) -> dict[str, Any]:
-    """The message browser: reads records only when the person asked (a partition or seek given)."""
-    try:
-        browse = BrowseQuery.parse(request.GET)
-    except InvalidPage as exc:
-        return {"browse": BrowseQuery(), "browse_error": str(exc)}
-    context: dict[str, Any] = {"browse": browse, "browse_timestamp": request.GET.get("timestamp", "")}
-    if "partition" not in request.GET and "seek" not in request.GET:
-        return context
-    seek = {
-        "newest": messages.Newest(),
-        "oldest": messages.Oldest(),
-        "offset": messages.FromOffset(browse.offset or 0),
-        "timestamp": messages.FromTimestamp(browse.timestamp_ms or 0),
-    }[browse.seek]
-    result = reads.read_records(get_cluster(cluster), topic, browse.partition, seek, limit=browse.limit)
-    base = f"/c/{quote(cluster)}/topics/{quote(topic)}/messages/{browse.partition}/"
-    decoder = schema_decoder(cluster)
-    context.update(
-        result=result,
-        browse_error=result.error,
-        records=[
-            {
-                "record": r,
-                "key": describe_part(r.key, r.key_size, decoder=decoder, topic=topic, is_key=True),
-                "value": describe_part(r.value, r.value_size, decoder=decoder, topic=topic),
-                "headers": [(name, header_text(value)) for name, value in r.headers[:MAX_HEADERS_SHOWN]],
-                "download_base": f"{base}{r.offset}/",
-            }
-            for r in result.records
-        ],
-    )
-    return context
-
-
-MAX_HEADERS_SHOWN = 200
 
 
 @cluster_page

@@ -253,7 +253,11 @@ def _check_arguments(
 
 
 def make_consumer(
-    config: ClusterConfig, prefetch: int, read_committed: bool, client_id: str = BROWSER_GROUP_ID
+    config: ClusterConfig,
+    prefetch: int,
+    read_committed: bool,
+    client_id: str = BROWSER_GROUP_ID,
+    fetch_wait_max_ms: int = FETCH_WAIT_MAX_MS,
 ) -> Consumer:
     """A consumer for assigned partitions only: it never joins its group nor commits, reports a position
     outside the log instead of moving it, and fetches ahead until it holds `prefetch` records."""
@@ -268,7 +272,7 @@ def make_consumer(
                 # A position outside the log is reported, not silently moved to the start or end.
                 "auto.offset.reset": "error",
                 "isolation.level": "read_committed" if read_committed else "read_uncommitted",
-                "fetch.wait.max.ms": FETCH_WAIT_MAX_MS,
+                "fetch.wait.max.ms": fetch_wait_max_ms,
                 "queued.min.messages": prefetch,
                 "queued.max.messages.kbytes": QUEUED_MAX_KBYTES,
                 "fetch.queue.backoff.ms": FETCH_QUEUE_BACKOFF_MS,

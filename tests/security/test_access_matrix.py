@@ -202,7 +202,13 @@ ROWS: tuple[Row, ...] = (
     Row(C + "search/", "GET", "/c/{c}/search/?q=orders", page()),
     Row(C + "schemas/", "GET", "/c/{c}/schemas/", page()),
     Row(C + "topics/", "GET", "/c/{c}/topics/", page()),
-    Row(C + "topics/<str:topic>/", "GET", "/c/{c}/topics/orders/", page()),
+    Row(
+        C + "topics/<str:topic>/",
+        "GET",
+        "/c/{c}/topics/orders/",
+        page(BROKER),
+        note="(the message browser reads the newest records on open)",
+    ),
     Row(
         C + "topics/<str:topic>/",
         "GET",
@@ -339,7 +345,10 @@ ROWS: tuple[Row, ...] = (
     Row("admin/", "GET", "/admin/login/", public()),
 )
 
-WEBSOCKET_ROUTES = {"^ws/live/(?P<page>[a-z-]+)/$"}
+WEBSOCKET_ROUTES = {
+    "^ws/live/(?P<page>[a-z-]+)/$",
+    "^ws/tail/(?P<cluster>[^/]{1,255})/(?P<topic>[a-zA-Z0-9._-]{1,249})/$",  # the message browser's live tail
+}
 
 
 # --- the world of the test: data, users, Kafka's stand-in ---------------------------------------------
@@ -351,8 +360,9 @@ class BrokerTouched(RuntimeError):
 
 BROKER_FUNCTIONS = {
     "kafka_admin.records.read": ("read_records", "read_one"),
+    "kafka_admin.records.browse": ("browse",),
     # the pages' ways into the broker-work children (kafka_admin.isolation), stopped before a child starts
-    "kafka_admin.isolation.reads": ("read_records", "read_one"),
+    "kafka_admin.isolation.reads": ("read_records", "read_one", "browse"),
     "dashboard.offsets.views": ("run_in_child",),
     "kafka_admin.isolation.reprocess_run": ("reprocess_in_child",),
     "kafka_admin.offset_reset": ("read_group", "plan_reset", "apply_reset"),
@@ -362,6 +372,8 @@ BROKER_CLIENTS = {
     module: ("Consumer", "Producer", "AdminClient")
     for module in (
         "kafka_admin.records.read",
+        "kafka_admin.records.browse",
+        "kafka_admin.records.tail",
         "kafka_admin.offset_reset",
         "kafka_admin.snapshot.collect",
         "kafka_admin.reprocess.reading",
@@ -532,8 +544,9 @@ def test_every_url_pattern_is_in_the_matrix():
 
 def test_every_websocket_route_is_covered():
     from dashboard.live.routing import websocket_urlpatterns
+    from dashboard.monitor.routing import websocket_urlpatterns as tail_urlpatterns
 
-    assert {str(p.pattern) for p in websocket_urlpatterns} == WEBSOCKET_ROUTES
+    assert {str(p.pattern) for p in websocket_urlpatterns + tail_urlpatterns} == WEBSOCKET_ROUTES
 
 
 def test_every_row_names_every_role():
@@ -656,3 +669,23 @@ def test_websocket(case: str, settings):
     assert connected is accepted, (case, code)
     if role == "anonymous":
         assert code == 4401  # refused by the consumer's login check (the origin was fine)
+
+
+TAIL_REFUSED = {
+    # name: (role, origin, close code or None when the Origin check refuses before the consumer)
+    "anonymous": ("anonymous", b"http://localhost", 4401),
+    "viewer, foreign Origin": ("viewer", b"http://evil.example", None),
+    "viewer, no Origin": ("viewer", None, None),
+}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("case", list(TAIL_REFUSED))
+def test_live_tail_websocket_refusals(case: str):
+    """The live tail reads the broker: refused like the live pages (accepted viewers: test_live_tail.py)."""
+    role, origin, code = TAIL_REFUSED[case]
+    cookie = _session_cookie(make_user(role, "viewers")) if role == "viewer" else None
+    connected, got = _ws_connect(f"/ws/tail/{default_cluster().name}/orders/", cookie, origin)
+    assert not connected, case
+    if code is not None:
+        assert got == code

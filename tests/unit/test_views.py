@@ -119,3 +119,14 @@ class TestChartGaps:
         chart = fragments.chart_context(name(), "g1", "1h")["chart"]
         assert chart["lag"] == [10, 10, 10, None, 10, 10]
         assert len(chart["t"]) == len(chart["lag"]) == len(chart["time_lag"])
+
+
+class TestMessageBrowserWhenUnreachable:
+    def test_the_topic_page_reads_no_records_while_the_cluster_is_unreachable(self, viewer):
+        """A read would only wait for its timeout; the page says so and Read still tries."""
+        store.save(snapshot(cluster=name()))
+        store.save(unreachable(cluster=name()))
+        started = datetime.now(UTC)
+        text = viewer.get(reverse("topic", args=[name(), "orders"])).content.decode()
+        assert "did not answer the last poll, so no records were read" in text
+        assert (datetime.now(UTC) - started).total_seconds() < 2
