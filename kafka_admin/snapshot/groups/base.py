@@ -102,3 +102,6 @@ class GroupType:
     # Protocol types (ListGroups' ProtocolType) this type claims whatever the group type says:
     # Connect workers are classic groups read in a way of their own.
     protocols: tuple[str, ...] = ()
+    # Why the dashboard offers no offset reset (or other offset write) for this type, and what to
+    # do instead, in plain words; empty: a reset is offered (Kafka's own rules still apply).
+    reset_refused: str = ""
