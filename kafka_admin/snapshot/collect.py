@@ -48,6 +48,7 @@ class SnapshotCollector:
         self.protocol = GroupProtocolClient(config)
         self._offsets_reader: OffsetsTopicReader | None = None
         self.record_times = RecordTimes(config)
+        self.memo: dict[str, Any] = {}  # kept across cycles for the group types' reads (GroupCycle.memo)
 
     def _remember_error(self, err: Any) -> None:
         self._last_transport_error = err.str() if hasattr(err, "str") else str(err)
@@ -92,6 +93,7 @@ class _Cycle:
         self.owner = owner
         self.protocol = owner.protocol
         self.group_types = owner.group_types
+        self.memo = owner.memo
         self.timeout = config.request_timeout_s
         self.started_at = datetime.now(UTC)
         self.t0 = time.monotonic()

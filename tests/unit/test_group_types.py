@@ -57,6 +57,7 @@ class Cycle:
     errors: list[tuple[str, str, str]] = field(default_factory=list)
     requests: int = 0
     deadline: float = 0.0
+    memo: dict[str, Any] = field(default_factory=dict)
 
     def error(self, scope: str, name: str, exc: BaseException | str) -> None:
         self.errors.append((scope, name, str(exc)))

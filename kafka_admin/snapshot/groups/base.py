@@ -56,6 +56,9 @@ class GroupCycle(Protocol):
     group_types: GroupTypes
     deadline: float  # time.monotonic() by which the whole cycle ends
     requests: int  # requests sent this cycle; reads add theirs
+    # The collector's, kept across cycles: what a type's reads need not ask every cycle (under a
+    # key of their own, e.g. share_limits.MEMO_KEY).
+    memo: dict[str, Any]
 
     def remaining(self) -> float:
         """The timeout for the next call: the request timeout, bounded by the cycle's deadline."""
