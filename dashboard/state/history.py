@@ -8,7 +8,6 @@ of each bucket: offsets are counters, so the last value of a bucket is exact at 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -16,7 +15,7 @@ from django.conf import settings
 from django.db import transaction
 
 from dashboard.models import MINUTE, RAW, TEN_MINUTES, GroupSample, TopicSample
-from kafka_admin.snapshot.model import ClusterSnapshot
+from kafka_admin.snapshot.model import ClusterSnapshot, Group
 
 RANGES = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7)}
 
@@ -34,7 +33,7 @@ def record(snapshot: ClusterSnapshot, time_lags: dict[str, float | None] | None 
             ts=ts,
             total_lag=g.total_lag,
             time_lag_s=time_lags.get(g.group_id),
-            partitions=_pack_group(g.offsets),
+            partitions=_pack_group(g),
         )
         for g in snapshot.groups
     ]
@@ -54,10 +53,14 @@ def record(snapshot: ClusterSnapshot, time_lags: dict[str, float | None] | None 
     return len(groups) + len(topics)
 
 
-def _pack_group(offsets: Iterable) -> dict[str, list[list[int | None]]]:
+def _pack_group(g: Group) -> dict[str, list[list[int | None]]]:
+    """{topic: [[partition, committed, end], ...]}; a share group's rows are
+    [partition, start offset, end, lag]: what the poller's status windows are refilled from."""
     packed: dict[str, list[list[int | None]]] = defaultdict(list)
-    for o in offsets:
+    for o in g.offsets:
         packed[o.topic].append([o.partition, o.committed, o.end_offset])
+    for p in g.share_partitions:
+        packed[p.topic].append([p.partition, p.start_offset, p.end_offset, p.lag])
     return dict(packed)
 
 
