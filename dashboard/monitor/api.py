@@ -74,7 +74,7 @@ def group_json(group: Group, figures: GroupFigures | None) -> Json:
     out = group_to_dict(group)
     time_lags = figures.partition_time_lags if figures else {}
     statuses = figures.partition_statuses if figures else {}
-    for row in out["offsets"]:
+    for row in [*out["offsets"], *out["share_partitions"]]:  # a share partition's: its oldest unacknowledged record
         tl = time_lags.get((row["topic"], row["partition"]))
         ps = statuses.get((row["topic"], row["partition"]))
         row.update(
@@ -219,6 +219,22 @@ def groups(request: HttpRequest, cluster: str) -> Json:
     return {**envelope(config, state), **paged(rows, query.page, size, lambda r: group_json(r.group, r.figures))}
 
 
+def share_partition_rows(rows: list[dict]) -> list[Json]:
+    """A share group's partitions: start offset in place of a committed one, every member that holds it."""
+    return [
+        {
+            "topic": row["topic"],
+            "partition": row["partition"],
+            "start_offset": row["start_offset"],
+            "end_offset": row["end_offset"],
+            "lag": row["lag"],
+            "time_lag_s": finite(row["time_lag"].seconds),
+            "members": [{"member_id": m.member_id, "client_id": m.client_id, "host": m.host} for m in row["holders"]],
+        }
+        for row in rows
+    ]
+
+
 @api_view
 def group(request: HttpRequest, cluster: str, group: str) -> Json:
     config = cluster_config(cluster)
@@ -230,20 +246,24 @@ def group(request: HttpRequest, cluster: str, group: str) -> Json:
     if found is None:
         raise ApiError(404, f"unknown consumer group: {echo(group)}")
     out = {**envelope(config, state), **group_json(found, context["figures"])}
-    out["partitions"] = [
-        {
-            "topic": row["topic"],
-            "partition": row["partition"],
-            "committed": row["committed"],
-            "end_offset": row["end_offset"],
-            "lag": row["lag"],
-            "time_lag_s": finite(row["time_lag"].seconds),
-            "member_id": row["owner"].member_id if row["owner"] else None,
-            "client_id": row["owner"].client_id if row["owner"] else None,
-            "host": row["owner"].host if row["owner"] else None,
-        }
-        for row in context["rows"]
-    ]
+    out["partitions"] = (
+        share_partition_rows(context["rows"])
+        if found.share_partitions
+        else [
+            {
+                "topic": row["topic"],
+                "partition": row["partition"],
+                "committed": row["committed"],
+                "end_offset": row["end_offset"],
+                "lag": row["lag"],
+                "time_lag_s": finite(row["time_lag"].seconds),
+                "member_id": row["owner"].member_id if row["owner"] else None,
+                "client_id": row["owner"].client_id if row["owner"] else None,
+                "host": row["owner"].host if row["owner"] else None,
+            }
+            for row in context["rows"]
+        ]
+    )
     if time_range is not None:
         since = datetime.now(UTC) - history.RANGES[time_range]
         out["range"] = time_range

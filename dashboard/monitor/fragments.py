@@ -257,6 +257,9 @@ def share_rows(group: Group, figures: GroupFigures | None) -> list[dict[str, Any
             "start_offset": p.start_offset,
             "end_offset": p.end_offset,
             "lag": p.lag,
+            "time_lag": figures.partition_time_lags.get((p.topic, p.partition), NO_TIME_LAG)
+            if figures
+            else NO_TIME_LAG,
             "status": figures.partition_statuses.get((p.topic, p.partition)) if figures else None,
             "holders": holders.get((p.topic, p.partition), []),
         }

@@ -29,7 +29,7 @@ from dashboard.params import choice_param
 from dashboard.relations import dlqs_of, is_dlq_name, original_of
 from dashboard.state import store
 from kafka_admin.isolation import reads
-from kafka_admin.snapshot.groups.registry import GROUP_STATES
+from kafka_admin.snapshot.groups.registry import GROUP_STATES, reset_refused
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -128,6 +128,8 @@ def group(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
     if context["state"].snapshot is not None and context["group"] is None:
         raise Http404("unknown consumer group")
     context.update(fragments.chart_context(cluster, group, time_range))
+    known = context["group"]
+    context["reset_refused"] = reset_refused(known.type, known.protocol) if known is not None else ""
     live = ws_url("group", cluster, (("group", group), ("range", time_range)))
     return page(request, "group.html", cluster, "groups", live, ranges=RANGES, **context)
 

@@ -22,10 +22,12 @@ from dashboard.access.permissions import operator_required
 from dashboard.audit import OFFSET_RESET, audit
 from dashboard.clusters import get_cluster
 from dashboard.pages import bad_request, cluster_page, page
+from dashboard.state import store
 from kafka_admin import offset_reset as offsets
 from kafka_admin.config import ClusterConfig
 from kafka_admin.isolation.oneshot import WorkerFailed, run_in_child
 from kafka_admin.offset_reset import ApplyResult, InvalidReset, ReadFailed, ResetPlan, ResetSpec
+from kafka_admin.snapshot.groups.registry import reset_refused
 
 TARGETS = (
     ("earliest", "Earliest (log start)"),
@@ -146,6 +148,19 @@ def _check_group_id(group: str) -> None:
         raise Http404("unknown consumer group (no group id can contain a NUL character or exceed 32,767 bytes)")
 
 
+def refusal(cluster: str, group: str) -> str:
+    """Why this group's type gets no offset reset (streams, share, Connect groups), from the latest
+    snapshot; "" when it may, or when the snapshot does not know the group (Kafka's rules decide)."""
+    snap = store.state(cluster).snapshot
+    known = snap.group(group) if snap is not None else None
+    return reset_refused(known.type, known.protocol) if known is not None else ""
+
+
+def _refused(request: HttpRequest, message: str) -> HttpResponse:
+    html = render_to_string("error.html", {"status": 409, "message": message}, request=request)
+    return HttpResponse(html, status=409)
+
+
 def _context(group: str, **extra: Any) -> dict[str, Any]:
     return {"group_id": group, "targets": TARGETS, **extra}
 
@@ -156,6 +171,8 @@ def _context(group: str, **extra: Any) -> dict[str, Any]:
 def reset_form(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
     """Choose partitions and a target. Reads the group now (an action page, not monitoring)."""
     _check_group_id(group)
+    if why := refusal(cluster, group):
+        return _refused(request, why)
     try:
         state, members, committed = _broker("read_group", get_cluster(cluster), group)
     except ReadFailed as exc:
@@ -185,6 +202,8 @@ def reset_form(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
 def reset_preview(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
     """The dry run: current -> new per partition, lag before -> after; refused when the group is active."""
     _check_group_id(group)
+    if why := refusal(cluster, group):
+        return _refused(request, why)
     try:
         partitions, spec, fields = parse_form(request.POST)
         plan = _broker("plan_reset", get_cluster(cluster), group, partitions, spec)
@@ -204,6 +223,8 @@ def reset_preview(request: HttpRequest, cluster: str, group: str) -> HttpRespons
 def reset_apply(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
     """Apply after the preview: plans again, checks nothing moved since, writes, audits."""
     _check_group_id(group)
+    if why := refusal(cluster, group):
+        return _refused(request, why)
     if request.POST.get("confirm") != "yes":
         return bad_request(request, "an offset reset needs the preview and its confirmation first")
     actor = request.user.get_username()

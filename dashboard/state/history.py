@@ -43,7 +43,7 @@ def write(
             ts=ts,
             total_lag=g.total_lag,
             time_lag_s=time_lags.get(g.group_id),
-            partitions=_pack_group(g.offsets),
+            partitions=_pack_group(g),
         )
         for g in groups
     ]
@@ -62,10 +62,14 @@ def write(
     return len(group_rows) + len(topic_rows)
 
 
-def _pack_group(offsets: Iterable) -> dict[str, list[list[int | None]]]:
+def _pack_group(g: Group) -> dict[str, list[list[int | None]]]:
+    """{topic: [[partition, committed, end], ...]}; a share group's rows are
+    [partition, start offset, end, lag]: what the poller's status windows are refilled from."""
     packed: dict[str, list[list[int | None]]] = defaultdict(list)
-    for o in offsets:
+    for o in g.offsets:
         packed[o.topic].append([o.partition, o.committed, o.end_offset])
+    for p in g.share_partitions:
+        packed[p.topic].append([p.partition, p.start_offset, p.end_offset, p.lag])
     return dict(packed)
 
 

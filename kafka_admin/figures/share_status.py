@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from kafka_admin.figures.status import WARN_MIN_GROWTH_FRACTION, WARN_MIN_GROWTH_RECORDS, LagStatus, PartitionStatus
+from kafka_admin.snapshot.model import unacknowledged_records
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,13 +42,8 @@ def push_share(window: deque[ShareSample], sample: ShareSample, max_len: int) ->
 
 
 def waiting(sample: ShareSample) -> int | None:
-    """Kafka's lag; without it (before 4.2) end minus start, which counts acknowledged records
-    above the start offset too: an upper bound."""
-    if sample.lag is not None:
-        return sample.lag
-    if sample.start is not None and sample.end is not None:
-        return max(0, sample.end - sample.start)
-    return None
+    """The sample's unacknowledged records (model.unacknowledged_records)."""
+    return unacknowledged_records(sample.start, sample.end, sample.lag)
 
 
 def evaluate_share_partition(

@@ -28,7 +28,16 @@ from kafka_admin.figures.status import (
     evaluate_steady,
     poll_interval,
 )
-from kafka_admin.figures.timelag import OffsetTimeline, TimeLag, exact_time_lag, group_time_lag, time_lag
+from kafka_admin.figures.timelag import (
+    REASON_CAUGHT_UP,
+    REASON_NO_HISTORY,
+    REASON_NO_OFFSET,
+    OffsetTimeline,
+    TimeLag,
+    exact_time_lag,
+    group_time_lag,
+    time_lag,
+)
 from kafka_admin.figures.window import SampleWindow
 from kafka_admin.snapshot.model import ClusterSnapshot, Group, RecordTime
 
@@ -116,10 +125,16 @@ class FigureTracker:
         self._add_lag(group_id, t, lag)
 
     def seed_group_offsets(self, group_id: str, t: float, rows: dict[str, list[list[int | None]]]) -> None:
-        """Refill the status windows from a stored sample ({topic: [[partition, committed, end], ...]})."""
+        """Refill the status windows from a stored sample ({topic: [[partition, committed, end], ...]};
+        a share group's rows are [partition, start offset, end, lag])."""
         for topic, parts in rows.items():
-            for partition, committed, end in parts:
-                self._add_sample((group_id, topic, partition), Sample(t, committed, end))
+            for row in parts:
+                key = (group_id, topic, row[0])
+                if len(row) == 4:
+                    window = self._share_windows.setdefault(key, deque())
+                    push_share(window, ShareSample(t, row[1], row[2], row[3]), self.status_samples)
+                else:
+                    self._add_sample(key, Sample(t, row[1], row[2]))
 
     def note_resets(self, resets: Iterable[tuple[str, float]]) -> None:
         """The offset resets the dashboard made itself, as (group, unix time): their drops are no REWIND.
@@ -162,20 +177,11 @@ class FigureTracker:
         partition_rates: dict[TP, float | None],
         exact: dict[tuple[str, int, int], RecordTime],
     ) -> GroupFigures:
-        per_partition = {}
-        for o in g.offsets:
-            tp = (o.topic, o.partition)
-            record = exact.get((o.topic, o.partition, o.committed))
-            exact_lag = exact_time_lag(record, now) if record is not None and (o.lag or 0) > 0 else None
-            timeline = self._timelines.get(tp)
-            if exact_lag is not None:
-                per_partition[tp] = exact_lag  # the record's own timestamp beats any estimate
-            elif timeline is not None:
-                per_partition[tp] = time_lag(timeline, o.committed, o.end_offset, now)
-            else:
-                per_partition[tp] = TimeLag(None, False, "no history")
+        per_partition = {
+            (t, p): self._time_lag(t, p, offset, end, lag, now, exact) for t, p, offset, end, lag in _next(g)
+        }
         commit_rate = self._commit_rate(g, now)
-        produced = [partition_rates.get((o.topic, o.partition)) for o in g.offsets]
+        produced = [partition_rates.get(tp) for tp in per_partition]
         known = [r for r in produced if r is not None]
         produce_rate = sum(known) if known else None
         statuses = self._share_statuses(g, now) if g.share_partitions else self._statuses(g, now)
@@ -193,6 +199,31 @@ class FigureTracker:
             partition_statuses=statuses,
             within_noise=g.total_lag > 0 and in_noise_band(g.total_lag, produce_rate),
         )
+
+    def _time_lag(
+        self,
+        topic: str,
+        partition: int,
+        offset: int | None,
+        end: int | None,
+        lag: int | None,
+        now: float,
+        exact: dict[tuple[str, int, int], RecordTime],
+    ) -> TimeLag:
+        """Seconds behind at `offset` (committed, or a share partition's start offset): the record's
+        own timestamp when the collector read it, else the timeline's estimate."""
+        if offset is None:
+            return TimeLag(None, False, REASON_NO_OFFSET)
+        record = exact.get((topic, partition, offset))
+        exact_lag = exact_time_lag(record, now) if record is not None and (lag or 0) > 0 else None
+        if exact_lag is not None:
+            return exact_lag  # the record's own timestamp beats any estimate
+        if lag == 0:
+            return TimeLag(0.0, False, REASON_CAUGHT_UP)
+        timeline = self._timelines.get((topic, partition))
+        if timeline is None:
+            return TimeLag(None, False, REASON_NO_HISTORY)
+        return time_lag(timeline, offset, end, now)
 
     def _statuses(self, g: Group, now: float) -> dict[TP, PartitionStatus]:
         """Lag status per committed partition over its window of samples (kafka_admin/figures/status.py)."""
@@ -316,6 +347,15 @@ class FigureTracker:
             self._runs.pop(key, None)
         for key in [k for k in self._share_windows if (k[1], k[2]) not in kept(k[0])]:
             del self._share_windows[key]
+
+
+def _next(g: Group) -> list[tuple[str, int, int | None, int | None, int | None]]:
+    """(topic, partition, next offset, end offset, lag) per partition: a consumer group's committed
+    offsets; a share group's start offsets (its oldest unacknowledged record) with the records
+    not yet acknowledged."""
+    if g.share_partitions:
+        return [(p.topic, p.partition, p.start_offset, p.end_offset, p.waiting) for p in g.share_partitions]
+    return [(o.topic, o.partition, o.committed, o.end_offset, o.lag) for o in g.offsets]
 
 
 _NO_GROUP = GroupFigures(TimeLag(None, False, ""), None, None, Trend(None, "unknown", 0), CatchUp(None, ""), ())

@@ -77,6 +77,7 @@ class SnapshotCollector:
         self.descriptions = DescriptionCache()
         self._refused: tuple[float, str] | None = None  # auto source: when and why the topic was refused
         self.record_times = RecordTimes(config)
+        self.memo: dict[str, Any] = {}  # kept across cycles for the group types' reads (GroupCycle.memo)
 
     def _remember_error(self, err: Any) -> None:
         self._last_transport_error = err.str() if hasattr(err, "str") else str(err)
@@ -163,6 +164,7 @@ class _Cycle:
         self.source_note: str | None = None
         self.protocol = owner.protocol
         self.group_types = owner.group_types
+        self.memo = owner.memo
         self.timeout = config.request_timeout_s
         self.started_at = datetime.now(UTC)
         self.t0 = time.monotonic()

@@ -120,6 +120,21 @@ class SharePartition:
     end_offset: int | None
     lag: int | None
 
+    @property
+    def waiting(self) -> int | None:
+        """Records not yet acknowledged: Kafka's lag (unacknowledged_records)."""
+        return unacknowledged_records(self.start_offset, self.end_offset, self.lag)
+
+
+def unacknowledged_records(start: int | None, end: int | None, lag: int | None) -> int | None:
+    """Kafka's share-partition lag; without it (before Kafka 4.2) end minus start, which counts
+    acknowledged records above the start offset too: an upper bound. None without a start offset."""
+    if lag is not None:
+        return lag
+    if start is not None and end is not None:
+        return max(0, end - start)
+    return None
+
 
 @dataclass(frozen=True, slots=True)
 class Group:

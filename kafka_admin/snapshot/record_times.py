@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 from confluent_kafka import (
@@ -79,21 +80,33 @@ class Found:
 
 
 def wanted_reads(snapshot: ClusterSnapshot, timelines: dict[TP, OffsetTimeline]) -> list[Wanted]:
-    """The committed offsets older than their partition's timeline, largest lag first (pure)."""
+    """The committed offsets (and share-partition start offsets) older than their partition's
+    timeline, largest lag first (pure)."""
     starts = {(t.name, p.partition): p.start_offset for t in snapshot.topics for p in t.partitions}
     # Many groups share an offset (or the timeline's answer for it): each is judged once per cycle.
     lags: dict[tuple[str, int, int], int] = {}
-    for g in snapshot.groups:
-        for o in g.offsets:
-            if o.lag is None or o.lag <= 0 or o.committed < 0:
-                continue
-            key = (o.topic, o.partition, o.committed)
-            if key not in lags:
-                timeline = timelines.get((o.topic, o.partition))
-                older = timeline is None or timeline.time_of(o.committed).precision in ("at_or_before", "unknown")
-                lags[key] = o.lag if older else -1
+    for topic, partition, offset, lag in positions(snapshot):
+        if lag is None or lag <= 0 or offset < 0:
+            continue
+        key = (topic, partition, offset)
+        if key not in lags:
+            timeline = timelines.get((topic, partition))
+            older = timeline is None or timeline.time_of(offset).precision in ("at_or_before", "unknown")
+            lags[key] = lag if older else -1
     out = [Wanted(t, p, c, max(c, starts.get((t, p)) or 0), lag) for (t, p, c), lag in lags.items() if lag > 0]
     return sorted(out, key=lambda w: (-w.lag, w.topic, w.partition))
+
+
+def positions(snapshot: ClusterSnapshot) -> Iterator[tuple[str, int, int, int | None]]:
+    """(topic, partition, the next offset to consume, lag) of every group: a consumer group's
+    committed offsets, a share group's share-partition start offsets (the oldest record not yet
+    acknowledged, with Kafka's share-partition lag)."""
+    for g in snapshot.groups:
+        for o in g.offsets:
+            yield o.topic, o.partition, o.committed, o.lag
+        for p in g.share_partitions:
+            if p.start_offset is not None:
+                yield p.topic, p.partition, p.start_offset, p.waiting
 
 
 def record_time(w: Wanted, found: Found) -> RecordTime:

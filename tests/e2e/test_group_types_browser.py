@@ -40,9 +40,14 @@ def test_groups_share_and_streams_pages(page, server, kafka, broker):
         page.goto(f"{server.url}/c/e2e/groups/{share}/")
         page.wait_for_selector("[data-testid=share-partitions]", timeout=30_000)
         assert page.inner_text("[data-testid=delivery-limit]") == "5"
+        assert "kafka-share-groups" in page.inner_text("[data-testid=reset-refused]")  # the operator's note
+        assert page.locator("[data-testid=reset-link]").count() == 0
+        assert page.locator("[data-testid=share-time-lag]").count() == 2
         page.screenshot(path=str(ARTIFACTS / "group-share.png"), full_page=True)
 
         page.goto(f"{server.url}/c/e2e/groups/{app}/")
         page.wait_for_selector("[data-testid=streams-tasks]", timeout=30_000)
         assert "0:0,1" in page.inner_text("[data-testid=streams-tasks]")
+        assert "kafka-streams-groups" in page.inner_text("[data-testid=reset-refused]")
+        assert page.locator("[data-testid=reset-link]").count() == 0
         page.screenshot(path=str(ARTIFACTS / "group-streams.png"), full_page=True)

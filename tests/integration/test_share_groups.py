@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from kafka_admin.snapshot.collect import SnapshotCollector
+from kafka_admin.snapshot.groups.share_limits import delivery_limits
 from tests.share_support import set_group_configs, share_worker, wait_until
 
 pytestmark = pytest.mark.broker
@@ -68,3 +69,37 @@ class TestShareGroupsMatchKafkasTools:
         ends = {(p.topic, p.partition): p.end_offset for p in g.share_partitions}
         assert ends == {(topic, 0): 20, (topic, 1): 20} or sum(ends.values()) == 40
         assert not [e for e in snap.errors if e.scope in ("group", "groups")], snap.errors
+
+
+class TestDeliveryCountLimitIsReadOnceAMinute:
+    def test_config_reads_are_counted(self, kafka, broker):
+        topic = kafka.create_topic(partitions=1)
+        first, second = kafka.unique("share-limit"), kafka.unique("share-limit")
+        set_group_configs(broker.bootstrap, first, share_auto_offset_reset="earliest", share_delivery_count_limit="3")
+        kafka.produce(topic, 4)
+        with share_worker(broker.bootstrap, first, topic, 1):
+            pass  # the group stays, Empty, once its member has left
+        collector = SnapshotCollector(broker.config())
+        try:
+            snap = wait_until(lambda: (s := collector.collect()).group(first) and s, 30, "the share group listed")
+            limits = delivery_limits(collector)
+            assert snap.group(first).delivery_count_limit == 3 and limits.reads == 1
+            set_group_configs(broker.bootstrap, first, share_delivery_count_limit="4")
+            for _ in range(3):  # the next cycles within the minute ask nothing, and show the limit read
+                assert collector.collect().group(first).delivery_count_limit == 3
+            assert limits.reads == 1
+
+            set_group_configs(broker.bootstrap, second, share_auto_offset_reset="earliest")
+            with share_worker(broker.bootstrap, second, topic, 1):
+                pass
+            snap = wait_until(lambda: (s := collector.collect()).group(second) and s, 30, "the second share group")
+            assert limits.reads == 2  # a group met for the first time is read at once: the broker's default
+            assert snap.group(second).delivery_count_limit == 5 and snap.group(first).delivery_count_limit == 3
+
+            real = limits.clock
+            limits.clock = lambda: real() + 61  # a minute on
+            assert collector.collect().group(first).delivery_count_limit == 4
+            assert limits.reads == 3  # both groups in one DescribeConfigs
+            assert collector.collect().group(first).delivery_count_limit == 4 and limits.reads == 3
+        finally:
+            collector.close()

@@ -10,7 +10,9 @@ from datetime import datetime
 
 import pytest
 
+from tests.integration.test_share_groups import tool_offsets
 from tests.kafka_support import REPO, free_port
+from tests.share_support import set_group_configs, share_worker, wait_until
 
 pytestmark = pytest.mark.broker
 
@@ -111,8 +113,28 @@ class TestJsonContract:
         result = run_snapshot(broker.bootstrap)
         assert result.returncode == 0, result.stderr
         assert "CONSUMER GROUPS" in result.stdout
+        assert "GROUP" in result.stdout and " TYPE " in result.stdout
         [row] = [ln.split() for ln in result.stdout.splitlines() if ln.startswith(group)]
-        assert row[:7] == [group, "Empty", topic, "0", "1", "4", "3"]
+        # an offsets-only group is a classic group to Kafka 4 (ListGroups v5)
+        assert row[:8] == [group, "classic", "Empty", topic, "0", "1", "4", "3"]
+
+    def test_share_groups_in_the_tables(self, kafka, broker):
+        topic = kafka.create_topic(partitions=1)
+        group = kafka.unique("table-share")
+        set_group_configs(broker.bootstrap, group, share_auto_offset_reset="earliest")
+        kafka.produce(topic, 10, partition=0)
+        with share_worker(broker.bootstrap, group, topic, 4):
+
+            def share_row():
+                result = run_snapshot(broker.bootstrap)
+                assert result.returncode == 0, result.stderr
+                rows = [ln.split() for ln in result.stdout.splitlines() if ln.startswith(group)]
+                return rows if rows and rows[0][5] != "-" else None  # the start offset is known
+
+            [row] = wait_until(share_row, 60, "a share-partition start offset in the tables")
+            theirs = tool_offsets(broker, group)
+        assert row[:5] == [group, "share", "Stable", topic, "0"]
+        assert theirs == {(topic, 0): (int(row[5]), int(row[7]))} and row[6] == "10"  # start, lag; end
 
     def test_unreachable_exits_2_with_reason(self):
         result = run_snapshot(f"127.0.0.1:{free_port()}", "--json", timeout_s="2")

@@ -27,6 +27,7 @@ from kafka_admin.snapshot.groups.registry import (
     REPORTED_STATES,
     STATE_KINDS,
     GroupTypes,
+    reset_refused,
     state_name,
 )
 from kafka_admin.snapshot.model import Group
@@ -56,6 +57,7 @@ class Cycle:
     errors: list[tuple[str, str, str]] = field(default_factory=list)
     requests: int = 0
     deadline: float = 0.0
+    memo: dict[str, Any] = field(default_factory=dict)
 
     def error(self, scope: str, name: str, exc: BaseException | str) -> None:
         self.errors.append((scope, name, str(exc)))
@@ -153,6 +155,24 @@ class TestRegistry:
             GROUP_TYPES.adding(GroupType("odd", ("ODD",), (GroupState("Stable", "STABLE", "err"),)))
         with pytest.raises(ValueError, match="STABLE"):
             GROUP_TYPES.adding(GroupType("odd", ("ODD",), (GroupState("Steady", "STABLE", "ok"),)))
+
+    @pytest.mark.parametrize(
+        ("gtype", "protocol", "tool"),
+        [
+            ("streams", "streams", "kafka-streams-groups"),
+            ("share", "share", "kafka-share-groups"),
+            ("classic", "connect", "/connectors/<name>/offsets"),
+            ("tomorrow", None, "does not know this group type"),
+        ],
+    )
+    def test_no_offset_reset_where_it_is_unsafe_and_what_to_do_instead(self, gtype, protocol, tool):
+        assert tool in reset_refused(gtype, protocol)
+
+    @pytest.mark.parametrize(
+        ("gtype", "protocol"), [("classic", "consumer"), ("consumer", "consumer"), ("classic", ""), (None, None)]
+    )
+    def test_consumer_groups_keep_their_offset_reset(self, gtype, protocol):
+        assert reset_refused(gtype, protocol) == ""
 
 
 class TestTheCycleLoopsOverTheRegistry:

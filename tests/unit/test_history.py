@@ -66,3 +66,26 @@ class TestCompact:
         series = history.group_series("local", "g1", T0)
         assert [s[0] for s in series] == [later(i * 5) for i in range(4)]
         assert [lag for _, lag, _ in series] == [10, 11, 12, 13]
+
+
+class TestShareGroupsHistory:
+    def test_share_partitions_are_stored_and_refill_the_status_windows(self):
+        from dataclasses import replace
+
+        from kafka_admin.figures.status import LagStatus
+        from kafka_admin.figures.tracker import FigureTracker
+        from kafka_admin.snapshot.model import Group, Member, SharePartition, TopicPartitionRef
+
+        owner = Member("m", "c", "/h", (TopicPartitionRef("orders", 0),))
+        jobs = Group(
+            "jobs", "Stable", "share", members=(owner,), share_partitions=(SharePartition("orders", 0, 40, 100, 60),)
+        )
+        for i in range(12):  # a start offset stuck at 40 for a minute
+            history.record(replace(snapshot(later(5 * i), groups={}), groups=(jobs,)))
+        assert GroupSample.objects.filter(group_id="jobs").first().partitions == {"orders": [[0, 40, 100, 60]]}
+        tracker = FigureTracker(status_min_samples=12)
+        for _, points in history.recent_group_samples("local", T0 - timedelta(seconds=1)).items():
+            for t, _, rows in points:
+                tracker.seed_group_offsets("jobs", t, rows)
+        figures = tracker.update(replace(snapshot(later(60), groups={}), groups=(jobs,)))
+        assert figures.groups["jobs"].partition_statuses[("orders", 0)].status == LagStatus.STALL

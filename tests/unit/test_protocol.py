@@ -251,6 +251,21 @@ class TestOlderBrokers:
         assert failed == {} and described[0]["group_id"] == SHARE
         assert client.requests == 4  # DescribeCluster, ListGroups, FindCoordinator, ShareGroupDescribe
 
+    def test_share_group_offsets_go_one_group_a_request(self):
+        """Several groups in one DescribeShareGroupOffsets stalled about 2 s on 4.3.1; one a request did not."""
+        conn = ReplayConnection(REAL_RANGES, {**BODIES, 90: "describe_share_group_offsets_v1"})
+        client = GroupProtocolClient(ClusterConfig(bootstrap_servers="replay:9092"), connect=lambda *a: conn)
+        client.list_groups(1.0)  # learns the brokers' addresses
+        answers, failed = client.share_group_offsets(
+            [SHARE, "other", "third"], 1.0, ({SHARE: 1, "other": 1, "third": 1}, {})
+        )
+        assert failed == {} and len(answers) == 3
+        assert [name for name, _ in conn.sent if name == "DescribeShareGroupOffsets"] == [
+            "DescribeShareGroupOffsets"
+        ] * 3
+        client.describe_share_groups([SHARE, "other"], 1.0, ({SHARE: 1, "other": 1}, {}))
+        assert [name for name, _ in conn.sent].count("ShareGroupDescribe") == 1  # still one for all
+
 
 class TestSasl:
     def test_plain(self):

@@ -13,6 +13,7 @@ from kafka_admin.snapshot.model import (
     PartitionInfo,
     PartitionOffsets,
     RecordTime,
+    SharePartition,
     Topic,
     snapshot_from_dict,
 )
@@ -75,3 +76,33 @@ def test_tracker_uses_the_record_time_instead_of_the_lower_bound():
 def test_record_times_survive_the_json_contract():
     snap = snapshot(("g", 0, 10), times=(RecordTime("t", 0, 10, 12, 1, "LogAppendTime", True),))
     assert snapshot_from_dict(json.loads(json.dumps(snap.to_dict()))) == snap
+
+
+def share_snapshot(*partitions: SharePartition, times=()) -> ClusterSnapshot:
+    topic = Topic("t", False, tuple(PartitionInfo(p, 1, (1,), (1,), 0, 1000) for p in range(3)))
+    group = Group("jobs", "Stable", type="share", share_partitions=partitions)
+    return ClusterSnapshot(
+        "c", datetime.fromtimestamp(NOW, UTC), 1.0, 1, topics=(topic,), groups=(group,), record_times=times
+    )
+
+
+class TestShareGroupsOldestUnacknowledgedRecord:
+    def test_the_start_offset_is_read_when_records_wait(self):
+        snap = share_snapshot(
+            SharePartition("t", 0, 40, 1000, 12),  # waiting: read at its start offset
+            SharePartition("t", 1, 1000, 1000, 0),  # nothing waiting
+            SharePartition("t", 2, None, 1000, None),  # no share-partition state yet
+        )
+        assert [(w.partition, w.committed, w.lag) for w in wanted_reads(snap, {})] == [(0, 40, 12)]
+
+    def test_without_kafkas_lag_end_minus_start_is_the_lag(self):
+        (w,) = wanted_reads(share_snapshot(SharePartition("t", 0, 900, 1000, None)), {})
+        assert (w.committed, w.lag) == (900, 100)
+
+    def test_the_figures_date_the_record_at_the_start_offset(self):
+        record = RecordTime("t", 0, 40, 40, int((NOW - 5400) * 1000), "CreateTime")
+        snap = share_snapshot(SharePartition("t", 0, 40, 1000, 12), SharePartition("t", 1, 7, 1000, 0), times=(record,))
+        figures = FigureTracker().update(snap).groups["jobs"]
+        assert figures.partition_time_lags[("t", 0)].seconds == 5400.0
+        assert figures.partition_time_lags[("t", 1)].seconds == 0.0  # start 7, lag 0: all acknowledged
+        assert (figures.time_lag.seconds, figures.time_lag.lower_bound) == (5400.0, False)

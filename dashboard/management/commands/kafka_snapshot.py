@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
 from dashboard.clusters import UnknownCluster, cluster_names, get_cluster
 from dashboard.management import textable
 from kafka_admin.snapshot.collect import collect_snapshot
-from kafka_admin.snapshot.model import ClusterSnapshot
+from kafka_admin.snapshot.model import ClusterSnapshot, Group
 
 
 class Command(BaseCommand):
@@ -70,32 +71,12 @@ def render_tables(s: ClusterSnapshot, include_internal: bool = False) -> str:
         "",
         "CONSUMER GROUPS",
     ]
-    rows = []
-    for g in s.groups:
-        committed = {(o.topic, o.partition): o for o in g.offsets}
-        owners = {(a.topic, a.partition): m for m in g.members for a in m.assignments}
-        for key in sorted(set(committed) | set(owners)):
-            o, m = committed.get(key), owners.get(key)
-            rows.append(
-                [
-                    g.group_id,
-                    g.state,
-                    key[0],
-                    key[1],
-                    o.committed if o else None,
-                    o.end_offset if o else None,
-                    o.lag if o else None,
-                    m.member_id if m else None,
-                    m.host if m else None,
-                    m.client_id if m else None,
-                ]
-            )
-        if not committed and not owners:
-            rows.append([g.group_id, g.state, None, None, None, None, None, None, None, None])
+    rows = [row for g in s.groups for row in group_rows(g)]
     parts.append(
         textable.render(
             [
                 "GROUP",
+                "TYPE",
                 "STATE",
                 "TOPIC",
                 "PARTITION",
@@ -116,3 +97,27 @@ def render_tables(s: ClusterSnapshot, include_internal: bool = False) -> str:
             textable.render(["SCOPE", "NAME", "MESSAGE"], [[e.scope, e.name, e.message] for e in s.errors]),
         ]
     return "\n".join(parts)
+
+
+def type_text(g: Group) -> str | None:
+    """consumer, classic, share, streams, or connect (a classic group of Connect workers)."""
+    return "connect" if g.protocol == "connect" else g.type
+
+
+def group_rows(g: Group) -> list[list[Any]]:
+    """One row per partition the group commits or is assigned; a share group's CURRENT-OFFSET is its
+    share-partition start offset and LAG Kafka's share-partition lag (it commits nothing)."""
+    kind = type_text(g)
+    if g.share_partitions:
+        committed = {(p.topic, p.partition): (p.start_offset, p.end_offset, p.lag) for p in g.share_partitions}
+    else:
+        committed = {(o.topic, o.partition): (o.committed, o.end_offset, o.lag) for o in g.offsets}
+    owners = {(a.topic, a.partition): m for m in g.members for a in m.assignments}
+    rows: list[list[Any]] = []
+    for key in sorted(set(committed) | set(owners)):
+        offsets, m = committed.get(key, (None, None, None)), owners.get(key)
+        member = [m.member_id, m.host, m.client_id] if m else [None, None, None]
+        rows.append([g.group_id, kind, g.state, key[0], key[1], *offsets, *member])
+    if not rows:
+        rows.append([g.group_id, kind, g.state, None, None, None, None, None, None, None, None])
+    return rows

@@ -59,6 +59,9 @@ class GroupCycle(Protocol):
     requests: int  # requests sent this cycle; reads add theirs
     descriptions: DescriptionCache  # descriptions kept between cycles (offsets-topic source)
     catch_up_wait_s: float  # how long to wait for the offsets reader's start-up catch-up
+    # The collector's, kept across cycles: what a type's reads need not ask every cycle (under a
+    # key of their own, e.g. share_limits.MEMO_KEY).
+    memo: dict[str, Any]
 
     def remaining(self) -> float:
         """The timeout for the next call: the request timeout, bounded by the cycle's deadline."""
@@ -105,3 +108,6 @@ class GroupType:
     # Protocol types (ListGroups' ProtocolType) this type claims whatever the group type says:
     # Connect workers are classic groups read in a way of their own.
     protocols: tuple[str, ...] = ()
+    # Why the dashboard offers no offset reset (or other offset write) for this type, and what to
+    # do instead, in plain words; empty: a reset is offered (Kafka's own rules still apply).
+    reset_refused: str = ""

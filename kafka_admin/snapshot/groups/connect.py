@@ -110,4 +110,11 @@ CONNECT = GroupType(
     reads=ConnectGroupReads(),
     protocols=("connect",),
     about="Kafka Connect worker groups (classic, protocol type connect): workers, connectors, tasks",
+    reset_refused=(
+        "A Connect worker group commits no offsets: it only shares connectors and tasks among the workers. "
+        "A sink connector reads through a consumer group of its own (connect-<connector name> by default): "
+        "stop the connector (PUT /connectors/<name>/stop) and reset its offsets with Connect's REST API "
+        "(PATCH or DELETE /connectors/<name>/offsets), or reset that consumer group here while the connector "
+        "is stopped. A source connector's offsets live in the workers' offsets topic: use the same REST calls."
+    ),
 )

@@ -83,6 +83,10 @@ class GroupTypes:
         except TypeError:  # not hashable
             return lookup(reported)
 
+    def reset_refused(self, type_name: str | None, protocol: str | None = None) -> str:
+        """Why a group of this type (as a snapshot names it) gets no offset reset; "" when it may."""
+        return self.group_type(type_name, protocol).reset_refused
+
     def type_name(self, reported: Any) -> str | None:
         """ConsumerGroupType.CLASSIC -> "classic"; an unregistered name as given; UNKNOWN -> None."""
         return self._seen("type", reported, self._type_name)
@@ -127,6 +131,11 @@ REPORTED_STATES: Mapping[str, str] = GROUP_TYPES.reported_states
 # The states the admin API can report today: what a state filter offers.
 REPORTED_STATE_NAMES: tuple[str, ...] = tuple(dict.fromkeys(REPORTED_STATES.values()))
 STATE_KINDS: Mapping[str, str] = GROUP_TYPES.state_kinds
+
+
+def reset_refused(type_name: str | None, protocol: str | None = None) -> str:
+    """The registered types' reason for offering no offset reset to such a group; "" when one is offered."""
+    return GROUP_TYPES.reset_refused(type_name, protocol)
 
 
 def state_name(reported: Any) -> str:

@@ -21,4 +21,10 @@ SHARE = GroupType(
     ),
     reads=SHARE_GROUP_READS,
     about="KIP-932 share groups: members and share-partition offsets over the codec",
+    reset_refused=(
+        "A share group has no committed offsets: it keeps a share-partition start offset, which the "
+        "consumer-group reset cannot move. Stop every member of the group, then move it with Kafka's own tool: "
+        "kafka-share-groups --bootstrap-server <broker> --group <group> --reset-offsets --topic <topic> "
+        "--to-earliest --dry-run (then --execute)."
+    ),
 )

@@ -1,9 +1,10 @@
 """How share groups are read in one cycle: members from ShareGroupDescribe, share-partition start
 offsets and lag from DescribeShareGroupOffsets (both over the codec), the delivery count limit
-from the groups' configs (one DescribeConfigs for all of them, through the admin client).
+from the groups' configs (share_limits.py: one DescribeConfigs for the groups not read in the last
+minute, through the admin client).
 
 Cost: one FindCoordinator for all share groups, then two requests per coordinator whatever the
-number of groups, and one DescribeConfigs. A broker without the share APIs gets the listing only
+number of groups, and a DescribeConfigs about once a minute. A broker without the share APIs gets the listing only
 and one error saying so.
 """
 
@@ -13,16 +14,13 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from confluent_kafka.admin import ConfigResource, ResourceType
-
 from kafka_admin.protocol import messages
 from kafka_admin.protocol.errors import KafkaProtocolError
 from kafka_admin.snapshot.groups.base import LISTING_ONLY, Ends, GroupCycle, ListedGroup
+from kafka_admin.snapshot.groups.share_limits import delivery_limits
 from kafka_admin.snapshot.model import Group, Member, SharePartition, TopicPartitionRef
 
 log = logging.getLogger(__name__)
-
-DELIVERY_COUNT_LIMIT = "share.delivery.count.limit"
 
 
 class ShareGroupReads:
@@ -48,7 +46,7 @@ class ShareGroupReads:
             cycle.requests += client.requests - before
         for gid, message in {**offsets_failed, **failed}.items():
             cycle.error("group", gid, message)
-        limits = delivery_count_limits(cycle, [g.group_id for g in groups])
+        limits = delivery_limits(cycle).limits(cycle, [g.group_id for g in groups])
         by_id = {d["group_id"]: d for d in described}
         offsets_by_id = {o["group_id"]: o for o in offsets}
         return [
@@ -66,25 +64,6 @@ class ShareGroupReads:
 
 
 SHARE_GROUP_READS = ShareGroupReads()
-
-
-def delivery_count_limits(cycle: GroupCycle, ids: list[str]) -> dict[str, int]:
-    """share.delivery.count.limit of each group (its own config, else the broker's default)."""
-    if not ids:
-        return {}
-    cycle.requests += 1
-    out: dict[str, int] = {}
-    try:
-        futures = cycle.admin.describe_configs(
-            [ConfigResource(ResourceType.GROUP, gid) for gid in ids], request_timeout=cycle.remaining()
-        )
-        for resource, future in futures.items():
-            entry = future.result(timeout=cycle.remaining()).get(DELIVERY_COUNT_LIMIT)
-            if entry is not None and entry.value is not None:
-                out[resource.name] = int(entry.value)
-    except Exception as exc:  # noqa: BLE001 - a missing limit is shown as unknown, said once
-        cycle.error("groups", "share", f"delivery count limits not read: {exc}")
-    return out
 
 
 def optional(value: int) -> int | None:

@@ -23,4 +23,14 @@ STREAMS = GroupType(
     ),
     reads=STREAMS_GROUP_READS,
     about="KIP-1071 streams groups: topology and tasks over the codec, committed offsets as consumer groups",
+    reset_refused=(
+        "A Kafka Streams application keeps state beside its committed offsets (state stores, their changelog "
+        "topics, repartition topics): moving the input offsets alone leaves that state out of step with them, "
+        "so the dashboard does not write this group's offsets. Stop every instance of the application, then run "
+        "Kafka's own tool, which resets the input offsets and the internal topics together: "
+        "kafka-streams-groups --bootstrap-server <broker> --group <group> --reset-offsets --all-input-topics "
+        "--to-earliest --dry-run (then --execute, with --delete-all-internal-topics to start the state afresh), "
+        "and clear each instance's local state (KafkaStreams#cleanUp(), or delete its state.dir) "
+        "before it starts again."
+    ),
 )

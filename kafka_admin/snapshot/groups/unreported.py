@@ -25,4 +25,8 @@ UNRECOGNISED = GroupType(
     states=(),
     reads=LISTING_ONLY,
     about="a type the broker named that no module knows: listed with its state, as the broker names both",
+    reset_refused=(
+        "The dashboard does not know this group type, so it cannot tell whether moving its offsets is safe. "
+        "Use the tool that comes with the Kafka release that introduced the type."
+    ),
 )
