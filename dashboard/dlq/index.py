@@ -18,7 +18,9 @@ from django.db.models import Max
 from dashboard.clusters import UnknownCluster, schema_decoder
 from dashboard.dlq import detection, ledger_pack
 from dashboard.models import CONFIRMED, REPROCESSED, WAITING, DlqRecord, ReprocessBatch
+from dashboard.relations import chains_in
 from kafka_admin.config import ClusterConfig
+from kafka_admin.dlq.chain import RetryChains
 from kafka_admin.dlq.routing import parse_failure, resolve_target
 from kafka_admin.records.payload import PayloadDecoder, short
 from kafka_admin.records.read import FromOffset, ReadResult, Record, read_records
@@ -32,14 +34,23 @@ MIN_READ_S = 0.5  # with less time left in the poll cycle, the index waits for t
 
 
 def dlq_topics(snapshot: ClusterSnapshot) -> list[Topic]:
-    """Named or mapped DLQs and those detected by their content, less DLQ_IGNORE."""
+    """Named or mapped DLQs, those detected by their content, and the retry topics and DLTs of retry
+    chains (they are redriven alike), less DLQ_IGNORE."""
     found = detection.detected(snapshot.cluster)
+    chains = chains_in(snapshot)
     ignored = settings.DLQ_IGNORE
     return [
         t
         for t in snapshot.topics
-        if not t.internal and t.name not in ignored and (t.name in found or detection.declared(t.name))
+        if not t.internal
+        and t.name not in ignored
+        and (t.name in found or detection.declared(t.name) or _dead_letter_stage(chains, t.name))
     ]
+
+
+def _dead_letter_stage(chains: RetryChains, topic: str) -> bool:
+    chain = chains.of(topic)
+    return chain is not None and topic != chain.origin
 
 
 def index_new_records(
@@ -55,6 +66,7 @@ def index_new_records(
     """
     added = 0
     reader = read or partial(read_records, config)
+    chains = chains_in(snapshot)
     for topic in dlq_topics(snapshot):
         last = dict(
             DlqRecord.objects.filter(cluster=snapshot.cluster, topic=topic.name)
@@ -90,13 +102,13 @@ def index_new_records(
             if result.error and not result.records:
                 log.debug("DLQ index of %s/%d: %s", topic.name, p.partition, result.error)
                 continue
-            added += store_records(snapshot.cluster, topic.name, result.records)
+            added += store_records(snapshot.cluster, topic.name, result.records, chains)
     return added
 
 
-def row_for(cluster: str, dlq_topic: str, record: Record) -> DlqRecord:
+def row_for(cluster: str, dlq_topic: str, record: Record, chains: RetryChains | None = None) -> DlqRecord:
     info = parse_failure(record.headers)
-    target = resolve_target(info, dlq_topic, settings.DLQ_PATTERNS, settings.DLQ_MAPPING)
+    target = resolve_target(info, dlq_topic, settings.DLQ_PATTERNS, settings.DLQ_MAPPING, chains)
     decoder = _decoder(cluster)
     origin = info.original_topic or dlq_topic
     return DlqRecord(
@@ -176,8 +188,8 @@ def reread_unrecorded(
     return updated
 
 
-def store_records(cluster: str, dlq_topic: str, records: Iterable[Record]) -> int:
-    rows = [row_for(cluster, dlq_topic, r) for r in records]
+def store_records(cluster: str, dlq_topic: str, records: Iterable[Record], chains: RetryChains | None = None) -> int:
+    rows = [row_for(cluster, dlq_topic, r, chains) for r in records]
     DlqRecord.objects.bulk_create(rows, batch_size=500, ignore_conflicts=True)
     _apply_earlier_reprocesses(cluster, dlq_topic, rows)
     return len(rows)

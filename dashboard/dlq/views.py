@@ -8,7 +8,6 @@ import json
 from typing import Any
 from urllib.parse import quote
 
-from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -23,7 +22,7 @@ from dashboard.dlq.queries import DlqQuery
 from dashboard.models import DlqRecord, ReprocessRun
 from dashboard.pages import bad_request, cluster_page, page, ws_url
 from dashboard.params import InvalidPage
-from dashboard.relations import groups_reading, original_of
+from dashboard.relations import chain_view, groups_reading, original_of
 from dashboard.state import store
 from kafka_admin.dlq.conventions.registry import CONVENTIONS
 from kafka_admin.dlq.routing import parse_failure, resolve_target
@@ -53,6 +52,7 @@ def dlq_topic(request: HttpRequest, cluster: str, topic: str) -> HttpResponse:
         "can_operate": can_operate(request.user),
         "filter_json": json.dumps(dict(query.params())),
         "related": related_context(cluster, topic),
+        "chain": chain_view(store.state(cluster).snapshot, topic),
         **fragments.dlq_triage_context(cluster, topic, query),
     }
     live = ws_url("dlq-topic", cluster, (("topic", topic), *query.params()))
@@ -102,7 +102,7 @@ def dlq_record(request: HttpRequest, cluster: str, topic: str, partition: int, o
         context.update(
             record=record,
             info=info,
-            target=resolve_target(info, topic, settings.DLQ_PATTERNS, settings.DLQ_MAPPING),
+            target=resolve_target(info, topic, *dlq.routing(cluster)),
             key=describe_part(record.key, record.key_size, limit=4096, decoder=decoder, topic=origin, is_key=True),
             value=describe_part(record.value, record.value_size, decoder=decoder, topic=origin),
             headers=[header_row(name, value) for name, value in record.headers[:500]],

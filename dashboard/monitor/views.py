@@ -27,7 +27,7 @@ from dashboard.monitor.queries import (
 )
 from dashboard.pages import cluster_page, page, ws_url
 from dashboard.params import InvalidPage, choice_param
-from dashboard.relations import dlqs_of, is_dlq_name, original_of
+from dashboard.relations import chain_view, dlqs_of, is_dlq_name, original_of
 from dashboard.state import store
 from kafka_admin.isolation import reads
 from kafka_admin.records import read as messages
@@ -85,6 +85,7 @@ def topic(request: HttpRequest, cluster: str, topic: str) -> HttpResponse:
         "original": original_of(topic) if is_dlq_name(topic) else None,
         "dlqs": dlqs_of(snap, topic),
     }
+    context["chain"] = chain_view(snap, topic)
     return page(request, "topic.html", cluster, "topics", ws_url("topic", cluster, (("topic", topic),)), **context)
 
 

@@ -203,7 +203,7 @@ class TestRegistry:
 
     def test_names_and_route_names_are_unique(self) -> None:
         names = [c.name for c in CONVENTIONS.conventions]
-        assert len(names) == len(set(names)) == 7
+        assert len(names) == len(set(names)) == 8
         assert len(CONVENTIONS.route_names) == len(set(CONVENTIONS.route_names))
 
     def test_engine_key_equals_route_key_for_generic_names(self) -> None:
