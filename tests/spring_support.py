@@ -14,7 +14,7 @@ import hashlib
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -25,12 +25,13 @@ SOURCE_DIR = REPO / "tests" / "integration" / "spring"
 VERSION = os.environ.get("SPRING_KAFKA_VERSION", "4.1.2")
 
 
-def built(version: str = VERSION) -> tuple[Path, Path]:
-    """(libs folder, classes folder) of the writers, resolved and compiled on first use."""
-    sources = sorted(SOURCE_DIR.glob("*.java"))
+def built(version: str = VERSION, program: str = "SpringDeadLetterWriter") -> tuple[Path, Path]:
+    """(libs folder, classes folder) of one writer for one spring-kafka version, resolved and compiled
+    on first use (one program at a time: @RetryableTopic's annotations changed in 4.0)."""
+    sources = [SOURCE_DIR / f"{program}.java"]
     digest = hashlib.sha256(b"".join(s.read_bytes() for s in sources)).hexdigest()[:12]
     home = cache_root() / f"spring-kafka-{version}"
-    libs, classes = home / "libs", home / f"classes-{digest}"
+    libs, classes = home / "libs", home / f"classes-{program}-{digest}"
     if (home / ".complete").exists() and (classes / ".complete").exists():
         return libs, classes
     home.mkdir(parents=True, exist_ok=True)
@@ -68,9 +69,14 @@ def built(version: str = VERSION) -> tuple[Path, Path]:
 
 
 @contextmanager
-def spring_writer(bootstrap: str, topic: str, group: str, log: Path) -> Iterator[subprocess.Popen]:
-    """The DeadLetterPublishingRecoverer writer consuming `topic` as `group` until the block ends."""
-    with spring_program(["SpringDeadLetterWriter", bootstrap, topic, group], log) as process:
+def spring_writer(
+    bootstrap: str, topic: str, group: str, log: Path, dlq: str | None = None, version: str = VERSION
+) -> Iterator[subprocess.Popen]:
+    """The DeadLetterPublishingRecoverer writer of spring-kafka `version` consuming `topic` as `group`
+    until the block ends; with `dlq`, a custom destination resolver sends the dead letters to its
+    partition 0."""
+    arguments = [bootstrap, topic, group, *([dlq] if dlq else [])]
+    with spring_program(version, "SpringDeadLetterWriter", arguments, log) as process:
         yield process
 
 
@@ -79,15 +85,17 @@ def retry_chain_writer(bootstrap: str, topic: str, group: str, log: Path) -> Ite
     """The @RetryableTopic application consuming `topic` as `group` (its retry topics and DLT are
     `topic`-retry-200, `topic`-retry-20000 and `topic`-dlt, made by the caller)."""
     props = [f"-Dchain.bootstrap={bootstrap}", f"-Dchain.topic={topic}", f"-Dchain.group={group}"]
-    with spring_program([*props, "SpringRetryChainWriter"], log) as process:
+    with spring_program(VERSION, "SpringRetryChainWriter", [], log, props) as process:
         yield process
 
 
 @contextmanager
-def spring_program(arguments: list[str], log: Path) -> Iterator[subprocess.Popen]:
+def spring_program(
+    version: str, program: str, arguments: list[str], log: Path, properties: Sequence[str] = ()
+) -> Iterator[subprocess.Popen]:
     """java running one of the programs until the block ends (its stdin is closed then)."""
-    libs, classes = built()
-    command = [java(), "-Xmx256m", "-cp", f"{classes}:{libs}/*", *arguments]
+    libs, classes = built(version, program)
+    command = [java(), "-Xmx256m", *properties, "-cp", f"{classes}:{libs}/*", program, *arguments]
     with open(log, "w") as out:
         process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT)
     try:
