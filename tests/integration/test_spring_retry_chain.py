@@ -84,6 +84,9 @@ def test_a_retry_chain_is_shown_with_where_records_wait_and_redriven_to_its_orig
     assert [t for t, _ in waiting_cells(topic_page)] == [orders, retry1, retry2, dlt]
     assert client.get(reverse("dlq_topic", args=["test", retry2])).status_code == 200  # redrivable like a DLQ
 
+    out = StringIO()  # a retry topic is redriven like a DLQ: its headers name the chain's origin too
+    call_command("dlq_reprocess", "--topic", retry2, "--dry-run", stdout=out)
+    assert f"2 record(s) to send ({orders}: 2)" in out.getvalue(), out.getvalue()
     out = StringIO()
     call_command("dlq_reprocess", "--topic", dlt, "--dry-run", stdout=out)
     assert f"2 record(s) to send ({orders}: 2)" in out.getvalue(), out.getvalue()
