@@ -34,8 +34,15 @@ MIN_READ_S = 0.5  # with less time left in the poll cycle, the index waits for t
 
 
 def dlq_topics(snapshot: ClusterSnapshot) -> list[Topic]:
-    """Named or mapped DLQs, those detected by their content, and the retry topics and DLTs of retry
-    chains (they are redriven alike), less DLQ_IGNORE."""
+    """The dead letter queues: named or mapped DLQs, those detected by their content, and the DLTs of
+    retry chains, less DLQ_IGNORE. What the DLQ list, /metrics and the alert rules count."""
+    chains = chains_in(snapshot)
+    return [t for t in redrivable_topics(snapshot) if not _retry_stage(chains, t.name)]
+
+
+def redrivable_topics(snapshot: ClusterSnapshot) -> list[Topic]:
+    """dlq_topics() and the retry topics of retry chains: indexed and redriven alike, but not counted
+    as dead letters (most of a retry topic's records were retried already; its chain shows what waits)."""
     found = detection.detected(snapshot.cluster)
     chains = chains_in(snapshot)
     ignored = settings.DLQ_IGNORE
@@ -53,6 +60,11 @@ def _dead_letter_stage(chains: RetryChains, topic: str) -> bool:
     return chain is not None and topic != chain.origin
 
 
+def _retry_stage(chains: RetryChains, topic: str) -> bool:
+    chain = chains.of(topic)
+    return chain is not None and topic in chain.retries
+
+
 def index_new_records(
     config: ClusterConfig, snapshot: ClusterSnapshot, deadline: float | None = None, read: RecordReader | None = None
 ) -> int:
@@ -67,7 +79,7 @@ def index_new_records(
     added = 0
     reader = read or partial(read_records, config)
     chains = chains_in(snapshot)
-    for topic in dlq_topics(snapshot):
+    for topic in redrivable_topics(snapshot):
         last = dict(
             DlqRecord.objects.filter(cluster=snapshot.cluster, topic=topic.name)
             .values("partition")

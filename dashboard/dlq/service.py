@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from dashboard.audit import audit
 from dashboard.clusters import get_cluster
-from dashboard.dlq.index import dlq_topics
+from dashboard.dlq.index import dlq_topics, redrivable_topics
 from dashboard.dlq.ledger import DbLedger
 from dashboard.dlq.queries import DlqQuery
 from dashboard.models import (
@@ -99,7 +99,7 @@ def _default_targets(cluster: str, dlq_topic: str) -> tuple[str, ...]:
 
 def is_dlq(cluster: str, topic: str) -> bool:
     snap = store.state(cluster).snapshot
-    return snap is not None and any(t.name == topic for t in dlq_topics(snap))
+    return snap is not None and any(t.name == topic for t in redrivable_topics(snap))
 
 
 def filtered(cluster: str, topic: str, query: DlqQuery) -> QuerySet[DlqRecord]:

@@ -83,6 +83,8 @@ def test_a_retry_chain_is_shown_with_where_records_wait_and_redriven_to_its_orig
     topic_page = client.get(reverse("topic", args=["test", orders])).content.decode()
     assert [t for t, _ in waiting_cells(topic_page)] == [orders, retry1, retry2, dlt]
     assert client.get(reverse("dlq_topic", args=["test", retry2])).status_code == 200  # redrivable like a DLQ
+    listing = client.get(reverse("dlq", args=["test"])).content.decode()
+    assert f">{dlt}</a>" in listing and f">{retry1}</a>" not in listing  # retried records are no dead letters
 
     out = StringIO()  # a retry topic is redriven like a DLQ: its headers name the chain's origin too
     call_command("dlq_reprocess", "--topic", retry2, "--dry-run", stdout=out)
