@@ -73,7 +73,7 @@ registry-status:
 
 # ---- benchmarks (bench/RESULTS.md) -------------------------------------------------------
 
-.PHONY: bench bench-quick bench-load
+.PHONY: bench bench-quick bench-load bench-scale
 
 bench:
 	@$(PY) bench/run_all.py
@@ -85,3 +85,9 @@ bench-quick:
 # (about 25 min; needs redis-server). Not part of `make bench`. Figures: bench/LOAD.md.
 bench-load:
 	@$(PY) bench/bench_load.py --json-out bench/load-results.json
+
+# Scale (issue 20): the collector at 5,000, 20,000 and 50,000 groups x 10 partitions with churn, on
+# one broker, against the admin source and kafka-consumer-groups (about 20 min). Not part of
+# `make bench`. Figures: bench/RESULTS.md, "Scale".
+bench-scale:
+	@$(PY) bench/bench_scale.py --json-out bench/scale-results.json

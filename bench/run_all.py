@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import scale_report
+
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 sys.path.insert(0, str(BENCH))
@@ -64,7 +66,8 @@ def main() -> None:
         runs[name] = run(name, argv)
     total_s = time.monotonic() - started
     report = render(runs, total_s, args.quick)
-    args.output.write_text(report)
+    scale = scale_report.kept(args.output)  # make bench-scale's section: not run here, kept
+    args.output.write_text(scale_report.replace(report, scale) if scale else report)
     print(f"wrote {args.output} ({total_s / 60:.1f} min)", file=sys.stderr)
     failed = [n for n, r in runs.items() if "error" in r]
     if failed:
@@ -462,6 +465,30 @@ def schemas_section(data: dict, targets: list) -> list[str]:
         "|---|---|---|---|",
         f"| raw bytes (no registry) | {raw['p50_ms']} | {raw['p95_ms']} | {raw['n']} |",
         f"| Avro, decoded | {avro['p50_ms']} | {avro['p95_ms']} | {avro['n']} |",
+        "",
+        *protobuf_lines(data),
+    ]
+
+
+def protobuf_lines(data: dict) -> list[str]:
+    """The decoder's warm cost per record by format and a new .proto text schema's first use."""
+    if "decode_us_per_record" not in data:
+        return []
+    us, first = data["decode_us_per_record"], data["first_use_ms"]
+    return [
+        f"Warm decode per record, the same two-field record ({data['decodes_per_format']} each, "
+        f"median of {data.get('rounds', 5)} interleaved rounds):",
+        "",
+        "| Format | µs / record |",
+        "|---|---|",
+        *[f"| {name.replace('_', ' ')} | {value} |" for name, value in us.items()],
+        "",
+        f"Protobuf (.proto text) / Avro {data['protobuf_text_vs_avro']}x, / JSON Schema "
+        f"{data['protobuf_text_vs_json']}x; Protobuf (serialized) / Avro {data['protobuf_serialized_vs_avro']}x.",
+        f"First use of a new schema id (fresh decoder, p50 of {first['n']}): .proto text "
+        f"{first['protobuf_text_p50']} ms (registry fetch + protoc child), serialized "
+        f"{first['protobuf_serialized_p50']} ms, protoc alone {first['protoc_alone_p50']} ms; text / serialized "
+        f"{data['first_use_text_vs_serialized']}x, first use / warm decode {data['first_use_text_vs_warm_decode']}x.",
         "",
     ]
 

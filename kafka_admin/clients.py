@@ -47,8 +47,8 @@ def error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def make_admin(config: ClusterConfig, on_error: Callable[[Any], None] | None = None) -> AdminClient:
-    conf = config.client_config()
+def make_admin(config: ClusterConfig, on_error: Callable[[Any], None] | None = None, **overrides: Any) -> AdminClient:
+    conf = config.client_config(**overrides)
     conf["logger"] = logging.getLogger("kafka_admin.librdkafka")
     if on_error is not None:
         conf["error_cb"] = on_error

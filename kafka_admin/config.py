@@ -24,7 +24,7 @@ from kafka_admin.schemas.settings import RegistryConfig, RegistryConfigError, re
 
 SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
-OFFSETS_SOURCES = ("admin", "offsets-topic")
+OFFSETS_SOURCES = ("auto", "admin", "offsets-topic")
 
 
 class ConfigError(ValueError):
@@ -45,9 +45,10 @@ class ClusterConfig:
     request_timeout_s: float = 10.0
     cycle_timeout_s: float = 60.0
     max_in_flight: int = 50
-    # "admin" by default: it works with only Describe on the groups and needs no start-up read;
-    # "offsets-topic" is cheaper per cycle at thousands of groups (docs/offsets-source.md, measured).
-    offsets_source: str = "admin"
+    # "auto" by default: "offsets-topic" (requests per cycle follow the brokers, not the groups)
+    # when __consumer_offsets is readable, else "admin" (OffsetFetch per group, needs only Describe
+    # on the groups), said in the snapshot (docs/offsets-source.md).
+    offsets_source: str = "auto"
     # Record timestamps read per cycle for exact time lag beyond the poller's timeline (0: never).
     time_lag_reads: int = 50
     # The cluster's schema registry (docs/schemas.md); None: payloads are shown as bytes/text.
@@ -148,7 +149,7 @@ def from_env(env: Mapping[str, str] | None = None, prefix: str = "KAFKA_", name:
         request_timeout_s=_float(env, f"{prefix}REQUEST_TIMEOUT", 10.0),
         cycle_timeout_s=_float(env, f"{prefix}CYCLE_TIMEOUT", 60.0),
         max_in_flight=int(_float(env, f"{prefix}MAX_IN_FLIGHT", 50)),
-        offsets_source=env.get(f"{prefix}OFFSETS_SOURCE") or "admin",
+        offsets_source=env.get(f"{prefix}OFFSETS_SOURCE") or "auto",
         time_lag_reads=int(_float(env, f"{prefix}TIME_LAG_READS", 50)),
         schema_registry=_registry_from_env(env, prefix),
     )
@@ -330,7 +331,7 @@ def cluster_from_mapping(entry: object, env: Mapping[str, str], where: str) -> C
             request_timeout_s=_number(entry, "request_timeout", where, 10.0),
             cycle_timeout_s=_number(entry, "cycle_timeout", where, 60.0),
             max_in_flight=int(_number(entry, "max_in_flight", where, 50)),
-            offsets_source=_text(entry, "offsets_source", where) or "admin",
+            offsets_source=_text(entry, "offsets_source", where) or "auto",
             time_lag_reads=int(_number(entry, "time_lag_reads", where, 50)),
             schema_registry=_registry_from_mapping(entry.get("schema_registry"), env, where),
         )

@@ -33,33 +33,9 @@ MARKER_NAME=.kafka-local-data  # marks a data dir as ours, so `down --purge` may
 BROKER_LOG4J=$SCRIPT_DIR/kafka/log4j2.properties
 TOOLS_LOG4J=$SCRIPT_DIR/kafka/tools-log4j2.properties
 
-info() { printf 'kafka: %s\n' "$*" >&2; }
-die() { printf 'error: %s\n' "$*" >&2; exit 1; }
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
-
-# ---------------------------------------------------------------------------------------- java
-
-JAVA=
-require_java() {
-    [[ -n $JAVA ]] && return 0
-    local candidate=
-    if [[ -n ${JAVA_HOME:-} && -x ${JAVA_HOME}/bin/java ]]; then
-        candidate=$JAVA_HOME/bin/java
-    elif command -v java >/dev/null 2>&1; then
-        candidate=$(command -v java)
-    fi
-    local hint="install it (Debian: apt-get install openjdk-17-jre-headless) or set JAVA_HOME"
-    [[ -n $candidate ]] || die "Java 17+ is required to run Kafka: $hint"
-    local line major
-    line=$("$candidate" -version 2>&1 | head -n 1) || true
-    # openjdk version "17.0.15" 2025-04-15  |  java version "1.8.0_392"
-    major=$(sed -nE 's/.*version "(1\.)?([0-9]+).*/\2/p' <<<"$line")
-    if [[ -z $major || $major -lt 17 ]]; then
-        die "Java 17+ is required to run Kafka, found ${line:-nothing usable} at $candidate: $hint"
-    fi
-    JAVA=$candidate
-}
+SERVICE=kafka
+# shellcheck source=lib/service.sh
+source "$SCRIPT_DIR/lib/service.sh"
 
 # --------------------------------------------------------------------------------------- fetch
 
@@ -135,7 +111,7 @@ fetch_archive() {  # -> 0 and LIBS set, or 1 (quietly) so the caller falls throu
 }
 
 fetch_maven() {
-    require_java  # Maven needs it too
+    require_java "to run Kafka" openjdk-17-jre-headless  # Maven needs it too
     command -v mvn >/dev/null 2>&1 ||
         die "Maven (mvn) is required to fetch Kafka from Maven Central: install it (Debian: apt-get install maven) or set KAFKA_HOME to an unpacked Kafka distribution"
     local out=$CACHE/.libs.tmp
@@ -202,7 +178,7 @@ resolve_libs() {
         valid_libs "$LIBS" && { exec 8>&-; return 0; }
         LIBS=
     fi
-    require_java  # fail before downloading anything: without it there is no point
+    require_java "to run Kafka" openjdk-17-jre-headless  # fail before downloading anything: without it there is no point
     local t0
     t0=$(now)
     fetch_archive || fetch_maven
@@ -218,21 +194,8 @@ cmd_fetch() {
 
 # -------------------------------------------------------------------------------------- broker
 
-# PID of the broker started from $DATA, if it is alive and really ours; else nothing, status 1.
-broker_pid() {
-    [[ -f $PIDFILE ]] || return 1
-    local pid
-    pid=$(<"$PIDFILE")
-    [[ $pid =~ ^[0-9]+$ ]] || return 1
-    kill -0 "$pid" 2>/dev/null || return 1
-    # Guard against a recycled pid: the process must be a Kafka broker on our server.properties.
-    if [[ -r /proc/$pid/cmdline ]]; then
-        local cmdline
-        cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline")
-        [[ $cmdline == *kafka.Kafka* && $cmdline == *"$PROPS"* ]] || return 1
-    fi
-    printf '%s\n' "$pid"
-}
+# PID of the broker started from $DATA, if it is alive and really ours (kafka.Kafka on our properties).
+broker_pid() { owned_pid "$PIDFILE" kafka.Kafka "$PROPS"; }
 
 # The bootstrap address a running broker advertises (from its server.properties).
 running_bootstrap() {
@@ -248,10 +211,6 @@ running_bootstrap() {
         fi
     done
     printf '%s\n' "$HOST:$PORT"
-}
-
-tcp_open() {  # HOST PORT
-    (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null
 }
 
 # Does a broker answer a metadata request at HOST:PORT?
@@ -303,16 +262,6 @@ port_owner() {  # PORT -> a short description of who listens there, if ss can te
     ss -Hltnp "sport = :$1" 2>/dev/null | grep -o 'users:(([^)]*))' | head -n 1 || true
 }
 
-wait_ready() {  # PID BOOTSTRAP TIMEOUT -> 0 when it answers, 1 on timeout, 2 if the process died
-    local pid=$1 bootstrap=$2 deadline=$((SECONDS + $3))
-    while ((SECONDS < deadline)); do
-        kill -0 "$pid" 2>/dev/null || return 2
-        answers "$bootstrap" && return 0
-        sleep 0.3
-    done
-    return 1
-}
-
 SERVER_LOG_OFFSET=0  # size of server.log when this start began: show only this run's lines
 
 show_logs() {
@@ -327,7 +276,7 @@ show_logs() {
 }
 
 cmd_up() {
-    require_java
+    require_java "to run Kafka" openjdk-17-jre-headless
     mkdir -p "$DATA/logs"
     touch "$DATA/$MARKER_NAME"
     local timeout=${KAFKA_START_TIMEOUT:-90}
@@ -442,14 +391,7 @@ cmd_down() {
     local pid
     if pid=$(broker_pid); then
         info "stopping broker (pid $pid)"
-        kill -TERM "$pid" 2>/dev/null || true
-        local deadline=$((SECONDS + ${KAFKA_STOP_TIMEOUT:-30}))
-        while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
-        if kill -0 "$pid" 2>/dev/null; then
-            info "still running after ${KAFKA_STOP_TIMEOUT:-30}s; sending SIGKILL"
-            kill -KILL "$pid" 2>/dev/null || true
-            while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
-        fi
+        stop_pid "$pid" "${KAFKA_STOP_TIMEOUT:-30}"
         info "stopped"
     else
         info "not running ($DATA)"
@@ -540,7 +482,7 @@ cmd_tool() {
             die "unknown tool '$name'; known: ${TOOL_NAMES//$'\n'/ }"
         fi
     fi
-    require_java
+    require_java "to run Kafka" openjdk-17-jre-headless
     resolve_libs
     exec "$JAVA" -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Djava.awt.headless=true \
         "-Dlog4j2.configurationFile=$TOOLS_LOG4J" -cp "$LIBS/*" "$class" "$@"

@@ -29,32 +29,9 @@ PIDFILE=$DATA/registry.pid
 PORTFILE=$DATA/registry.port
 CCOMPAT=/apis/ccompat/v7
 
-info() { printf 'registry: %s\n' "$*" >&2; }
-die() { printf 'error: %s\n' "$*" >&2; exit 1; }
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
-
-# ---------------------------------------------------------------------------------------- java
-
-JAVA=
-require_java() {
-    [[ -n $JAVA ]] && return 0
-    local candidate=
-    if [[ -n ${JAVA_HOME:-} && -x ${JAVA_HOME}/bin/java ]]; then
-        candidate=$JAVA_HOME/bin/java
-    elif command -v java >/dev/null 2>&1; then
-        candidate=$(command -v java)
-    fi
-    local hint="install it (Debian: apt-get install openjdk-17-jdk-headless) or set JAVA_HOME"
-    [[ -n $candidate ]] || die "Java 17+ is required for the registry: $hint"
-    local line major
-    line=$("$candidate" -version 2>&1 | head -n 1) || true
-    major=$(sed -nE 's/.*version "(1\.)?([0-9]+).*/\2/p' <<<"$line")
-    if [[ -z $major || $major -lt 17 ]]; then
-        die "Java 17+ is required for the registry, found ${line:-nothing usable} at $candidate: $hint"
-    fi
-    JAVA=$candidate
-}
+SERVICE=registry
+# shellcheck source=lib/service.sh
+source "$SCRIPT_DIR/lib/service.sh"
 
 # --------------------------------------------------------------------------------------- build
 
@@ -94,7 +71,7 @@ mvn_run() {  # LOG PROJECT-DIR GOALS... (quiet unless it fails)
 }
 
 do_build() {
-    require_java
+    require_java "for the registry" openjdk-17-jdk-headless
     command -v mvn >/dev/null 2>&1 ||
         die "Maven (mvn) is required to build the registry: install it (Debian: apt-get install maven)"
     command -v javac >/dev/null 2>&1 ||
@@ -164,43 +141,16 @@ cmd_fetch() {
 
 # ------------------------------------------------------------------------------------ registry
 
-# PID of the registry started from $DATA, if it is alive and really ours; else nothing, status 1.
-registry_pid() {
-    [[ -f $PIDFILE ]] || return 1
-    local pid
-    pid=$(<"$PIDFILE")
-    [[ $pid =~ ^[0-9]+$ ]] || return 1
-    kill -0 "$pid" 2>/dev/null || return 1
-    # Guard against a recycled pid: the process must be java running our quarkus-run.jar.
-    if [[ -r /proc/$pid/cmdline ]]; then
-        local cmdline
-        cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline")
-        [[ $cmdline == *quarkus-run.jar* && $cmdline == *"-Dkafkadashboard.data=$DATA"* ]] || return 1
-    fi
-    printf '%s\n' "$pid"
-}
+# PID of the registry started from $DATA, if it is alive and really ours (our quarkus-run.jar).
+registry_pid() { owned_pid "$PIDFILE" quarkus-run.jar "-Dkafkadashboard.data=$DATA"; }
 
 running_port() {
     cat "$PORTFILE" 2>/dev/null || printf '%s\n' "$PORT"
 }
 
-tcp_open() {  # HOST PORT
-    (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null
-}
-
 answers() {  # PORT: does the Confluent-compatible API answer?
     tcp_open "$HOST" "$1" || return 1
     curl -fsS --max-time 2 -o /dev/null "http://$HOST:$1$CCOMPAT/subjects" 2>/dev/null
-}
-
-wait_ready() {  # PID PORT TIMEOUT -> 0 when it answers, 1 on timeout, 2 if the process died
-    local pid=$1 port=$2 deadline=$((SECONDS + $3))
-    while ((SECONDS < deadline)); do
-        kill -0 "$pid" 2>/dev/null || return 2
-        answers "$port" && return 0
-        sleep 0.3
-    done
-    return 1
 }
 
 show_logs() {
@@ -209,7 +159,7 @@ show_logs() {
 }
 
 cmd_up() {
-    require_java
+    require_java "for the registry" openjdk-17-jdk-headless
     command -v curl >/dev/null 2>&1 || die "curl is required to check that the registry answers"
     mkdir -p "$DATA/logs"
     local timeout=${REGISTRY_START_TIMEOUT:-90}
@@ -271,14 +221,7 @@ cmd_down() {
     local pid
     if pid=$(registry_pid); then
         info "stopping registry (pid $pid)"
-        kill -TERM "$pid" 2>/dev/null || true
-        local deadline=$((SECONDS + ${REGISTRY_STOP_TIMEOUT:-20}))
-        while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
-        if kill -0 "$pid" 2>/dev/null; then
-            info "still running; sending SIGKILL"
-            kill -KILL "$pid" 2>/dev/null || true
-            while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
-        fi
+        stop_pid "$pid" "${REGISTRY_STOP_TIMEOUT:-20}"
         info "stopped"
     else
         info "not running ($DATA)"

@@ -12,6 +12,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from kafka_admin.config import ClusterConfig
 from kafka_admin.offset_write import is_retriable
+from kafka_admin.protocol.client import GroupProtocolClient
 
 REPO = Path(__file__).resolve().parent.parent
 KAFKA_SH = REPO / "scripts" / "kafka.sh"
@@ -246,3 +248,37 @@ class Kafka:
                 raise KafkaException(msg.error())
             got.append(msg)
         return got
+
+
+def seed_commits(
+    config: ClusterConfig, commits: dict[str, dict[str, dict[int, int]]], timeout: float = 60, threads: int = 4
+) -> None:
+    """Commit offsets for many memberless groups fast: FindCoordinator many groups a request, then
+    one OffsetCommit per group over the codec's connections, in a few threads, retrying the
+    coordinator answers of a busy broker. Returns once every group's OffsetCommit succeeded;
+    read back what matters (a fresh broker can answer before it stores: commit_and_confirm)."""
+    groups = sorted(commits)
+    shards = [groups[i::threads] for i in range(threads)]
+    deadline = time.monotonic() + timeout
+
+    def run(shard: list[str]) -> None:
+        client = GroupProtocolClient(config)
+        try:
+            left = list(shard)
+            while left:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{len(left)} groups not committed, e.g. {left[:3]}")
+                client.brokers(10)
+                found, _ = client.coordinators(left, 10)
+                retry = [g for g in left if g not in found]
+                for g in left:
+                    if g in found and client.commit_offsets(found[g], g, commits[g], 10):
+                        retry.append(g)
+                if retry:
+                    time.sleep(0.2)
+                left = retry
+        finally:
+            client.close()
+
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(run, shards))

@@ -106,3 +106,68 @@ def protobuf_bytes(client: SchemaRegistryClient, topic: str, **fields) -> bytes:
     cls = payment_class()
     ser = ProtobufSerializer(cls, client, {"use.deprecated.format": False})
     return ser(cls(**fields), SerializationContext(topic, MessageField.VALUE))
+
+
+# .proto text as Confluent's Java KafkaProtobufSerializer registers it: the file's source, with the
+# files it imports registered as subjects of their own and named in its references.
+MONEY_PROTO = 'syntax = "proto3";\npackage shared;\n\nmessage Money {\n  string currency = 1;\n  int64 units = 2;\n}\n'
+ORDERS_PROTO = """syntax = "proto3";
+package shop;
+
+import "shared/money.proto";
+import "google/protobuf/timestamp.proto";
+
+message Header {
+  string id = 1;
+}
+
+message Order {
+  message Line {
+    string sku = 1;
+    shared.Money price = 2;
+  }
+  string id = 1;
+  repeated Line lines = 2;
+  google.protobuf.Timestamp placed_at = 3;
+}
+"""
+
+
+def proto_pool(files: dict[str, str]):
+    """Message classes for .proto text, compiled here with grpc_tools' protoc (test input, trusted),
+    independently of the dashboard's own compile path: {full name: class}."""
+    import tempfile
+    from pathlib import Path
+
+    from grpc_tools import protoc
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, text in files.items():
+            (Path(tmp) / name).parent.mkdir(parents=True, exist_ok=True)
+            (Path(tmp) / name).write_text(text)
+        include = str(Path(protoc.__file__).parent / "_proto")
+        out = Path(tmp) / "set.pb"
+        args = ["protoc", f"-I{tmp}", f"-I{include}", f"--descriptor_set_out={out}", "--include_imports", *files]
+        assert protoc.main(args) == 0
+        fds = descriptor_pb2.FileDescriptorSet.FromString(out.read_bytes())
+    pool = descriptor_pool.DescriptorPool()
+    for proto in fds.file:
+        pool.Add(proto)
+    return lambda full_name: message_factory.GetMessageClass(pool.FindMessageTypeByName(full_name))
+
+
+def _zigzag(n: int) -> bytes:
+    n = (n << 1) ^ (n >> 63)
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def confluent_protobuf(schema_id: int, indexes: list[int], message) -> bytes:
+    """The Confluent Protobuf wire format: magic byte, schema id, the message-index path (a single 0
+    for the first message, as the serializers write it), then the message."""
+    path = b"\x00" if indexes == [0] else _zigzag(len(indexes)) + b"".join(_zigzag(i) for i in indexes)
+    return b"\x00" + schema_id.to_bytes(4, "big") + path + message.SerializeToString()

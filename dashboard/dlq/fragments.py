@@ -17,14 +17,15 @@ def _render(template: str, spec: FragmentSpec, **context: Any) -> str:
     return render_to_string(f"partials/{template}.html", {"cluster": spec.cluster, **context})
 
 
-def dlq_context(cluster: str) -> dict[str, Any]:
+def dlq_context(cluster: str, on_dlq_page: bool = False) -> dict[str, Any]:
+    """The DLQ table; on the DLQ page it has no heading of its own (the page's h1 says it)."""
     rows = summaries(cluster)
-    return {"dlqs": rows, "dlq_waiting": sum(r.waiting_total for r in rows)}
+    return {"dlqs": rows, "dlq_waiting": sum(r.waiting_total for r in rows), "on_dlq_page": on_dlq_page}
 
 
 @renderer("dlq-table")
 def render_dlq_table(spec: FragmentSpec) -> str:
-    return _render("dlq_table", spec, **dlq_context(spec.cluster))
+    return _render("dlq_table", spec, **dlq_context(spec.cluster, on_dlq_page=spec.param("heading") == "page"))
 
 
 def dlq_triage_context(cluster: str, topic: str, query: Any) -> dict[str, Any]:
@@ -41,7 +42,7 @@ def render_dlq_triage(spec: FragmentSpec) -> str:
 
 @live_page("dlq")
 def dlq_page(cluster: str, query: Mapping[str, str]) -> list[FragmentSpec]:
-    return [FragmentSpec("status", cluster), FragmentSpec("dlq-table", cluster)]
+    return [FragmentSpec("status", cluster), FragmentSpec("dlq-table", cluster, (("heading", "page"),))]
 
 
 @live_page("dlq-topic")

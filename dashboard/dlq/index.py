@@ -19,6 +19,7 @@ from dashboard.clusters import UnknownCluster, schema_decoder
 from dashboard.dlq import detection, ledger_pack
 from dashboard.models import CONFIRMED, REPROCESSED, WAITING, DlqRecord, ReprocessBatch
 from dashboard.relations import chains_in
+from dashboard.state import store
 from kafka_admin.config import ClusterConfig
 from kafka_admin.dlq.chain import RetryChains
 from kafka_admin.dlq.routing import parse_failure, resolve_target
@@ -78,44 +79,75 @@ def index_new_records(
     """
     added = 0
     reader = read or partial(read_records, config)
+    scanned = store.dlq_scanned(snapshot.cluster)
     chains = chains_in(snapshot)
-    for topic in redrivable_topics(snapshot):
-        last = dict(
-            DlqRecord.objects.filter(cluster=snapshot.cluster, topic=topic.name)
-            .values("partition")
-            .annotate(top=Max("offset"))
-            .values_list("partition", "top")
-        )
-        for p in topic.partitions:
-            rows = DlqRecord.objects.filter(cluster=snapshot.cluster, topic=topic.name, partition=p.partition)
-            if p.start_offset is not None:
-                rows.filter(offset__lt=p.start_offset).delete()  # deleted by retention
-            if p.end_offset is not None and last.get(p.partition, -1) >= p.end_offset:
-                # Offsets past the log's end: the topic was recreated (or the cluster replaced under the
-                # same name). The index of the old topic describes records that no longer exist.
-                rows.filter(offset__gte=p.end_offset).delete()
-                last[p.partition] = rows.aggregate(top=Max("offset"))["top"]
-                if last[p.partition] is None:
-                    del last[p.partition]
-            start = max(last.get(p.partition, -1) + 1, p.start_offset or 0)
-            if p.end_offset is None or start >= p.end_offset:
-                continue
-            left = config.request_timeout_s if deadline is None else deadline - time.monotonic()
-            if left < MIN_READ_S:
-                return added
-            result = reader(
-                topic.name,
-                p.partition,
-                FromOffset(start),
-                limit=settings.DLQ_INDEX_BATCH,
-                max_value_bytes=PREVIEW_BYTES,
-                timeout_s=min(config.request_timeout_s, left),
-            )
-            if result.error and not result.records:
-                log.debug("DLQ index of %s/%d: %s", topic.name, p.partition, result.error)
-                continue
-            added += store_records(snapshot.cluster, topic.name, result.records, chains)
+    try:
+        for topic in redrivable_topics(snapshot):
+            seen = scanned.setdefault(topic.name, {})
+            n, finished = _index_topic(config, snapshot, topic, reader, deadline, seen, chains)
+            added += n
+            if not finished:
+                break
+    finally:
+        store.save_dlq_scanned(snapshot.cluster, scanned)
     return added
+
+
+def _index_topic(
+    config: ClusterConfig,
+    snapshot: ClusterSnapshot,
+    topic: Topic,
+    reader: RecordReader,
+    deadline: float | None,
+    scanned: dict[int, int],
+    chains: RetryChains | None = None,
+) -> tuple[int, bool]:
+    """Index one DLQ's new records: (how many were added, False when the cycle's time ran out).
+
+    Notes in `scanned` the offset each partition's reading got to, past transaction markers too
+    (they take offsets but hold no record): the pages count what is not listed yet from there."""
+    added = 0
+    last = dict(
+        DlqRecord.objects.filter(cluster=snapshot.cluster, topic=topic.name)
+        .values("partition")
+        .annotate(top=Max("offset"))
+        .values_list("partition", "top")
+    )
+    for p in topic.partitions:
+        rows = DlqRecord.objects.filter(cluster=snapshot.cluster, topic=topic.name, partition=p.partition)
+        if p.start_offset is not None:
+            rows.filter(offset__lt=p.start_offset).delete()  # deleted by retention
+        if p.end_offset is not None and last.get(p.partition, -1) >= p.end_offset:
+            # Offsets past the log's end: the topic was recreated (or the cluster replaced under the
+            # same name). The index of the old topic describes records that no longer exist.
+            rows.filter(offset__gte=p.end_offset).delete()
+            last[p.partition] = rows.aggregate(top=Max("offset"))["top"]
+            if last[p.partition] is None:
+                del last[p.partition]
+        start = max(last.get(p.partition, -1) + 1, p.start_offset or 0)
+        if p.end_offset is None:
+            continue
+        if start >= p.end_offset:
+            scanned[p.partition] = p.end_offset
+            continue
+        left = config.request_timeout_s if deadline is None else deadline - time.monotonic()
+        if left < MIN_READ_S:
+            return added, False
+        result = reader(
+            topic.name,
+            p.partition,
+            FromOffset(start),
+            limit=settings.DLQ_INDEX_BATCH,
+            max_value_bytes=PREVIEW_BYTES,
+            timeout_s=min(config.request_timeout_s, left),
+        )
+        if result.error and not result.records:
+            log.debug("DLQ index of %s/%d: %s", topic.name, p.partition, result.error)
+            continue
+        added += store_records(snapshot.cluster, topic.name, result.records, chains)
+        if result.next_offset is not None and not result.error:
+            scanned[p.partition] = result.next_offset
+    return added, True
 
 
 def row_for(cluster: str, dlq_topic: str, record: Record, chains: RetryChains | None = None) -> DlqRecord:

@@ -37,6 +37,7 @@ from kafka_admin.dlq.chain import RetryChains
 from kafka_admin.dlq.routing import FailureInfo, HeaderRouter, header_targets, resolve_target
 from kafka_admin.isolation.reprocess_run import reprocess_in_child
 from kafka_admin.isolation.supervisor import WorkerFailed
+from kafka_admin.snapshot.model import Topic
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +53,15 @@ class DlqSummary:
     resolved: int
     oldest_waiting: datetime | None
     top_reasons: tuple[tuple[str, int], ...] = field(default=())
+    pending: int | None = None
+    """Offsets past where the index has read (None: not known, counted from the totals instead)."""
 
     @property
     def unindexed(self) -> int:
+        """Records in Kafka the index has not listed yet. From the index's read positions when known:
+        offsets minus indexed rows would count every transaction marker as a record."""
+        if self.pending is not None:
+            return self.pending
         return max(0, self.total - self.indexed)
 
     @property
@@ -68,6 +75,7 @@ def summaries(cluster: str) -> list[DlqSummary]:
     if snap is None:
         return []
     out = []
+    scanned = store.dlq_scanned(cluster)
     for topic in dlq_topics(snap):
         rows = DlqRecord.objects.filter(cluster=cluster, topic=topic.name)
         counts = dict(rows.values("status").annotate(n=Count("id")).values_list("status", "n"))
@@ -87,9 +95,20 @@ def summaries(cluster: str) -> list[DlqSummary]:
                 resolved=counts.get(RESOLVED, 0),
                 oldest_waiting=waiting.aggregate(t=Min("timestamp"))["t"],
                 top_reasons=tuple((r or "(no exception header)", n) for r, n in reasons[:3]),
+                pending=_pending(topic, scanned.get(topic.name, {})),
             )
         )
     return out
+
+
+def _pending(topic: Topic, scanned: dict[int, int]) -> int | None:
+    """Offsets past the index's read position, summed over partitions; None unless all are known."""
+    total = 0
+    for p in topic.partitions:
+        if p.end_offset is None or p.partition not in scanned:
+            return None
+        total += max(0, p.end_offset - max(scanned[p.partition], p.start_offset or 0))
+    return total
 
 
 def _default_targets(cluster: str, dlq_topic: str) -> tuple[str, ...]:

@@ -19,6 +19,7 @@ from dashboard.dlq import fragments
 from dashboard.dlq import service as dlq
 from dashboard.dlq.ledger import history
 from dashboard.dlq.queries import DlqQuery
+from dashboard.dlq.readers import target_readers
 from dashboard.models import DlqRecord, ReprocessRun
 from dashboard.pages import bad_request, cluster_page, page, ws_url
 from dashboard.params import InvalidPage
@@ -35,7 +36,14 @@ from kafka_admin.schemas.catalog import refused_schemas
 
 @cluster_page
 def dlq_list(request: HttpRequest, cluster: str) -> HttpResponse:
-    return page(request, "dlq_list.html", cluster, "dlq", ws_url("dlq", cluster), **fragments.dlq_context(cluster))
+    return page(
+        request,
+        "dlq_list.html",
+        cluster,
+        "dlq",
+        ws_url("dlq", cluster),
+        **fragments.dlq_context(cluster, on_dlq_page=True),
+    )
 
 
 @cluster_page
@@ -228,6 +236,7 @@ def dlq_plan(request: HttpRequest, cluster: str, topic: str) -> HttpResponse:
         "topic": topic,
         "plan": result,
         "schema_lines": _schema_lines(cluster, result.schema_ids),
+        "readers": target_readers(cluster, topic, result.per_target),
         "described": described,
         "force": force,
         "rate_limit": rate_limit,

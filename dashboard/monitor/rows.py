@@ -3,6 +3,7 @@ filtering, computed once per cycle (state.store.derived) and shared by pages, fr
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -160,15 +161,25 @@ def _build_group_rows(state: store.ClusterState) -> list[GroupRow]:
     return [GroupRow(g, figures.get(g.group_id), state.cluster) for g in snap.groups]
 
 
+# The column's own value; ties are ordered by name, A to Z in either direction (order_groups), so a
+# live update never swaps two rows whose values are equal.
 GROUP_SORT_KEYS = {
-    "lag": lambda r: (r.total_lag, r.group_id),
-    "time_lag": lambda r: (r.time_lag_sort, r.group_id),
+    "lag": lambda r: r.total_lag,
+    "time_lag": lambda r: r.time_lag_sort,
     "name": lambda r: r.id_lower,
-    "members": lambda r: (len(r.group.members), r.group_id),
-    "state": lambda r: (r.group.state, r.group_id),
-    "type": lambda r: (r.type_text, r.group_id),
-    "status": lambda r: (r.status_rank, r.total_lag, r.group_id),
+    "members": lambda r: len(r.group.members),
+    "state": lambda r: r.group.state,
+    "type": lambda r: r.type_text,
+    "status": lambda r: (r.status_rank, r.total_lag),
 }
+
+
+def order_groups(rows: Iterable[GroupRow], sort: str, desc: bool) -> list[GroupRow]:
+    """Rows by the column, ties by name ascending (a stable sort keeps the name order for ties)."""
+    by_name = sorted(rows, key=lambda r: r.group_id)
+    return sorted(by_name, key=GROUP_SORT_KEYS[sort], reverse=desc)
+
+
 STATUS_RANK = {"NODATA": 0, "OK": 1, "WARN": 2, "REWIND": 3, "STALL": 4, "STOP": 5}
 
 
@@ -179,7 +190,7 @@ def sorted_groups(state: store.ClusterState, sort: str, desc: bool) -> list[Grou
     return store.derived(
         state,
         ("group-rows-sorted", sort, desc),
-        lambda s: sorted(group_rows(s), key=GROUP_SORT_KEYS[sort], reverse=desc),
+        lambda s: order_groups(group_rows(s), sort, desc),
     )
 
 
@@ -211,12 +222,12 @@ def consumers_by_topic(snap: ClusterSnapshot | None) -> dict[str, set[str]]:
     return out
 
 
-TOPIC_SORT_KEYS = {
+TOPIC_SORT_KEYS = {  # ties by name ascending, as for groups
     "name": lambda r: r.topic.name.lower(),
-    "partitions": lambda r: (len(r.topic.partitions), r.topic.name),
-    "records": lambda r: (r.topic.records, r.topic.name),
-    "rate": lambda r: (r.produce_rate or 0.0, r.topic.name),
-    "groups": lambda r: (len(r.groups), r.topic.name),
+    "partitions": lambda r: len(r.topic.partitions),
+    "records": lambda r: r.topic.records,
+    "rate": lambda r: r.produce_rate or 0.0,
+    "groups": lambda r: len(r.groups),
 }
 
 
@@ -233,5 +244,6 @@ def filtered_topics(state: store.ClusterState, query: TopicListQuery) -> list[To
     ]
     if query.q:
         rows = [r for r in rows if query.q.lower() in r.topic.name.lower()]
+    rows.sort(key=lambda r: r.topic.name)
     rows.sort(key=TOPIC_SORT_KEYS[query.sort], reverse=query.desc)
     return rows

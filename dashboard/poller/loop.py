@@ -64,12 +64,23 @@ class Poller:
         self._last_configs = 0.0
         self.failures = 0
         self._publish_failing = False
+        self._first_published = False
 
     def cycle(self) -> ClusterSnapshot | None:
         """One synchronous cycle: collect, derive, store, record history. Returns the snapshot.
 
         None when the collector's child died or hung during the collection (the supervisor logged
         it and restarts it): the stored data stays as it was and the status bar says why.
+        """
+        stored = self.collect_and_store()
+        if stored is None:
+            return None
+        return self.finish_cycle(*stored)
+
+    def collect_and_store(self) -> tuple[ClusterSnapshot, ClusterFigures, float] | None:
+        """The first half of a cycle: collect, derive, store, record history. What pages show.
+
+        Returns (snapshot, figures, the cycle's deadline), or None when the collector's child failed.
         """
         # The whole cycle keeps the cluster's cycle timeout: the collection has its own deadline, and
         # what follows it (topic configs, DLQ index) gets what is left, or waits for the next cycle.
@@ -88,10 +99,15 @@ class Poller:
         store.save(snapshot, figures)
         if snapshot.reachable:
             history.record(snapshot, {gid: f.time_lag.seconds for gid, f in figures.groups.items()})
+        self._note_reachability(snapshot)
+        return snapshot, figures, deadline
+
+    def finish_cycle(self, snapshot: ClusterSnapshot, figures: ClusterFigures, deadline: float) -> ClusterSnapshot:
+        """The second half: compaction, topic configs, the DLQ index, alerts (they may take seconds)."""
+        if snapshot.reachable:
             self._maybe_compact()
             self._maybe_read_configs(snapshot, deadline)
             self._index_dlqs(snapshot, deadline)
-        self._note_reachability(snapshot)
         self._alerts(snapshot, figures)
         self._note_collector()
         return snapshot
@@ -219,7 +235,15 @@ class Poller:
         return len(changed)
 
     async def run_cycle(self) -> ClusterSnapshot | None:
-        snapshot = await sync_to_async(self.cycle, thread_sensitive=False)()
+        stored = await sync_to_async(self.collect_and_store, thread_sensitive=False)()
+        if stored is None:
+            await self.publish()
+            return None
+        if not self._first_published:
+            # Open pages get the first snapshot now, not after the DLQ index and topic configs.
+            await self.publish()
+            self._first_published = True
+        snapshot = await sync_to_async(self.finish_cycle, thread_sensitive=False)(*stored)
         await self.publish()
         return snapshot
 

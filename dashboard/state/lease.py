@@ -3,6 +3,9 @@
 A poller renews its lease every cycle; another poller for the same cluster waits until the lease
 expires (its holder died or stopped) and then takes over. The database is the arbiter because it
 is shared by every process in both the embedded and the scaled-out setup.
+
+A lease left by a process of this host that no longer runs (killed, crashed) is taken at once:
+a restarted server must not wait out its previous self's lease before its first snapshot.
 """
 
 from __future__ import annotations
@@ -23,6 +26,21 @@ def owner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+def holder_gone(owner: str) -> bool:
+    """True when `owner` names a process of this host that has ended (its lease is a leftover)."""
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit() or int(pid_text) in (0, os.getpid()):
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # PermissionError: a process of another user has that pid, so it runs
+        return False
+    return False
+
+
 class Lease:
     def __init__(self, cluster: str, ttl_s: float, owner: str | None = None) -> None:
         self.cluster = cluster
@@ -40,8 +58,14 @@ class Lease:
             )
             if taken:
                 return True
-            if PollerLease.objects.filter(cluster=self.cluster).exists():
+            held = PollerLease.objects.filter(cluster=self.cluster).values_list("owner", flat=True).first()
+            if held is not None and not holder_gone(held):
                 return False
+            if held is not None:
+                taken = PollerLease.objects.filter(cluster=self.cluster, owner=held).update(
+                    owner=self.owner, expires_at=now + self.ttl
+                )
+                return bool(taken)
         try:
             with transaction.atomic():
                 PollerLease.objects.create(cluster=self.cluster, owner=self.owner, expires_at=now + self.ttl)

@@ -252,6 +252,18 @@ def topic_configs(cluster: str) -> dict:
     return _read(_key("configs", cluster)) or {}
 
 
+def save_dlq_scanned(cluster: str, scanned: dict[str, dict[int, int]]) -> None:
+    """How far the DLQ index has read each DLQ partition: {topic: {partition: next offset}}."""
+    try:
+        cache.set(_key("dlq-scanned", cluster), scanned, timeout=None)
+    except Exception as exc:  # noqa: BLE001 - cache down: the DLQ pages fall back to counting offsets
+        _cache_failed(exc)
+
+
+def dlq_scanned(cluster: str) -> dict[str, dict[int, int]]:
+    return _read(_key("dlq-scanned", cluster)) or {}
+
+
 def _read(key: str) -> Any:
     """One cache value, or None while the cache fails."""
     try:

@@ -6,7 +6,9 @@ from urllib.parse import urlencode
 
 from django import template
 
+from kafka_admin.dlq.conventions.registry import CONVENTIONS
 from kafka_admin.figures.status import duration_text
+from kafka_admin.snapshot import config_text
 from kafka_admin.snapshot.groups.registry import STATE_KINDS
 
 register = template.Library()
@@ -45,6 +47,35 @@ def duration(seconds: object) -> str:
     if s < 60:
         return f"{s:.0f} s"
     return duration_text(int(s), whole_seconds_below=60)
+
+
+@register.filter
+def millis(ms: object) -> str:
+    """A short time in milliseconds as people read it: 46 ms, 1.3 s."""
+    value = _number(ms)
+    if value is None:
+        return "—"
+    return f"{value:.0f} ms" if value < 1000 else duration(value / 1000)
+
+
+@register.filter
+def config_label(name: str) -> str:
+    """A topic setting's name in words (retention.ms -> "Keep records for")."""
+    return config_text.label(name)
+
+
+@register.filter
+def config_value(value: str | None, name: str) -> str:
+    """A topic setting's value in human units (retention.ms 86400000 -> "1 day")."""
+    return config_text.value_text(name, value)
+
+
+@register.filter
+def conventions_text(style: str) -> str:
+    """The header conventions that read a record ("spring+project") as words: "Spring's, the project's"."""
+    names = [] if style in ("", "none") else style.split("+")
+    words = [c.possessive if (c := CONVENTIONS.by_name(n)) else n for n in names]
+    return ", ".join(words) or "none recognised"
 
 
 @register.filter

@@ -1,7 +1,8 @@
 """The demo's schema-registry topics (only when the cluster has a registry, docs/schemas.md):
-Avro orders and Protobuf payments written with confluent-kafka's serializers, and one Avro order
-in fifty dead-lettered Spring-style, so the message browser, the DLQ pages and the schemas page
-have framed records to decode."""
+Avro orders and Protobuf payments written with confluent-kafka's serializers, Protobuf shipments
+framed as Confluent's Java serializer writes them (a .proto text schema importing another subject,
+the second message of its file), and one Avro order in fifty dead-lettered Spring-style, so the
+message browser, the DLQ pages and the schemas page have framed records to decode."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import json
 import random
 import time
 
-from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.schema_registry import Schema, SchemaReference, SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroSerializer
 from confluent_kafka.schema_registry.protobuf import ProtobufSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
@@ -18,11 +19,13 @@ from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from kafka_admin.demo.clients import ensure_topics, make_producer
 from kafka_admin.demo.workload import PRODUCE_TICK_S, Worker
 from kafka_admin.dlq import headers as dh
+from kafka_admin.schemas.protoc import ROOT_NAME, ProtoFiles, build
 
 ORDERS_AVRO = "orders-avro"
 PAYMENTS_PROTO = "payments-proto"
 ORDERS_AVRO_DLQ = "orders-avro-dlq"
-SCHEMA_TOPICS = {ORDERS_AVRO: 3, PAYMENTS_PROTO: 3, ORDERS_AVRO_DLQ: 1}
+SHIPMENTS_PROTO = "shipments-proto"
+SCHEMA_TOPICS = {ORDERS_AVRO: 3, PAYMENTS_PROTO: 3, ORDERS_AVRO_DLQ: 1, SHIPMENTS_PROTO: 1}
 RATE = 2.0  # records a second to each topic
 DEAD_EVERY = 50
 
@@ -53,6 +56,47 @@ def payment_class() -> type:
     return message_factory.GetMessageClass(pool.FindMessageTypeByName("demo.Payment"))
 
 
+ADDRESS_PROTO = """syntax = "proto3";
+package demo.common;
+
+message Address {
+  string city = 1;
+  string country = 2;
+}
+"""
+SHIPMENT_PROTO = """syntax = "proto3";
+package demo;
+
+import "demo/common/address.proto";
+import "google/protobuf/timestamp.proto";
+
+message Parcel {
+  int32 grams = 1;
+}
+
+message Shipment {
+  string shipment_id = 1;
+  string order_id = 2;
+  demo.common.Address to = 3;
+  repeated Parcel parcels = 4;
+  google.protobuf.Timestamp shipped_at = 5;
+}
+"""
+
+
+def shipment_sender(client: SchemaRegistryClient) -> tuple[type, bytes]:
+    """Register the shipment schema as .proto text with its reference, as the Java serializer does;
+    the message class (compiled here, no generated code) and the framing to put before each one."""
+    address = "demo/common/address.proto"  # the Java serializer's default reference subject name
+    client.register_schema(address, Schema(ADDRESS_PROTO, "PROTOBUF"))
+    version = client.get_latest_version(address).version
+    refs = [SchemaReference(address, address, version)]
+    sid = client.register_schema(f"{SHIPMENTS_PROTO}-value", Schema(SHIPMENT_PROTO, "PROTOBUF", refs))
+    _, pool = build(ProtoFiles(ROOT_NAME, {ROOT_NAME: SHIPMENT_PROTO, address: ADDRESS_PROTO}))
+    cls = message_factory.GetMessageClass(pool.FindMessageTypeByName("demo.Shipment"))
+    return cls, b"\x00" + sid.to_bytes(4, "big") + b"\x02\x02"  # message indexes [1]: Shipment
+
+
 def produce_schema_topics(w: Worker) -> None:
     """Write framed records to the schema topics until stopped (needs the cluster's registry)."""
     registry = w.config.schema_registry
@@ -63,6 +107,7 @@ def produce_schema_topics(w: Worker) -> None:
     to_avro = AvroSerializer(client, json.dumps(ORDER_SCHEMA))
     payment = payment_class()
     to_proto = ProtobufSerializer(payment, client, {"use.deprecated.format": False})
+    shipment, framing = shipment_sender(client)
     producer = make_producer(w.config, "demo-schema-producer")
     rng = random.Random()
     try:
@@ -85,9 +130,14 @@ def produce_schema_topics(w: Worker) -> None:
                     key=order_id.encode(),
                     value=to_proto(pay, SerializationContext(PAYMENTS_PROTO, MessageField.VALUE)),
                 )
+                ship = shipment(shipment_id=f"s-{sent:06d}", order_id=order_id)
+                ship.to.city, ship.to.country = rng.choice((("Lyon", "FR"), ("Graz", "AT"), ("Porto", "PT")))
+                ship.parcels.add(grams=rng.randint(100, 5_000))
+                ship.shipped_at.GetCurrentTime()
+                producer.produce(SHIPMENTS_PROTO, key=order_id.encode(), value=framing + ship.SerializeToString())
                 if sent % DEAD_EVERY == 0:
                     producer.produce(ORDERS_AVRO_DLQ, key=order_id.encode(), value=value, headers=_dead_headers())
-                w.stats.produced += 2
+                w.stats.produced += 3
                 sent += 1
             producer.poll(0)
             w.stop.wait(PRODUCE_TICK_S)

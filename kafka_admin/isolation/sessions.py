@@ -19,6 +19,10 @@ from kafka_admin.snapshot.collect import SnapshotCollector
 from kafka_admin.snapshot.model import ClusterSnapshot
 from kafka_admin.snapshot.topic_configs import TopicConfigs, describe_topic_configs
 
+# The poller's cycles wait this long for the offsets reader's start-up catch-up, then publish a
+# snapshot that shows its progress (a one-shot CLI cycle waits its whole budget instead).
+CATCH_UP_WAIT_S = 5.0
+
 
 class BrokerSession:
     """The broker reads of one poller: the snapshot, topic configs, DLQ records."""
@@ -26,7 +30,7 @@ class BrokerSession:
     def __init__(self, config: ClusterConfig) -> None:
         register_dataclasses(model, records_read)  # a compact, fast hand-off (handoff.py)
         self.config = config
-        self.collector = SnapshotCollector(config)
+        self.collector = SnapshotCollector(config, catch_up_wait_s=CATCH_UP_WAIT_S)
 
     def collect(self) -> ClusterSnapshot:
         return self.collector.collect()

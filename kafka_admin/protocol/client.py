@@ -22,6 +22,8 @@ from kafka_admin.protocol.schema import Message
 
 log = logging.getLogger(__name__)
 
+KEYS_PER_REQUEST = 1000  # groups per FindCoordinator and per describe request: answers stay small
+
 
 @dataclass(frozen=True, slots=True)
 class BrokerListing:
@@ -155,11 +157,15 @@ class GroupProtocolClient:
         failed: dict[str, str] = {}
         if not group_ids:
             return found, failed
+        coordinators: list[dict[str, Any]] = []
         with self._lock:
-            answer = self._call(
-                "bootstrap", messages.FIND_COORDINATOR, {"key_type": 0, "coordinator_keys": list(group_ids)}, timeout
-            )
-        for c in answer["coordinators"]:
+            for start in range(0, len(group_ids), KEYS_PER_REQUEST):
+                keys = list(group_ids[start : start + KEYS_PER_REQUEST])
+                answer = self._call(
+                    "bootstrap", messages.FIND_COORDINATOR, {"key_type": 0, "coordinator_keys": keys}, timeout
+                )
+                coordinators.extend(answer["coordinators"])
+        for c in coordinators:
             if c["error_code"]:
                 failed[c["key"]] = str(KafkaProtocolError(c["error_code"], "FindCoordinator", c["error_message"]))
             else:
@@ -188,10 +194,12 @@ class GroupProtocolClient:
         answers: list[dict[str, Any]] = []
         with self._lock:
             for node, ids in sorted(by_node.items()):
-                try:
-                    answers.extend(self._call(node, message, values(ids), timeout)["groups"])
-                except (OSError, UnsupportedApi, KafkaProtocolError, ValueError) as exc:
-                    failed.update(dict.fromkeys(ids, f"{message.name} on broker {node}: {exc}"))
+                for start in range(0, len(ids), KEYS_PER_REQUEST):
+                    chunk = ids[start : start + KEYS_PER_REQUEST]
+                    try:
+                        answers.extend(self._call(node, message, values(chunk), timeout)["groups"])
+                    except (OSError, UnsupportedApi, KafkaProtocolError, ValueError) as exc:
+                        failed.update(dict.fromkeys(chunk, f"{message.name} on broker {node}: {exc}"))
         return answers, failed
 
     def describe_share_groups(
@@ -226,3 +234,31 @@ class GroupProtocolClient:
         return self.per_coordinator(
             messages.DESCRIBE_GROUPS, ids, lambda chunk: {"groups": chunk}, timeout, coordinators
         )
+
+    def describe_consumer_groups(
+        self, ids: Sequence[str], timeout: float, coordinators: tuple[dict[str, int], dict[str, str]] | None = None
+    ) -> tuple[list[dict[str, Any]], dict[str, str]]:
+        """ConsumerGroupDescribe (KIP-848 groups), many groups a request to each coordinator."""
+        return self.per_coordinator(
+            messages.CONSUMER_GROUP_DESCRIBE, ids, lambda chunk: {"group_ids": chunk}, timeout, coordinators
+        )
+
+    def commit_offsets(self, node: int, group: str, offsets: dict[str, dict[int, int]], timeout: float) -> list[str]:
+        """OffsetCommit of a memberless group at its coordinator `node`; the partitions' errors, if any.
+
+        For seeding benchmarks and tests many groups fast; the dashboard's own writes go through
+        kafka_admin/offset_write.py.
+        """
+        topics = [
+            {"name": t, "partitions": [{"partition_index": p, "committed_offset": o} for p, o in sorted(parts.items())]}
+            for t, parts in offsets.items()
+        ]
+        values = {"group_id": group, "generation_id_or_member_epoch": -1, "member_id": "", "topics": topics}
+        with self._lock:
+            answer = self._call(node, messages.OFFSET_COMMIT, values, timeout)
+        return [
+            f"{t['name']}/{p['partition_index']}: {KafkaProtocolError(p['error_code'], 'OffsetCommit')}"
+            for t in answer["topics"]
+            for p in t["partitions"]
+            if p["error_code"]
+        ]

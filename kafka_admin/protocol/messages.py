@@ -360,3 +360,92 @@ DESCRIBE_GROUPS = Message(
         ),
     ),
 )
+
+_CONSUMER_ASSIGNMENT = (
+    F("TopicPartitions", "[]", fields=(F("TopicId", "uuid"), F("TopicName", "string"), F("Partitions", "[]int32"))),
+)
+
+# KIP-848 consumer groups, many a request (the admin client sends one request per group).
+CONSUMER_GROUP_DESCRIBE = Message(
+    "ConsumerGroupDescribe",
+    69,
+    (0, 1),
+    0,
+    request=(F("GroupIds", "[]string"), F("IncludeAuthorizedOperations", "bool")),
+    response=(
+        F("ThrottleTimeMs", "int32"),
+        F(
+            "Groups",
+            "[]",
+            fields=(
+                F("ErrorCode", "int16"),
+                F("ErrorMessage", "string", nullable="0+"),
+                F("GroupId", "string"),
+                F("GroupState", "string"),
+                F("GroupEpoch", "int32"),
+                F("AssignmentEpoch", "int32"),
+                F("AssignorName", "string"),
+                F(
+                    "Members",
+                    "[]",
+                    fields=(
+                        F("MemberId", "string"),
+                        F("InstanceId", "string", nullable="0+"),
+                        F("RackId", "string", nullable="0+"),
+                        F("MemberEpoch", "int32"),
+                        F("ClientId", "string"),
+                        F("ClientHost", "string"),
+                        F("SubscribedTopicNames", "[]string"),
+                        F("SubscribedTopicRegex", "string", nullable="0+"),
+                        F("Assignment", "{}", fields=_CONSUMER_ASSIGNMENT),
+                        F("TargetAssignment", "{}", fields=_CONSUMER_ASSIGNMENT),
+                        F("MemberType", "int8", "1+", default=-1),
+                    ),
+                ),
+                F("AuthorizedOperations", "int32", default=-(2**31)),
+            ),
+        ),
+    ),
+)
+
+# For seeding benchmarks and tests: one group's offsets a request, no member (generation -1).
+OFFSET_COMMIT = Message(
+    "OffsetCommit",
+    8,
+    (8, 9),
+    8,
+    request=(
+        F("GroupId", "string"),
+        F("GenerationIdOrMemberEpoch", "int32", default=-1),
+        F("MemberId", "string"),
+        F("GroupInstanceId", "string", nullable="0+"),
+        F(
+            "Topics",
+            "[]",
+            fields=(
+                F("Name", "string"),
+                F(
+                    "Partitions",
+                    "[]",
+                    fields=(
+                        F("PartitionIndex", "int32"),
+                        F("CommittedOffset", "int64"),
+                        F("CommittedLeaderEpoch", "int32", default=-1),
+                        F("CommittedMetadata", "string", nullable="0+"),
+                    ),
+                ),
+            ),
+        ),
+    ),
+    response=(
+        F("ThrottleTimeMs", "int32"),
+        F(
+            "Topics",
+            "[]",
+            fields=(
+                F("Name", "string"),
+                F("Partitions", "[]", fields=(F("PartitionIndex", "int32"), F("ErrorCode", "int16"))),
+            ),
+        ),
+    ),
+)

@@ -9,6 +9,7 @@ version is one line.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -58,15 +59,20 @@ class Field:
         if element in ("", "{}") and not self.fields:
             raise ValueError(f"struct field {self.name} declares no fields")
 
-    @property
+    @functools.cached_property
     def key(self) -> str:
         return snake(self.name)
 
     def present(self, version: int) -> bool:
-        return version in Versions.parse(self.versions)
+        return version in _versions(self.versions)
 
     def nullable_in(self, version: int) -> bool:
-        return version in Versions.parse(self.nullable)
+        return version in _versions(self.nullable)
+
+
+@functools.cache
+def _versions(text: str) -> Versions:
+    return Versions.parse(text)
 
 
 def snake(name: str) -> str:
@@ -140,14 +146,43 @@ def _write_primitive(out: Writer, kind: str, value: Any, flexible: bool) -> None
         out.int(kind, value)
 
 
+_Step = tuple[str, Any, Any]  # (key, how to read it or None when absent, the default)
+_Plan = tuple[Any, tuple[_Step, ...], dict[int, Field]]
+_PLANS: dict[tuple[int, int], _Plan] = {}
+
+
+def _step(f: Field, version: int) -> _Step:
+    """A field's key and reader for one version: primitives read straight off the Reader."""
+    if not f.present(version) or f.tag is not None:
+        return f.key, None, f.default
+    if f.type == "string" and not f.nullable_in(version):
+        return f.key, lambda r, fl: r.string(fl), None
+    if f.type in ("int8", "int16", "int32", "int64", "uint16"):
+        kind = f.type
+        return f.key, lambda r, fl: r.int(kind), None
+    return f.key, lambda r, fl: _read_value(r, f, version, fl), None
+
+
+def _plan(fields: Fields, version: int) -> _Plan:
+    """(fields, each field's step, the tagged fields by tag) of one version, kept: a list of
+    thousands of structs decodes with one plan (the fields object is checked, not hashed)."""
+    key = (id(fields), version)
+    plan = _PLANS.get(key)
+    if plan is None or plan[0] is not fields:
+        plan = (
+            fields,
+            tuple(_step(f, version) for f in fields),
+            {f.tag: f for f in fields if f.tag is not None and f.present(version)},
+        )
+        _PLANS[key] = plan
+    return plan
+
+
 def _read_struct(reader: Reader, fields: Fields, version: int, flexible: bool) -> dict[str, Any]:
     value: dict[str, Any] = {}
-    tagged = {f.tag: f for f in fields if f.tag is not None and f.present(version)}
-    for f in fields:
-        if f.present(version) and f.tag is None:
-            value[f.key] = _read_value(reader, f, version, flexible)
-        else:
-            value[f.key] = f.default
+    _, steps, tagged = _plan(fields, version)
+    for key, read, default in steps:
+        value[key] = default if read is None else read(reader, flexible)
     if flexible:
         for _ in range(reader.uvarint()):
             tag, size = reader.uvarint(), reader.uvarint()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from confluent_kafka.schema_registry import SchemaRegistryError
 
-from kafka_admin.schemas.decoder import SchemaDecoder, record_name
+from kafka_admin.schemas.decoder import SchemaDecoder
 from kafka_admin.schemas.wire import framing, subject_for
 
 MAX_SUBJECTS = 200
@@ -105,7 +105,7 @@ def refused_schemas(
         schema = decoder.schema(sid)
         if schema is None:
             continue  # unknown or unreachable: the record pages say why
-        subject = subject_for(decoder.config.subject_strategy, target_topic, False, record_name(schema))
+        subject = subject_for(decoder.config.subject_strategy, target_topic, False, decoder.record_name(sid))
         if not subject:
             continue
         try:

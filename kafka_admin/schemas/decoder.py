@@ -7,15 +7,14 @@ an unreachable registry, an unknown id, a deleted subject or garbage after the m
 back as Decoded(reason=...), and the caller shows the bytes. After a failed connection the
 decoder does not ask again for BACKOFF_S, so a page of 100 records meets one timeout, not 100.
 
-Protobuf needs no generated classes: the registered schema (a serialized FileDescriptorProto,
-which is what confluent-kafka's serializer registers) is turned into descriptors and a message
-class at run time.
+Protobuf needs no generated classes: the registered schema (.proto text, as Confluent's Java
+serializer registers it, or a serialized FileDescriptorProto, as confluent-kafka's does), with the
+subject versions it references, becomes descriptors and a message class at run time, once per id
+(protoc.py compiles text, bounded; a schema that does not compile is remembered as such).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
 import decimal
 import functools
@@ -38,9 +37,10 @@ from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.schema_registry.json_schema import JSONDeserializer
 from confluent_kafka.schema_registry.protobuf import ProtobufDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
-from google.protobuf import descriptor_pb2, descriptor_pool, json_format, message_factory
+from google.protobuf import descriptor_pb2, json_format, message_factory
 from google.protobuf.descriptor import Descriptor
 
+from kafka_admin.schemas.protoc import ProtoSchemaError, Reference, build, gather, serialized
 from kafka_admin.schemas.settings import RegistryConfig
 from kafka_admin.schemas.wire import Decoded, framing, message_indexes, subject_for
 
@@ -79,6 +79,9 @@ class _Entry:
     descriptors: dict[tuple[int, ...], Descriptor] = field(default_factory=dict)
     pool: Any = None
     file: descriptor_pb2.FileDescriptorProto | None = None
+    proto_error: ProtoSchemaError | None = None  # why it gives no descriptors (until proto_retry_at)
+    proto_retry_at: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock)  # one compile per id at a time
 
 
 class SchemaDecoder:
@@ -110,6 +113,8 @@ class SchemaDecoder:
             key, record_name = self._message_key(entry, fmt, data)
             decode = self._deserializer(entry, fmt, key)
             text = to_json(decode(bytes(data)))
+        except ProtoSchemaError as exc:
+            return Decoded(sid, format=fmt, reason=_cut(f"schema id {sid} gives no Protobuf descriptors: {exc}"))
         except Exception as exc:  # noqa: BLE001 - a deserializer may raise anything on garbage
             return Decoded(sid, format=fmt, reason=_cut(f"does not decode with schema id {sid} ({fmt}): {exc}"))
         subject, version, note = self._holder(entry, topic, is_key, record_name)
@@ -203,20 +208,71 @@ class SchemaDecoder:
             made = lambda b: js(b, ctx)  # noqa: E731
         elif fmt == "PROTOBUF":
             cls = message_factory.GetMessageClass(self._descriptor(entry, key))
-            pb = ProtobufDeserializer(cls, {}, self.client)
+            # No client: the class is already the writer's; it only reads the framing, asks nothing.
+            pb = ProtobufDeserializer(cls, {}, None)
             made = lambda b: json_format.MessageToDict(pb(b, None), preserving_proto_field_name=True)  # noqa: E731
         else:
             raise ValueError(f"schema type {fmt} is not supported")
         entry.deserializers[key] = made
         return made
 
+    def _protobuf(self, entry: _Entry) -> tuple[descriptor_pb2.FileDescriptorProto, Any]:
+        """The schema's file descriptor and pool, built once (a failure is kept, and raised again)."""
+        with entry.lock:
+            if entry.file is not None:
+                return entry.file, entry.pool
+            if entry.proto_error is not None and entry.proto_retry_at > time.monotonic():
+                raise entry.proto_error
+            refs = [Reference(r.name, r.subject, r.version) for r in entry.schema.references or []]
+            try:
+                entry.file, entry.pool = build(gather(entry.schema.schema_str or "", refs, self._reference))
+            except ProtoSchemaError as exc:
+                entry.proto_error = exc
+                entry.proto_retry_at = float("inf") if exc.lasting else time.monotonic() + BACKOFF_S
+                raise
+            entry.proto_error = None
+            return entry.file, entry.pool
+
+    def _reference(self, subject: str, version: int) -> tuple[str, list[Reference]]:
+        """A referenced subject version's schema text and references (confluent-kafka caches them)."""
+        try:
+            self.requests += 1
+            found = self.client.get_version(subject, version)
+        except SchemaRegistryError as exc:
+            if exc.http_status_code == 404:
+                raise ProtoSchemaError(
+                    f"the schema references {subject} v{version}, which the registry does not hold"
+                ) from None
+            raise ProtoSchemaError(
+                _cut(f"the schema registry answered {exc.http_status_code} for {subject} v{version}"), lasting=False
+            ) from None
+        except Exception as exc:  # noqa: BLE001 - connection refused, timeout, TLS, bad JSON...
+            reason = _cut(f"schema registry unreachable ({type(exc).__name__}: {exc})")
+            with self._lock:
+                self._down_until = time.monotonic() + BACKOFF_S
+                self._down_reason = reason
+            raise ProtoSchemaError(reason, lasting=False) from None
+        refs = [Reference(r.name, r.subject, r.version) for r in found.schema.references or []]
+        return found.schema.schema_str or "", refs
+
+    def record_name(self, sid: int) -> str | None:
+        """The record name of schema `sid` for the record strategies (compiles .proto text once)."""
+        entry = self._entry(sid)
+        if isinstance(entry, str):
+            return None
+        if (entry.schema.schema_type or "AVRO") != "PROTOBUF":
+            return record_name(entry.schema)
+        try:
+            return _first_message(self._protobuf(entry)[0])
+        except ProtoSchemaError:
+            return None
+
     def _descriptor(self, entry: _Entry, key: tuple[int, ...]) -> Descriptor:
         found = entry.descriptors.get(key)
         if found is not None:
             return found
-        if entry.file is None:
-            entry.file, entry.pool = _file_descriptor(entry.schema.schema_str or "")
-        message: Any = entry.file
+        file, pool = self._protobuf(entry)
+        message: Any = file
         names = []
         for index in key:
             top = isinstance(message, descriptor_pb2.FileDescriptorProto)
@@ -225,44 +281,25 @@ class SchemaDecoder:
                 raise ValueError(f"message index {index} is out of range for the registered schema")
             message = children[index]
             names.append(message.name)
-        full = ".".join(([entry.file.package] if entry.file.package else []) + names)
-        desc = entry.pool.FindMessageTypeByName(full)
+        full = ".".join(([file.package] if file.package else []) + names)
+        desc = pool.FindMessageTypeByName(full)
         entry.descriptors[key] = desc
         return desc
 
 
-def _file_descriptor(schema_str: str) -> tuple[descriptor_pb2.FileDescriptorProto, Any]:
-    """A registered Protobuf schema in its serialized form (base64 FileDescriptorProto) as descriptors."""
-    try:
-        raw = base64.b64decode(schema_str, validate=True)
-        fdp = descriptor_pb2.FileDescriptorProto.FromString(raw)
-    except (binascii.Error, ValueError) as exc:
-        raise ValueError("the registry holds this Protobuf schema as .proto text, not its serialized form") from exc
-    pool = descriptor_pool.DescriptorPool()
-    default = descriptor_pool.Default()
-    for dep in fdp.dependency:  # well-known types (google/protobuf/*.proto) come from protobuf itself
-        try:
-            known = default.FindFileByName(dep)
-        except KeyError:
-            raise ValueError(f"the schema imports {dep}, a schema reference this dashboard does not resolve") from None
-        proto = descriptor_pb2.FileDescriptorProto()
-        known.CopyToProto(proto)
-        pool.Add(proto)
-    pool.Add(fdp)
-    return fdp, pool
-
-
 def record_name(schema: Schema) -> str | None:
-    """The record name the record strategies use: Avro's full name, the first Protobuf message, a JSON title."""
+    """The record name the record strategies use: Avro's full name, a JSON title, the first message
+    of a serialized Protobuf schema (for .proto text, SchemaDecoder.record_name compiles it)."""
     kind = schema.schema_type or "AVRO"
     if kind == "AVRO":
         return _avro_name(schema.schema_str)
     if kind == "JSON":
         return _json_title(schema.schema_str)
-    try:
-        fdp, _ = _file_descriptor(schema.schema_str or "")
-    except ValueError:
-        return None
+    fdp = serialized(schema.schema_str or "")
+    return _first_message(fdp) if fdp is not None else None
+
+
+def _first_message(fdp: descriptor_pb2.FileDescriptorProto) -> str | None:
     if not fdp.message_type:
         return None
     return f"{fdp.package}.{fdp.message_type[0].name}" if fdp.package else fdp.message_type[0].name

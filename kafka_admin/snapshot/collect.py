@@ -8,6 +8,7 @@ resolved with its error recorded, so one bad group or topic never blanks the res
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
@@ -21,14 +22,26 @@ from kafka_admin.clients import error_text, make_admin
 from kafka_admin.config import ClusterConfig
 from kafka_admin.protocol.client import GroupProtocolClient, ListResult
 from kafka_admin.snapshot.groups.base import Ends, GroupCycle, GroupReads, ListedGroup
+from kafka_admin.snapshot.groups.describe_cache import DescriptionCache
 from kafka_admin.snapshot.groups.listing import broker_listing, listed_groups
 from kafka_admin.snapshot.groups.registry import GROUP_TYPES, GroupTypes
-from kafka_admin.snapshot.model import Broker, ClusterSnapshot, Group, PartitionInfo, SnapshotError, Topic
+from kafka_admin.snapshot.model import (
+    Broker,
+    ClusterSnapshot,
+    Group,
+    OffsetsSource,
+    PartitionInfo,
+    SnapshotError,
+    Topic,
+)
 from kafka_admin.snapshot.offsets_topic import OffsetsTopicReader
 from kafka_admin.snapshot.record_times import RecordTimes
+from kafka_admin.snapshot.request_stats import RequestStats
 
 INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state", "__share_group_state"})
 _OffsetFutures = dict[TopicPartition, Future]
+PROBE_WAIT_S = 5.0  # auto source: how long a cycle waits to learn whether __consumer_offsets is readable
+REPROBE_S = 600.0  # auto source: after a refusal, how long before the topic is tried again
 
 
 def is_internal_topic(name: str) -> bool:
@@ -39,14 +52,30 @@ def is_internal_topic(name: str) -> bool:
 class SnapshotCollector:
     """Holds one AdminClient for a cluster and collects snapshots with it, cycle after cycle."""
 
-    def __init__(self, config: ClusterConfig, group_types: GroupTypes = GROUP_TYPES) -> None:
+    def __init__(
+        self,
+        config: ClusterConfig,
+        group_types: GroupTypes = GROUP_TYPES,
+        *,
+        count_requests: bool = False,
+        catch_up_wait_s: float | None = None,
+    ) -> None:
+        """`count_requests`: librdkafka counts every request of the admin client and the offsets
+        reader (requests_sent()), for benchmarks and tests. `catch_up_wait_s`: how long a cycle
+        waits for the offsets reader's start-up catch-up before it returns a snapshot that shows
+        the progress (None: the whole cycle budget, for one-shot commands that want full data)."""
         self.config = config
+        self.catch_up_wait_s = catch_up_wait_s
         self.group_types = group_types
         self._last_transport_error: str | None = None
-        self._admin = make_admin(config, on_error=self._remember_error)
+        self.admin_stats = RequestStats() if count_requests else None
+        self.reader_stats = RequestStats() if count_requests else None
+        self._admin = self._make_admin()
         self._replace_client = False
         self.protocol = GroupProtocolClient(config)
         self._offsets_reader: OffsetsTopicReader | None = None
+        self.descriptions = DescriptionCache()
+        self._refused: tuple[float, str] | None = None  # auto source: when and why the topic was refused
         self.record_times = RecordTimes(config)
 
     def _remember_error(self, err: Any) -> None:
@@ -54,7 +83,7 @@ class SnapshotCollector:
 
     def collect(self) -> ClusterSnapshot:
         if self._replace_client:
-            self._admin = make_admin(self.config, on_error=self._remember_error)
+            self._admin = self._make_admin()
             self._replace_client = False
         snapshot = _Cycle(self.config, self._admin, self).run()
         # A new client after an unreachable cycle bootstraps afresh (the brokers may have moved):
@@ -62,11 +91,50 @@ class SnapshotCollector:
         self._replace_client = not snapshot.reachable
         return self.record_times.annotate(snapshot)  # exact time lag beyond the timeline
 
+    def _make_admin(self) -> AdminClient:
+        overrides = self.admin_stats.overrides() if self.admin_stats is not None else {}
+        return make_admin(self.config, on_error=self._remember_error, **overrides)
+
     def offsets_reader(self) -> OffsetsTopicReader:
         """The __consumer_offsets reader of the offsets-topic source, created on first use."""
         if self._offsets_reader is None:
-            self._offsets_reader = OffsetsTopicReader(self.config)
+            overrides = self.reader_stats.overrides() if self.reader_stats is not None else None
+            self._offsets_reader = OffsetsTopicReader(self.config, client_overrides=overrides)
         return self._offsets_reader
+
+    def requests_sent(self, timeout: float = 5.0) -> dict[str, int]:
+        """Requests sent so far, by client: librdkafka's counts as of now (count_requests=True), and
+        the codec's own. The difference of two calls is what was sent in between."""
+        if self.admin_stats is None or self.reader_stats is None:
+            raise RuntimeError("the collector was made without count_requests")
+        now = time.monotonic()
+        out = {"admin": self.admin_stats.sent_after(now, timeout, self._admin.poll), "protocol": self.protocol.requests}
+        out["reader"] = self.reader_stats.sent_after(now, timeout) if self._offsets_reader is not None else 0
+        return out
+
+    def offsets_source(self, remaining: float) -> tuple[str, str | None]:
+        """(the source this cycle uses, why the admin source stands in for the wanted one).
+
+        auto: the offsets-topic source once its reader is not refused; a refusal (an ACL) closes
+        the reader and the admin source is used, the topic tried again after REPROBE_S.
+        """
+        wanted = self.config.offsets_source
+        if wanted != "auto":
+            return wanted, None
+        if self._refused is not None:
+            at, why = self._refused
+            if time.monotonic() - at < REPROBE_S:
+                return "admin", why
+            self._refused = None
+        denied = self.offsets_reader().probe(min(PROBE_WAIT_S, remaining))
+        if denied is None:
+            return "offsets-topic", None
+        why = f"reading __consumer_offsets is not allowed ({denied}): committed offsets are read group by group"
+        self._refused = (time.monotonic(), why)
+        if self._offsets_reader is not None:
+            self._offsets_reader.close()
+            self._offsets_reader = None
+        return "admin", why
 
     def close(self) -> None:
         """Stop the offsets reader, if any, the time-lag reader and the codec's connections (the
@@ -90,6 +158,9 @@ class _Cycle:
         self.config = config
         self.admin = admin
         self.owner = owner
+        self.descriptions = owner.descriptions
+        self.catch_up_wait_s = owner.catch_up_wait_s if owner.catch_up_wait_s is not None else config.cycle_timeout_s
+        self.source_note: str | None = None
         self.protocol = owner.protocol
         self.group_types = owner.group_types
         self.timeout = config.request_timeout_s
@@ -118,8 +189,25 @@ class _Cycle:
             duration_ms=(time.monotonic() - self.t0) * 1000,
             requests=self.requests,
             errors=tuple(self.errors),
+            offsets_source=self.source_status() if fields.get("reachable") else None,
             **fields,
         )
+
+    def source_status(self) -> OffsetsSource:
+        if self.config.offsets_source != "offsets-topic":
+            return OffsetsSource("admin", note=self.source_note)
+        reader = self.offsets_reader()
+        done, total = reader.progress()
+        return OffsetsSource("offsets-topic", reader.caught_up, done, total)
+
+    def resolve_source(self) -> None:
+        """auto: this cycle reads committed offsets from the source the collector picks (probed)."""
+        source, note = self.owner.offsets_source(self.remaining())
+        if source != self.config.offsets_source:
+            self.config = dataclasses.replace(self.config, offsets_source=source)
+        if note is not None:
+            self.source_note = note
+            self.error("offsets", "__consumer_offsets", note)
 
     def run(self) -> ClusterSnapshot:
         self.requests += 1
@@ -129,11 +217,10 @@ class _Cycle:
             return self.unreachable(exc)
         brokers = tuple(sorted((Broker(n.id, n.host, n.port, n.rack) for n in cluster.nodes), key=lambda b: b.id))
         controller_id = cluster.controller.id if cluster.controller is not None else None
+        self.resolve_source()  # the reader starts (once) before the metadata reads: it catches up meanwhile
         if self.config.offsets_source == "offsets-topic":
-            self.offsets_reader()  # started (once) before the metadata reads: it catches up meanwhile
+            self.offsets_reader()
 
-        self.requests += len(brokers) or 1
-        groups_future = self.admin.list_consumer_groups(request_timeout=self.timeout)
         topics = self.read_topics()
         watermarks_start, watermarks_end = self.read_watermarks(topics)
         topics = tuple(
@@ -154,7 +241,7 @@ class _Cycle:
             )
             for t in topics
         )
-        groups = self.read_groups(groups_future, watermarks_end, {b.id: (b.host, b.port) for b in brokers})
+        groups = self.read_groups(watermarks_end, {b.id: (b.host, b.port) for b in brokers})
         return self.finish(
             reachable=True,
             cluster_id=cluster.cluster_id,
@@ -229,10 +316,15 @@ class _Cycle:
             self.error("partition", shown, f"{which} offset unavailable: {message}")
         return out
 
-    def read_groups(self, listing_future: Future, ends: Ends, brokers: dict[int, tuple[str, int]]) -> tuple[Group, ...]:
+    def read_groups(self, ends: Ends, brokers: dict[int, tuple[str, int]]) -> tuple[Group, ...]:
+        """The codec's ListGroups v5 names every group of every type with the broker's spelling; the
+        admin listing is asked only when the codec's is incomplete (an old broker, one that failed)."""
         broker = broker_listing(self, brokers)
+        if broker is not None and not broker.errors and broker.version is not None and broker.version >= 5:
+            return read_listed(self, (), ends, broker)
+        self.requests += len(brokers) or 1
         try:
-            listing = listing_future.result(timeout=self.remaining())
+            listing = self.admin.list_consumer_groups(request_timeout=self.timeout).result(timeout=self.remaining())
         except Exception as exc:  # noqa: BLE001 - recorded, the rest of the snapshot stands
             self.error("groups", "*", exc)
             if broker is None:

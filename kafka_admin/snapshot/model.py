@@ -190,6 +190,22 @@ class SnapshotError:
 
 
 @dataclass(frozen=True, slots=True)
+class OffsetsSource:
+    """Where this snapshot's committed offsets came from, and how far the start-up read has got.
+
+    `read`/`total`: records of __consumer_offsets read of those there were when the reader started
+    (the start-up catch-up), so a page can show progress instead of a blank; `note` says why the
+    admin source is used when the offsets-topic source was wanted.
+    """
+
+    source: str  # "admin" or "offsets-topic"
+    caught_up: bool = True
+    read: int = 0
+    total: int = 0
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ClusterSnapshot:
     cluster: str
     collected_at: datetime
@@ -203,6 +219,7 @@ class ClusterSnapshot:
     groups: tuple[Group, ...] = ()
     errors: tuple[SnapshotError, ...] = field(default=())
     record_times: tuple[RecordTime, ...] = ()
+    offsets_source: OffsetsSource | None = None
 
     def topic(self, name: str) -> Topic | None:
         return next((t for t in self.topics if t.name == name), None)
@@ -327,7 +344,14 @@ def snapshot_to_dict(s: ClusterSnapshot) -> dict[str, Any]:
         "groups": [group_to_dict(g) for g in s.groups],
         "errors": [error_to_dict(e) for e in s.errors],
         "record_times": [record_time_to_dict(r) for r in s.record_times],
+        "offsets_source": offsets_source_to_dict(s.offsets_source),
     }
+
+
+def offsets_source_to_dict(o: OffsetsSource | None) -> dict[str, Any] | None:
+    if o is None:
+        return None
+    return {"source": o.source, "caught_up": o.caught_up, "read": o.read, "total": o.total, "note": o.note}
 
 
 def snapshot_from_dict(d: dict[str, Any]) -> ClusterSnapshot:
@@ -404,4 +428,5 @@ def snapshot_from_dict(d: dict[str, Any]) -> ClusterSnapshot:
             )
             for r in d.get("record_times", [])
         ),
+        offsets_source=OffsetsSource(**d["offsets_source"]) if d.get("offsets_source") else None,
     )

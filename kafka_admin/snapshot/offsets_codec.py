@@ -136,9 +136,15 @@ class GroupMetadataKey:
 
 @dataclass(frozen=True, slots=True)
 class OtherKey:
-    """Any other record type: the new coordinator's consumer, share and streams group records."""
+    """Any other record type: the new coordinator's consumer, share and streams group records.
+
+    Every such key (types 3 to 23 in Kafka 4.3: ConsumerGroupMetadataKey, ...MemberMetadataKey,
+    ...TargetAssignment*Key, ShareGroup*, StreamsGroup*) begins with the GroupId; `group` is None
+    when the key does not parse that way (a future type laid out otherwise).
+    """
 
     record_type: int
+    group: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +194,11 @@ def decode_key(data: bytes | None) -> OffsetCommitKey | GroupMetadataKey | Other
         return GroupMetadataKey(buf.string(False))  # type: ignore[arg-type]
     if record_type < 0:
         raise MalformedRecord(f"negative record type {record_type}")
-    return OtherKey(record_type)
+    try:
+        group = buf.string(False)
+    except MalformedRecord:
+        group = None
+    return OtherKey(record_type, group)
 
 
 def _value_version(buf: _Buffer, newest: int) -> tuple[int, bool]:
@@ -273,6 +283,11 @@ class OffsetsState:
 
     offsets: dict[str, dict[TP, tuple[int, int]]] = field(default_factory=dict)
     group_types: dict[str, str] = field(default_factory=dict)
+    # Membership changes: every group record that is not an offset commit (a classic group's
+    # metadata, any KIP-848 consumer/share/streams group record, their tombstones) stamps its group
+    # with the next sequence number, so a reader of the state can ask which groups changed since.
+    changed: dict[str, int] = field(default_factory=dict)
+    sequence: int = 0
     records: int = 0
     malformed: int = 0
     skipped: int = 0
@@ -287,9 +302,12 @@ class OffsetsState:
             if isinstance(decoded, OffsetCommitKey):
                 self._apply_offset(decoded, value)
             elif isinstance(decoded, GroupMetadataKey):
+                self._mark_changed(decoded.group)
                 self._apply_group(decoded, value)
             else:
                 self.skipped += 1
+                if decoded.group is not None:
+                    self._mark_changed(decoded.group)
         except MalformedRecord as exc:
             self.malformed += 1
             self.last_malformed = str(exc)
@@ -314,6 +332,14 @@ class OffsetsState:
             self.group_types.pop(key.group, None)
             return
         self.group_types[key.group] = sys.intern(decode_group_value(value).protocol_type)
+
+    def _mark_changed(self, group: str) -> None:
+        self.sequence += 1
+        self.changed[group] = self.sequence
+
+    def changed_since(self, sequence: int) -> set[str]:
+        """The groups whose membership records arrived after `sequence` (a value of `sequence`)."""
+        return {g for g, s in self.changed.items() if s > sequence}
 
     def committed(self, group: str) -> dict[TP, int]:
         return {tp: offset for tp, (offset, _) in self.offsets.get(group, {}).items()}

@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 OFFSETS_TOPIC = "__consumer_offsets"
 ENDS_REFRESH_S = 2.0  # how often the thread reads the end offsets cached from fetch responses
 READER_GROUP_ID = "kafka-dashboard.offsets-reader"  # librdkafka wants one; never joined, never committed
+_DENIED = frozenset({KafkaError.TOPIC_AUTHORIZATION_FAILED, KafkaError.CLUSTER_AUTHORIZATION_FAILED})
 
 # --- the reader ------------------------------------------------------------------------------------
 
@@ -65,6 +66,7 @@ class OffsetsTopicReader:
         topic: str = OFFSETS_TOPIC,
         retry_interval_s: float = 5.0,
         batch: int = 1000,
+        client_overrides: Mapping[str, Any] | None = None,
     ) -> None:
         self.config = config
         self.topic = topic
@@ -82,6 +84,8 @@ class OffsetsTopicReader:
         self._ends: dict[int, int] = {}  # newest end offset known per partition
         self._eof_at: dict[int, float] = {}  # monotonic time the reader last reached a partition's end
         self._caught_up = False
+        self._readable = False  # a fetch answered (a record or the end), or the topic is absent
+        self._denied: str | None = None  # the broker refused to describe or read the topic
         self._created = time.monotonic()
         self._catch_up_s: float | None = None
         self._errors = 0
@@ -96,6 +100,7 @@ class OffsetsTopicReader:
                 "isolation.level": "read_committed",
                 "enable.partition.eof": True,
                 "client.id": f"kafka-dashboard-offsets-reader-{config.name}",
+                **(client_overrides or {}),
             }
         )
         conf["logger"] = logging.getLogger("kafka_admin.librdkafka")
@@ -109,6 +114,13 @@ class OffsetsTopicReader:
     def caught_up(self) -> bool:
         with self._cond:
             return self._caught_up
+
+    def probe(self, timeout: float) -> str | None:
+        """Why the topic cannot be read (an ACL refused it), or None: it can, or it is not known yet
+        within `timeout` (then the catch-up's progress tells the rest)."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._readable or self._denied is not None or self._stop.is_set(), timeout)
+            return None if self._readable else self._denied
 
     def wait_caught_up(self, timeout: float) -> bool:
         """True once the start-up catch-up is done (waits up to `timeout` seconds for it)."""
@@ -152,6 +164,11 @@ class OffsetsTopicReader:
         """(offset, commit timestamp in ms) per partition: the commit history lag evaluation can use."""
         with self._cond:
             return dict(self._state.offsets.get(group, {}))
+
+    def changes(self, since: int) -> tuple[int, set[str]]:
+        """(the state's sequence now, the groups whose membership records came after `since`)."""
+        with self._cond:
+            return self._state.sequence, self._state.changed_since(since)
 
     def groups(self) -> set[str]:
         with self._cond:
@@ -238,16 +255,28 @@ class OffsetsTopicReader:
             self._last_error = message
         log.warning("offsets reader (%s): %s", self.config.name, message)
 
+    def _deny(self, message: str) -> None:
+        with self._cond:
+            first = self._denied is None
+            self._denied = message
+            self._cond.notify_all()
+        if first:
+            log.warning("offsets reader (%s): %s cannot be read: %s", self.config.name, self.topic, message)
+
     def _assign(self) -> bool:
         timeout = self.config.request_timeout_s
         metadata = self._consumer.list_topics(self.topic, timeout=timeout)
         tmeta = metadata.topics.get(self.topic)
+        if tmeta is not None and tmeta.error is not None and tmeta.error.code() in _DENIED:
+            self._deny(tmeta.error.str())
+            return False
         missing = tmeta is None or (tmeta.error is not None and tmeta.error.code() == KafkaError.UNKNOWN_TOPIC_OR_PART)
         if not missing and (tmeta.error is not None or not tmeta.partitions):
             raise KafkaException(tmeta.error or KafkaError(KafkaError._UNKNOWN_PARTITION))  # retried by _run
         if missing:
             with self._cond:
                 self._absent = True
+                self._readable = True
                 self._mark_caught_up()  # nothing committed yet: the empty state is the whole truth
                 self._cond.notify_all()
             return False
@@ -286,9 +315,13 @@ class OffsetsTopicReader:
                         self._positions[p] = max(self._positions.get(p, 0), msg.offset())
                         self._ends[p] = max(self._ends.get(p, 0), msg.offset())
                         self._eof_at[p] = now
+                        self._readable = True
+                    elif err.code() in _DENIED and not self._readable:
+                        self._denied = err.str()
                     else:
                         errors.append(err.str())
                     continue
+                self._readable = True
                 self._state.apply(msg.key(), msg.value())
                 self._positions[p] = msg.offset() + 1
                 if self._positions[p] > self._ends.get(p, 0):

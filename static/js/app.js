@@ -76,7 +76,22 @@
     });
   }
 
+  /* Actions on "selected" records stay disabled until a record of their form is selected. */
+  function syncSelectionActions(form) {
+    var any = form.querySelector("input[type=checkbox][name=key]:checked") !== null;
+    form.querySelectorAll("[data-needs-selection]").forEach(function (b) {
+      b.disabled = !any;
+      if (any) b.removeAttribute("title"); else b.title = "select records below first";
+    });
+  }
+
+  document.addEventListener("change", function (e) {
+    var form = e.target.form;
+    if (e.target.name === "key" && form && form.querySelector("[data-needs-selection]")) syncSelectionActions(form);
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form").forEach(function (f) { if (f.querySelector("[data-needs-selection]")) syncSelectionActions(f); });
     markScrollable();
     window.addEventListener("resize", markScrollable);
     tickAges();

@@ -117,6 +117,19 @@ def check(page, name: str, size: str) -> list[str]:
     return problems
 
 
+def check_dry_run(page, server, world: dict, size: str) -> list[str]:
+    """The dry run (a POST): reached by ticking a record, which enables "Reprocess selected…"."""
+    page.goto(f"{server.url}/c/e2e/dlq/{world['dlq']}/")
+    selected = page.get_by_role("button", name="Reprocess selected…")
+    assert selected.is_disabled(), "nothing is selected yet"
+    page.locator("input[name=key]").first.check()
+    assert selected.is_enabled()
+    selected.click()
+    page.wait_for_url("**/plan/")
+    assert world["group"] in page.locator("[data-testid^=readers-]").inner_text()
+    return check(page, "dlq-plan", size)
+
+
 def test_every_page_at_both_sizes(browser, server, world):
     if browser is None:
         pytest.skip("no Chromium binary (apt-get install chromium, or set CHROMIUM_PATH)")
@@ -137,6 +150,7 @@ def test_every_page_at_both_sizes(browser, server, world):
             response = page.goto(server.url + path)
             assert response is not None and response.status == 200, (name, path, response and response.status)
             problems += check(page, name, size)
+        problems += check_dry_run(page, server, world, size)
         ctx.close()
     assert not problems, "\n".join(problems)
 

@@ -49,3 +49,17 @@ def dlq_setup(kafka, dashboard_cluster):
     assert p.flush(30) == 0
     Poller(dashboard_cluster, 1.0).cycle()
     return original, dlq
+
+
+@pytest.fixture
+def sr_cluster(broker, schema_registry, monkeypatch, dashboard_cluster):
+    """The test cluster with the session registry as its schema registry (tests/registry_support.py)."""
+    from dashboard.clusters import configured_clusters
+    from kafka_admin.schemas.decoder import decoder_for
+
+    monkeypatch.setenv("KAFKA_SCHEMA_REGISTRY_URL", schema_registry.url)
+    configured_clusters.cache_clear()
+    decoder_for.cache_clear()
+    yield configured_clusters()["test"]
+    configured_clusters.cache_clear()
+    decoder_for.cache_clear()

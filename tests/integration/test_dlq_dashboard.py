@@ -67,10 +67,10 @@ class TestIndexAndPages:
         assert dlq in html and ">9<" in html.replace(" ", "")
         page = client.get(reverse("dlq_topic", args=["test", dlq]), {"exception": "com.example.PoisonException"})
         text = page.content.decode()
-        assert page.status_code == 200 and "(3 match)" in text
+        assert page.status_code == 200 and "3 match the filter" in text
         assert "java.lang.IllegalStateException" in text  # the triage table lists every class
         found = client.get(reverse("dlq_topic", args=["test", dlq]), {"q": "bad order 3"}).content.decode()
-        assert "(1 match)" in found
+        assert "1 matches the filter" in found
 
     def test_hostile_content_is_escaped_everywhere(self, dlq_setup):
         _, dlq = dlq_setup

@@ -78,6 +78,45 @@ class TestLiveUpdates:
         # One cycle (collect + publish) after the commit; a cycle here takes well under a second.
         assert elapsed < 2 * INTERVAL + 1
 
+    def test_the_first_snapshot_reaches_open_pages_before_the_slow_steps_of_its_cycle(
+        self, kafka, dashboard_cluster, monkeypatch
+    ):
+        """A page opened before the first snapshot gets it when the collection is stored, while the
+        DLQ index and topic configs of that cycle are still running (here: held until released)."""
+        topic = kafka.create_topic(partitions=1)
+        kafka.produce(topic, 7, partition=0)
+        group = kafka.unique("first")
+        kafka.commit(group, [(topic, 0, 3)])
+        poller = Poller(dashboard_cluster, INTERVAL, isolated=False)
+        slow_steps_may_end = threading.Event()
+        finish = poller.finish_cycle
+
+        def held_finish(*args):
+            assert slow_steps_may_end.wait(30)
+            return finish(*args)
+
+        monkeypatch.setattr(poller, "finish_cycle", held_finish)
+        cookie = session_cookie()
+
+        async def scenario() -> tuple[str, list[str]]:
+            comm = ws(f"/ws/live/group/?cluster=test&group={group}", cookie)
+            assert (await comm.connect())[0]
+            waiting = await comm.receive_from(timeout=5)
+            cycle = asyncio.ensure_future(poller.run_cycle())
+            early = []
+            while not (any("Data from" in m for m in early) and any('id="group-summary"' in m for m in early)):
+                early.append(await comm.receive_from(timeout=20))
+            assert not cycle.done(), "the first snapshot came only after the whole cycle"
+            slow_steps_may_end.set()
+            await cycle
+            await comm.disconnect()
+            return waiting, early
+
+        waiting, early = asyncio.run(scenario())
+        assert "Waiting for the first snapshot" in waiting
+        summary = next(m for m in early if 'id="group-summary"' in m)
+        assert ">4<" in summary.replace(" ", "")  # 7 records, 3 committed
+
     def test_unchanged_fragments_are_not_sent_again(self, kafka, dashboard_cluster):
         topic = kafka.create_topic(partitions=1)
         group = kafka.unique("quiet")

@@ -80,7 +80,7 @@ def topic_collector(broker) -> Iterator[SnapshotCollector]:
 
 def both(broker, topic_collector):
     """(admin snapshot, offsets-topic snapshot), collected back to back."""
-    admin = collect_snapshot(broker.config())
+    admin = collect_snapshot(broker.config(offsets_source="admin"))
     topic = topic_collector.collect()
     assert not [e for e in topic.errors if e.scope == "offsets"], topic.errors
     return admin, topic
@@ -142,18 +142,19 @@ class TestSameAsAdmin:
         # Every group of the cluster, not only the seeded ones, reads the same both ways.
         assert rows(ours, {g.group_id for g in admin.groups}) == rows(admin, {g.group_id for g in admin.groups})
 
-    def test_requests_drop_by_one_per_group(self, kafka, broker, topic_collector):
+    def test_requests_drop_by_more_than_one_per_group(self, kafka, broker, topic_collector):
         topic = kafka.create_topic(partitions=1)
         for i in range(5):
             kafka.commit(kafka.unique(f"req{i}"), [(topic, 0, 0)])
         admin, ours = both(broker, topic_collector)
         assert len(admin.groups) == len(ours.groups) >= 5
         # Consumer and streams groups' offsets come from one OffsetFetch each, which the offsets topic
-        # answers instead; share and Connect groups that other tests left on the broker are read another way.
+        # answers instead, and their describes go many groups a request (only those that changed);
+        # share and Connect groups that other tests left on the broker are read another way.
         by_offset_fetch = (CONSUMER_GROUP_READS, STREAMS_GROUP_READS)
         fetched = [g for g in admin.groups if GROUP_TYPES.group_type(g.type, g.protocol).reads in by_offset_fetch]
         assert len(fetched) >= 5
-        assert admin.requests - ours.requests == len(fetched)
+        assert admin.requests - ours.requests >= len(fetched)
 
 
 class TestDeletion:
@@ -242,3 +243,5 @@ class TestReader:
         assert "still loading" in err.message and "250 of 1000" in err.message and "25%" in err.message
         g = snap.group(group)
         assert g is not None and g.offsets == ()  # no partial offsets, no wrong lags
+        progress = snap.offsets_source  # what the status bar shows
+        assert (progress.source, progress.read, progress.total) == ("offsets-topic", 250, 1000)

@@ -173,7 +173,7 @@ def test_the_readme_dlq_walk_through(kafka, demo_dlq, tmp_path):
 
     again = client.get(topic_url, {"exception": fqcn}).content.decode()
     sent = client.get(topic_url, {"exception": fqcn, "status": "reprocessed"}).content.decode()
-    assert visible(sent, f"({waiting} match)", None)
+    assert visible(sent, f"{waiting} match the filter", None)
     keys = re.findall(r'name="key" value="([^"]+)"', topic_page)
     replan = client.post(reverse("dlq_plan", args=["test", dlq]), {"mode": "selected", "key": keys}).content.decode()
     seen[6] = [again, sent, replan]

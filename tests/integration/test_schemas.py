@@ -24,19 +24,6 @@ pytestmark = [pytest.mark.broker, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def sr_cluster(broker, schema_registry, monkeypatch, dashboard_cluster):
-    """The test cluster with the session registry as its schema registry."""
-    from dashboard.clusters import configured_clusters
-
-    monkeypatch.setenv("KAFKA_SCHEMA_REGISTRY_URL", schema_registry.url)
-    configured_clusters.cache_clear()
-    decoder_for.cache_clear()
-    yield configured_clusters()["test"]
-    configured_clusters.cache_clear()
-    decoder_for.cache_clear()
-
-
-@pytest.fixture
 def viewer() -> Client:
     user = get_user_model().objects.create_user("viewer", password="pw-viewer-123")
     user.groups.add(Group.objects.get(name="viewers"))
@@ -148,7 +135,7 @@ class TestDlqPages:
 
         # Triage searches the decoded value (the bytes hold "poison-pill" only after a length byte).
         found = viewer.get(reverse("dlq_topic", args=["test", dlq]), {"q": '"item": "poison-pill"'}).content.decode()
-        assert "(1 match)" in found and "k-77" in found
+        assert "1 matches the filter" in found and "k-77" in found
 
         api = viewer.get(f"/api/v1/clusters/test/dlq/{dlq}/records/")
         assert api.status_code == 200
@@ -244,7 +231,13 @@ class TestDemo:
         import threading
         import time
 
-        from kafka_admin.demo.schema_topics import ORDERS_AVRO, ORDERS_AVRO_DLQ, PAYMENTS_PROTO, produce_schema_topics
+        from kafka_admin.demo.schema_topics import (
+            ORDERS_AVRO,
+            ORDERS_AVRO_DLQ,
+            PAYMENTS_PROTO,
+            SHIPMENTS_PROTO,
+            produce_schema_topics,
+        )
         from kafka_admin.demo.workload import Worker, WorkerStats
 
         w = Worker("schemas", sr_cluster, threading.Event(), lambda _m: None, tmp_path, WorkerStats("schemas"))
@@ -261,6 +254,9 @@ class TestDemo:
         page = "".join(browse(viewer, ORDERS_AVRO, p) for p in range(3))
         assert "AVRO · schema id" in page and '"customer":' in page
         assert "PROTOBUF · schema id" in "".join(browse(viewer, PAYMENTS_PROTO, p) for p in range(3))
+        shipments = browse(viewer, SHIPMENTS_PROTO)  # .proto text with a reference, message index [1]
+        assert f"subject {SHIPMENTS_PROTO}-value v1" in shipments and '"shipped_at": "' in shipments
+        assert '"to": {' in shipments and "not decoded" not in shipments
         Poller(sr_cluster, 1.0).cycle()
         record = html.unescape(viewer.get(reverse("dlq_record", args=["test", ORDERS_AVRO_DLQ, 0, 0])).content.decode())
         assert f"subject {ORDERS_AVRO}-value v1" in record and '"order_id": "o-000000"' in record

@@ -50,10 +50,10 @@ class TestClusterConfig:
         with pytest.raises(ConfigError, match=message):
             ClusterConfig(**kwargs)
 
-    def test_offsets_source_defaults_to_admin_everywhere(self):
-        """The measured choice (docs/offsets-source.md): admin unless a cluster asks for offsets-topic."""
-        assert ClusterConfig().offsets_source == "admin"
-        assert from_env({}).offsets_source == "admin"
+    def test_offsets_source_defaults_to_auto_everywhere(self):
+        """offsets-topic where __consumer_offsets is readable, admin otherwise (docs/offsets-source.md)."""
+        assert ClusterConfig().offsets_source == "auto"
+        assert from_env({}).offsets_source == "auto"
         assert from_env({"KAFKA_OFFSETS_SOURCE": "offsets-topic"}).offsets_source == "offsets-topic"
 
     def test_non_numeric_timeout_is_a_clear_error(self):

@@ -135,7 +135,7 @@ class TestGroupsTable:
                         plain = [r for r in plain if r.group.state == query.state]
                     if query.status == "problems":
                         plain = [r for r in plain if r.status_rank >= 2]
-                    plain.sort(key=rows.GROUP_SORT_KEYS[sort], reverse=query.desc)
+                    plain = rows.order_groups(plain, sort, query.desc)
                     got = [r.group_id for r in rows.filtered_groups(state, query)]
                     assert got == [r.group_id for r in plain], (sort, order, extra)
 
@@ -202,3 +202,16 @@ class TestTypes:
         assert 'class="type">share</td>' in html and 'class="type">unknown</td>' in html
         assert "Reconciling" in html and "NotReady" in html and "Brewing" in html
         assert '<option value="streams"' in html and '<option value="NotReady"' in html
+
+
+class TestTiesByName:
+    def test_equal_values_order_by_name_ascending_in_both_directions(self):
+        groups = {gid: {("orders", 0): 90} for gid in ("zeta", "alpha", "mid")}
+        snap = snapshot(cluster=name(), groups=groups)
+        store.save(snap, FigureTracker().update(snap))
+        state = store.state(snap.cluster)
+        for order in ("asc", "desc"):
+            got = [
+                r.group_id for r in rows.filtered_groups(state, GroupListQuery.parse({"sort": "lag", "order": order}))
+            ]
+            assert got == ["alpha", "mid", "zeta"], order

@@ -33,3 +33,40 @@ class TestLease:
 
     def test_clusters_are_independent(self):
         assert Lease("c1", 30, "a").acquire() and Lease("c2", 30, "b").acquire()
+
+
+class TestLeftoverLease:
+    """A lease whose holder ran on this host and has ended is a leftover: taken at once."""
+
+    def ended_pid(self) -> int:
+        import subprocess
+        import sys
+
+        proc = subprocess.Popen([sys.executable, "-c", "pass"])
+        proc.wait()
+        return proc.pid
+
+    def test_a_dead_local_holder_is_taken_over_at_once(self):
+        import socket
+
+        dead = Lease("c1", 30, f"{socket.gethostname()}:{self.ended_pid()}:old")
+        assert dead.acquire()
+        assert Lease("c1", 30).acquire()
+
+    def test_a_live_local_holder_keeps_it(self):
+        import os
+        import socket
+
+        assert Lease("c1", 30, f"{socket.gethostname()}:{os.getppid()}:other").acquire()
+        assert not Lease("c1", 30).acquire()
+
+    def test_another_hosts_holder_keeps_it(self):
+        assert Lease("c1", 30, f"some-other-host:{self.ended_pid()}:x").acquire()
+        assert not Lease("c1", 30).acquire()
+
+    def test_this_process_is_never_a_leftover(self):
+        import os
+        import socket
+
+        assert Lease("c1", 30, f"{socket.gethostname()}:{os.getpid()}:twin").acquire()
+        assert not Lease("c1", 30).acquire()

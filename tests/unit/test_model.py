@@ -1,3 +1,4 @@
+import dataclasses
 import json
 from datetime import UTC, datetime
 
@@ -6,6 +7,7 @@ from kafka_admin.snapshot.model import (
     ClusterSnapshot,
     Group,
     Member,
+    OffsetsSource,
     PartitionInfo,
     PartitionOffsets,
     SnapshotError,
@@ -46,6 +48,11 @@ class TestSnapshotJson:
     def test_round_trip_through_json(self):
         s = sample()
         assert snapshot_from_dict(json.loads(json.dumps(s.to_dict()))) == s
+
+    def test_offsets_source_and_its_progress_round_trip(self):
+        for source in (OffsetsSource("offsets-topic", False, 250, 1000), OffsetsSource("admin", note="refused")):
+            s = dataclasses.replace(sample(), offsets_source=source)
+            assert snapshot_from_dict(json.loads(json.dumps(s.to_dict()))).offsets_source == source
 
     def test_total_lag_ignores_unknown_lags(self):
         d = sample().to_dict()

@@ -103,7 +103,10 @@ class TestKeys:
     @pytest.mark.parametrize("record_type", [3, 4, 5, 6, 7, 8, 9, 10, 11, 15, 16, 17, 21, 99])
     def test_other_record_types_are_recognised_not_decoded(self, record_type):
         # The new coordinator's consumer/share/streams group records: a group id and more fields.
-        assert decode_key(i16(record_type) + s16("g") + s16("member-1")) == OtherKey(record_type)
+        assert decode_key(i16(record_type) + s16("g") + s16("member-1")) == OtherKey(record_type, "g")
+
+    def test_other_record_type_without_a_group_id(self):
+        assert decode_key(i16(42) + b"\x00") == OtherKey(42, None)
 
     @pytest.mark.parametrize(
         "raw",
@@ -311,6 +314,32 @@ class TestOffsetsState:
         st.apply(offset_key(1, "kip848", "t", 0), commit_value(3))
         assert (st.skipped, st.malformed, st.tombstones) == (2, 0, 0)
         assert st.committed("kip848") == {("t", 0): 3}
+
+
+class TestMembershipChanges:
+    """Which groups changed: what decides which groups a cycle describes again."""
+
+    def test_offset_commits_change_no_membership(self):
+        st = OffsetsState()
+        st.apply(offset_key(1, "g", "t", 0), commit_value(5))
+        assert st.changed_since(0) == set() and st.sequence == 0
+
+    def test_classic_metadata_and_kip848_records_mark_their_group(self):
+        st = OffsetsState()
+        st.apply(group_key("classic"), group_value(4))
+        mark = st.sequence
+        st.apply(i16(5) + s16("kip848") + s16("member"), b"")  # ConsumerGroupMemberMetadata
+        st.apply(i16(8) + s16("kip848") + s16("member"), None)  # a current-assignment tombstone
+        assert st.changed_since(0) == {"classic", "kip848"}
+        assert st.changed_since(mark) == {"kip848"}
+        assert st.changed_since(st.sequence) == set()
+
+    def test_a_group_tombstone_is_a_change(self):
+        st = OffsetsState()
+        st.apply(group_key("g"), group_value(4))
+        mark = st.sequence
+        st.apply(group_key("g"), None)
+        assert st.changed_since(mark) == {"g"}
 
     def test_malformed_records_are_counted_and_skipped(self):
         st = OffsetsState()

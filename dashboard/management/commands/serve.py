@@ -19,6 +19,13 @@ from dashboard.poller.embedded import PollerGroup
 log = logging.getLogger(__name__)
 
 
+def stop_pollers(pollers: PollerGroup) -> object:
+    """A Deferred that fires when every poller has stopped (Twisted waits for it before stopping)."""
+    from twisted.internet.defer import Deferred
+
+    return Deferred.fromFuture(asyncio.ensure_future(pollers.stop()))
+
+
 class Command(BaseCommand):
     help = "Serve the dashboard (daphne, websockets) with the pollers in-process unless POLLER_IN_PROCESS=false."
 
@@ -38,7 +45,9 @@ class Command(BaseCommand):
 
             if pollers is not None:
                 asyncio.get_event_loop().call_soon(pollers.start)
-                reactor.addSystemEventTrigger("before", "shutdown", pollers.stop_event.set)
+                # Shutdown waits for the pollers to end: each releases its lease, so the next start
+                # of the server polls at once instead of waiting for the lease to expire.
+                reactor.addSystemEventTrigger("before", "shutdown", stop_pollers, pollers)
             self.stdout.write(f"Dashboard at http://{host}:{port}/  (Ctrl-C to stop)")
 
         server = Server(

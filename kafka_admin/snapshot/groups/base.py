@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from kafka_admin.config import ClusterConfig
     from kafka_admin.protocol.client import GroupProtocolClient
+    from kafka_admin.snapshot.groups.describe_cache import DescriptionCache
     from kafka_admin.snapshot.groups.registry import GroupTypes
     from kafka_admin.snapshot.offsets_topic import OffsetsTopicReader
 
@@ -56,6 +57,8 @@ class GroupCycle(Protocol):
     group_types: GroupTypes
     deadline: float  # time.monotonic() by which the whole cycle ends
     requests: int  # requests sent this cycle; reads add theirs
+    descriptions: DescriptionCache  # descriptions kept between cycles (offsets-topic source)
+    catch_up_wait_s: float  # how long to wait for the offsets reader's start-up catch-up
 
     def remaining(self) -> float:
         """The timeout for the next call: the request timeout, bounded by the cycle's deadline."""

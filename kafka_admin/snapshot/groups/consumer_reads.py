@@ -1,22 +1,25 @@
 """The reads classic and consumer (KIP-848) groups share: DescribeGroups for members, OffsetFetch
 (or the __consumer_offsets reader) for committed offsets, lag against this cycle's end offsets.
 
-Request discipline as in collect.py: describe calls batch DESCRIBE_BATCH groups, OffsetFetch goes
-one group a call (a librdkafka limit), both bounded to `config.max_in_flight` futures pending.
+Admin source: describe calls batch DESCRIBE_BATCH groups, OffsetFetch goes one group a call (a
+librdkafka limit), both bounded to `config.max_in_flight` futures pending. Offsets-topic source:
+committed offsets from the reader, and only the groups that changed described again, many a
+request (describe_cache.py).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+from confluent_kafka import ConsumerGroupTopicPartitions
 
 from kafka_admin.clients import run_bounded
 from kafka_admin.snapshot.groups.base import Ends, GroupCycle, ListedGroup
-from kafka_admin.snapshot.model import Group, Member, PartitionOffsets, TopicPartitionRef, partition_lag
+from kafka_admin.snapshot.groups.descriptions import Description, from_admin
+from kafka_admin.snapshot.model import Group, PartitionOffsets, partition_lag
 
 log = logging.getLogger(__name__)
 
@@ -31,16 +34,31 @@ class ConsumerGroupReads:
 
     def read(self, cycle: GroupCycle, groups: Sequence[ListedGroup], ends: Ends) -> list[Group]:
         ids = [g.group_id for g in groups]
-        limit = cycle.config.max_in_flight
-        descriptions = run_bounded(
-            ids,
-            lambda chunk: cycle.admin.describe_consumer_groups(chunk, request_timeout=cycle.remaining()),
-            batch=DESCRIBE_BATCH,
-            limit=limit,
-            deadline=cycle.deadline,
-        )
-        cycle.requests += len(ids)  # DescribeGroups
-        committed = read_committed(cycle, ids, ends)
+        descriptions: dict[str, Any]
+        if cycle.config.offsets_source == "offsets-topic":
+            committed = read_committed(cycle, ids, ends)  # first: it waits until the reader is fresh
+            descriptions = dict(cycle.descriptions.read(cycle, groups, cycle.offsets_reader()))
+            built = cycle.descriptions.built
+
+            def group(g: ListedGroup) -> Group:
+                desc, offsets = descriptions.get(g.group_id), committed.get(g.group_id)
+                return built.group(g, desc, offsets, ends, lambda: build_group(cycle, g, desc, offsets, ends))
+
+            return [group(g) for g in groups]
+        else:
+            described = run_bounded(
+                ids,
+                lambda chunk: cycle.admin.describe_consumer_groups(chunk, request_timeout=cycle.remaining()),
+                batch=DESCRIBE_BATCH,
+                limit=cycle.config.max_in_flight,
+                deadline=cycle.deadline,
+            )
+            cycle.requests += len(ids)  # DescribeGroups
+            descriptions = {
+                gid: d if isinstance(d, BaseException) else from_admin(d, cycle.group_types)
+                for gid, d in described.items()
+            }
+            committed = read_committed(cycle, ids, ends)
         return [build_group(cycle, g, descriptions.get(g.group_id), committed.get(g.group_id), ends) for g in groups]
 
 
@@ -65,11 +83,22 @@ def read_committed(cycle: GroupCycle, ids: list[str], ends: Ends) -> dict[str, A
 
 
 def offset_rows(cycle: GroupCycle, gid: str, offsets: Any, ends: Ends) -> tuple[PartitionOffsets, ...]:
-    """A group's committed partitions with their lag against this cycle's end offsets; errors recorded."""
-    rows: list[PartitionOffsets] = []
+    """A group's committed partitions with their lag against this cycle's end offsets; errors recorded.
+
+    `offsets`: the admin API's ConsumerGroupTopicPartitions, or the offsets reader's plain
+    {(topic, partition): offset} (no client objects built for hundreds of thousands of rows).
+    """
+    if isinstance(offsets, Mapping):
+        rows = []
+        for (topic, partition), committed in sorted(offsets.items()):
+            if committed >= 0:
+                end = ends.get((topic, partition))
+                rows.append(PartitionOffsets(topic, partition, committed, end, partition_lag(committed, end)))
+        return tuple(rows)
     if isinstance(offsets, BaseException) or offsets is None:
         cycle.error("group", gid, offsets if offsets is not None else "no committed offsets returned")
         return ()
+    out: list[PartitionOffsets] = []
     for tp in offsets.topic_partitions or []:
         if tp.error is not None:
             cycle.error("group", f"{gid} {tp.topic}/{tp.partition}", tp.error.str())
@@ -77,9 +106,9 @@ def offset_rows(cycle: GroupCycle, gid: str, offsets: Any, ends: Ends) -> tuple[
         if tp.offset < 0:
             continue
         end = ends.get((tp.topic, tp.partition))
-        rows.append(PartitionOffsets(tp.topic, tp.partition, tp.offset, end, partition_lag(tp.offset, end)))
-    rows.sort(key=lambda r: (r.topic, r.partition))
-    return tuple(rows)
+        out.append(PartitionOffsets(tp.topic, tp.partition, tp.offset, end, partition_lag(tp.offset, end)))
+    out.sort(key=lambda r: (r.topic, r.partition))
+    return tuple(out)
 
 
 def committed_from_topic(cycle: GroupCycle, ids: list[str], ends: Ends) -> dict[str, Any]:
@@ -91,7 +120,8 @@ def committed_from_topic(cycle: GroupCycle, ids: list[str], ends: Ends) -> dict[
     """
     reader = cycle.offsets_reader()
     topic_ends = {p: end for (t, p), end in ends.items() if t == reader.topic}
-    if not reader.wait_caught_up(cycle.config.cycle_timeout_s):  # the start-up catch-up, once per reader
+    wait = min(cycle.catch_up_wait_s, max(0.0, cycle.deadline - time.monotonic()))
+    if not reader.wait_caught_up(wait):  # the start-up catch-up (done once per reader)
         done, total = reader.progress()
         if total:
             detail = f"{done} of {total} records read ({100 * done // total}%)"
@@ -99,51 +129,33 @@ def committed_from_topic(cycle: GroupCycle, ids: list[str], ends: Ends) -> dict[
             last_error = reader.stats["last_error"]
             detail = "not started" + (f" ({last_error})" if last_error else "")
         cycle.error("offsets", reader.topic, f"committed offsets are still loading from {reader.topic}: {detail}")
-        return {gid: ConsumerGroupTopicPartitions(gid, []) for gid in ids}
+        return {gid: {} for gid in ids}
     if not reader.wait_for(topic_ends, min(FRESHNESS_WAIT_S, max(0.0, cycle.deadline - time.monotonic()))):
         log.info("offsets reader of %s is behind the end offsets read by this cycle", cycle.config.name)
-    by_group = reader.committed_many(ids)
-    return {
-        gid: ConsumerGroupTopicPartitions(gid, [TopicPartition(t, p, o) for (t, p), o in by_group[gid].items()])
-        for gid in ids
-    }
+    return reader.committed_many(ids)
 
 
-def build_group(cycle: GroupCycle, listed: ListedGroup, desc: Any, offsets: Any, ends: Ends) -> Group:
+def build_group(
+    cycle: GroupCycle, listed: ListedGroup, desc: Description | BaseException | str | None, offsets: Any, ends: Ends
+) -> Group:
     """One Group from its listing, its description and its committed offsets; each failure recorded."""
     gid, state, gtype = listed.group_id, listed.state, listed.type
-    names = cycle.group_types
-    members: tuple[Member, ...] = ()
-    coordinator = assignor = None
-    if isinstance(desc, BaseException) or desc is None:
-        cycle.error("group", gid, desc if desc is not None else "no description returned")
-    else:
-        state = names.state_name(desc.state) or state
-        gtype = names.type_name(getattr(desc, "type", None)) or gtype
-        coordinator = desc.coordinator.id if desc.coordinator is not None else None
-        assignor = desc.partition_assignor or None
-        members = tuple(
-            Member(
-                member_id=m.member_id,
-                client_id=m.client_id,
-                host=m.host,
-                group_instance_id=m.group_instance_id,
-                assignments=tuple(
-                    sorted(
-                        (TopicPartitionRef(tp.topic, tp.partition) for tp in (m.assignment.topic_partitions or [])),
-                        key=lambda a: (a.topic, a.partition),
-                    )
-                ),
-            )
-            for m in desc.members
+    if isinstance(desc, Description):
+        return Group(
+            group_id=gid,
+            state=desc.state or state,
+            type=desc.type or gtype,
+            coordinator=desc.coordinator,
+            assignor=desc.assignor,
+            members=desc.members,
+            offsets=offset_rows(cycle, gid, offsets, ends),
+            protocol=listed.protocol,
         )
+    cycle.error("group", gid, desc if desc is not None else "no description returned")
     return Group(
         group_id=gid,
         state=state,
         type=gtype,
-        coordinator=coordinator,
-        assignor=assignor,
-        members=members,
         offsets=offset_rows(cycle, gid, offsets, ends),
         protocol=listed.protocol,
     )

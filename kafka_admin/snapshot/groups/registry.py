@@ -41,6 +41,7 @@ class GroupTypes:
         self._by_protocol: dict[str, GroupType] = {}
         self._state_names: dict[str, str] = {}
         self._kinds: dict[str, str] = {}
+        self._names_seen: dict[tuple[str, Any], str | None] = {}  # the two lookups below, per value met
         for gtype in self.types:
             for protocol in gtype.protocols:
                 if self._by_protocol.setdefault(protocol, gtype) is not gtype:
@@ -72,8 +73,21 @@ class GroupTypes:
             return self.fallback
         return self._by_reported.get(name.upper(), self.unrecognised)
 
+    def _seen(self, kind: str, reported: Any, lookup: Any) -> str | None:
+        """A lookup's answer for a value met before (tens of thousands of groups a cycle, few values)."""
+        try:
+            return self._names_seen[(kind, reported)]
+        except KeyError:
+            answer = self._names_seen[(kind, reported)] = lookup(reported)
+            return answer
+        except TypeError:  # not hashable
+            return lookup(reported)
+
     def type_name(self, reported: Any) -> str | None:
         """ConsumerGroupType.CLASSIC -> "classic"; an unregistered name as given; UNKNOWN -> None."""
+        return self._seen("type", reported, self._type_name)
+
+    def _type_name(self, reported: Any) -> str | None:
         name = reported_name(reported)
         if name is None:
             return None
@@ -83,6 +97,9 @@ class GroupTypes:
     def state_name(self, reported: Any) -> str | None:
         """ConsumerGroupState.STABLE -> "Stable" (Kafka's spelling); an unregistered name as given;
         UNKNOWN and None -> None."""
+        return self._seen("state", reported, self._state_name)
+
+    def _state_name(self, reported: Any) -> str | None:
         name = reported_name(reported)
         return None if name is None else self._state_names.get(name, name)
 

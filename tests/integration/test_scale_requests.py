@@ -1,0 +1,76 @@
+"""A steady-state cycle's requests follow the brokers and the groups that changed, not the groups.
+
+Counted by librdkafka (statistics: every request of the admin client) plus the codec's own count;
+the offsets reader's fetches are counted apart (they follow time, not cycles).
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from kafka_admin.snapshot.collect import SnapshotCollector
+from tests.kafka_support import seed_commits
+
+N = 30
+
+
+def steady_cycle(collector: SnapshotCollector) -> tuple[dict[str, int], object]:
+    """The requests one cycle sent, by client, after a cycle that took in whatever changed."""
+    collector.collect()
+    before = collector.requests_sent()
+    snapshot = collector.collect()
+    after = collector.requests_sent()
+    return {k: after[k] - before[k] for k in ("admin", "protocol")}, snapshot
+
+
+def seed(broker, kafka, topic: str, prefix: str, count: int) -> list[str]:
+    groups = [f"{prefix}-{i}" for i in range(count)]
+    seed_commits(broker.config(), {g: {topic: {0: i, 1: 2 * i}} for i, g in enumerate(groups)})
+    kafka.commit(groups[-1], [(topic, 0, count - 1), (topic, 1, 2 * (count - 1))])  # read back: stored
+    return groups
+
+
+@pytest.fixture
+def collector(broker):
+    c = SnapshotCollector(broker.config(offsets_source="offsets-topic", time_lag_reads=0), count_requests=True)
+    yield c
+    c.close()
+
+
+def test_unchanged_groups_cost_no_requests(kafka, broker, collector):
+    topic = kafka.create_topic(partitions=2)
+    prefix = kafka.unique("scale")
+    seed(broker, kafka, topic, f"{prefix}-a", N)
+    at_n, snap_n = steady_cycle(collector)
+    assert {g.group_id for g in snap_n.groups} >= {f"{prefix}-a-{i}" for i in range(N)}
+    assert collector.descriptions.described == 0  # nothing changed: nothing described again
+
+    seed(broker, kafka, topic, f"{prefix}-b", 4 * N)  # 5N groups, all unchanged once taken in
+    at_5n, snap_5n = steady_cycle(collector)
+    ours = {g.group_id: g for g in snap_5n.groups if g.group_id.startswith(prefix)}
+    assert len(ours) == 5 * N
+    assert [(o.partition, o.committed) for o in ours[f"{prefix}-b-7"].offsets] == [(0, 7), (1, 14)]
+    assert at_5n["protocol"] == at_n["protocol"]  # ListGroups, one per broker
+    # librdkafka's own count: DescribeCluster, Metadata, ListOffsets, ListGroups (a metadata
+    # refresh of its own may fall in either cycle).
+    assert at_5n["admin"] <= at_n["admin"] + 1, (at_n, at_5n)
+
+
+def test_a_changed_group_is_described_again(kafka, broker, collector):
+    topic = kafka.create_topic(partitions=2)
+    prefix = kafka.unique("changed")
+    groups = seed(broker, kafka, topic, prefix, N)
+    quiet, _ = steady_cycle(collector)
+    with kafka.live_consumer(groups[3], [topic]):
+        deadline = time.monotonic() + 30
+        while True:  # until the group is seen stable with its member (records written, read, described)
+            snapshot = collector.collect()
+            group = snapshot.group(groups[3])
+            if group is not None and group.state == "Stable" and group.members:
+                break
+            assert time.monotonic() < deadline, group
+        assert group.members[0].assignments  # the partitions from the member's assignment bytes
+        steady, _ = steady_cycle(collector)
+        assert steady["protocol"] == quiet["protocol"]  # a stable group with a live member: no describe
