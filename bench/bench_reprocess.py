@@ -26,7 +26,10 @@ the end the target of every round of ours (both ledgers) is read back with read_
 failure header. Exit status 1 when that check fails.
 
 With ``--style connect`` the records carry Kafka Connect's ten ``__connect.errors.*`` headers (a
-3.6 KB stack trace among them) instead of the project's, routed by ``__connect.errors.topic``.
+3.6 KB stack trace among them) instead of the project's, routed by ``__connect.errors.topic``. The
+bare loop then writes what ours writes, so the ratio is like-for-like: each record to the partition
+its ``__connect.errors.partition`` names when the target has it, else by key with murmur2 (the Java
+client's partitioner, as ours), and without the ``__connect.errors.*`` headers.
 
 Usage: .venv/bin/python bench/bench_reprocess.py [--records 100000] [--batch-size N] [--rounds 3] [--no-range-group]
        [--style project|connect]
@@ -287,19 +290,31 @@ def run_bare(bootstrap: str, dlq: str, target: str, count: int) -> dict:
             "acks": "all",
             "linger.ms": LINGER_MS,
             "compression.type": "none",
+            "partitioner": "murmur2_random" if STYLE == "connect" else "consistent_random",
             "log_level": 3,
         }
     )
     consumer.assign([TopicPartition(dlq, 0, 0)])
+    like_ours = STYLE == "connect"
     copied = 0
     while copied < count:
         for msg in consumer.consume(1000, 1.0):
             if msg.error():
                 raise RuntimeError(msg.error().str())
+            headers, partition = msg.headers(), -1
+            if like_ours:  # what ours writes: the named partition where it exists, no failure headers
+                named = next(int(v) for n, v in headers if n == connect.PARTITION)
+                partition = named if named < TARGET_PARTITIONS else -1
+                headers = [h for h in headers if not h[0].startswith(connect.PREFIX)]
             while True:
                 try:
                     producer.produce(
-                        target, key=msg.key(), value=msg.value(), headers=msg.headers(), on_delivery=_bare_delivered
+                        target,
+                        key=msg.key(),
+                        value=msg.value(),
+                        headers=headers,
+                        partition=partition,
+                        on_delivery=_bare_delivered,
                     )
                     break
                 except BufferError:

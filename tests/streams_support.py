@@ -1,8 +1,9 @@
-"""A real Kafka Streams application for the tests (tests/streams_app), built once into a cache
-folder outside the clone: its jars from Maven Central (mvn), LagApp.java compiled with javac.
+"""Real Kafka Streams applications for the tests (tests/streams_app), built once into a cache
+folder outside the clone: their jars from Maven Central (mvn), the sources compiled with javac.
+LagApp copies its input slowly; DlqApp sends what its processor fails on to its KIP-1034 DLQ.
 
 The folder is $STREAMS_APP_CACHE, else ~/.cache/kafka-dashboard/streams-app-<Kafka version>; a
-build is reused while LagApp.java and pom.xml are unchanged (their hash names the build).
+build is reused while the sources and pom.xml are unchanged (their hash names the build).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 from tests.kafka_support import REPO
 
 APP = REPO / "tests" / "streams_app"
-SOURCE = APP / "src" / "main" / "java" / "dashboard" / "test" / "LagApp.java"
+SOURCES = APP / "src" / "main" / "java" / "dashboard" / "test"
 KAFKA_VERSION = "4.3.1"
 
 
@@ -32,9 +33,10 @@ def build() -> Path:
     for tool in ("mvn", "javac", "java"):
         if shutil.which(tool) is None:
             raise RuntimeError(f"{tool} is needed to build the Kafka Streams test application")
-    digest = hashlib.sha256(SOURCE.read_bytes() + (APP / "pom.xml").read_bytes()).hexdigest()[:12]
-    out = cache_dir() / digest
-    if (out / "classes" / "dashboard" / "test" / "LagApp.class").exists():
+    sources = sorted(SOURCES.glob("*.java"))
+    digest = hashlib.sha256(b"".join(s.read_bytes() for s in sources) + (APP / "pom.xml").read_bytes()).hexdigest()
+    out = cache_dir() / digest[:12]
+    if (out / "classes" / ".complete").exists():
         return out
     libs = out / "libs"
     subprocess.run(
@@ -53,31 +55,35 @@ def build() -> Path:
         timeout=900,
     )
     subprocess.run(
-        ["javac", "-cp", f"{libs}/*", "-d", str(out / "classes"), str(SOURCE)],
+        ["javac", "-cp", f"{libs}/*", "-d", str(out / "classes"), *map(str, sources)],
         check=True,
         capture_output=True,
         timeout=300,
     )
+    (out / "classes" / ".complete").write_text(digest)
     return out
 
 
 @contextmanager
 def streams_app(bootstrap: str, app_id: str, source: str, sink: str, pause_ms: int) -> Iterator[subprocess.Popen]:
     """LagApp running (it printed RUNNING) until the block ends, copying one record per `pause_ms`."""
+    with running("LagApp", bootstrap, app_id, source, sink, str(pause_ms)) as proc:
+        yield proc
+
+
+@contextmanager
+def dlq_app(bootstrap: str, app_id: str, source: str, sink: str, dlq: str) -> Iterator[subprocess.Popen]:
+    """DlqApp running until the block ends: `source` to `sink`, its failures to the DLQ `dlq`."""
+    with running("DlqApp", bootstrap, app_id, source, sink, dlq) as proc:
+        yield proc
+
+
+@contextmanager
+def running(app: str, *arguments: str) -> Iterator[subprocess.Popen]:
+    """dashboard.test.`app` running (it printed RUNNING) until the block ends (stdin is closed then)."""
     built = build()
     proc = subprocess.Popen(
-        [
-            "java",
-            "-Xmx256m",
-            "-cp",
-            f"{built / 'classes'}:{built / 'libs'}/*",
-            "dashboard.test.LagApp",
-            bootstrap,
-            app_id,
-            source,
-            sink,
-            str(pause_ms),
-        ],
+        ["java", "-Xmx256m", "-cp", f"{built / 'classes'}:{built / 'libs'}/*", f"dashboard.test.{app}", *arguments],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -18,8 +18,10 @@ from django.db.models import Max
 from dashboard.clusters import UnknownCluster, schema_decoder
 from dashboard.dlq import detection, ledger_pack
 from dashboard.models import CONFIRMED, REPROCESSED, WAITING, DlqRecord, ReprocessBatch
+from dashboard.relations import chains_in
 from dashboard.state import store
 from kafka_admin.config import ClusterConfig
+from kafka_admin.dlq.chain import RetryChains
 from kafka_admin.dlq.routing import parse_failure, resolve_target
 from kafka_admin.records.payload import PayloadDecoder, short
 from kafka_admin.records.read import FromOffset, ReadResult, Record, read_records
@@ -33,14 +35,35 @@ MIN_READ_S = 0.5  # with less time left in the poll cycle, the index waits for t
 
 
 def dlq_topics(snapshot: ClusterSnapshot) -> list[Topic]:
-    """Named or mapped DLQs and those detected by their content, less DLQ_IGNORE."""
+    """The dead letter queues: named or mapped DLQs, those detected by their content, and the DLTs of
+    retry chains, less DLQ_IGNORE. What the DLQ list, /metrics and the alert rules count."""
+    chains = chains_in(snapshot)
+    return [t for t in redrivable_topics(snapshot) if not _retry_stage(chains, t.name)]
+
+
+def redrivable_topics(snapshot: ClusterSnapshot) -> list[Topic]:
+    """dlq_topics() and the retry topics of retry chains: indexed and redriven alike, but not counted
+    as dead letters (most of a retry topic's records were retried already; its chain shows what waits)."""
     found = detection.detected(snapshot.cluster)
+    chains = chains_in(snapshot)
     ignored = settings.DLQ_IGNORE
     return [
         t
         for t in snapshot.topics
-        if not t.internal and t.name not in ignored and (t.name in found or detection.declared(t.name))
+        if not t.internal
+        and t.name not in ignored
+        and (t.name in found or detection.declared(t.name) or _dead_letter_stage(chains, t.name))
     ]
+
+
+def _dead_letter_stage(chains: RetryChains, topic: str) -> bool:
+    chain = chains.of(topic)
+    return chain is not None and topic != chain.origin
+
+
+def _retry_stage(chains: RetryChains, topic: str) -> bool:
+    chain = chains.of(topic)
+    return chain is not None and topic in chain.retries
 
 
 def index_new_records(
@@ -57,9 +80,11 @@ def index_new_records(
     added = 0
     reader = read or partial(read_records, config)
     scanned = store.dlq_scanned(snapshot.cluster)
+    chains = chains_in(snapshot)
     try:
-        for topic in dlq_topics(snapshot):
-            n, finished = _index_topic(config, snapshot, topic, reader, deadline, scanned.setdefault(topic.name, {}))
+        for topic in redrivable_topics(snapshot):
+            seen = scanned.setdefault(topic.name, {})
+            n, finished = _index_topic(config, snapshot, topic, reader, deadline, seen, chains)
             added += n
             if not finished:
                 break
@@ -75,6 +100,7 @@ def _index_topic(
     reader: RecordReader,
     deadline: float | None,
     scanned: dict[int, int],
+    chains: RetryChains | None = None,
 ) -> tuple[int, bool]:
     """Index one DLQ's new records: (how many were added, False when the cycle's time ran out).
 
@@ -118,15 +144,15 @@ def _index_topic(
         if result.error and not result.records:
             log.debug("DLQ index of %s/%d: %s", topic.name, p.partition, result.error)
             continue
-        added += store_records(snapshot.cluster, topic.name, result.records)
+        added += store_records(snapshot.cluster, topic.name, result.records, chains)
         if result.next_offset is not None and not result.error:
             scanned[p.partition] = result.next_offset
     return added, True
 
 
-def row_for(cluster: str, dlq_topic: str, record: Record) -> DlqRecord:
+def row_for(cluster: str, dlq_topic: str, record: Record, chains: RetryChains | None = None) -> DlqRecord:
     info = parse_failure(record.headers)
-    target = resolve_target(info, dlq_topic, settings.DLQ_PATTERNS, settings.DLQ_MAPPING)
+    target = resolve_target(info, dlq_topic, settings.DLQ_PATTERNS, settings.DLQ_MAPPING, chains)
     decoder = _decoder(cluster)
     origin = info.original_topic or dlq_topic
     return DlqRecord(
@@ -206,8 +232,8 @@ def reread_unrecorded(
     return updated
 
 
-def store_records(cluster: str, dlq_topic: str, records: Iterable[Record]) -> int:
-    rows = [row_for(cluster, dlq_topic, r) for r in records]
+def store_records(cluster: str, dlq_topic: str, records: Iterable[Record], chains: RetryChains | None = None) -> int:
+    rows = [row_for(cluster, dlq_topic, r, chains) for r in records]
     DlqRecord.objects.bulk_create(rows, batch_size=500, ignore_conflicts=True)
     _apply_earlier_reprocesses(cluster, dlq_topic, rows)
     return len(rows)

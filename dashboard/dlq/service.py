@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from dashboard.audit import audit
 from dashboard.clusters import get_cluster
-from dashboard.dlq.index import dlq_topics
+from dashboard.dlq.index import dlq_topics, redrivable_topics
 from dashboard.dlq.ledger import DbLedger
 from dashboard.dlq.queries import DlqQuery
 from dashboard.models import (
@@ -30,8 +30,10 @@ from dashboard.models import (
     ReprocessBatch,
     ReprocessRun,
 )
+from dashboard.relations import chains_in
 from dashboard.state import store
 from kafka_admin import reprocess as engine
+from kafka_admin.dlq.chain import RetryChains
 from kafka_admin.dlq.routing import FailureInfo, HeaderRouter, header_targets, resolve_target
 from kafka_admin.isolation.reprocess_run import reprocess_in_child
 from kafka_admin.isolation.supervisor import WorkerFailed
@@ -85,7 +87,7 @@ def summaries(cluster: str) -> list[DlqSummary]:
         out.append(
             DlqSummary(
                 topic=topic.name,
-                targets=tuple(sorted(set(targets[:20]))) or _default_targets(topic.name),
+                targets=tuple(sorted(set(targets[:20]))) or _default_targets(cluster, topic.name),
                 total=topic.records,
                 indexed=sum(counts.values()),
                 waiting=counts.get(WAITING, 0),
@@ -109,14 +111,14 @@ def _pending(topic: Topic, scanned: dict[int, int]) -> int | None:
     return total
 
 
-def _default_targets(dlq_topic: str) -> tuple[str, ...]:
-    target = resolve_target(FailureInfo(), dlq_topic, settings.DLQ_PATTERNS, settings.DLQ_MAPPING)
+def _default_targets(cluster: str, dlq_topic: str) -> tuple[str, ...]:
+    target = resolve_target(FailureInfo(), dlq_topic, *routing(cluster))
     return (target.topic,) if target.topic else ()
 
 
 def is_dlq(cluster: str, topic: str) -> bool:
     snap = store.state(cluster).snapshot
-    return snap is not None and any(t.name == topic for t in dlq_topics(snap))
+    return snap is not None and any(t.name == topic for t in redrivable_topics(snap))
 
 
 def filtered(cluster: str, topic: str, query: DlqQuery) -> QuerySet[DlqRecord]:
@@ -217,14 +219,16 @@ def selection_from(cluster: str, topic: str, data: dict) -> tuple[object, dict]:
     raise InvalidSelection("choose what to act on: selected records, the current filter, or an offset range")
 
 
-def routing() -> tuple[list[str], dict[str, str]]:
-    """header_targets' (patterns, mapping) from the settings: what a reprocess child builds its router of."""
-    return settings.DLQ_PATTERNS, settings.DLQ_MAPPING
+def routing(cluster: str) -> tuple[list[str], dict[str, str], RetryChains]:
+    """header_targets' (patterns, mapping, chains): the settings' and the cluster's retry chains in the
+    latest snapshot; what a reprocess child builds its router of."""
+    return settings.DLQ_PATTERNS, settings.DLQ_MAPPING, chains_in(store.state(cluster).snapshot)
 
 
-def targets_for(dlq_topic: str) -> HeaderRouter:
-    """Routing by the record's headers, the DLQ's name or the settings' mapping (resolve_target)."""
-    return header_targets(dlq_topic, *routing())
+def targets_for(cluster: str, dlq_topic: str) -> HeaderRouter:
+    """Routing by the record's headers, the DLQ's name or the settings' mapping (resolve_target),
+    refusing loops through the cluster's retry chains."""
+    return header_targets(dlq_topic, *routing(cluster))
 
 
 def plan(cluster: str, topic: str, selection: object, force: bool = False):
@@ -232,7 +236,7 @@ def plan(cluster: str, topic: str, selection: object, force: bool = False):
         get_cluster(cluster),
         topic,
         selection,
-        targets=targets_for(topic),
+        targets=targets_for(cluster, topic),
         ledger=DbLedger(cluster, topic),
         force=force,
     )
@@ -313,7 +317,7 @@ def _execute(
                     get_cluster(cluster),
                     topic,
                     selection,
-                    routing=routing(),
+                    routing=routing(cluster),
                     ledger=ledger,
                     on_progress=progress,
                     **options,
@@ -323,7 +327,7 @@ def _execute(
                     get_cluster(cluster),
                     topic,
                     selection,
-                    targets=targets_for(topic),
+                    targets=targets_for(cluster, topic),
                     ledger=ledger,
                     on_progress=progress,
                     **options,

@@ -8,7 +8,6 @@ import json
 from typing import Any
 from urllib.parse import quote
 
-from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -24,10 +23,11 @@ from dashboard.dlq.readers import target_readers
 from dashboard.models import DlqRecord, ReprocessRun
 from dashboard.pages import bad_request, cluster_page, page, ws_url
 from dashboard.params import InvalidPage
-from dashboard.relations import groups_reading, original_of
+from dashboard.relations import chain_view, groups_reading, original_of
 from dashboard.state import store
 from kafka_admin.dlq.conventions.registry import CONVENTIONS
-from kafka_admin.dlq.routing import parse_failure, resolve_target
+from kafka_admin.dlq.metadata_only import metadata_only
+from kafka_admin.dlq.routing import FailureInfo, parse_failure, resolve_target
 from kafka_admin.isolation import reads
 from kafka_admin.records import read as messages
 from kafka_admin.records.payload import describe_part, header_text
@@ -61,6 +61,7 @@ def dlq_topic(request: HttpRequest, cluster: str, topic: str) -> HttpResponse:
         "can_operate": can_operate(request.user),
         "filter_json": json.dumps(dict(query.params())),
         "related": related_context(cluster, topic),
+        "chain": chain_view(store.state(cluster).snapshot, topic),
         **fragments.dlq_triage_context(cluster, topic, query),
     }
     live = ws_url("dlq-topic", cluster, (("topic", topic), *query.params()))
@@ -110,14 +111,47 @@ def dlq_record(request: HttpRequest, cluster: str, topic: str, partition: int, o
         context.update(
             record=record,
             info=info,
-            target=resolve_target(info, topic, settings.DLQ_PATTERNS, settings.DLQ_MAPPING),
+            target=resolve_target(info, topic, *dlq.routing(cluster)),
             key=describe_part(record.key, record.key_size, limit=4096, decoder=decoder, topic=origin, is_key=True),
             value=describe_part(record.value, record.value_size, decoder=decoder, topic=origin),
             headers=[header_row(name, value) for name, value in record.headers[:500]],
             download={"download_base": f"/c/{quote(cluster)}/topics/{quote(topic)}/messages/{partition}/{offset}/"},
         )
+        context.update(metadata_only_context(cluster, info, record, decoder))
     context["history"] = history(cluster, topic, partition, offset, limit=50)
     return page(request, "dlq_record.html", cluster, "dlq", "", **context)
+
+
+def metadata_only_context(cluster: str, info: FailureInfo, record: messages.Record, decoder: Any) -> dict[str, Any]:
+    """For a dead letter without key and value (KIP-1191's default): what it is, whether its original
+    record is still retained (from the snapshot), and that record itself, read from its topic."""
+    snap = store.state(cluster).snapshot
+    log_range = None
+    if snap is not None and info.original_topic is not None:
+        found = next((t for t in snap.topics if t.name == info.original_topic), None)
+        part = next((p for p in found.partitions if p.partition == info.original_partition), None) if found else None
+        log_range = (part.start_offset, part.end_offset) if part is not None else None
+    only = metadata_only(info, record.key, record.value, log_range)
+    if only is None:
+        return {}
+    out: dict[str, Any] = {"metadata_only": only}
+    if only.readable:
+        read = reads.read_records(
+            get_cluster(cluster), only.topic, only.partition, messages.FromOffset(only.offset), limit=1
+        )
+        original = read.records[0] if read.records and read.records[0].offset == only.offset else None
+        if original is None:
+            out["original_error"] = read.error or "the original record could not be read"
+        else:
+            out["original"] = original
+            base = f"/c/{quote(cluster)}/topics/{quote(only.topic)}/messages/{only.partition}/{only.offset}/"
+            out["original_download"] = {"download_base": base}
+            out["original_key"] = describe_part(
+                original.key, original.key_size, limit=4096, decoder=decoder, topic=only.topic, is_key=True
+            )
+            value = describe_part(original.value, original.value_size, decoder=decoder, topic=only.topic)
+            out["original_value"] = value
+    return out
 
 
 def header_row(name: str, value: bytes | None) -> tuple[str, str, str | None]:

@@ -26,7 +26,7 @@ from dashboard.monitor.queries import (
 )
 from dashboard.pages import cluster_page, page, ws_url
 from dashboard.params import choice_param
-from dashboard.relations import dlqs_of, is_dlq_name, original_of
+from dashboard.relations import chain_view, dlqs_of, is_dlq_name, original_of
 from dashboard.state import store
 from kafka_admin.isolation import reads
 from kafka_admin.snapshot.groups.registry import GROUP_STATES, reset_refused
@@ -82,6 +82,7 @@ def topic(request: HttpRequest, cluster: str, topic: str) -> HttpResponse:
         "original": original_of(topic) if is_dlq_name(topic) else None,
         "dlqs": dlqs_of(snap, topic),
     }
+    context["chain"] = chain_view(snap, topic)
     return page(request, "topic.html", cluster, "topics", ws_url("topic", cluster, (("topic", topic),)), **context)
 
 

@@ -9,7 +9,7 @@ Routing back (``resolve_target``), per record and never a guess: the record's ow
 header first (a Connect DLQ over many topics sends each record to its own origin), else an explicit
 mapping (DLQ topic -> original topic), else the DLQ's name by a naming pattern (``orders-dlq`` ->
 ``orders``); a target that is the DLQ topic itself (a loop) or not a legal topic name is
-refused.
+refused, and so is one that would run it through a retry chain again (kafka_admin.dlq.chain).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from kafka_admin.records.read import Record
 
 from kafka_admin.dlq import headers as dh
+from kafka_admin.dlq.chain import RetryChains
 from kafka_admin.dlq.conventions import values
 from kafka_admin.dlq.conventions.registry import CONVENTIONS, Conventions
 from kafka_admin.dlq.failure import Conflict, FailureInfo, parse_failure
@@ -102,9 +103,20 @@ def resolve_target(
     dlq_topic: str,
     patterns: Sequence[str] = DEFAULT_PATTERNS,
     mapping: Mapping[str, str] | None = None,
+    chains: RetryChains | None = None,
 ) -> Target:
     """The original topic of a DLQ record: its own headers, else DLQ_MAPPING, else the naming
-    convention; never a guess."""
+    convention; never a guess. With the cluster's retry `chains`, a target inside a chain other than
+    its original topic is refused (RetryChains.loop_reason)."""
+    target = _resolve(info, dlq_topic, patterns, mapping)
+    if target.topic is not None and chains is not None:
+        loop = chains.loop_reason(dlq_topic, target.topic)
+        if loop is not None:
+            return Target(None, None, f"{target.reason.removeprefix('from ')} names {target.topic}, but {loop}")
+    return target
+
+
+def _resolve(info: FailureInfo, dlq_topic: str, patterns: Sequence[str], mapping: Mapping[str, str] | None) -> Target:
     conflict = info.conflict("original_topic")
     if conflict is not None:
         return Target(None, None, f"{conflict.describe()}; not choosing one")
@@ -160,15 +172,17 @@ class HeaderRouter:
         patterns: Sequence[str] = DEFAULT_PATTERNS,
         mapping: Mapping[str, str] | None = None,
         conventions: Conventions = CONVENTIONS,
+        chains: RetryChains | None = None,
     ) -> None:
         self.dlq_topic = dlq_topic
         self.patterns = tuple(patterns)
         self.mapping = dict(mapping or {})
+        self.chains = chains
         self.conventions = conventions
         self._cache: dict[tuple[bytes | None, ...], Target] = {}
 
     def __call__(self, _record: Record, info: FailureInfo) -> Target:
-        return resolve_target(info, self.dlq_topic, self.patterns, self.mapping)
+        return resolve_target(info, self.dlq_topic, self.patterns, self.mapping, self.chains)
 
     def route_headers(self, headers: Sequence[Header]) -> Target:
         """resolve_target(parse_failure(headers), ...) at the cost of one pass over the names."""
@@ -200,10 +214,13 @@ def route_key(headers: Sequence[Header], conventions: Conventions = CONVENTIONS)
 
 
 def header_targets(
-    dlq_topic: str, patterns: Sequence[str] = DEFAULT_PATTERNS, mapping: Mapping[str, str] | None = None
+    dlq_topic: str,
+    patterns: Sequence[str] = DEFAULT_PATTERNS,
+    mapping: Mapping[str, str] | None = None,
+    chains: RetryChains | None = None,
 ) -> HeaderRouter:
     """A `targets` callable for kafka_admin.reprocess that routes every record by resolve_target()."""
-    return HeaderRouter(dlq_topic, patterns, mapping)
+    return HeaderRouter(dlq_topic, patterns, mapping, chains=chains)
 
 
 # ------------------------------------------------------------------------------------ re-publish

@@ -18,14 +18,15 @@ from dashboard.poller.loop import Poller
 from kafka_admin.dlq.conventions import spring
 from tests.connect_standalone_support import wait_for
 from tests.dlq_support import end_offsets, read_from
-from tests.spring_support import spring_writer
+from tests.spring_support import VERSION, spring_writer
 
 pytestmark = [pytest.mark.broker, pytest.mark.django_db(transaction=True)]
 
 WRAPPER = "org.springframework.kafka.listener.ListenerExecutionFailedException"
 
 
-def test_a_spring_dlt_is_triaged_by_its_cause_and_redriven_exactly_once(kafka, dashboard_cluster, tmp_path):
+@pytest.mark.parametrize("version", [VERSION, "3.3.10"])
+def test_a_spring_dlt_is_triaged_by_its_cause_and_redriven_exactly_once(kafka, dashboard_cluster, tmp_path, version):
     orders = kafka.create_topic(partitions=2)
     dlt = kafka.create_topic(f"{orders}-dlt", partitions=2)  # Spring's default since 3.3, same partition
     p = kafka.producer(acks="all")
@@ -40,7 +41,7 @@ def test_a_spring_dlt_is_triaged_by_its_cause_and_redriven_exactly_once(kafka, d
         p.produce(orders, key=key, value=value, partition=partition, headers=headers)
     assert p.flush(30) == 0
     log = tmp_path / "spring.log"
-    with spring_writer(kafka.bootstrap, orders, kafka.unique("orders-app"), log) as writer:
+    with spring_writer(kafka.bootstrap, orders, kafka.unique("orders-app"), log, version=version) as writer:
         wait_for(
             lambda: sum(end_offsets(kafka.bootstrap, dlt, 2).values()) >= len(poison), 120, "Spring's DLT", writer, log
         )

@@ -19,6 +19,7 @@ from kafka_admin.dlq.conventions.project import PROJECT
 from kafka_admin.dlq.conventions.share_group import SHARE_GROUP
 from kafka_admin.dlq.conventions.smallrye import SMALLRYE
 from kafka_admin.dlq.conventions.spring import SPRING
+from kafka_admin.dlq.conventions.spring_retry import SPRING_RETRY
 from kafka_admin.dlq.conventions.streams import STREAMS
 
 Header = tuple[str, bytes | None]
@@ -105,4 +106,4 @@ class Conventions:
 
 # The framework-written headers before the project's own (the demo's, text, may be hand-written);
 # the generic-named ones last.
-CONVENTIONS = Conventions((SPRING, CONNECT, STREAMS, SHARE_GROUP, PROJECT, SMALLRYE, KARAFKA))
+CONVENTIONS = Conventions((SPRING, SPRING_RETRY, CONNECT, STREAMS, SHARE_GROUP, PROJECT, SMALLRYE, KARAFKA))

@@ -17,7 +17,9 @@ kafka_dlt-exception-stacktrace         UTF-8 string        the stack trace
 
 When the key could not be deserialized Spring writes ``kafka_dlt-key-exception-*`` instead; every
 ``kafka_dlt-`` header describes a failure. Non-blocking retries (``@RetryableTopic``: ``<topic>-retry-N``
-topics ending in ``<topic>-dlt``) add ``retry_topic-attempts`` (4-byte BE int), and
+topics ending in ``<topic>-dlt``) add ``retry_topic-attempts`` (4-byte BE int: the number of the delivery
+attempt the record makes from that topic, 2 in the first retry topic; the retries made before it
+arrived are that less 2), and
 ``retry_topic-backoff-timestamp`` / ``retry_topic-original-timestamp`` (epoch ms as a minimal
 big-endian byte string, so of varying width): retry bookkeeping, stripped on republish like the
 rest. Some writers put decimal text under the binary names:
@@ -67,6 +69,12 @@ HEADERS = frozenset(
 KEY_HEADERS = frozenset({KEY_EXCEPTION_FQCN, KEY_EXCEPTION_CAUSE_FQCN, KEY_EXCEPTION_MESSAGE, KEY_EXCEPTION_STACKTRACE})
 
 
+def retries(attempt: int | None) -> int | None:
+    """Retries made before a record reached its topic, from the attempt it makes there (the first
+    delivery is attempt 1, and it has no header)."""
+    return None if attempt is None else max(attempt - 2, 0)
+
+
 def read(headers: Headers) -> Failure:
     """Spring's fields; the key-exception headers stand in where the value's are missing."""
     get = headers.get
@@ -81,7 +89,7 @@ def read(headers: Headers) -> Failure:
         exception_cause_class=v.name(get(EXCEPTION_CAUSE_FQCN)) or v.name(get(KEY_EXCEPTION_CAUSE_FQCN)),
         exception_message=v.first(v.text(get(EXCEPTION_MESSAGE)), v.text(get(KEY_EXCEPTION_MESSAGE))),
         stacktrace=v.first(v.text(get(EXCEPTION_STACKTRACE)), v.text(get(KEY_EXCEPTION_STACKTRACE))),
-        retry_count=v.number(get(RETRY_ATTEMPTS), v.INT32.size),
+        retry_count=retries(v.number(get(RETRY_ATTEMPTS), v.INT32.size)),
         stage="key" if get(EXCEPTION_FQCN) is None and get(KEY_EXCEPTION_FQCN) is not None else None,
     )
 
