@@ -32,7 +32,7 @@ from dashboard.dlq import detection as dlq_detection
 from dashboard.dlq import index as dlq_index
 from dashboard.live.publisher import Publisher
 from dashboard.state import history, store
-from dashboard.state.history_writer import HistoryWriter
+from dashboard.state.history_writer import HistoryWriter, held
 from dashboard.state.lease import Lease
 from kafka_admin.config import ClusterConfig
 from kafka_admin.figures.tracker import ClusterFigures, FigureTracker
@@ -156,9 +156,19 @@ class Poller:
         since = timezone.now() - timedelta(seconds=max(settings.TREND_WINDOW_S, 600))
         for topic, t, ends in history.recent_topic_offsets(self.config.name, since):
             self.tracker.seed_topic(topic, t, {int(p): e for p, e in ends.items()})
+        now = time.time()
         for group_id, points in history.recent_group_samples(self.config.name, since).items():
-            for t, lag, partitions in points:
+            for t, lag, _ in points:
                 self.tracker.seed_group_lag(group_id, t, lag)
+            # Rows are written on change (history_writer.py): the status windows want every cycle.
+            cycles = held(
+                [(t, partitions) for t, _, partitions in points],
+                interval_s=self.interval_s,
+                heartbeat_s=self.history.heartbeat_s,
+                until=now,
+                keep=self.tracker.status_samples,
+            )
+            for t, partitions in cycles:
                 self.tracker.seed_group_offsets(group_id, t, partitions)
 
     def _maybe_compact(self) -> None:

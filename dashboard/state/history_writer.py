@@ -88,3 +88,31 @@ def _group_key(g: Group) -> int:
 
 def _topic_key(t: Topic) -> int:
     return hash(tuple((p.partition, p.end_offset) for p in t.partitions))
+
+
+def held(
+    points: list[tuple[float, T]], *, interval_s: float, heartbeat_s: float, until: float, keep: int
+) -> list[tuple[float, T]]:
+    """Stored rows (oldest first) as the cycles saw them: each value repeated every interval until the
+    next row, the last one until `until` (a restart's now), at most the last `keep` points.
+
+    A gap longer than a heartbeat (plus two intervals of slack) is an outage, not a quiet group: it
+    is left empty, as is the time after the last row once that gap has passed."""
+    if not points or interval_s <= 0:
+        return points[-keep:] if keep > 0 else []
+    longest = (heartbeat_s if heartbeat_s > 0 else interval_s) + 2 * interval_s
+    earliest = until - (keep + 1) * interval_s  # older copies fall out of the window anyway
+    out: list[tuple[float, T]] = []
+    for i, (t, value) in enumerate(points):
+        out.append((t, value))
+        end = points[i + 1][0] if i + 1 < len(points) else until
+        if end - t > longest:
+            continue
+        step = t + interval_s
+        if step < earliest:  # skip to the window without building what would be dropped
+            step += ((earliest - step) // interval_s) * interval_s
+        # A copy within half an interval of the next row would be one cycle seen twice.
+        while step < end - interval_s / 2:
+            out.append((step, value))
+            step += interval_s
+    return out[-keep:] if keep > 0 else []

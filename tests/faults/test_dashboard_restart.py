@@ -88,7 +88,8 @@ def test_restart_keeps_history_audit_log_alerts_and_live_pages(kafka: Kafka, mak
     committed = 2
     commit(kafka, group, [(topic, 0, committed)])  # lag 18 > 5: the rule fires (and keeps firing below)
 
-    server = make_server(kafka.bootstrap, cluster=CLUSTER, KAFKA_REQUEST_TIMEOUT="2")
+    # Every cycle writes its row (no on-change skipping): the test counts rows to see history grow.
+    server = make_server(kafka.bootstrap, cluster=CLUSTER, KAFKA_REQUEST_TIMEOUT="2", HISTORY_HEARTBEAT_SECONDS="0")
     db = Path(server.env["SQLITE_PATH"])
     manage(server.env, "shell", "-c", SETUP.format(group=group, cluster=CLUSTER))
     audit_before = query(db, "select id, actor, action, count, result, details from dashboard_auditentry")

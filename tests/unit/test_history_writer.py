@@ -9,7 +9,7 @@ import pytest
 from dashboard.models import GroupSample, TopicSample
 from dashboard.monitor.fragments import chart_context
 from dashboard.state import store
-from dashboard.state.history_writer import HistoryWriter
+from dashboard.state.history_writer import HistoryWriter, held
 from tests.factories import snapshot, unreachable
 
 pytestmark = pytest.mark.django_db
@@ -104,3 +104,27 @@ class TestChartAfterOnChangeWrites:
         chart = chart_context("step", "g1", "1h")["chart"]
         assert chart["lag"] == [10, 10, 5]
         assert chart["t"][1] == pytest.approx(chart["t"][2] - 5.0)
+
+
+class TestHeldRows:
+    """A restart refills the status windows from rows written on change: each held until the next."""
+
+    def test_a_quiet_group_fills_its_window_up_to_now(self):
+        # One row 60 s ago, nothing since (unchanged), 5 s cycles: twelve cycles saw that value.
+        cycles = held([(1000.0, "a")], interval_s=5, heartbeat_s=300, until=1060.0, keep=12)
+        assert [v for _, v in cycles] == ["a"] * 12
+        assert [t for t, _ in cycles] == [1000.0 + 5 * k for k in range(12)]
+
+    def test_values_step_at_each_row_and_none_is_counted_twice(self):
+        cycles = held([(0.0, "a"), (10.0, "b"), (12.0, "c")], interval_s=5, heartbeat_s=300, until=20.0, keep=99)
+        assert cycles == [(0.0, "a"), (5.0, "a"), (10.0, "b"), (12.0, "c"), (17.0, "c")]
+
+    def test_an_outage_longer_than_a_heartbeat_stays_empty(self):
+        cycles = held([(0.0, "a"), (1000.0, "b")], interval_s=5, heartbeat_s=300, until=1003.0, keep=99)
+        assert cycles == [(0.0, "a"), (1000.0, "b")]
+        stale = held([(0.0, "a")], interval_s=5, heartbeat_s=300, until=900.0, keep=99)
+        assert stale == [(0.0, "a")], "the server was down: no copies up to now"
+
+    def test_keep_bounds_the_work_and_the_result(self):
+        cycles = held([(0.0, "a")], interval_s=1, heartbeat_s=10**9, until=10**6, keep=3)
+        assert [t for t, _ in cycles] == [999997.0, 999998.0, 999999.0]
