@@ -27,7 +27,7 @@ from kafka_admin.offset_reset.plan import (
     plan_reset,
     read_group,
 )
-from kafka_admin.offset_reset.reading import GroupReader, ResetMember
+from kafka_admin.offset_reset.reading import GroupReader, ResetMember, type_refusal
 from kafka_admin.offset_reset.spec import (
     MAX_OFFSET,
     MAX_PARTITIONS,
@@ -73,4 +73,5 @@ __all__ = [
     "plan_reset",
     "read_group",
     "target_offset",
+    "type_refusal",
 ]

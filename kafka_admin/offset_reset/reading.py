@@ -11,7 +11,8 @@ from confluent_kafka.admin import AdminClient, OffsetSpec
 from kafka_admin.clients import error_text, make_admin
 from kafka_admin.config import ClusterConfig
 from kafka_admin.offset_reset.spec import TP, ReadFailed
-from kafka_admin.snapshot.groups.registry import state_name
+from kafka_admin.protocol.client import GroupProtocolClient
+from kafka_admin.snapshot.groups.registry import reset_refused, state_name
 
 
 class ResetMember(NamedTuple):
@@ -86,3 +87,25 @@ class GroupReader:
 
     def offsets_at(self, tps: Sequence[TP], timestamp_ms: int, errors: list[str]) -> dict[TP, int]:
         return self._list_offsets(tps, OffsetSpec.for_timestamp(timestamp_ms), "timestamp", errors)
+
+
+def type_refusal(config: ClusterConfig) -> Any:
+    """A function group id -> why its type gets no offset reset ("" when it may), from one ListGroups
+    of every broker: the CLI has no snapshot to ask, and a streams or share group's offsets must not
+    be written through the consumer-group API. A group no broker lists is left to Kafka's rules."""
+    client = GroupProtocolClient(config)
+    try:
+        listed = client.list_groups(config.request_timeout_s)
+    except Exception as exc:  # noqa: BLE001 - unreachable, refused, timed out: a clear message
+        raise ReadFailed(f"the groups could not be listed: {error_text(exc)}") from None
+    finally:
+        client.close()
+    if listed.errors and not listed.groups:
+        raise ReadFailed("the groups could not be listed: " + "; ".join(listed.errors))
+    by_id = {g.group_id: g for g in listed.groups}
+
+    def refusal(group_id: str) -> str:
+        g = by_id.get(group_id)
+        return reset_refused(g.type, g.protocol_type or None) if g is not None else ""
+
+    return refusal

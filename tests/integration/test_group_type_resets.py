@@ -8,6 +8,7 @@ from __future__ import annotations
 from html import unescape
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from dashboard.models import AuditEntry
@@ -41,6 +42,9 @@ def assert_refused(group: str, tool: str) -> None:
     assert op.post(reverse("reset_preview", args=["test", group]), data).status_code == 409
     applied = op.post(reverse("reset_apply", args=["test", group]), {**data, "confirm": "yes", "expect": []})
     assert applied.status_code == 409 and tool in unescape(applied.content.decode())
+    with pytest.raises(CommandError) as cli:  # the CLI has no snapshot: it asks the brokers' listing
+        call_command("reset_offsets", "--cluster", "test", "--group", group, "--all-topics", "--to-earliest")
+    assert cli.value.returncode == 1 and str(cli.value).startswith("refused: ") and tool in str(cli.value)
     assert not AuditEntry.objects.filter(target=group).exists()  # nothing planned, nothing written
 
 

@@ -4,8 +4,9 @@
         (--to-earliest | --to-latest | --to-datetime ISO | --to-offset N | --shift-by N)
         [--dry-run] [--cluster NAME] [--actor NAME]
 
-Exit codes: 0 done (or dry run), 1 refused (active members), Kafka refused the write, or a partition
-does not read back its new offset; 2 bad input or the cluster could not be read.
+Exit codes: 0 done (or dry run), 1 refused (active members, or a group type that gets no reset),
+Kafka refused the write, or a partition does not read back its new offset; 2 bad input or the
+cluster could not be read.
 """
 
 from __future__ import annotations
@@ -61,6 +62,12 @@ class Command(BaseCommand):
         try:
             spec = self.spec(o)
             partitions = None if o["all_topics"] else self.partitions(o["topic"])
+            refused = offsets.type_refusal(config)(o["group"])
+        except InvalidReset as exc:
+            raise CommandError(str(exc), returncode=2) from None
+        if refused:  # streams, share, Connect groups: as on the group page, before any offset read
+            raise CommandError(f"refused: {refused}", returncode=1)
+        try:
             plan = offsets.plan_reset(config, o["group"], partitions, spec)
         except InvalidReset as exc:
             raise CommandError(str(exc), returncode=2) from None
