@@ -29,6 +29,9 @@ SHOW = """() => {
 ROW_HEIGHTS = """() => Array.from(document.querySelectorAll("#messages li.msg > details > summary"))
   .map(s => s.getBoundingClientRect().height)"""
 WIDTH = "() => [document.documentElement.scrollWidth, window.innerWidth]"
+HEX_LINES = """pre => [pre.textContent.trimEnd().split("\\n").length,
+  Math.round((pre.scrollHeight - parseFloat(getComputedStyle(pre).paddingTop)
+    - parseFloat(getComputedStyle(pre).paddingBottom)) / parseFloat(getComputedStyle(pre).lineHeight))]"""
 
 
 @pytest.fixture(scope="module")
@@ -105,6 +108,9 @@ def test_message_browser_at_both_sizes(browser, server, kafka, orders):
         binary = page.locator("#messages li.msg").nth(offsets.index("bin"))
         binary.locator("summary").click()
         assert "00000000  00 01 02 03" in binary.inner_text()
+        # each hexdump row stays one line (its columns line up), scrolling inside its box on a phone
+        hex_lines, shown_lines = binary.locator("pre.payload.binary").evaluate(HEX_LINES)
+        assert shown_lines == hex_lines, (hex_lines, shown_lines)
         problems += check_page(page, "expanded", size)
 
         # search the values; the page says how many records it scanned
