@@ -54,6 +54,8 @@ class Scenario:
             bootstrap_servers=self.proxy.address,
             request_timeout_s=request_timeout,
             cycle_timeout_s=cycle_timeout,
+            # The faults are hooked into the admin API's calls (HookedAdmin): the admin source makes them.
+            offsets_source="admin",
         )
         self.groups = set(groups)
 

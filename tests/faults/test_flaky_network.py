@@ -141,6 +141,8 @@ def config(fault_broker: ProxiedBroker) -> ClusterConfig:
         bootstrap_servers=fault_broker.proxied,
         request_timeout_s=REQUEST_TIMEOUT,
         cycle_timeout_s=CYCLE_TIMEOUT,
+        # The faults are hooked into the admin API's calls (HookedAdmin): the admin source makes them.
+        offsets_source="admin",
     )
 
 

@@ -34,7 +34,9 @@ def wait_for(condition, timeout: float, what: str):
         value = condition()
         if value:
             return value
-        time.sleep(0.05)
+        # Not faster: the test database is SQLite in memory with a shared cache, where a reader's
+        # table lock fails the run's own writes at once ("database table is locked"), no busy wait.
+        time.sleep(0.5)
     raise TimeoutError(what)
 
 
