@@ -8,6 +8,8 @@ htmx swaps, the lag chart and the admin.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 pytestmark = [pytest.mark.e2e, pytest.mark.broker]
@@ -48,6 +50,15 @@ def visit(page, url: str, ready: str | None = None) -> list[str]:
     return violations(page)
 
 
+def served(page, *urls: str, timeout_s: float = 45) -> None:
+    """Wait until the poller's snapshot (and DLQ index) hold what these pages show: each answers 200."""
+    deadline = time.monotonic() + timeout_s
+    for url in urls:
+        while (status := page.request.get(url).status) != 200:
+            assert time.monotonic() < deadline, (url, status)
+            page.wait_for_timeout(250)
+
+
 def test_every_page_works_under_the_csp(watched, server, kafka):
     page = watched
     topic = kafka.create_topic(partitions=2)
@@ -56,9 +67,8 @@ def test_every_page_works_under_the_csp(watched, server, kafka):
     kafka.produce(dlq, 3, partition=0)
     group = kafka.unique("csp")
     kafka.commit(group, [(topic, 0, 5)])
-    page.wait_for_timeout(3500)  # a few poll cycles: the group, its history, the DLQ index
-
     base = f"{server.url}/c/e2e"
+    served(page, f"{base}/groups/{group}/", f"{base}/dlq/{dlq}/0/0/")  # the group, the DLQ index
     live = "() => document.body.dataset.ws === 'open'"
     pages = [
         (f"{base}/", live),
@@ -93,7 +103,7 @@ def test_live_updates_htmx_swaps_and_the_chart_under_the_csp(watched, server, ka
     kafka.produce(topic, 40, partition=0)
     group = kafka.unique("csp-live")
     kafka.commit(group, [(topic, 0, 5)])
-    page.wait_for_timeout(2500)
+    served(page, f"{server.url}/c/e2e/groups/{group}/")
 
     page.goto(f"{server.url}/c/e2e/groups/{group}/")
     page.wait_for_function("() => document.body.dataset.ws === 'open'", timeout=10_000)
