@@ -282,3 +282,17 @@ def seed_commits(
 
     with ThreadPoolExecutor(threads) as pool:
         list(pool.map(run, shards))
+
+
+def end_by_stdin(proc: subprocess.Popen, grace_s: float) -> None:
+    """Stop a test's child program the way they all listen for: close its stdin, let it shut down
+    cleanly for `grace_s`, then kill it."""
+    if proc.poll() is not None:
+        return
+    if proc.stdin is not None:
+        proc.stdin.close()
+    try:
+        proc.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)

@@ -11,7 +11,7 @@ from typing import TypeVar
 
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, ResourceType
 
-from tests.kafka_support import REPO
+from tests.kafka_support import REPO, end_by_stdin
 
 T = TypeVar("T")
 
@@ -45,14 +45,7 @@ def share_worker(
             raise RuntimeError(f"share worker ended early ({proc.returncode}): {line} {err[-2000:]}")
         yield proc
     finally:
-        if proc.poll() is None:
-            if proc.stdin:
-                proc.stdin.close()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
+        end_by_stdin(proc, 30)
 
 
 def wait_until(probe: Callable[[], T | None], timeout: float = 30, what: str = "condition") -> T:

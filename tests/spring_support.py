@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from tests.connect_standalone_support import cache_root, java
+from tests.kafka_support import end_by_stdin
 
 REPO = Path(__file__).resolve().parent.parent
 SOURCE_DIR = REPO / "tests" / "integration" / "spring"
@@ -101,10 +102,4 @@ def spring_program(
     try:
         yield process
     finally:
-        if process.stdin is not None:
-            process.stdin.close()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+        end_by_stdin(process, 30)

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.kafka_support import REPO
+from tests.kafka_support import REPO, end_by_stdin
 
 APP = REPO / "tests" / "streams_app"
 SOURCES = APP / "src" / "main" / "java" / "dashboard" / "test"
@@ -99,11 +99,4 @@ def running(app: str, *arguments: str) -> Iterator[subprocess.Popen]:
             raise RuntimeError(f"the streams app ended early: {''.join(lines)[-2000:]}")
         yield proc
     finally:
-        if proc.poll() is None:
-            if proc.stdin:
-                proc.stdin.close()
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
+        end_by_stdin(proc, 60)
