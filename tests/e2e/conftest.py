@@ -94,6 +94,24 @@ def server(broker: BrokerProcess, tmp_path_factory: pytest.TempPathFactory) -> I
         yield srv
 
 
+def served(page, *urls: str, timeout_s: float = 60) -> None:
+    """Wait until the poller's snapshot (and DLQ index) hold what a test shows: each API URL answers 200.
+
+    The API, not the page: before the first snapshot a page answers 200 ("waiting for the first
+    snapshot"), and that first snapshot may have listed groups before the test committed its own.
+    """
+    deadline = time.monotonic() + timeout_s
+    for url in urls:
+        while (status := page.request.get(url).status) != 200:
+            assert time.monotonic() < deadline, (url, status)
+            page.wait_for_timeout(250)
+
+
+def api(server: Server, cluster: str = "e2e") -> str:
+    """The JSON API's root for one cluster of the server (docs/api.md)."""
+    return f"{server.url}/api/v1/clusters/{cluster}"
+
+
 def login(browser, server: Server, landing: str = "e2e"):
     """A new browser context logged in as the server's operator; returns (context, page)."""
     ctx = browser.new_context(viewport={"width": 1440, "height": 900})

@@ -8,9 +8,9 @@ htmx swaps, the lag chart and the admin.
 
 from __future__ import annotations
 
-import time
-
 import pytest
+
+from tests.e2e.conftest import api, served
 
 pytestmark = [pytest.mark.e2e, pytest.mark.broker]
 
@@ -50,15 +50,6 @@ def visit(page, url: str, ready: str | None = None) -> list[str]:
     return violations(page)
 
 
-def served(page, *urls: str, timeout_s: float = 45) -> None:
-    """Wait until the poller's snapshot (and DLQ index) hold what these pages show: each answers 200."""
-    deadline = time.monotonic() + timeout_s
-    for url in urls:
-        while (status := page.request.get(url).status) != 200:
-            assert time.monotonic() < deadline, (url, status)
-            page.wait_for_timeout(250)
-
-
 def test_every_page_works_under_the_csp(watched, server, kafka):
     page = watched
     topic = kafka.create_topic(partitions=2)
@@ -68,7 +59,7 @@ def test_every_page_works_under_the_csp(watched, server, kafka):
     group = kafka.unique("csp")
     kafka.commit(group, [(topic, 0, 5)])
     base = f"{server.url}/c/e2e"
-    served(page, f"{base}/groups/{group}/", f"{base}/dlq/{dlq}/0/0/")  # the group, the DLQ index
+    served(page, f"{api(server)}/groups/{group}/", f"{api(server)}/dlq/{dlq}/records/0/0/")  # the group, the DLQ index
     live = "() => document.body.dataset.ws === 'open'"
     pages = [
         (f"{base}/", live),
@@ -103,7 +94,7 @@ def test_live_updates_htmx_swaps_and_the_chart_under_the_csp(watched, server, ka
     kafka.produce(topic, 40, partition=0)
     group = kafka.unique("csp-live")
     kafka.commit(group, [(topic, 0, 5)])
-    served(page, f"{server.url}/c/e2e/groups/{group}/")
+    served(page, f"{api(server)}/groups/{group}/")
 
     page.goto(f"{server.url}/c/e2e/groups/{group}/")
     page.wait_for_function("() => document.body.dataset.ws === 'open'", timeout=10_000)
