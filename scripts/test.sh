@@ -30,4 +30,8 @@ fi
 # The layering rules (.importlinter): kafka_admin without Django, the dashboard without confluent_kafka,
 # features apart, only entry points above the poller.
 .venv/bin/lint-imports --no-cache
-exec .venv/bin/python -m pytest "$@"
+# Workers (pytest-xdist), each with a broker of its own (tests/conftest.py): most of a test's time is
+# spent waiting on a broker, a poll cycle or a JVM, so three workers fit two cores. A file's tests
+# stay on one worker (module fixtures: a Spring JVM, a Connect worker, a dashboard server).
+# TEST_WORKERS=0 runs in this process, in order.
+exec .venv/bin/python -m pytest -n "${TEST_WORKERS:-3}" --dist loadfile "$@"

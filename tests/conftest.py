@@ -60,10 +60,14 @@ def schema_registry(tmp_path_factory: pytest.TempPathFactory):
         proc.down()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """One headless Debian Chromium for the whole run (Playwright allows one sync instance per thread),
-    or None without a Chromium binary: tests that need it skip, saying why."""
+    """A headless Debian Chromium per test module, or None without a Chromium binary: tests that need
+    it skip, saying why.
+
+    Per module, not per session: Playwright's sync API keeps an asyncio loop running in this thread
+    until it stops, and Django refuses database calls from there (SynchronousOnlyOperation). Under
+    pytest-xdist a worker runs database tests after browser tests; the loop must be gone by then."""
     from tests.e2e.conftest import chromium_path
 
     path = chromium_path()

@@ -9,7 +9,6 @@ its REST listener on a port the OS picks, stopped (and waited for) by the contex
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 import subprocess
@@ -18,13 +17,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from tests.java_builds import build_lock, cache_root
+
 REPO = Path(__file__).resolve().parent.parent
 POM = REPO / "tests" / "integration" / "connect" / "pom.xml"
 VERSION = os.environ.get("KAFKA_VERSION", "4.3.1")
-
-
-def cache_root() -> Path:
-    return Path(os.environ.get("KAFKA_DASHBOARD_CACHE", Path.home() / ".cache" / "kafka-dashboard"))
 
 
 def connect_libs(version: str = VERSION) -> Path:
@@ -34,8 +31,7 @@ def connect_libs(version: str = VERSION) -> Path:
     if complete.exists() and any(libs.glob("connect-file-*.jar")):
         return libs
     home.mkdir(parents=True, exist_ok=True)
-    with open(home / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with build_lock():
         if complete.exists() and any(libs.glob("connect-file-*.jar")):
             return libs
         mvn = shutil.which("mvn")

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.java_builds import build_lock
 from tests.kafka_support import KAFKA_SH, REPO, BrokerProcess, free_port
 
 KAFKA_VERSION = "4.3.1"
@@ -27,9 +28,13 @@ def plugins_dir() -> Path:
             "CONNECT_PLUGINS_CACHE", Path.home() / ".cache" / "kafka-dashboard" / f"connect-plugins-{KAFKA_VERSION}"
         )
     )
-    if not list(out.glob("connect-file-*.jar")):
-        if shutil.which("mvn") is None:
-            raise RuntimeError("mvn is needed to fetch the connect-file plugin from Maven Central")
+    if list(out.glob("connect-file-*.jar")):
+        return out
+    if shutil.which("mvn") is None:
+        raise RuntimeError("mvn is needed to fetch the connect-file plugin from Maven Central")
+    with build_lock():
+        if list(out.glob("connect-file-*.jar")):
+            return out
         subprocess.run(
             [
                 "mvn",

@@ -9,7 +9,6 @@ program compiled there with javac (keyed by the source's hash); a lock keeps ses
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 import shutil
@@ -18,7 +17,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.connect_standalone_support import cache_root, java
+from tests.connect_standalone_support import java
+from tests.java_builds import build_lock, cache_root
 from tests.kafka_support import end_by_stdin
 
 REPO = Path(__file__).resolve().parent.parent
@@ -36,8 +36,7 @@ def built(version: str = VERSION, program: str = "SpringDeadLetterWriter") -> tu
     if (home / ".complete").exists() and (classes / ".complete").exists():
         return libs, classes
     home.mkdir(parents=True, exist_ok=True)
-    with open(home / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with build_lock():
         if not (home / ".complete").exists():
             mvn = shutil.which("mvn")
             if mvn is None:

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from tests.java_builds import build_lock
 from tests.kafka_support import REPO, end_by_stdin
 
 APP = REPO / "tests" / "streams_app"
@@ -38,29 +39,32 @@ def build() -> Path:
     out = cache_dir() / digest[:12]
     if (out / "classes" / ".complete").exists():
         return out
-    libs = out / "libs"
-    subprocess.run(
-        [
-            "mvn",
-            "-B",
-            "-q",
-            "-f",
-            str(APP / "pom.xml"),
-            "dependency:copy-dependencies",
-            "-DincludeScope=runtime",
-            f"-DoutputDirectory={libs}",
-        ],
-        check=True,
-        capture_output=True,
-        timeout=900,
-    )
-    subprocess.run(
-        ["javac", "-cp", f"{libs}/*", "-d", str(out / "classes"), *map(str, sources)],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-    (out / "classes" / ".complete").write_text(digest)
+    with build_lock():
+        if (out / "classes" / ".complete").exists():
+            return out
+        libs = out / "libs"
+        subprocess.run(
+            [
+                "mvn",
+                "-B",
+                "-q",
+                "-f",
+                str(APP / "pom.xml"),
+                "dependency:copy-dependencies",
+                "-DincludeScope=runtime",
+                f"-DoutputDirectory={libs}",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=900,
+        )
+        subprocess.run(
+            ["javac", "-cp", f"{libs}/*", "-d", str(out / "classes"), *map(str, sources)],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+        (out / "classes" / ".complete").write_text(digest)
     return out
 
 
