@@ -6,8 +6,6 @@ process. Scaled out: DATABASE_URL-style Postgres settings and REDIS_URL switch t
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -103,15 +101,11 @@ TEMPLATES = [
     },
 ]
 
-_TEST_DB_DIR = "/dev/shm" if Path("/dev/shm").is_dir() else tempfile.gettempdir()
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": env_str("SQLITE_PATH", str(VAR_DIR / "db.sqlite3")),
         "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"},
-        # Tests get a file, not SQLite's shared-cache memory database: that one locks whole tables
-        # and fails a second thread at once ("database table is locked") where a file waits.
-        "TEST": {"NAME": str(Path(_TEST_DB_DIR) / f"kafka-dashboard-test-{os.getpid()}.sqlite3")},
     }
 }
 if env_str("POSTGRES_DB"):

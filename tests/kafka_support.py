@@ -284,6 +284,18 @@ def seed_commits(
         list(pool.map(run, shards))
 
 
+def terminate(proc: subprocess.Popen, grace_s: float = 30) -> None:
+    """SIGTERM, a clean shutdown for `grace_s` (a loaded machine needs more than a quiet one), then kill."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
 def end_by_stdin(proc: subprocess.Popen, grace_s: float) -> None:
     """Stop a test's child program the way they all listen for: close its stdin, let it shut down
     cleanly for `grace_s`, then kill it."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import OperationalError, close_old_connections, transaction
 from django.db.models import Count, Min, Q, QuerySet, Sum
 from django.utils import timezone
 
@@ -298,9 +298,14 @@ def _execute(
             on_progress(p)
         if p.elapsed_s - last_saved[0] >= 0.5:
             last_saved[0] = p.elapsed_s
-            ReprocessRun.objects.filter(run_id=run_id).update(
-                planned=p.total_planned, sent=p.sent, skipped=p.skipped, failed=p.failed
-            )
+            try:
+                ReprocessRun.objects.filter(run_id=run_id).update(
+                    planned=p.total_planned, sent=p.sent, skipped=p.skipped, failed=p.failed
+                )
+            except OperationalError as exc:
+                # A counter for the page, not the run's outcome (the ledger is): a locked table
+                # must not end an exactly-once run halfway. The next tick writes newer counts.
+                log.warning("reprocess run %s: progress not saved this time (%s)", run_id, exc)
 
     try:
         options = {

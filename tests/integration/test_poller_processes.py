@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.kafka_support import REPO
+from tests.kafka_support import REPO, terminate
 
 pytestmark = pytest.mark.broker
 
@@ -58,9 +58,8 @@ def test_second_poller_waits_then_takes_over(broker, tmp_path):
         assert wait_for(second_log, "first snapshot", 10)
     finally:
         for proc in (first, second):
-            if proc is not None and proc.poll() is None:
-                proc.terminate()
-                proc.wait(10)
+            if proc is not None:
+                terminate(proc)
 
 
 def test_poll_kafka_supervises_its_collector_child(broker, tmp_path):
@@ -90,5 +89,4 @@ def test_poll_kafka_supervises_its_collector_child(broker, tmp_path):
         assert collector_pids(poller.pid) not in ([], [child]), log.read_text()
         assert poller.poll() is None
     finally:
-        poller.terminate()
-        poller.wait(10)
+        terminate(poller)
