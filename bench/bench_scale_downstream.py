@@ -1,7 +1,9 @@
 """Everything after a snapshot exists, at W4 (50,000 groups x 10 partitions = 500,000 rows), no broker.
 
 A synthetic cluster (bench/synthetic.py) is fed through the poller's own steps, cycle after cycle:
-the child's pickle (unpickled as the poller gets it), FigureTracker.update, store.save,
+the child's hand-off as a delta (kafka_admin/isolation/delta.py: the child's diff and pickle, the
+parent's unpickle and rebuild; the whole-snapshot pickle it replaced is timed alongside for
+comparison, and its result thrown away), FigureTracker.update, store.save,
 history.record, /metrics pre-render, alerts, the publisher; then the pages are requested in-process
 (Django's test client) as a ratio to a trivial page (/healthz) in the same run, and /metrics is
 scraped. Memory: the process's RSS growth over the run divided by the group-partition rows.
@@ -22,6 +24,8 @@ import tempfile
 import threading
 import time
 import urllib.request
+from dataclasses import replace
+from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -61,6 +65,11 @@ from dashboard.models import AlertRule, GroupSample, TopicSample  # noqa: E402
 from dashboard.state import store  # noqa: E402
 from dashboard.state.history_writer import HistoryWriter  # noqa: E402
 from kafka_admin.figures.tracker import FigureTracker  # noqa: E402
+from kafka_admin.isolation import delta  # noqa: E402
+from kafka_admin.isolation.delta import SnapshotReceiver, SnapshotSender  # noqa: E402
+from kafka_admin.isolation.handoff import register_dataclasses  # noqa: E402
+from kafka_admin.snapshot import model  # noqa: E402
+from kafka_admin.snapshot.model import ClusterSnapshot  # noqa: E402
 
 
 def rss_bytes() -> int:
@@ -95,6 +104,67 @@ def baseline_loop_s() -> float:
     return time.process_time() - started
 
 
+def handed_on(previous: ClusterSnapshot | None, snapshot: ClusterSnapshot) -> ClusterSnapshot:
+    """The snapshot as the collector builds it: an unchanged group or topic is last cycle's object
+    (describe_cache.BuiltGroups). bench/synthetic.py builds every object anew; not timed."""
+    if previous is None:
+        return snapshot
+    groups = {g.group_id: g for g in previous.groups}
+    topics = {t.name: t for t in previous.topics}
+
+    def same(old: object, new: object) -> object:
+        return old if old == new else new
+
+    return replace(
+        snapshot,
+        groups=tuple([same(groups.get(g.group_id), g) for g in snapshot.groups]),
+        topics=tuple([same(topics.get(t.name), t) for t in snapshot.topics]),
+    )
+
+
+class HandOff:
+    """Both sides of the collector child's hand-off in this one process, as the child pickles
+    (ForkingPickler with handoff.py's reducers) and the parent unpickles."""
+
+    def __init__(self) -> None:
+        register_dataclasses(model, delta)
+        self.sender, self.receiver = SnapshotSender(), SnapshotReceiver()
+        self.sizes: dict[str, list[int]] = {"delta": [], "full": []}
+
+    def cycle(self, collected: ClusterSnapshot, timings: dict[str, float]) -> ClusterSnapshot:
+        t0 = time.process_time()
+        delta_wire = bytes(ForkingPickler.dumps(self.sender.message(collected, self.receiver.held())))
+        t1 = time.process_time()
+        snapshot = self.receiver.take(pickle.loads(delta_wire))  # what RemoteBroker.collect hands the poller
+        t2 = time.process_time()
+        full_wire = bytes(ForkingPickler.dumps(collected))  # the hand-off before deltas, for comparison
+        t3 = time.process_time()
+        full = pickle.loads(full_wire)
+        t4 = time.process_time()
+        assert full == snapshot
+        timings.update(
+            {
+                "hand-off (child): diff + pickle the delta": t1 - t0,
+                "hand-off: unpickle the delta + rebuild the snapshot": t2 - t1,
+                "hand-off before (child): pickle the whole snapshot": t3 - t2,
+                "hand-off before: unpickle the whole snapshot": t4 - t3,
+            }
+        )
+        self.sizes["delta"].append(len(delta_wire))
+        self.sizes["full"].append(len(full_wire))
+        return snapshot
+
+    def summary(self) -> dict:
+        steady = self.sizes["delta"][1:] or self.sizes["delta"]
+        return {
+            "delta_bytes_p50": round(statistics.median(steady)),
+            "delta_bytes_max": max(steady),
+            "full_bytes_p50": round(statistics.median(self.sizes["full"])),
+            "messages_full": self.receiver.fulls,
+            "messages_delta": self.receiver.deltas,
+        }
+
+
 def run_cycles(args: argparse.Namespace, cluster: SyntheticCluster) -> dict:
     tracker = FigureTracker(trend_window_s=settings.TREND_WINDOW_S)
     publisher = Publisher(cluster.cluster)
@@ -104,12 +174,12 @@ def run_cycles(args: argparse.Namespace, cluster: SyntheticCluster) -> dict:
     db_before = db_bytes()
     rss_start = rss_bytes()
     rss_after_first = 0
+    handoff, collected = HandOff(), None
     for c in range(args.cycles):
         cluster.advance()
-        wire = pickle.dumps(cluster.snapshot(c), protocol=pickle.HIGHEST_PROTOCOL)
-        timings = {}
-        t0 = time.process_time()
-        snapshot = pickle.loads(wire)  # what RemoteBroker.collect hands the poller
+        collected = handed_on(collected, cluster.snapshot(c))  # the child's snapshot; the child keeps it
+        timings: dict[str, float] = {}
+        snapshot = handoff.cycle(collected, timings)
         t1 = time.process_time()
         figures = tracker.update(snapshot)
         t2 = time.process_time()
@@ -124,8 +194,7 @@ def run_cycles(args: argparse.Namespace, cluster: SyntheticCluster) -> dict:
         t6 = time.process_time()
         publisher.changed()
         t7 = time.process_time()
-        timings = {
-            "unpickle the child's snapshot": t1 - t0,
+        timings |= {
             "figures (FigureTracker.update)": t2 - t1,
             "store.save": t3 - t2,
             "history.record": t4 - t3,
@@ -137,7 +206,7 @@ def run_cycles(args: argparse.Namespace, cluster: SyntheticCluster) -> dict:
         for name, value in timings.items():
             steps.setdefault(name, []).append(value)
         rows_written.append(written)
-        del snapshot, figures, wire
+        del snapshot, figures
         if c == 0:
             gc.collect()
             rss_after_first = rss_bytes()
@@ -154,6 +223,7 @@ def run_cycles(args: argparse.Namespace, cluster: SyntheticCluster) -> dict:
         "cycles": args.cycles,
         "steps": {name: summary(values[1:] or values) for name, values in steps.items()},
         "first_cycle_downstream_s": round(steps["downstream total"][0], 2),
+        "handoff": handoff.summary(),
         "history": {
             "rows_first_cycle": rows_written[0],
             "rows_per_steady_cycle": round(steady_rows, 1),

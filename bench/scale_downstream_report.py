@@ -37,10 +37,9 @@ def render(r: dict[str, Any], note: str = "") -> str:
     ]
     for name, s in steps.items():
         lines.append(f"| {name} | {s['p50_ms']:,} | {s['max_ms']:,} | {s.get('last_ms', '-')} |")
+    lines += ["", f"First cycle (every row written, windows created): {r['first_cycle_downstream_s']} s CPU.", ""]
+    lines += handoff_lines(r)
     lines += [
-        "",
-        f"First cycle (every row written, windows created): {r['first_cycle_downstream_s']} s CPU.",
-        "",
         "| history (writes on change, heartbeat every HISTORY_HEARTBEAT_SECONDS) | |",
         "|---|---|",
         f"| rows, first cycle | {history['rows_first_cycle']:,} |",
@@ -64,6 +63,21 @@ def render(r: dict[str, Any], note: str = "") -> str:
         lines.append(f"| {name} | {p['p50_ms']} | {p['ratio_p50']}x | {p['bytes']:,} |")
     lines += ["", END]
     return "\n".join(lines) + "\n"
+
+
+def handoff_lines(r: dict[str, Any]) -> list[str]:
+    """The collector child's hand-off: what a delta weighs against the whole snapshot (older results lack it)."""
+    h = r.get("handoff")
+    if h is None:
+        return []
+    return [
+        "| hand-off, child to parent (kafka_admin/isolation/delta.py), per steady cycle | |",
+        "|---|---|",
+        f"| delta pickle, p50 (max) | {h['delta_bytes_p50'] / 2**20:,.2f} MiB ({h['delta_bytes_max'] / 2**20:,.2f}) |",
+        f"| whole-snapshot pickle, before, p50 | {h['full_bytes_p50'] / 2**20:,.2f} MiB |",
+        f"| messages sent whole / as deltas | {h['messages_full']} / {h['messages_delta']} |",
+        "",
+    ]
 
 
 def kept(path: Path) -> str:

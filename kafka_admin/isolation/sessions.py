@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from kafka_admin.config import ClusterConfig
+from kafka_admin.isolation import delta
+from kafka_admin.isolation.delta import Held, SnapshotMessage, SnapshotSender
 from kafka_admin.isolation.handoff import register_dataclasses
 from kafka_admin.records import read as records_read
 from kafka_admin.records.read import ReadResult, Seek, read_records
@@ -28,12 +30,21 @@ class BrokerSession:
     """The broker reads of one poller: the snapshot, topic configs, DLQ records."""
 
     def __init__(self, config: ClusterConfig) -> None:
-        register_dataclasses(model, records_read)  # a compact, fast hand-off (handoff.py)
+        register_dataclasses(model, records_read, delta)  # a compact, fast hand-off (handoff.py)
         self.config = config
         self.collector = SnapshotCollector(config, catch_up_wait_s=CATCH_UP_WAIT_S)
+        self.sender = SnapshotSender()
 
     def collect(self) -> ClusterSnapshot:
         return self.collector.collect()
+
+    def collect_delta(self, held: Held | None) -> SnapshotMessage:
+        """A cycle's snapshot for the parent: a delta against `held` when that is the last one we sent (delta.py)."""
+        return self.sender.message(self.collector.collect(), held)
+
+    def last_snapshot(self) -> SnapshotMessage:
+        """The last snapshot sent, whole: for a parent that could not apply a delta."""
+        return self.sender.last()
 
     def topic_configs(self, topics: list[str], timeout_s: float) -> tuple[TopicConfigs, list[str]]:
         return describe_topic_configs(self.collector.admin, topics, timeout_s)

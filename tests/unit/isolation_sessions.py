@@ -56,3 +56,24 @@ class OffsetFetchSession:
         futures = self.admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)], request_timeout=10)
         result = futures[group].result(timeout=15)
         return [(tp.topic, tp.partition, tp.offset) for tp in result.topic_partitions or []]
+
+
+class ChurnSession:
+    """A BrokerSession's snapshot hand-off (collect_delta, last_snapshot) over synthetic churn, no broker."""
+
+    def __init__(self, config: object) -> None:
+        from kafka_admin.isolation import delta
+        from kafka_admin.isolation.handoff import register_dataclasses
+        from kafka_admin.snapshot import model
+        from tests.unit.snapshot_churn import Churn
+
+        register_dataclasses(model, delta)
+        self.churn = Churn(seed=11)
+        self.sender = delta.SnapshotSender()
+
+    def collect_delta(self, held: tuple[str, int] | None) -> object:
+        self.churn.advance()
+        return self.sender.message(self.churn.snapshot(), held)
+
+    def last_snapshot(self) -> object:
+        return self.sender.last()
