@@ -138,6 +138,10 @@ class Sender:
                 self.abort()
             except Halt as halt:
                 log.warning("closing the reprocess producer: %s", halt)
+                # close() would abort again and flush, neither bounded: drop what is queued (none of
+                # it is in the ledger; the broker aborts the open transaction on its time-out or
+                # when the next run's init_transactions fences this producer).
+                self._purge()
         producer, self.producer, self.in_transaction = self.producer, None, False
         try:
             with warnings.catch_warnings():  # a fenced producer warns that it cannot abort: known, and logged above
@@ -145,6 +149,13 @@ class Sender:
                 producer.close()
         except KafkaException as exc:
             log.info("closing the reprocess producer: %s", error_text(exc))
+
+    def _purge(self) -> None:
+        assert self.producer is not None
+        try:
+            self.producer.purge(in_queue=True, in_flight=True, blocking=False)
+        except (KafkaException, RuntimeError) as exc:
+            log.info("purging the reprocess producer: %s", error_text(exc))
 
     def _left(self, deadline: float) -> float:
         return max(0.1, deadline - time.monotonic())
