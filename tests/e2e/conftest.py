@@ -107,6 +107,20 @@ def served(page, *urls: str, timeout_s: float = 60) -> None:
             page.wait_for_timeout(250)
 
 
+def open_when_indexed(page, url: str, *texts: str, timeout_s: float = 60) -> None:
+    """The server's poller indexes (and detects) within a few cycles of 1 s, a batch at a time, and
+    its snapshot lists new topics on its own cycle: reload until the page holds every text."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        page.goto(url)
+        content = page.content()
+        missing = [t for t in texts if t not in content]
+        if not missing:
+            return
+        assert time.monotonic() < deadline, f"{missing!r} never appeared on {url}"
+        page.wait_for_timeout(500)
+
+
 def api(server: Server, cluster: str = "e2e") -> str:
     """The JSON API's root for one cluster of the server (docs/api.md)."""
     return f"{server.url}/api/v1/clusters/{cluster}"

@@ -9,7 +9,7 @@ import struct
 import pytest
 
 from kafka_admin.dlq.conventions import connect, spring
-from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.conftest import ARTIFACTS, open_when_indexed
 
 pytestmark = [pytest.mark.e2e, pytest.mark.broker]
 
@@ -29,16 +29,6 @@ def connect_failure(topic: str, offset: int) -> list[tuple[str, bytes]]:
         (connect.EXCEPTION_MESSAGE, b"Converting byte[] to Kafka Connect data failed due to serialization error"),
         (connect.EXCEPTION_STACKTRACE, b"org.apache.kafka.connect.errors.DataException: ...\n\tat x"),
     ]
-
-
-def open_when_indexed(page, url: str, text: str) -> None:
-    """The server's poller indexes (and detects) within a few cycles of 1 s: reload until it has."""
-    for _ in range(30):
-        page.goto(url)
-        if text in page.content():
-            return
-        page.wait_for_timeout(1000)
-    raise AssertionError(f"{text!r} never appeared on {url}")
 
 
 def test_connect_and_spring_triage(page, server, kafka):
@@ -63,7 +53,9 @@ def test_connect_and_spring_triage(page, server, kafka):
     assert p.flush(30) == 0
     ARTIFACTS.mkdir(exist_ok=True)
 
-    open_when_indexed(page, f"{server.url}/c/e2e/dlq/{errors}/", "org.apache.kafka.connect.errors.DataException")
+    open_when_indexed(
+        page, f"{server.url}/c/e2e/dlq/{errors}/", "org.apache.kafka.connect.errors.DataException", clicks, views
+    )
     triage = page.locator("#dlq-triage").inner_text()
     assert "VALUE_CONVERTER (org.apache.kafka.connect.json.JsonConverter)" in triage
     assert "(no exception header)" not in triage

@@ -28,7 +28,7 @@ def test_group_lag_updates_live_without_reload(page, server, kafka):
 
     kafka.commit(group, [(topic, 0, 28), (topic, 1, 9)])
     page.wait_for_function(
-        "() => document.querySelector('[data-testid=group-lag]').textContent.trim() === '3'", timeout=10_000
+        "() => document.querySelector('[data-testid=group-lag]').textContent.trim() === '3'", timeout=45_000
     )
     assert page.evaluate("window.__marker") == "same page"  # no reload happened
     assert page.locator("[data-ws-state]").inner_text() == "live"

@@ -9,8 +9,7 @@ import pytest
 from kafka_admin.dlq.conventions import share_group as share
 from tests.connect_standalone_support import wait_for
 from tests.dlq_support import end_offsets
-from tests.e2e.conftest import ARTIFACTS
-from tests.e2e.test_dlq_triage_browser import open_when_indexed
+from tests.e2e.conftest import ARTIFACTS, open_when_indexed
 from tests.spring_support import retry_chain_writer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.broker]

@@ -45,8 +45,13 @@ def test_broker_restart_mid_reprocess_then_rerun_exactly_once(fault_broker: Prox
     assert 1_000 <= at_restart < RECORDS
     fault_broker.restart()  # down (SIGTERM, a clean shutdown) and up again: same data, same ports
 
-    first_rc = first.wait(180)
-    log.close()
+    try:
+        first_rc = first.wait(180)
+    finally:
+        if first.poll() is None:  # a hang is this test's failure; the run must not outlive it
+            first.kill()
+            first.wait(10)
+        log.close()
     first_out = (tmp_path / "first-run.log").read_text()
     # Completed, or failed with a message saying why (never a silent hang or a traceback alone).
     assert (first_rc == 0 and "(done)" in first_out) or (first_rc != 0 and "reprocess " in first_out), first_out
