@@ -9,11 +9,21 @@ Memory stays bounded: timelines hold at most `timeline_points` points, rate wind
 
 from __future__ import annotations
 
+from array import array
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from kafka_admin.figures.rates import CatchUp, Trend, catch_up_eta, in_noise_band, rate, trend
+from kafka_admin.figures.quiet import (
+    AgedTimeLags,
+    QuietGroup,
+    QuietPartition,
+    QuietStatuses,
+    judge,
+    quiet_group_status,
+)
+from kafka_admin.figures.quiet import group_time_lag as quiet_time_lag
+from kafka_admin.figures.rates import CatchUp, LazyTrend, Trend, catch_up_eta, in_noise_band, rate
 from kafka_admin.figures.share_status import ShareSample, evaluate_share_partition, push_share
 from kafka_admin.figures.status import (
     DEFAULT_MIN_SAMPLES,
@@ -26,19 +36,21 @@ from kafka_admin.figures.status import (
     evaluate_group,
     evaluate_partition,
     evaluate_steady,
+    known,
     poll_interval,
 )
 from kafka_admin.figures.timelag import (
     REASON_CAUGHT_UP,
     REASON_NO_HISTORY,
     REASON_NO_OFFSET,
+    REASON_SINCE_NEWEST,
     OffsetTimeline,
     TimeLag,
+    aged_time_lag,
     exact_time_lag,
     group_time_lag,
-    time_lag,
 )
-from kafka_admin.figures.window import SampleWindow
+from kafka_admin.figures.window import SampleWindow, extend_same
 from kafka_admin.snapshot.model import ClusterSnapshot, Group, RecordTime
 
 LAG_POINTS = 60
@@ -59,9 +71,10 @@ class GroupFigures:
     trend: Trend
     catch_up: CatchUp
     lag_history: tuple[tuple[float, int], ...]
-    partition_time_lags: dict[TP, TimeLag] = field(default_factory=dict)
+    # Mappings: a quiet group's (kafka_admin/figures/quiet.py) make each entry when it is read.
+    partition_time_lags: Mapping[TP, TimeLag] = field(default_factory=dict)
     status: GroupStatus | None = None
-    partition_statuses: dict[TP, PartitionStatus] = field(default_factory=dict)
+    partition_statuses: Mapping[TP, PartitionStatus] = field(default_factory=dict)
     # A few records (or seconds of production) behind: healthy, drawn neutral (rates.in_noise_band).
     within_noise: bool = False
 
@@ -98,7 +111,9 @@ class FigureTracker:
         timeline_points: int = 60,
         status_samples: int = DEFAULT_WINDOW_SAMPLES,
         status_min_samples: int = DEFAULT_MIN_SAMPLES,
+        reuse_quiet: bool = True,
     ) -> None:
+        self.reuse_quiet = reuse_quiet  # False: every group judged in full (the tests' reference)
         self.trend_window_s = trend_window_s
         self.status_samples = status_samples
         self.status_min_samples = status_min_samples
@@ -115,6 +130,18 @@ class FigureTracker:
         self._progress_total: dict[str, int] = {}
         self._lags: dict[str, deque[tuple[float, int]]] = {}
         self._share_windows: dict[tuple[str, str, int], deque[ShareSample]] = {}
+        # Which (topic, partition) windows each group has, so forgetting visits the changed groups only.
+        self._window_keys: dict[str, set[TP]] = {}
+        self._share_keys: dict[str, set[TP]] = {}
+        # The quiet groups' bookkeeping (kafka_admin/figures/quiet.py).
+        self._cycle = 0
+        self._last_now: float | None = None
+        self._recent: deque[float] = deque(maxlen=status_samples + 1)  # the last cycles' times
+        self._serial = 0  # counts timeline changes; _topic_serial: each topic's latest
+        self._topic_serial: dict[str, int] = {}
+        self._inputs: dict[str, tuple[int, tuple, tuple, int]] = {}  # (cycle, offsets, members, serial)
+        self._quiet: dict[str, QuietGroup] = {}
+        self._quiet_intervals: dict[tuple[bytes, int], float] = {}
 
     # -- seeding from stored history (so a restart does not start from nothing) -----------------
     def seed_topic(self, topic: str, t: float, ends: dict[int, int]) -> None:
@@ -127,11 +154,13 @@ class FigureTracker:
     def seed_group_offsets(self, group_id: str, t: float, rows: dict[str, list[list[int | None]]]) -> None:
         """Refill the status windows from a stored sample ({topic: [[partition, committed, end], ...]};
         a share group's rows are [partition, start offset, end, lag])."""
+        if group_id in self._quiet:
+            self._wake(group_id)
         for topic, parts in rows.items():
             for row in parts:
                 key = (group_id, topic, row[0])
                 if len(row) == 4:
-                    window = self._share_windows.setdefault(key, deque())
+                    window = self._share_window(key)
                     push_share(window, ShareSample(t, row[1], row[2], row[3]), self.status_samples)
                 else:
                     self._add_sample(key, Sample(t, row[1], row[2]))
@@ -149,6 +178,11 @@ class FigureTracker:
         if not snapshot.reachable:
             return EMPTY
         now = snapshot.collected_at.timestamp()
+        if self._last_now is not None and now <= self._last_now:
+            self._wake_all()  # the same time again or a clock stepping back: push() decides, in full
+        self._cycle += 1
+        self._recent.append(now)
+        serial = self._serial
         topics = {}
         partition_rates: dict[TP, float | None] = {}
         seen: set[TP] = set()
@@ -161,13 +195,24 @@ class FigureTracker:
                 seen.add(tp)
                 self._add_end(tp, now, p.end_offset)
                 rates[p.partition] = partition_rates[tp] = rate(self._ends[tp], self.rate_window_s, now)
-            known = [r for r in rates.values() if r is not None]
-            topics[topic.name] = TopicFigures(sum(known) if known else None, rates)
-        self._forget_partitions(seen)
+            known_rates = [r for r in rates.values() if r is not None]
+            topics[topic.name] = TopicFigures(sum(known_rates) if known_rates else None, rates)
+        self._forget_partitions(seen, serial)
         self._intervals.clear()
+        self._quiet_intervals.clear()
         exact = {(r.topic, r.partition, r.offset): r for r in snapshot.record_times}
-        groups = {g.group_id: self._group(g, now, partition_rates, exact) for g in snapshot.groups}
-        self._forget_groups(groups)
+        exact_tps = {(t, p) for t, p, _ in exact}
+        groups: dict[str, GroupFigures] = {}
+        judged: list[str] = []
+        for g in snapshot.groups:
+            figures = self._quiet_figures(g, now, partition_rates, exact_tps) if self.reuse_quiet else None
+            if figures is None:
+                figures = self._group(g, now, partition_rates, exact)
+                self._inputs[g.group_id] = (self._cycle, g.offsets, g.members, self._serial)
+                judged.append(g.group_id)
+            groups[g.group_id] = figures
+        self._forget_groups(groups, judged)
+        self._last_now = now
         return ClusterFigures(now, topics, groups)
 
     def _group(
@@ -186,14 +231,14 @@ class FigureTracker:
         produce_rate = sum(known) if known else None
         statuses = self._share_statuses(g, now) if g.share_partitions else self._statuses(g, now)
         self._add_lag(g.group_id, now, g.total_lag)
-        lags = self._lags[g.group_id]
+        history = tuple(self._lags[g.group_id])
         return GroupFigures(
             time_lag=group_time_lag(per_partition.values()),
             commit_rate=commit_rate,
             produce_rate=produce_rate,
-            trend=trend(list(lags), self.trend_window_s),
+            trend=LazyTrend(history, self.trend_window_s),
             catch_up=catch_up_eta(g.total_lag, commit_rate, produce_rate),
-            lag_history=tuple(lags),
+            lag_history=history,
             partition_time_lags=per_partition,
             status=evaluate_group(statuses),
             partition_statuses=statuses,
@@ -218,12 +263,180 @@ class FigureTracker:
         exact_lag = exact_time_lag(record, now) if record is not None and (lag or 0) > 0 else None
         if exact_lag is not None:
             return exact_lag  # the record's own timestamp beats any estimate
+        return self._estimated(topic, partition, offset, end, lag, now)[0]
+
+    def _estimated(
+        self, topic: str, partition: int, offset: int | None, end: int | None, lag: int | None, now: float
+    ) -> tuple[TimeLag, float | None]:
+        """The timeline's time lag, and the time it counts from while the timeline stands (aged_time_lag)."""
+        if offset is None:
+            return TimeLag(None, False, REASON_NO_OFFSET), None
         if lag == 0:
-            return TimeLag(0.0, False, REASON_CAUGHT_UP)
+            return TimeLag(0.0, False, REASON_CAUGHT_UP), None
         timeline = self._timelines.get((topic, partition))
         if timeline is None:
-            return TimeLag(None, False, REASON_NO_HISTORY)
-        return time_lag(timeline, offset, end, now)
+            return TimeLag(None, False, REASON_NO_HISTORY), None
+        return aged_time_lag(timeline, offset, end, now)
+
+    # -- quiet groups (kafka_admin/figures/quiet.py) ---------------------------------------------
+    def _quiet_figures(
+        self, g: Group, now: float, partition_rates: dict[TP, float | None], exact_tps: set[TP]
+    ) -> GroupFigures | None:
+        """The figures of a group whose inputs are those of the last cycle, from what was known then;
+        None when the group must be judged in full (its held-back samples are pushed first)."""
+        gid = g.group_id
+        q = self._quiet.get(gid)
+        if q is not None:
+            if q.cycle == self._cycle - 1 and self._unchanged(q, g, exact_tps):
+                q.held += 1
+                q.cycle = self._cycle
+                q.serial = self._serial
+                return self._quiet_group(q, gid, now, partition_rates)
+            self._wake(gid)
+            return None
+        before = self._inputs.get(gid)
+        if before is None or before[0] != self._cycle - 1 or g.share_partitions:
+            return None
+        if before[1] != g.offsets or before[2] != g.members:
+            return None
+        q = self._enter(g, now, before[3], exact_tps)
+        if q is None:
+            return None
+        self._quiet[gid] = q
+        return self._quiet_group(q, gid, now, partition_rates)
+
+    def _unchanged(self, q: QuietGroup, g: Group, exact_tps: set[TP]) -> bool:
+        if g.share_partitions or g.offsets != q.offsets or g.members != q.members:
+            return False
+        serials = self._topic_serial
+        if any(serials.get(t, 0) > q.serial for t in q.topics):
+            return False
+        return not exact_tps or not any(p.tp in exact_tps for p in q.parts)
+
+    def _enter(self, g: Group, now: float, serial: int, exact_tps: set[TP]) -> QuietGroup | None:
+        """The group's QuietGroup when every partition's window is steady (evaluate_steady's case) and
+        its time lag holds while the timeline stands; else None."""
+        topics = frozenset(o.topic for o in g.offsets)
+        if any(self._topic_serial.get(t, 0) > serial for t in topics):
+            return None
+        owned = {(a.topic, a.partition) for m in g.members for a in m.assignments}
+        parts = []
+        for o in g.offsets:
+            tp = (o.topic, o.partition)
+            key = (g.group_id, o.topic, o.partition)
+            window, run = self._windows.get(key), self._runs.get(key)
+            if window is None or run is None or tp in exact_tps:
+                return None
+            steady = window.steady()
+            if steady is None:
+                return None
+            committed, end, low = steady
+            if committed != run.committed or committed != known(o.committed) or end != known(o.end_offset):
+                return None
+            if not now > run.last_t:
+                return None
+            lag, aged_from = self._estimated(o.topic, o.partition, o.committed, o.end_offset, o.lag, now)
+            if aged_from is None and lag.reason == REASON_SINCE_NEWEST:
+                return None  # counts from the timeline's newest point, which moves every cycle
+            ends = window.ends()
+            last_low = -1 if low > committed else max(i for i, e in enumerate(ends) if e <= committed)
+            first = advance(run, Sample(now, committed, end))
+            assert first is not None
+            parts.append(
+                QuietPartition(
+                    tp,
+                    committed,
+                    end,
+                    tp in owned,
+                    len(window),
+                    last_low,
+                    window.times.tobytes(),
+                    first,
+                    lag,
+                    aged_from,
+                )
+            )
+        index = {p.tp: i for i, p in enumerate(parts)}
+        q = QuietGroup(
+            g.offsets, g.members, topics, tuple(parts), index, now, 1, self._cycle, self._serial, g.total_lag
+        )
+        shared = parts[0].times if parts else b""
+        q.times = shared if all(p.times == shared for p in parts) else None
+        return q
+
+    def _quiet_group(
+        self, q: QuietGroup, gid: str, now: float, partition_rates: dict[TP, float | None]
+    ) -> GroupFigures:
+        min_samples, max_samples = self.status_min_samples, self.status_samples
+        verdicts = judge(
+            q, now, max_samples=max_samples, min_samples=min_samples, poll_interval=self._quiet_poll_interval
+        )
+        status = q.status = quiet_group_status(q, verdicts, now, min_samples, max_samples)
+        commit_rate = self._quiet_commit_rate(gid, now)
+        produced = [partition_rates.get(p.tp) for p in q.parts]
+        known_rates = [r for r in produced if r is not None]
+        produce_rate = sum(known_rates) if known_rates else None
+        self._add_lag(gid, now, q.total_lag)
+        history = tuple(self._lags[gid])
+        return GroupFigures(
+            time_lag=quiet_time_lag(q.parts, now),
+            commit_rate=commit_rate,
+            produce_rate=produce_rate,
+            trend=LazyTrend(history, self.trend_window_s),
+            catch_up=catch_up_eta(q.total_lag, commit_rate, produce_rate),
+            lag_history=history,
+            partition_time_lags=AgedTimeLags(q, now),
+            status=status,
+            partition_statuses=QuietStatuses(q, verdicts, now, min_samples, max_samples),
+            within_noise=q.total_lag > 0 and in_noise_band(q.total_lag, produce_rate),
+        )
+
+    def _quiet_commit_rate(self, gid: str, now: float) -> float | None:
+        """_commit_rate for a group whose committed offsets stand: nothing moved this cycle."""
+        total = self._progress_total[gid]
+        window = self._progress[gid]
+        window.append((now, total))
+        while window and window[0][0] < now - self.rate_window_s - 1:
+            window.popleft()
+        if window[0][1] != total:  # progress within the window (totals never decrease)
+            return rate(window, self.rate_window_s, now)
+        inside = [t for t, _ in window if now - self.rate_window_s <= t <= now]
+        return 0.0 if len(inside) >= 2 and max(inside) > min(inside) else None
+
+    def _quiet_poll_interval(self, times: bytes, held: int) -> float:
+        """The median gap of a window that held `times` and then took the `held` newest cycles' samples."""
+        full = self.status_samples
+        taken = min(held, full)
+        key = (b"" if taken >= full else times, taken)
+        found = self._quiet_intervals.get(key)
+        if found is None:
+            recent = list(self._recent)[-taken:]
+            if taken < full:
+                base = array("d")
+                base.frombytes(times)
+                recent = (base.tolist() + recent)[-full:]
+            found = self._quiet_intervals[key] = poll_interval(recent)
+        return found
+
+    def _wake(self, gid: str) -> None:
+        """Push a quiet group's held-back samples into its windows and runs, as the cycles would have."""
+        q = self._quiet.pop(gid)
+        times = self._times_of(q.cycle, min(q.held, self.status_samples))
+        for p in q.parts:
+            key = (gid, *p.tp)
+            extend_same(self._windows[key], times, Sample(times[-1], p.committed, p.end), self.status_samples)
+            self._runs[key] = p.run_after(q.held, times[-1])
+        self._inputs[gid] = (q.cycle, q.offsets, q.members, q.serial)
+
+    def _wake_all(self) -> None:
+        for gid in list(self._quiet):
+            self._wake(gid)
+
+    def _times_of(self, last_cycle: int, count: int) -> list[float]:
+        """The times of the `count` cycles up to `last_cycle` (within the last status_samples + 1)."""
+        recent = list(self._recent)
+        end = len(recent) - (self._cycle - last_cycle)
+        return recent[end - count : end]
 
     def _statuses(self, g: Group, now: float) -> dict[TP, PartitionStatus]:
         """Lag status per committed partition over its window of samples (kafka_admin/figures/status.py)."""
@@ -272,7 +485,7 @@ class FigureTracker:
         for p in g.share_partitions:
             key = (g.group_id, p.topic, p.partition)
             window = push_share(
-                self._share_windows.setdefault(key, deque()),
+                self._share_window(key),
                 ShareSample(now, p.start_offset, p.end_offset, p.lag),
                 self.status_samples,
             )
@@ -284,11 +497,19 @@ class FigureTracker:
             )
         return out
 
+    def _share_window(self, key: tuple[str, str, int]) -> deque[ShareSample]:
+        window = self._share_windows.get(key)
+        if window is None:
+            window = self._share_windows[key] = deque()
+            self._share_keys.setdefault(key[0], set()).add((key[1], key[2]))
+        return window
+
     def _add_sample(self, key: tuple[str, str, int], sample: Sample) -> SampleWindow:
         """Into the partition's status window and its run (which remembers beyond the window)."""
         window = self._windows.get(key)
         if window is None:
             window = self._windows[key] = SampleWindow()
+            self._window_keys.setdefault(key[0], set()).add((key[1], key[2]))
         window.push(sample, self.status_samples)
         run = advance(self._runs.get(key), sample)
         if run is not None:
@@ -313,7 +534,11 @@ class FigureTracker:
         timeline = self._timelines.get(tp)
         if timeline is None:
             timeline = self._timelines[tp] = OffsetTimeline(self.timeline_points)
+        version = timeline.version
         timeline.add(end, t)
+        if timeline.version != version:
+            self._serial += 1
+            self._topic_serial[tp[0]] = self._serial
         ends = self._ends.setdefault(tp, deque())
         ends.append((t, end))
         while ends and ends[0][0] < t - self.rate_window_s - 1:
@@ -330,23 +555,42 @@ class FigureTracker:
         while lags and lags[0][0] < t - self.trend_window_s:
             lags.popleft()
 
-    def _forget_partitions(self, seen: set[TP]) -> None:
+    def _forget_partitions(self, seen: set[TP], serial: int) -> None:
+        """Drop the timelines of partitions gone (a change for their topic's quiet groups), and the
+        change serials of topics gone before this cycle."""
         for tp in [tp for tp in self._timelines if tp not in seen]:
             self._timelines.pop(tp, None)
             self._ends.pop(tp, None)
+            self._serial += 1
+            self._topic_serial[tp[0]] = self._serial
+        names = {t for t, _ in seen}
+        for name in [t for t, s in self._topic_serial.items() if s <= serial and t not in names]:
+            del self._topic_serial[name]
 
-    def _forget_groups(self, groups: dict[str, GroupFigures]) -> None:
-        def kept(gid: str) -> dict[TP, PartitionStatus]:
-            return groups.get(gid, _NO_GROUP).partition_statuses
-
-        for store in (self._committed, self._progress, self._progress_total, self._lags):
+    def _forget_groups(self, groups: dict[str, GroupFigures], judged: list[str]) -> None:
+        """State of groups gone, and the windows of partitions a judged group no longer has (a quiet
+        group has the partitions it had)."""
+        for store in (self._committed, self._progress, self._progress_total, self._lags, self._inputs, self._quiet):
             for gid in [gid for gid in store if gid not in groups]:
                 del store[gid]
-        for key in [k for k in self._windows if (k[1], k[2]) not in kept(k[0])]:
-            del self._windows[key]
-            self._runs.pop(key, None)
-        for key in [k for k in self._share_windows if (k[1], k[2]) not in kept(k[0])]:
-            del self._share_windows[key]
+        runs: dict = self._runs
+        for keys, windows, with_runs in (
+            (self._window_keys, self._windows, runs),
+            (self._share_keys, self._share_windows, {}),
+        ):
+            for gid in [gid for gid in keys if gid not in groups]:
+                for tp in keys.pop(gid):
+                    windows.pop((gid, *tp), None)
+                    with_runs.pop((gid, *tp), None)
+            for gid in judged:
+                tps = keys.get(gid)
+                if not tps:
+                    continue
+                kept = groups[gid].partition_statuses
+                for tp in [tp for tp in tps if tp not in kept]:
+                    tps.discard(tp)
+                    windows.pop((gid, *tp), None)
+                    with_runs.pop((gid, *tp), None)
 
 
 def _next(g: Group) -> list[tuple[str, int, int | None, int | None, int | None]]:

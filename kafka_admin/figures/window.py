@@ -56,6 +56,10 @@ class SampleWindow(Sequence[Sample]):
         """The sample times (do not change them)."""
         return self._times
 
+    def ends(self) -> array:
+        """The samples' end offsets (a copy; UNKNOWN where unknown)."""
+        return self._offsets[1::2]
+
     def steady(self) -> tuple[int, int, int] | None:
         """(committed, newest end, lowest end) when every sample shows the same known committed offset
         and a known end offset; else None (the window needs the full evaluation)."""
