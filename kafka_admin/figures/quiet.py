@@ -86,12 +86,12 @@ class QuietPartition:
 
     def run_after(self, held: int, last_t: float) -> Run:
         """The run after `held` quiet samples (the last at `last_t`): what status.advance gives for
-        copies of the newest sample, whose committed offset and end stand still (only the time and
-        the count move once the first copy started the wait)."""
+        copies of the newest sample, whose committed offset and end stand still: only the time and
+        the count move (the wait began already when records wait: the tracker enters only then)."""
         r = self.run
-        if held == 1:
+        if held == 0:
             return r
-        return Run(r.committed, r.t, r.moved, r.waiting_t, r.start_end, r.end, last_t, r.samples + held - 1, None)
+        return Run(r.committed, r.t, r.moved, r.waiting_t, r.start_end, r.end, last_t, r.samples + held, None)
 
 
 @dataclass(slots=True)

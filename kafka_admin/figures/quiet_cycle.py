@@ -22,7 +22,7 @@ from kafka_admin.figures.quiet import (
 from kafka_admin.figures.quiet import group_time_lag as quiet_time_lag
 from kafka_admin.figures.rates import LazyTrend, catch_up_eta, in_noise_band, rate
 from kafka_admin.figures.results import GroupFigures
-from kafka_admin.figures.run import Run, Sample, advance, known
+from kafka_admin.figures.run import Run, Sample, known
 from kafka_admin.figures.status import poll_interval
 from kafka_admin.figures.timelag import REASON_SINCE_NEWEST, TimeLag
 from kafka_admin.figures.window import SampleWindow, extend_same
@@ -47,7 +47,6 @@ class QuietCycles:
     _recent: deque[float]
     _serial: int
     _topic_serial: dict[str, int]
-    _inputs: dict[str, tuple[int, tuple, tuple, int]]
     _quiet: dict[str, QuietGroup]
     _quiet_intervals: dict[tuple[bytes, int], float]
     _add_lag: Callable[[str, float, int], None]
@@ -70,19 +69,9 @@ class QuietCycles:
                 q.held += 1
                 q.cycle = self._cycle
                 q.serial = self._serial
-                return self._quiet_group(q, gid, now, partition_rates)
+                return self._quiet_group(q, gid, now, partition_rates, self._quiet_commit_rate(gid, now))
             self._wake(gid)
-            return None
-        before = self._inputs.get(gid)
-        if before is None or before[0] != self._cycle - 1 or g.share_partitions:
-            return None
-        if before[1] != g.offsets or before[2] != g.members:
-            return None
-        q = self._enter(g, now, before[3], exact_tps)
-        if q is None:
-            return None
-        self._quiet[gid] = q
-        return self._quiet_group(q, gid, now, partition_rates)
+        return None
 
     def _unchanged(self, q: QuietGroup, g: Group, exact_tps: set[TP]) -> bool:
         if g.share_partitions or g.offsets != q.offsets or g.members != q.members:
@@ -92,12 +81,11 @@ class QuietCycles:
             return False
         return not exact_tps or not any(p.tp in exact_tps for p in q.parts)
 
-    def _enter(self, g: Group, now: float, serial: int, exact_tps: set[TP]) -> QuietGroup | None:
-        """The group's QuietGroup when every partition's window is steady (evaluate_steady's case) and
-        its time lag holds while the timeline stands; else None."""
+    def _enter(self, g: Group, now: float, exact_tps: set[TP]) -> QuietGroup | None:
+        """The group's QuietGroup, right after this cycle's samples were pushed, when every partition's
+        window is steady (evaluate_steady's case) and its time lag holds while the timeline stands;
+        else None (the windows are judged in full)."""
         topics = frozenset(o.topic for o in g.offsets)
-        if any(self._topic_serial.get(t, 0) > serial for t in topics):
-            return None
         owned = {(a.topic, a.partition) for m in g.members for a in m.assignments}
         parts = []
         for o in g.offsets:
@@ -112,15 +100,13 @@ class QuietCycles:
             committed, end, low = steady
             if committed != run.committed or committed != known(o.committed) or end != known(o.end_offset):
                 return None
-            if not now > run.last_t:
-                return None
+            if run.last_t != now or run.end != end or (run.waiting_t is not None) != (end > committed):
+                return None  # e.g. the same time fed twice: the run kept its older sample
             lag, aged_from = self._estimated(o.topic, o.partition, o.committed, o.end_offset, o.lag, now)
             if aged_from is None and lag.reason == REASON_SINCE_NEWEST:
                 return None  # counts from the timeline's newest point, which moves every cycle
             ends = window.ends()
             last_low = -1 if low > committed else max(i for i, e in enumerate(ends) if e <= committed)
-            first = advance(run, Sample(now, committed, end))
-            assert first is not None
             parts.append(
                 QuietPartition(
                     tp,
@@ -130,28 +116,27 @@ class QuietCycles:
                     len(window),
                     last_low,
                     window.times.tobytes(),
-                    first,
+                    run,
                     lag,
                     aged_from,
                 )
             )
         index = {p.tp: i for i, p in enumerate(parts)}
         q = QuietGroup(
-            g.offsets, g.members, topics, tuple(parts), index, now, 1, self._cycle, self._serial, g.total_lag
+            g.offsets, g.members, topics, tuple(parts), index, now, 0, self._cycle, self._serial, g.total_lag
         )
         shared = parts[0].times if parts else b""
         q.times = shared if all(p.times == shared for p in parts) else None
         return q
 
     def _quiet_group(
-        self, q: QuietGroup, gid: str, now: float, partition_rates: dict[TP, float | None]
+        self, q: QuietGroup, gid: str, now: float, partition_rates: dict[TP, float | None], commit_rate: float | None
     ) -> GroupFigures:
         min_samples, max_samples = self.status_min_samples, self.status_samples
         verdicts = judge(
             q, now, max_samples=max_samples, min_samples=min_samples, poll_interval=self._quiet_poll_interval
         )
         status = q.status = quiet_group_status(q, verdicts, now, min_samples, max_samples)
-        commit_rate = self._quiet_commit_rate(gid, now)
         produced = [partition_rates.get(p.tp) for p in q.parts]
         known_rates = [r for r in produced if r is not None]
         produce_rate = sum(known_rates) if known_rates else None
@@ -189,7 +174,7 @@ class QuietCycles:
         key = (b"" if taken >= full else times, taken)
         found = self._quiet_intervals.get(key)
         if found is None:
-            recent = list(self._recent)[-taken:]
+            recent = list(self._recent)[-taken:] if taken else []
             if taken < full:
                 base = array("d")
                 base.frombytes(times)
@@ -200,12 +185,13 @@ class QuietCycles:
     def _wake(self, gid: str) -> None:
         """Push a quiet group's held-back samples into its windows and runs, as the cycles would have."""
         q = self._quiet.pop(gid)
+        if q.held == 0:
+            return  # entered this cycle or the last, after its samples went in: nothing held back
         times = self._times_of(q.cycle, min(q.held, self.status_samples))
         for p in q.parts:
             key = (gid, *p.tp)
             extend_same(self._windows[key], times, Sample(times[-1], p.committed, p.end), self.status_samples)
             self._runs[key] = p.run_after(q.held, times[-1])
-        self._inputs[gid] = (q.cycle, q.offsets, q.members, q.serial)
 
     def _wake_all(self) -> None:
         for gid in list(self._quiet):

@@ -86,7 +86,6 @@ class FigureTracker(QuietCycles):
         self._recent: deque[float] = deque(maxlen=status_samples + 1)  # the last cycles' times
         self._serial = 0  # counts timeline changes; _topic_serial: each topic's latest
         self._topic_serial: dict[str, int] = {}
-        self._inputs: dict[str, tuple[int, tuple, tuple, int]] = {}  # (cycle, offsets, members, serial)
         self._quiet: dict[str, QuietGroup] = {}
         self._quiet_intervals: dict[tuple[bytes, int], float] = {}
 
@@ -154,8 +153,7 @@ class FigureTracker(QuietCycles):
         for g in snapshot.groups:
             figures = self._quiet_figures(g, now, partition_rates, exact_tps) if self.reuse_quiet else None
             if figures is None:
-                figures = self._group(g, now, partition_rates, exact)
-                self._inputs[g.group_id] = (self._cycle, g.offsets, g.members, self._serial)
+                figures = self._group(g, now, partition_rates, exact, exact_tps)
                 judged.append(g.group_id)
             groups[g.group_id] = figures
         self._forget_groups(groups, judged)
@@ -168,15 +166,29 @@ class FigureTracker(QuietCycles):
         now: float,
         partition_rates: dict[TP, float | None],
         exact: dict[tuple[str, int, int], RecordTime],
+        exact_tps: set[TP],
     ) -> GroupFigures:
+        """A group judged in full, after its samples went in; or, when its windows turn out steady,
+        quiet from now on (quiet_cycle.py) and judged as such, which gives the same figures."""
+        commit_rate = self._commit_rate(g, now)
+        if g.share_partitions:
+            statuses = self._share_statuses(g, now)
+        else:
+            windows = [
+                self._add_sample((g.group_id, o.topic, o.partition), Sample(now, o.committed, o.end_offset))
+                for o in g.offsets
+            ]
+            q = self._enter(g, now, exact_tps) if self.reuse_quiet else None
+            if q is not None:
+                self._quiet[g.group_id] = q
+                return self._quiet_group(q, g.group_id, now, partition_rates, commit_rate)
+            statuses = self._statuses(g, now, windows)
         per_partition = {
             (t, p): self._time_lag(t, p, offset, end, lag, now, exact) for t, p, offset, end, lag in _next(g)
         }
-        commit_rate = self._commit_rate(g, now)
         produced = [partition_rates.get(tp) for tp in per_partition]
         known = [r for r in produced if r is not None]
         produce_rate = sum(known) if known else None
-        statuses = self._share_statuses(g, now) if g.share_partitions else self._statuses(g, now)
         self._add_lag(g.group_id, now, g.total_lag)
         history = tuple(self._lags[g.group_id])
         return GroupFigures(
@@ -225,14 +237,14 @@ class FigureTracker(QuietCycles):
             return TimeLag(None, False, REASON_NO_HISTORY), None
         return aged_time_lag(timeline, offset, end, now)
 
-    def _statuses(self, g: Group, now: float) -> dict[TP, PartitionStatus]:
-        """Lag status per committed partition over its window of samples (kafka_admin/figures/status.py)."""
+    def _statuses(self, g: Group, now: float, windows: list[SampleWindow]) -> dict[TP, PartitionStatus]:
+        """Lag status per committed partition over its window of samples (kafka_admin/figures/status.py),
+        `windows` in the order of g.offsets with this cycle's sample in."""
         owned = {(a.topic, a.partition) for m in g.members for a in m.assignments}
         resets = self._resets.get(g.group_id, ())
         out = {}
-        for o in g.offsets:
+        for o, window in zip(g.offsets, windows, strict=True):
             key = (g.group_id, o.topic, o.partition)
-            window = self._add_sample(key, Sample(now, o.committed, o.end_offset))
             run = self._runs.get(key)
             steady = window.steady()
             if steady is not None and run is not None and run.committed == steady[0]:
@@ -357,7 +369,7 @@ class FigureTracker(QuietCycles):
     def _forget_groups(self, groups: dict[str, GroupFigures], judged: list[str]) -> None:
         """State of groups gone, and the windows of partitions a judged group no longer has (a quiet
         group has the partitions it had)."""
-        for store in (self._committed, self._progress, self._progress_total, self._lags, self._inputs, self._quiet):
+        for store in (self._committed, self._progress, self._progress_total, self._lags, self._quiet):
             for gid in [gid for gid in store if gid not in groups]:
                 del store[gid]
         runs: dict = self._runs
