@@ -247,7 +247,7 @@ def quiet_group_status(
         return ps.steady or ps.reason
 
     if previous is None or q.changed or not previous.worst_partitions:
-        status = group_status([(p.tp, v[0]) for p, v in zip(q.parts, verdicts, strict=True)], quote)
+        status = group_status(list(zip(q.index, (v[0] for v in verdicts), strict=True)), quote)
         q.step = _step(q, status, now)
         return status
     worst = previous.status

@@ -137,8 +137,7 @@ class QuietCycles:
             q, now, max_samples=max_samples, min_samples=min_samples, poll_interval=self._quiet_poll_interval
         )
         status = q.status = quiet_group_status(q, verdicts, now, min_samples, max_samples)
-        produced = [partition_rates.get(p.tp) for p in q.parts]
-        known_rates = [r for r in produced if r is not None]
+        known_rates = [r for r in map(partition_rates.get, q.index) if r is not None]
         produce_rate = sum(known_rates) if known_rates else None
         self._add_lag(gid, now, q.total_lag)
         history = tuple(self._lags[gid])
@@ -164,6 +163,8 @@ class QuietCycles:
             window.popleft()
         if window[0][1] != total:  # progress within the window (totals never decrease)
             return rate(window, self.rate_window_s, now)
+        if len(window) >= 2 and now - self.rate_window_s <= window[-2][0] < now:
+            return 0.0  # two samples in the window, at different times, of the same total
         inside = [t for t, _ in window if now - self.rate_window_s <= t <= now]
         return 0.0 if len(inside) >= 2 and max(inside) > min(inside) else None
 
