@@ -322,6 +322,10 @@ class AgedTimeLags(Mapping[TP, TimeLag]):
     def __contains__(self, tp: object) -> bool:
         return tp in self._q.index
 
+    def __reduce__(self) -> tuple:
+        """Pickled (a shared cache such as Redis) as the plain dict it stands for."""
+        return (dict, (dict(self.items()),))
+
 
 class QuietStatuses(Mapping[TP, PartitionStatus]):
     """A quiet group's status per partition at one cycle, from its verdicts, each made when it is read."""
@@ -350,3 +354,7 @@ class QuietStatuses(Mapping[TP, PartitionStatus]):
 
     def __contains__(self, tp: object) -> bool:
         return tp in self._q.index
+
+    def __reduce__(self) -> tuple:
+        """Pickled (a shared cache such as Redis) as the plain dict it stands for."""
+        return (dict, (dict(self.items()),))
