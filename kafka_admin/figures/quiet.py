@@ -52,7 +52,7 @@ Verdict = tuple[LagStatus, int]
 OK_CAUGHT_UP = PartitionStatus(LagStatus.OK, "caught up")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made for every partition of every group that goes quiet
 class QuietPartition:
     """What one partition's figures follow from while its group stays quiet.
 

@@ -49,6 +49,7 @@ class QuietCycles:
     _topic_serial: dict[str, int]
     _quiet: dict[str, QuietGroup]
     _quiet_intervals: dict[tuple[bytes, int], float]
+    _quiet_times: dict[bytes, bytes]
     _add_lag: Callable[[str, float, int], None]
     _estimated: Callable[..., tuple[TimeLag, float | None]]
 
@@ -87,6 +88,7 @@ class QuietCycles:
         else None (the windows are judged in full)."""
         topics = frozenset(o.topic for o in g.offsets)
         owned = {(a.topic, a.partition) for m in g.members for a in m.assignments}
+        shared_times = self._quiet_times
         parts = []
         for o in g.offsets:
             tp = (o.topic, o.partition)
@@ -105,8 +107,9 @@ class QuietCycles:
             lag, aged_from = self._estimated(o.topic, o.partition, o.committed, o.end_offset, o.lag, now)
             if aged_from is None and lag.reason == REASON_SINCE_NEWEST:
                 return None  # counts from the timeline's newest point, which moves every cycle
-            ends = window.ends()
-            last_low = -1 if low > committed else max(i for i, e in enumerate(ends) if e <= committed)
+            last_low = -1 if low > committed else max(i for i, e in enumerate(window.ends()) if e <= committed)
+            times = window.times.tobytes()
+            times = shared_times.setdefault(times, times)  # one bytes object for equal window times
             parts.append(
                 QuietPartition(
                     tp,
@@ -115,7 +118,7 @@ class QuietCycles:
                     tp in owned,
                     len(window),
                     last_low,
-                    window.times.tobytes(),
+                    times,
                     run,
                     lag,
                     aged_from,
@@ -126,7 +129,7 @@ class QuietCycles:
             g.offsets, g.members, topics, tuple(parts), index, now, 0, self._cycle, self._serial, g.total_lag
         )
         shared = parts[0].times if parts else b""
-        q.times = shared if all(p.times == shared for p in parts) else None
+        q.times = shared if all(p.times is shared for p in parts) else None
         return q
 
     def _quiet_group(

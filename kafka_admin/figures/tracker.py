@@ -88,6 +88,7 @@ class FigureTracker(QuietCycles):
         self._topic_serial: dict[str, int] = {}
         self._quiet: dict[str, QuietGroup] = {}
         self._quiet_intervals: dict[tuple[bytes, int], float] = {}
+        self._quiet_times: dict[bytes, bytes] = {}  # this cycle's window times, one object each
 
     # -- seeding from stored history (so a restart does not start from nothing) -----------------
     def seed_topic(self, topic: str, t: float, ends: dict[int, int]) -> None:
@@ -146,6 +147,7 @@ class FigureTracker(QuietCycles):
         self._forget_partitions(seen, serial)
         self._intervals.clear()
         self._quiet_intervals.clear()
+        self._quiet_times.clear()
         exact = {(r.topic, r.partition, r.offset): r for r in snapshot.record_times}
         exact_tps = {(t, p) for t, p, _ in exact}
         groups: dict[str, GroupFigures] = {}
