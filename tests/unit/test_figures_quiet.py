@@ -8,6 +8,7 @@ every cycle: time lags, statuses and their reasons' texts, rates, trends, catch-
 from __future__ import annotations
 
 import dataclasses
+import pickle
 import random
 import sys
 from collections.abc import Callable, Iterable
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from kafka_admin.figures.rates import LazyTrend, Trend, trend
 from kafka_admin.figures.tracker import FigureTracker
 from kafka_admin.snapshot.model import ClusterSnapshot, RecordTime
 from tests.factories import later, snapshot, unreachable
@@ -221,3 +223,27 @@ def test_random_walks(window):
             snapshot(later(t), ends={"t": list(ends)}, groups=groups, members={f"g{g}": m for g, m in owners.items()})
         )
     assert side_by_side(seq, status_samples=window[0], status_min_samples=window[1]) > 0
+
+
+def test_quiet_figures_pickle_as_plain_values():
+    """A shared cache (Redis) pickles the figures: quiet groups' lazy parts arrive as dicts and a Trend."""
+    cluster = SyntheticCluster(groups=40, partitions=3, topics=4)
+    full, quiet = FigureTracker(reuse_quiet=False), FigureTracker()
+    for c in range(16):
+        cluster.advance()
+        s = cluster.snapshot(c)
+        a, b = full.update(s), quiet.update(s)
+    assert quiet.quiet_groups > 0
+    back = pickle.loads(pickle.dumps(b))
+    for gid, gf in back.groups.items():
+        assert type(gf.partition_statuses) is dict and type(gf.partition_time_lags) is dict
+        assert type(gf.trend) is Trend
+        assert figures_of(gf) == figures_of(a.groups[gid])
+
+
+def test_lazy_trend_equals_the_trend_it_stands_for():
+    points = [(5.0 * i, 100.0 + 7 * i) for i in range(20)]
+    lazy, eager = LazyTrend(points, 900.0), trend(points, 900.0)
+    assert lazy == eager and eager == lazy
+    assert (lazy.slope, lazy.direction, lazy.samples) == (eager.slope, eager.direction, eager.samples)
+    assert hash(lazy) == hash(eager)
