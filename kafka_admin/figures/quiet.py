@@ -13,8 +13,8 @@ group the figures follow from what was known when it went quiet:
   the number of samples (NODATA's count), the wait since records began waiting (a STOP/STALL
   reason's duration and its thresholds `min_stuck_s` and two poll intervals), the poll interval of
   the window's times, and which of the old samples are still in the window (rule 6). `verdict`
-  computes exactly that, and the text of a partition's status is made only when it is read
-  (`QuietStatuses`).
+  computes exactly that; `judge` keeps the verdicts until a count or a wait crosses a threshold;
+  the text of a partition's status is made only when it is read (`QuietStatuses`).
 * A time lag estimated from the timeline counts from a production time that holds while the
   partition's timeline `version` stands (timelag.aged_time_lag): `AgedTimeLags` gives
   max(0, now - that time), again made when read.
@@ -98,7 +98,7 @@ class QuietPartition:
 class QuietGroup:
     """A group while it stays quiet: its inputs (to see that they still hold) and its partitions.
 
-    first_t: the time of the first sample held back; held: how many are held back (cycles since);
+    first_t: the cycle's time when it went quiet; held: how many samples are held back (cycles since);
     cycle: the tracker's cycle that saw it last; serial: the tracker's count of timeline changes
     then (a later change to one of its topics wakes it); total_lag: the group's, which stands still too.
     """
