@@ -38,15 +38,21 @@ outlives the window), and calls `evaluate_partition()` then `evaluate_group()` e
 
 from __future__ import annotations
 
-import bisect
-import functools
 import statistics
 from collections import deque
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import StrEnum
 from itertools import pairwise
 from typing import Literal
+
+from kafka_admin.figures.durations import (  # noqa: F401  (re-exported: the reasons' durations)
+    STEADY_STEPS_S,
+    duration_text,
+    steady_duration,
+    steady_step,
+)
+from kafka_admin.figures.run import Run, Sample, advance, known, run_of  # noqa: F401  (re-exported)
 
 TP = tuple[str, int]
 
@@ -100,91 +106,6 @@ SEVERITY: dict[LagStatus, Severity] = {
     LagStatus.STALL: "err",
     LagStatus.STOP: "err",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Sample:
-    """One poll's view of one partition of one group at unix time `t`.
-
-    committed: the group's committed offset, None when it could not be read (coordinator moving
-    during a broker restart) or the group has none; end: the log-end offset, None when unknown
-    (offline partition). Negative offsets (Kafka's -1, "no offset") count as None.
-    """
-
-    t: float
-    committed: int | None
-    end: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class Run:
-    """Since when one partition's committed offset has stood where it is: kept beyond the window,
-    so a reason can say how long a condition has lasted, however short the window.
-
-    t: the first sample showing `committed`; moved: an earlier sample showed another offset, so the
-    commit came within a poll before `t` (False: it stood there since the first sample held);
-    waiting_t: the first sample of the current stretch with records waiting (end beyond committed),
-    None while caught up; start_end and end: the log end at `t` and at `last_t`, the latest sample;
-    previous: the run before, kept while this one is one sample old (a stale read comes back).
-    """
-
-    committed: int
-    t: float
-    moved: bool
-    waiting_t: float | None
-    start_end: int
-    end: int
-    last_t: float
-    samples: int = 1
-    previous: Run | None = None
-
-    @property
-    def arrived(self) -> int:
-        """Records written since the offset last moved (or since the first sample held)."""
-        return self.end - self.start_end
-
-
-def advance(run: Run | None, sample: Sample) -> Run | None:
-    """The run after one more sample (the same order as the window's). Pure; returns a new Run.
-
-    A sample with an unreadable committed offset only updates the log end, and an unknown end keeps
-    the last known, as in the rules. A clock stepping backwards starts afresh. One sample lower and straight back to the
-    previous offset is a stale read: the previous run continues, so its clock does not restart.
-    """
-    committed = _known(sample.committed)
-    end = _known(sample.end)
-    if end is None and run is not None:
-        end = run.end
-    if committed is None or end is None:
-        return replace(run, end=end) if run is not None and end is not None else run
-    if run is None or sample.t < run.last_t:
-        return _new_run(committed, end, sample.t, moved=False, previous=None)
-    if sample.t == run.last_t:
-        return run
-    if committed == run.committed:
-        return _continued(run, end, sample.t, extra=1)
-    previous = run.previous
-    if previous is not None and run.samples == 1 and committed == previous.committed > run.committed:
-        return _continued(previous, end, sample.t, extra=2)
-    return _new_run(committed, end, sample.t, moved=True, previous=replace(run, previous=None))
-
-
-def _new_run(committed: int, end: int, t: float, *, moved: bool, previous: Run | None) -> Run:
-    return Run(committed, t, moved, t if end > committed else None, end, end, t, 1, previous)
-
-
-def _continued(run: Run, end: int, t: float, *, extra: int) -> Run:
-    waiting = (run.waiting_t if run.waiting_t is not None else t) if end > run.committed else None
-    # Built directly, not with dataclasses.replace: this runs for every partition in every cycle.
-    return Run(run.committed, run.t, run.moved, waiting, run.start_end, end, t, run.samples + extra, None)
-
-
-def run_of(window: Iterable[Sample]) -> Run | None:
-    """The run at the end of a window, from its samples alone (oldest first after sorting)."""
-    run = None
-    for sample in sorted(window, key=lambda s: s.t):
-        run = advance(run, sample)
-    return run
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,7 +224,7 @@ def evaluate_partition(
         run = run_of(ordered)
     stuck = _stuck(ordered, points, run, now, min_stuck_s) if run is not None else None
     if stuck is not None:
-        return _stuck_status(stuck, last.lag, last.committed, has_owner)
+        return stuck_status(stuck.seconds, stuck.exact, last.lag, last.committed, has_owner)
 
     # 6. The consumer reached the end of the log within the window: it keeps up, in bursts.
     if any(p.lag == 0 for p in points):
@@ -355,36 +276,47 @@ def evaluate_steady(
         return PartitionStatus(LagStatus.OK, "caught up")
     stuck = _stuck_after(lag, 0.0, poll_interval, run, now, min_stuck_s)
     if stuck is not None:
-        return _stuck_status(stuck, lag, committed, has_owner)
+        return stuck_status(stuck.seconds, stuck.exact, lag, committed, has_owner)
     if lowest_end <= committed:
         return PartitionStatus(LagStatus.OK, f"lag {lag}, caught up within the window")
     return PartitionStatus(LagStatus.OK, f"lag {lag}, not growing")
 
 
-def _stuck_status(stuck: _Stuck, lag: int, committed: int, has_owner: bool) -> PartitionStatus:
+def stuck_status(seconds: float, exact: bool, lag: int, committed: int, has_owner: bool) -> PartitionStatus:
+    """STOP (nobody owns it) or STALL after `seconds` of waiting; exact False: "more than" (rules 4, 5)."""
     waiting = "1 record waits" if lag == 1 else f"{lag} records wait"
     if has_owner:
         status, text = LagStatus.STALL, f"committed offset stuck at {committed} for {{}} while {waiting}"
     else:
         status, text = LagStatus.STOP, f"no consumer and no commit for {{}} while {waiting}"
-    exact = ("" if stuck.exact else "more than ") + duration_text(stuck.seconds)
-    return PartitionStatus(status, text.format(exact), text.format(steady_duration(stuck.seconds)))
+    shown = ("" if exact else "more than ") + duration_text(seconds)
+    return PartitionStatus(status, text.format(shown), text.format(steady_duration(seconds)))
 
 
 def evaluate_group(partitions: Mapping[TP, PartitionStatus]) -> GroupStatus:
     """A group is as bad as its worst partition (RANK); NODATA only when every partition is NODATA.
     Its reason quotes the first worst partition's steady reason (see PartitionStatus)."""
+    return group_status(
+        [(tp, ps.status) for tp, ps in partitions.items()],
+        lambda tp: partitions[tp].steady or partitions[tp].reason,
+    )
+
+
+def group_status(statuses: Sequence[tuple[TP, LagStatus]], quote: Callable[[TP], str]) -> GroupStatus:
+    """evaluate_group from each partition's status alone (distinct partitions); `quote` gives the
+    reason of the one partition the group's reason quotes. Shared with the quiet groups (quiet.py),
+    which make that one reason only."""
     counts = {s.value: 0 for s in LagStatus}
-    for ps in partitions.values():
-        counts[ps.status.value] += 1
-    if not partitions:
+    for _, status in statuses:
+        counts[status.value] += 1
+    if not statuses:
         return GroupStatus(LagStatus.NODATA, SEVERITY[LagStatus.NODATA], (), counts, "no partitions")
-    worst = max((ps.status for ps in partitions.values()), key=RANK.__getitem__)
-    worst_partitions = tuple(sorted(tp for tp, ps in partitions.items() if ps.status == worst))
+    worst = max((status for _, status in statuses), key=RANK.__getitem__)
+    worst_partitions = tuple(sorted(tp for tp, status in statuses if status == worst))
     topic, partition = worst_partitions[0]
     reason = (
-        f"{len(worst_partitions)} of {len(partitions)} partitions {worst.value}; "
-        f"{topic}[{partition}]: {partitions[(topic, partition)].steady or partitions[(topic, partition)].reason}"
+        f"{len(worst_partitions)} of {len(statuses)} partitions {worst.value}; "
+        f"{topic}[{partition}]: {quote((topic, partition))}"
     )
     return GroupStatus(worst, SEVERITY[worst], worst_partitions, counts, reason)
 
@@ -397,17 +329,13 @@ def worst(statuses: Iterable[LagStatus]) -> LagStatus:
 # -- the rules' helpers ----------------------------------------------------------------------------
 
 
-def _known(offset: int | None) -> int | None:
-    return offset if offset is not None and offset >= 0 else None
-
-
 def _points(ordered: list[Sample]) -> list[_Point]:
     """The judgeable samples: committed known; an unknown end offset keeps the last known one."""
     points = []
     end: int | None = None
     for i, s in enumerate(ordered):
-        end = _known(s.end) if _known(s.end) is not None else end
-        committed = _known(s.committed)
+        end = known(s.end) if known(s.end) is not None else end
+        committed = known(s.committed)
         if committed is not None and end is not None:
             points.append(_Point(i, s.t, committed, end))
     return points
@@ -417,7 +345,7 @@ def _end_fell(ordered: list[Sample], start: int, stop: int) -> bool:
     """Did the log-end offset go backwards anywhere in ordered[start..stop]? Unknown ends are skipped."""
     previous: int | None = None
     for s in ordered[start : stop + 1]:
-        end = _known(s.end)
+        end = known(s.end)
         if end is None:
             continue
         if previous is not None and end < previous:
@@ -498,42 +426,3 @@ def _stuck_after(
     if waited <= span or waited < min_stuck_s or waited < STUCK_MIN_POLLS * poll_interval():
         return None
     return _Stuck(waited, run.moved or run.waiting_t > run.t)
-
-
-# The steps a growing duration is rounded down to where it is shown in lists (a stopped group's
-# reason here, a time-lag lower bound in dashboard/monitor/rows.py), so that the two move together
-# and a row changes only when it passes a step: 10 s, 30 s, 1, 2, 5, 10, 15, 30 min, 1, 2, 3, 6,
-# 12 h, 1, 2, 7 d.
-STEADY_STEPS_S = (10, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800)
-
-
-def steady_step(seconds: float) -> int:
-    """The largest of STEADY_STEPS_S not above `seconds` (0 below the first)."""
-    k = bisect.bisect_right(STEADY_STEPS_S, seconds)
-    return STEADY_STEPS_S[k - 1] if k else 0
-
-
-def steady_duration(seconds: float) -> str:
-    """A duration rounded down to a step: "at least 5m 00s" (whole seconds below the first step)."""
-    step = steady_step(seconds)
-    return f"at least {duration_text(step)}" if step else duration_text(seconds)
-
-
-def duration_text(seconds: float, whole_seconds_below: int = 120) -> str:
-    """A duration for a reason: 45 s, 115 s, 9m 05s, 2h 10m, 3d 4h (whole seconds below the bound)."""
-    return _duration_text(max(0, round(seconds)), whole_seconds_below)
-
-
-@functools.lru_cache(maxsize=4096)
-def _duration_text(s: int, whole_seconds_below: int) -> str:
-    """Cached: the partitions of a stopped group share their durations, and this runs for each in each cycle."""
-    if s < whole_seconds_below:
-        return f"{s} s"
-    m, sec = divmod(s, 60)
-    if m < 60:
-        return f"{m}m {sec:02d}s"
-    h, m = divmod(m, 60)
-    if h < 48:
-        return f"{h}h {m:02d}m"
-    d, h = divmod(h, 24)
-    return f"{d}d {h}h"

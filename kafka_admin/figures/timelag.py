@@ -92,12 +92,17 @@ class OffsetTimeline:
     describe this log.
     """
 
-    __slots__ = ("_points",)
+    __slots__ = ("_points", "version")
 
     def __init__(self, max_points: int = DEFAULT_MAX_POINTS) -> None:
         if max_points < 2:
             raise ValueError("max_points must be at least 2 to interpolate")
         self._points: deque[OffsetPoint] = deque(maxlen=max_points)
+        # Counts the changes that can move `time_of` for an offset below the newest point: a new
+        # end offset, a point dropped or the history cleared. Moving the latest point of a flat
+        # stretch forward does not (no offset below it lies in that stretch), so a quiet group's
+        # estimates stay valid while it is unchanged (kafka_admin/figures/quiet.py).
+        self.version = 0
 
     @property
     def max_points(self) -> int:
@@ -117,16 +122,20 @@ class OffsetTimeline:
         pts = self._points
         if not pts:
             pts.append(point)
+            self.version += 1
             return
         last = pts[-1]
         if end_offset < last.offset or t < last.t:
             pts.clear()
             pts.append(point)
+            self.version += 1
             return
         if end_offset == last.offset and len(pts) >= 2 and pts[-2].offset == end_offset:
             # Still flat: move the "latest" end of the stretch forward, keep its first point.
             pts[-1] = point
             return
+        if end_offset != last.offset or len(pts) == pts.maxlen:
+            self.version += 1
         pts.append(point)
 
     def time_of(self, offset: int) -> TimeEstimate:
@@ -155,19 +164,28 @@ def time_lag(timeline: OffsetTimeline, committed: int | None, end_offset: int | 
 
     An unknown or negative (-1, "no offset") committed or end offset gives no answer rather than a guess.
     """
+    return aged_time_lag(timeline, committed, end_offset, now)[0]
+
+
+def aged_time_lag(
+    timeline: OffsetTimeline, committed: int | None, end_offset: int | None, now: float
+) -> tuple[TimeLag, float | None]:
+    """time_lag, and the estimated production time it counts from when that holds while the timeline's
+    `version` does not change (interpolated or older than the history): the lag is then
+    max(0, now - that time) at any later `now`. None: the answer is constant, or moves otherwise."""
     if committed is None or committed < 0 or end_offset is None or end_offset < 0:
-        return TimeLag(None, False, REASON_NO_OFFSET)
+        return TimeLag(None, False, REASON_NO_OFFSET), None
     if end_offset - committed <= 0:
-        return TimeLag(0.0, False, REASON_CAUGHT_UP)
+        return TimeLag(0.0, False, REASON_CAUGHT_UP), None
     estimate = timeline.time_of(committed)
     if estimate.t is None:
-        return TimeLag(None, False, REASON_NO_HISTORY)
+        return TimeLag(None, False, REASON_NO_HISTORY), None
     seconds = max(0.0, now - estimate.t)
     if estimate.precision == "at_or_before":
-        return TimeLag(seconds, True, REASON_OLDER)
+        return TimeLag(seconds, True, REASON_OLDER), estimate.t
     if estimate.precision == "at_or_after":
-        return TimeLag(seconds, False, REASON_SINCE_NEWEST)
-    return TimeLag(seconds, False, REASON_INTERPOLATED)
+        return TimeLag(seconds, False, REASON_SINCE_NEWEST), None
+    return TimeLag(seconds, False, REASON_INTERPOLATED), estimate.t
 
 
 def exact_time_lag(record: RecordTime, now: float) -> TimeLag | None:

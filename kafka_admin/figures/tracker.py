@@ -11,14 +11,17 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
-from kafka_admin.figures.rates import CatchUp, Trend, catch_up_eta, in_noise_band, rate, trend
+from kafka_admin.figures.quiet import (
+    QuietGroup,
+)
+from kafka_admin.figures.quiet_cycle import QuietCycles
+from kafka_admin.figures.rates import LazyTrend, catch_up_eta, in_noise_band, rate
+from kafka_admin.figures.results import EMPTY, ClusterFigures, GroupFigures, TopicFigures
 from kafka_admin.figures.share_status import ShareSample, evaluate_share_partition, push_share
 from kafka_admin.figures.status import (
     DEFAULT_MIN_SAMPLES,
     DEFAULT_WINDOW_SAMPLES,
-    GroupStatus,
     PartitionStatus,
     Run,
     Sample,
@@ -34,9 +37,9 @@ from kafka_admin.figures.timelag import (
     REASON_NO_OFFSET,
     OffsetTimeline,
     TimeLag,
+    aged_time_lag,
     exact_time_lag,
     group_time_lag,
-    time_lag,
 )
 from kafka_admin.figures.window import SampleWindow
 from kafka_admin.snapshot.model import ClusterSnapshot, Group, RecordTime
@@ -45,50 +48,7 @@ LAG_POINTS = 60
 TP = tuple[str, int]
 
 
-@dataclass(frozen=True, slots=True)
-class TopicFigures:
-    produce_rate: float | None
-    partition_rates: dict[int, float | None] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class GroupFigures:
-    time_lag: TimeLag
-    commit_rate: float | None
-    produce_rate: float | None
-    trend: Trend
-    catch_up: CatchUp
-    lag_history: tuple[tuple[float, int], ...]
-    partition_time_lags: dict[TP, TimeLag] = field(default_factory=dict)
-    status: GroupStatus | None = None
-    partition_statuses: dict[TP, PartitionStatus] = field(default_factory=dict)
-    # A few records (or seconds of production) behind: healthy, drawn neutral (rates.in_noise_band).
-    within_noise: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class ClusterFigures:
-    at: float
-    topics: dict[str, TopicFigures]
-    groups: dict[str, GroupFigures]
-
-    @property
-    def produce_rate(self) -> float | None:
-        """Records/s into the cluster's own topics: Kafka's (`__consumer_offsets`, ...) are bookkeeping."""
-        own = [t for name, t in self.topics.items() if not name.startswith("__")]
-        rates = [t.produce_rate for t in own if t.produce_rate is not None]
-        return sum(rates) if rates else None
-
-    @property
-    def produce_rate_with_internal(self) -> float | None:
-        rates = [t.produce_rate for t in self.topics.values() if t.produce_rate is not None]
-        return sum(rates) if rates else None
-
-
-EMPTY = ClusterFigures(0.0, {}, {})
-
-
-class FigureTracker:
+class FigureTracker(QuietCycles):
     """The per-cluster windows behind the derived figures; call update() once per snapshot."""
 
     def __init__(
@@ -98,7 +58,9 @@ class FigureTracker:
         timeline_points: int = 60,
         status_samples: int = DEFAULT_WINDOW_SAMPLES,
         status_min_samples: int = DEFAULT_MIN_SAMPLES,
+        reuse_quiet: bool = True,
     ) -> None:
+        self.reuse_quiet = reuse_quiet  # False: every group judged in full (the tests' reference)
         self.trend_window_s = trend_window_s
         self.status_samples = status_samples
         self.status_min_samples = status_min_samples
@@ -115,6 +77,18 @@ class FigureTracker:
         self._progress_total: dict[str, int] = {}
         self._lags: dict[str, deque[tuple[float, int]]] = {}
         self._share_windows: dict[tuple[str, str, int], deque[ShareSample]] = {}
+        # Which (topic, partition) windows each group has, so forgetting visits the changed groups only.
+        self._window_keys: dict[str, set[TP]] = {}
+        self._share_keys: dict[str, set[TP]] = {}
+        # The quiet groups' bookkeeping (kafka_admin/figures/quiet.py).
+        self._cycle = 0
+        self._last_now: float | None = None
+        self._recent: deque[float] = deque(maxlen=status_samples + 1)  # the last cycles' times
+        self._serial = 0  # counts timeline changes; _topic_serial: each topic's latest
+        self._topic_serial: dict[str, int] = {}
+        self._quiet: dict[str, QuietGroup] = {}
+        self._quiet_intervals: dict[tuple[bytes, int], float] = {}
+        self._quiet_times: dict[bytes, bytes] = {}  # this cycle's window times, one object each
 
     # -- seeding from stored history (so a restart does not start from nothing) -----------------
     def seed_topic(self, topic: str, t: float, ends: dict[int, int]) -> None:
@@ -127,11 +101,13 @@ class FigureTracker:
     def seed_group_offsets(self, group_id: str, t: float, rows: dict[str, list[list[int | None]]]) -> None:
         """Refill the status windows from a stored sample ({topic: [[partition, committed, end], ...]};
         a share group's rows are [partition, start offset, end, lag])."""
+        if group_id in self._quiet:
+            self._wake(group_id)
         for topic, parts in rows.items():
             for row in parts:
                 key = (group_id, topic, row[0])
                 if len(row) == 4:
-                    window = self._share_windows.setdefault(key, deque())
+                    window = self._share_window(key)
                     push_share(window, ShareSample(t, row[1], row[2], row[3]), self.status_samples)
                 else:
                     self._add_sample(key, Sample(t, row[1], row[2]))
@@ -149,6 +125,11 @@ class FigureTracker:
         if not snapshot.reachable:
             return EMPTY
         now = snapshot.collected_at.timestamp()
+        if self._last_now is not None and now <= self._last_now:
+            self._wake_all()  # the same time again or a clock stepping back: push() decides, in full
+        self._cycle += 1
+        self._recent.append(now)
+        serial = self._serial
         topics = {}
         partition_rates: dict[TP, float | None] = {}
         seen: set[TP] = set()
@@ -161,13 +142,24 @@ class FigureTracker:
                 seen.add(tp)
                 self._add_end(tp, now, p.end_offset)
                 rates[p.partition] = partition_rates[tp] = rate(self._ends[tp], self.rate_window_s, now)
-            known = [r for r in rates.values() if r is not None]
-            topics[topic.name] = TopicFigures(sum(known) if known else None, rates)
-        self._forget_partitions(seen)
+            known_rates = [r for r in rates.values() if r is not None]
+            topics[topic.name] = TopicFigures(sum(known_rates) if known_rates else None, rates)
+        self._forget_partitions(seen, serial)
         self._intervals.clear()
+        self._quiet_intervals.clear()
+        self._quiet_times.clear()
         exact = {(r.topic, r.partition, r.offset): r for r in snapshot.record_times}
-        groups = {g.group_id: self._group(g, now, partition_rates, exact) for g in snapshot.groups}
-        self._forget_groups(groups)
+        exact_tps = {(t, p) for t, p, _ in exact}
+        groups: dict[str, GroupFigures] = {}
+        judged: list[str] = []
+        for g in snapshot.groups:
+            figures = self._quiet_figures(g, now, partition_rates, exact_tps) if self.reuse_quiet else None
+            if figures is None:
+                figures = self._group(g, now, partition_rates, exact, exact_tps)
+                judged.append(g.group_id)
+            groups[g.group_id] = figures
+        self._forget_groups(groups, judged)
+        self._last_now = now
         return ClusterFigures(now, topics, groups)
 
     def _group(
@@ -176,24 +168,38 @@ class FigureTracker:
         now: float,
         partition_rates: dict[TP, float | None],
         exact: dict[tuple[str, int, int], RecordTime],
+        exact_tps: set[TP],
     ) -> GroupFigures:
+        """A group judged in full, after its samples went in; or, when its windows turn out steady,
+        quiet from now on (quiet_cycle.py) and judged as such, which gives the same figures."""
+        commit_rate = self._commit_rate(g, now)
+        if g.share_partitions:
+            statuses = self._share_statuses(g, now)
+        else:
+            windows = [
+                self._add_sample((g.group_id, o.topic, o.partition), Sample(now, o.committed, o.end_offset))
+                for o in g.offsets
+            ]
+            q = self._enter(g, now, exact_tps) if self.reuse_quiet else None
+            if q is not None:
+                self._quiet[g.group_id] = q
+                return self._quiet_group(q, g.group_id, now, partition_rates, commit_rate)
+            statuses = self._statuses(g, now, windows)
         per_partition = {
             (t, p): self._time_lag(t, p, offset, end, lag, now, exact) for t, p, offset, end, lag in _next(g)
         }
-        commit_rate = self._commit_rate(g, now)
         produced = [partition_rates.get(tp) for tp in per_partition]
         known = [r for r in produced if r is not None]
         produce_rate = sum(known) if known else None
-        statuses = self._share_statuses(g, now) if g.share_partitions else self._statuses(g, now)
         self._add_lag(g.group_id, now, g.total_lag)
-        lags = self._lags[g.group_id]
+        history = tuple(self._lags[g.group_id])
         return GroupFigures(
             time_lag=group_time_lag(per_partition.values()),
             commit_rate=commit_rate,
             produce_rate=produce_rate,
-            trend=trend(list(lags), self.trend_window_s),
+            trend=LazyTrend(history, self.trend_window_s),
             catch_up=catch_up_eta(g.total_lag, commit_rate, produce_rate),
-            lag_history=tuple(lags),
+            lag_history=history,
             partition_time_lags=per_partition,
             status=evaluate_group(statuses),
             partition_statuses=statuses,
@@ -218,21 +224,29 @@ class FigureTracker:
         exact_lag = exact_time_lag(record, now) if record is not None and (lag or 0) > 0 else None
         if exact_lag is not None:
             return exact_lag  # the record's own timestamp beats any estimate
+        return self._estimated(topic, partition, offset, end, lag, now)[0]
+
+    def _estimated(
+        self, topic: str, partition: int, offset: int | None, end: int | None, lag: int | None, now: float
+    ) -> tuple[TimeLag, float | None]:
+        """The timeline's time lag, and the time it counts from while the timeline stands (aged_time_lag)."""
+        if offset is None:
+            return TimeLag(None, False, REASON_NO_OFFSET), None
         if lag == 0:
-            return TimeLag(0.0, False, REASON_CAUGHT_UP)
+            return TimeLag(0.0, False, REASON_CAUGHT_UP), None
         timeline = self._timelines.get((topic, partition))
         if timeline is None:
-            return TimeLag(None, False, REASON_NO_HISTORY)
-        return time_lag(timeline, offset, end, now)
+            return TimeLag(None, False, REASON_NO_HISTORY), None
+        return aged_time_lag(timeline, offset, end, now)
 
-    def _statuses(self, g: Group, now: float) -> dict[TP, PartitionStatus]:
-        """Lag status per committed partition over its window of samples (kafka_admin/figures/status.py)."""
+    def _statuses(self, g: Group, now: float, windows: list[SampleWindow]) -> dict[TP, PartitionStatus]:
+        """Lag status per committed partition over its window of samples (kafka_admin/figures/status.py),
+        `windows` in the order of g.offsets with this cycle's sample in."""
         owned = {(a.topic, a.partition) for m in g.members for a in m.assignments}
         resets = self._resets.get(g.group_id, ())
         out = {}
-        for o in g.offsets:
+        for o, window in zip(g.offsets, windows, strict=True):
             key = (g.group_id, o.topic, o.partition)
-            window = self._add_sample(key, Sample(now, o.committed, o.end_offset))
             run = self._runs.get(key)
             steady = window.steady()
             if steady is not None and run is not None and run.committed == steady[0]:
@@ -272,7 +286,7 @@ class FigureTracker:
         for p in g.share_partitions:
             key = (g.group_id, p.topic, p.partition)
             window = push_share(
-                self._share_windows.setdefault(key, deque()),
+                self._share_window(key),
                 ShareSample(now, p.start_offset, p.end_offset, p.lag),
                 self.status_samples,
             )
@@ -284,11 +298,19 @@ class FigureTracker:
             )
         return out
 
+    def _share_window(self, key: tuple[str, str, int]) -> deque[ShareSample]:
+        window = self._share_windows.get(key)
+        if window is None:
+            window = self._share_windows[key] = deque()
+            self._share_keys.setdefault(key[0], set()).add((key[1], key[2]))
+        return window
+
     def _add_sample(self, key: tuple[str, str, int], sample: Sample) -> SampleWindow:
         """Into the partition's status window and its run (which remembers beyond the window)."""
         window = self._windows.get(key)
         if window is None:
             window = self._windows[key] = SampleWindow()
+            self._window_keys.setdefault(key[0], set()).add((key[1], key[2]))
         window.push(sample, self.status_samples)
         run = advance(self._runs.get(key), sample)
         if run is not None:
@@ -313,7 +335,11 @@ class FigureTracker:
         timeline = self._timelines.get(tp)
         if timeline is None:
             timeline = self._timelines[tp] = OffsetTimeline(self.timeline_points)
+        version = timeline.version
         timeline.add(end, t)
+        if timeline.version != version:
+            self._serial += 1
+            self._topic_serial[tp[0]] = self._serial
         ends = self._ends.setdefault(tp, deque())
         ends.append((t, end))
         while ends and ends[0][0] < t - self.rate_window_s - 1:
@@ -330,23 +356,42 @@ class FigureTracker:
         while lags and lags[0][0] < t - self.trend_window_s:
             lags.popleft()
 
-    def _forget_partitions(self, seen: set[TP]) -> None:
+    def _forget_partitions(self, seen: set[TP], serial: int) -> None:
+        """Drop the timelines of partitions gone (a change for their topic's quiet groups), and the
+        change serials of topics gone before this cycle."""
         for tp in [tp for tp in self._timelines if tp not in seen]:
             self._timelines.pop(tp, None)
             self._ends.pop(tp, None)
+            self._serial += 1
+            self._topic_serial[tp[0]] = self._serial
+        names = {t for t, _ in seen}
+        for name in [t for t, s in self._topic_serial.items() if s <= serial and t not in names]:
+            del self._topic_serial[name]
 
-    def _forget_groups(self, groups: dict[str, GroupFigures]) -> None:
-        def kept(gid: str) -> dict[TP, PartitionStatus]:
-            return groups.get(gid, _NO_GROUP).partition_statuses
-
-        for store in (self._committed, self._progress, self._progress_total, self._lags):
+    def _forget_groups(self, groups: dict[str, GroupFigures], judged: list[str]) -> None:
+        """State of groups gone, and the windows of partitions a judged group no longer has (a quiet
+        group has the partitions it had)."""
+        for store in (self._committed, self._progress, self._progress_total, self._lags, self._quiet):
             for gid in [gid for gid in store if gid not in groups]:
                 del store[gid]
-        for key in [k for k in self._windows if (k[1], k[2]) not in kept(k[0])]:
-            del self._windows[key]
-            self._runs.pop(key, None)
-        for key in [k for k in self._share_windows if (k[1], k[2]) not in kept(k[0])]:
-            del self._share_windows[key]
+        runs: dict = self._runs
+        for keys, windows, with_runs in (
+            (self._window_keys, self._windows, runs),
+            (self._share_keys, self._share_windows, {}),
+        ):
+            for gid in [gid for gid in keys if gid not in groups]:
+                for tp in keys.pop(gid):
+                    windows.pop((gid, *tp), None)
+                    with_runs.pop((gid, *tp), None)
+            for gid in judged:
+                tps = keys.get(gid)
+                if not tps:
+                    continue
+                kept = groups[gid].partition_statuses
+                for tp in [tp for tp in tps if tp not in kept]:
+                    tps.discard(tp)
+                    windows.pop((gid, *tp), None)
+                    with_runs.pop((gid, *tp), None)
 
 
 def _next(g: Group) -> list[tuple[str, int, int | None, int | None, int | None]]:
@@ -356,6 +401,3 @@ def _next(g: Group) -> list[tuple[str, int, int | None, int | None, int | None]]
     if g.share_partitions:
         return [(p.topic, p.partition, p.start_offset, p.end_offset, p.waiting) for p in g.share_partitions]
     return [(o.topic, o.partition, o.committed, o.end_offset, o.lag) for o in g.offsets]
-
-
-_NO_GROUP = GroupFigures(TimeLag(None, False, ""), None, None, Trend(None, "unknown", 0), CatchUp(None, ""), ())

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Iterator, Sequence
+from itertools import pairwise
 from typing import overload
 
 from kafka_admin.figures.status import Sample
@@ -55,6 +56,10 @@ class SampleWindow(Sequence[Sample]):
         """The sample times (do not change them)."""
         return self._times
 
+    def ends(self) -> array:
+        """The samples' end offsets (a copy; UNKNOWN where unknown)."""
+        return self._offsets[1::2]
+
     def steady(self) -> tuple[int, int, int] | None:
         """(committed, newest end, lowest end) when every sample shows the same known committed offset
         and a known end offset; else None (the window needs the full evaluation)."""
@@ -72,6 +77,16 @@ class SampleWindow(Sequence[Sample]):
         if low < 0:
             return None
         return committed, ends[-1], low
+
+    def append_many(self, times: Sequence[float], committed: int, end: int, max_len: int) -> None:
+        """Append samples of the same stored offsets at `times` (increasing, after the newest), then
+        keep the newest `max_len`: what push() does one by one. Use extend_same()."""
+        self._times.extend(times)
+        self._offsets.extend((committed, end) * len(times))
+        excess = len(self._times) - max_len
+        if excess > 0:
+            del self._times[:excess]
+            del self._offsets[: 2 * excess]
 
     def push(self, sample: Sample, max_len: int) -> SampleWindow:
         """status.push's rules: a sample at the newest time replaces it, an older one clears the window;
@@ -94,6 +109,22 @@ class SampleWindow(Sequence[Sample]):
             del times[:excess]
             del offsets[: 2 * excess]
         return self
+
+
+def extend_same(window: SampleWindow, times: Sequence[float], sample: Sample, max_len: int) -> SampleWindow:
+    """push() of `sample`'s offsets at each of `times`, in one step when they all follow the newest
+    sample in increasing order (a quiet group's samples, pushed when it wakes: quiet.py)."""
+    if max_len < 1:
+        raise ValueError("max_len must be at least 1")
+    own = window.times
+    if not times:
+        return window
+    if (own and times[0] <= own[-1]) or any(b <= a for a, b in pairwise(times)):
+        for t in times:
+            window.push(Sample(t, sample.committed, sample.end), max_len)
+        return window
+    window.append_many(times[-max_len:], _stored(sample.committed), _stored(sample.end), max_len)
+    return window
 
 
 def _stored(offset: int | None) -> int:

@@ -1,0 +1,360 @@
+"""Quiet groups: a group whose inputs did not change since the last cycle is judged from a few numbers.
+
+Why: at 50,000 groups most groups are idle from one cycle to the next (their committed offsets,
+their partitions' end offsets and their members stay as they were), yet judging every partition's
+window in full cost 20-40 us a group-partition (bench/RESULTS.md, "Downstream at W4"). For such a
+group the figures follow from what was known when it went quiet:
+
+* Its status windows would only receive copies of their newest sample. They are not pushed while
+  the group stays quiet; the tracker counts the samples held back and pushes them in one step
+  (`window.extend_same`, the run in closed form: `QuietPartition.run_after`) when the group wakes.
+* Every window was steady when the group went quiet (the committed offset the same in every
+  sample), so status.evaluate_steady's rules apply, and of its inputs only these move with time:
+  the number of samples (NODATA's count), the wait since records began waiting (a STOP/STALL
+  reason's duration and its thresholds `min_stuck_s` and two poll intervals), the poll interval of
+  the window's times, and which of the old samples are still in the window (rule 6). `verdict`
+  computes exactly that; `judge` keeps the verdicts until a count or a wait crosses a threshold;
+  the text of a partition's status is made only when it is read (`QuietStatuses`).
+* A time lag estimated from the timeline counts from a production time that holds while the
+  partition's timeline `version` stands (timelag.aged_time_lag): `AgedTimeLags` gives
+  max(0, now - that time), again made when read.
+
+tests/unit/test_figures_quiet.py runs a tracker with this reuse and one without it side by side and
+holds every figure equal. The rules themselves stay in status.py; this module mirrors
+evaluate_steady, which is why it lists the same steps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+from kafka_admin.figures.durations import steady_step
+from kafka_admin.figures.run import Run
+from kafka_admin.figures.status import (
+    DEFAULT_MIN_STUCK_S,
+    IDLE_LAG,
+    STUCK_MIN_POLLS,
+    GroupStatus,
+    LagStatus,
+    PartitionStatus,
+    group_status,
+    stuck_status,
+)
+from kafka_admin.figures.timelag import REASON_NO_HISTORY, REASON_NO_PARTITIONS, TimeLag
+
+TP = tuple[str, int]
+
+# A partition's verdict in a quiet cycle: (status, kind); kind for OK: 0 caught up, 1 caught up
+# within the window, 2 not growing. The numbers its text quotes are made from the cycle's time.
+Verdict = tuple[LagStatus, int]
+
+OK_CAUGHT_UP = PartitionStatus(LagStatus.OK, "caught up")
+
+
+@dataclass(slots=True)  # not frozen: made for every partition of every group that goes quiet
+class QuietPartition:
+    """What one partition's figures follow from while its group stays quiet.
+
+    samples: the window's length when the group went quiet; last_low: the index in that window of
+    the last sample whose end was at or below the committed offset (-1: none); times: that window's
+    times (their poll interval, with the cycles since); run: the partition's run after the first
+    quiet cycle's sample; time_lag / aged_from: the time lag then, and the production time it
+    counts from when it ages (None: constant).
+    """
+
+    tp: TP
+    committed: int
+    end: int
+    has_owner: bool
+    samples: int
+    last_low: int
+    times: bytes
+    run: Run
+    time_lag: TimeLag
+    aged_from: float | None
+
+    @property
+    def lag(self) -> int:
+        return max(0, self.end - self.committed)
+
+    @property
+    def can_stick(self) -> bool:
+        """Records wait, and not just a transaction marker with nothing arrived (IDLE_LAG)."""
+        r = self.run
+        return r.waiting_t is not None and not (self.lag <= IDLE_LAG and r.end - r.start_end <= 0)
+
+    def run_after(self, held: int, last_t: float) -> Run:
+        """The run after `held` quiet samples (the last at `last_t`): what status.advance gives for
+        copies of the newest sample, whose committed offset and end stand still: only the time and
+        the count move (the wait began already when records wait: the tracker enters only then)."""
+        r = self.run
+        if held == 0:
+            return r
+        return Run(r.committed, r.t, r.moved, r.waiting_t, r.start_end, r.end, last_t, r.samples + held, None)
+
+
+@dataclass(slots=True)
+class QuietGroup:
+    """A group while it stays quiet: its inputs (to see that they still hold) and its partitions.
+
+    first_t: the cycle's time when it went quiet; held: how many samples are held back (cycles since);
+    cycle: the tracker's cycle that saw it last; serial: the tracker's count of timeline changes
+    then (a later change to one of its topics wakes it); total_lag: the group's, which stands still too.
+    """
+
+    offsets: tuple
+    members: tuple
+    topics: frozenset[str]
+    parts: tuple[QuietPartition, ...]
+    index: dict[TP, int]
+    first_t: float
+    held: int
+    cycle: int
+    serial: int
+    total_lag: int
+    times: bytes | None = None  # the partitions' window times when all share them, else None
+    verdicts: list[Verdict] | None = None
+    changed: bool = True  # a partition's verdict changed at the last judge()
+    next_held: float = 0.0
+    stuck_t: float | None = None
+    waiting_t: float | None = None
+    status: GroupStatus | None = None
+    step: int | None = None
+
+
+def verdict(
+    part: QuietPartition,
+    now: float,
+    held: int,
+    *,
+    max_samples: int,
+    min_samples: int,
+    poll_interval: Callable[[bytes, int], float],
+) -> Verdict:
+    """status.evaluate_steady on the partition's window with `held` copies of its newest sample:
+    too few samples; caught up; stuck; caught up within the window; else OK. poll_interval(times,
+    held): the median gap of the window's times (`part.times`, then the `held` newest cycles')."""
+    if min(max_samples, part.samples + held) < min_samples:
+        return LagStatus.NODATA, 0
+    if part.end - part.committed <= 0:
+        return LagStatus.OK, 0
+    if part.can_stick:
+        waiting_t = part.run.waiting_t
+        assert waiting_t is not None
+        if is_stuck(now - waiting_t, poll_interval(part.times, held)):
+            return (LagStatus.STALL if part.has_owner else LagStatus.STOP), 0
+    dropped = max(0, part.samples + held - max_samples)
+    return LagStatus.OK, (1 if part.last_low >= dropped else 2)
+
+
+def is_stuck(waited: float, poll_interval: float, min_stuck_s: float = DEFAULT_MIN_STUCK_S) -> bool:
+    """status._stuck_after's test of the wait, with no commit span (a steady window has none)."""
+    return not (waited <= 0.0 or waited < min_stuck_s or waited < STUCK_MIN_POLLS * poll_interval)
+
+
+def judge(
+    q: QuietGroup,
+    now: float,
+    *,
+    max_samples: int,
+    min_samples: int,
+    poll_interval: Callable[[bytes, int], float],
+) -> list[Verdict]:
+    """The group's verdicts this cycle: the last cycle's while nothing can have changed them.
+
+    What can: a held-sample count (NODATA's end, an old caught-up sample leaving the window:
+    `next_held`), or a wait crossing the stuck thresholds. All partitions of a group usually share
+    their window times, hence one poll interval; then, as the test is monotonic in the wait, the
+    stuck partition that waited least and the waiting one that waited most tell for all."""
+    held = q.held
+    if q.verdicts is not None and held < q.next_held and q.times is not None:
+        if q.stuck_t is None and q.waiting_t is None:
+            q.changed = False
+            return q.verdicts
+        pi = poll_interval(q.times, held)
+        if (q.stuck_t is None or is_stuck(now - q.stuck_t, pi)) and (
+            q.waiting_t is None or not is_stuck(now - q.waiting_t, pi)
+        ):
+            q.changed = False
+            return q.verdicts
+    verdicts = [
+        verdict(p, now, held, max_samples=max_samples, min_samples=min_samples, poll_interval=poll_interval)
+        for p in q.parts
+    ]
+    q.changed = q.verdicts != verdicts  # a status or an OK's kind (its text) moved
+    next_held, stuck_t, waiting_t = _events(q.parts, verdicts, max_samples, min_samples)
+    q.verdicts, q.next_held, q.stuck_t, q.waiting_t = verdicts, next_held, stuck_t, waiting_t
+    return verdicts
+
+
+def _events(
+    parts: Sequence[QuietPartition], verdicts: list[Verdict], max_samples: int, min_samples: int
+) -> tuple[float, float | None, float | None]:
+    """(the held count at which a verdict changes by counting, the latest start of a stuck wait,
+    the earliest start of a wait not stuck yet)."""
+    next_held = float("inf")
+    stuck_t: float | None = None
+    waiting_t: float | None = None
+    for p, (status, kind) in zip(parts, verdicts, strict=True):
+        t = p.run.waiting_t
+        if status is LagStatus.NODATA:
+            next_held = min(next_held, min_samples - p.samples)
+        elif status is LagStatus.STOP or status is LagStatus.STALL:
+            assert t is not None
+            stuck_t = t if stuck_t is None else max(stuck_t, t)
+        elif kind != 0:
+            if p.can_stick:
+                assert t is not None
+                waiting_t = t if waiting_t is None else min(waiting_t, t)
+            if kind == 1:
+                next_held = min(next_held, p.last_low + max_samples - p.samples + 1)
+    return next_held, stuck_t, waiting_t
+
+
+def partition_status(
+    part: QuietPartition, v: Verdict, now: float, held: int, min_samples: int, max_samples: int
+) -> PartitionStatus:
+    """The PartitionStatus a verdict stands for at `now` after `held` samples (evaluate_steady's texts)."""
+    status, kind = v
+    if status is LagStatus.NODATA:
+        samples = min(max_samples, part.samples + held)
+        return PartitionStatus(LagStatus.NODATA, f"window filling: {samples} of {min_samples} samples")
+    lag = part.lag
+    if status is LagStatus.OK:
+        if kind == 0:
+            return OK_CAUGHT_UP
+        if kind == 1:
+            return PartitionStatus(LagStatus.OK, f"lag {lag}, caught up within the window")
+        return PartitionStatus(LagStatus.OK, f"lag {lag}, not growing")
+    run = part.run
+    assert run.waiting_t is not None
+    exact = run.moved or run.waiting_t > run.t
+    return stuck_status(now - run.waiting_t, exact, lag, part.committed, part.has_owner)
+
+
+def quiet_group_status(
+    q: QuietGroup, verdicts: list[Verdict], now: float, min_samples: int, max_samples: int
+) -> GroupStatus:
+    """status.evaluate_group from the verdicts. While no partition's status changed, the counts and
+    the worst partitions stay, and the quoted reason is made again only when its text can have
+    moved: a NODATA count, or a STOP/STALL duration passing a step (durations.steady_step)."""
+    previous = q.status
+
+    def quote(tp: TP) -> str:
+        k = q.index[tp]
+        ps = partition_status(q.parts[k], verdicts[k], now, q.held, min_samples, max_samples)
+        return ps.steady or ps.reason
+
+    if previous is None or q.changed or not previous.worst_partitions:
+        status = group_status(list(zip(q.index, (v[0] for v in verdicts), strict=True)), quote)
+        q.step = _step(q, status, now)
+        return status
+    worst = previous.status
+    if worst is not LagStatus.NODATA and worst is not LagStatus.STOP and worst is not LagStatus.STALL:
+        return previous
+    step = _step(q, previous, now)
+    if step is not None and step == q.step:
+        return previous
+    q.step = step
+    tp = previous.worst_partitions[0]
+    reason = (
+        f"{len(previous.worst_partitions)} of {len(q.parts)} partitions {worst.value}; {tp[0]}[{tp[1]}]: {quote(tp)}"
+    )
+    return GroupStatus(worst, previous.severity, previous.worst_partitions, previous.counts, reason)
+
+
+def _step(q: QuietGroup, status: GroupStatus, now: float) -> int | None:
+    """The step of the quoted STOP/STALL duration (its steady text depends on it alone); else None."""
+    if status.status is not LagStatus.STOP and status.status is not LagStatus.STALL:
+        return None
+    waiting_t = q.parts[q.index[status.worst_partitions[0]]].run.waiting_t
+    assert waiting_t is not None
+    return steady_step(now - waiting_t) or None
+
+
+def group_time_lag(parts: Sequence[QuietPartition], now: float) -> TimeLag:
+    """timelag.group_time_lag over the quiet partitions' time lags at `now`, without making them:
+    the largest (seconds, lower bound), the first of equals."""
+    if not parts:
+        return TimeLag(None, False, REASON_NO_PARTITIONS)
+    best: QuietPartition | None = None
+    best_key: tuple[float, bool] = (0.0, False)
+    for p in parts:
+        if p.aged_from is None:
+            seconds = p.time_lag.seconds
+            if seconds is None:
+                continue
+        else:
+            seconds = max(0.0, now - p.aged_from)
+        key = (seconds, p.time_lag.lower_bound)
+        if best is None or key > best_key:
+            best, best_key = p, key
+    if best is None:
+        return TimeLag(None, False, REASON_NO_HISTORY)
+    return aged(best, now)
+
+
+def aged(p: QuietPartition, now: float) -> TimeLag:
+    if p.aged_from is None:
+        return p.time_lag
+    return TimeLag(max(0.0, now - p.aged_from), p.time_lag.lower_bound, p.time_lag.reason)
+
+
+class AgedTimeLags(Mapping[TP, TimeLag]):
+    """A quiet group's time lag per partition at one cycle's `now`, each made when it is read."""
+
+    __slots__ = ("_now", "_q")
+
+    def __init__(self, q: QuietGroup, now: float) -> None:
+        self._q = q
+        self._now = now
+
+    def __getitem__(self, tp: TP) -> TimeLag:
+        return aged(self._q.parts[self._q.index[tp]], self._now)
+
+    def __iter__(self) -> Iterator[TP]:
+        return iter(self._q.index)
+
+    def __len__(self) -> int:
+        return len(self._q.parts)
+
+    def __contains__(self, tp: object) -> bool:
+        return tp in self._q.index
+
+    def __reduce__(self) -> tuple:
+        """Pickled (a shared cache such as Redis) as the plain dict it stands for."""
+        return (dict, (dict(self.items()),))
+
+
+class QuietStatuses(Mapping[TP, PartitionStatus]):
+    """A quiet group's status per partition at one cycle, from its verdicts, each made when it is read."""
+
+    __slots__ = ("_held", "_max_samples", "_min_samples", "_now", "_q", "_verdicts")
+
+    def __init__(self, q: QuietGroup, verdicts: list[Verdict], now: float, min_samples: int, max_samples: int) -> None:
+        self._q = q
+        self._verdicts = verdicts
+        self._now = now
+        self._held = q.held
+        self._min_samples = min_samples
+        self._max_samples = max_samples
+
+    def __getitem__(self, tp: TP) -> PartitionStatus:
+        k = self._q.index[tp]
+        return partition_status(
+            self._q.parts[k], self._verdicts[k], self._now, self._held, self._min_samples, self._max_samples
+        )
+
+    def __iter__(self) -> Iterator[TP]:
+        return iter(self._q.index)
+
+    def __len__(self) -> int:
+        return len(self._q.parts)
+
+    def __contains__(self, tp: object) -> bool:
+        return tp in self._q.index
+
+    def __reduce__(self) -> tuple:
+        """Pickled (a shared cache such as Redis) as the plain dict it stands for."""
+        return (dict, (dict(self.items()),))
