@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from kafka_admin.figures.durations import steady_step
 from kafka_admin.figures.run import Run
@@ -301,17 +302,14 @@ def aged(p: QuietPartition, now: float) -> TimeLag:
     return TimeLag(max(0.0, now - p.aged_from), p.time_lag.lower_bound, p.time_lag.reason)
 
 
-class AgedTimeLags(Mapping[TP, TimeLag]):
-    """A quiet group's time lag per partition at one cycle's `now`, each made when it is read."""
+V = TypeVar("V")
 
-    __slots__ = ("_now", "_q")
 
-    def __init__(self, q: QuietGroup, now: float) -> None:
-        self._q = q
-        self._now = now
+class _QuietMapping(Mapping[TP, V]):
+    """A read-only view over a quiet group's partitions, in their order; subclasses make the values."""
 
-    def __getitem__(self, tp: TP) -> TimeLag:
-        return aged(self._q.parts[self._q.index[tp]], self._now)
+    __slots__ = ("_q",)
+    _q: QuietGroup
 
     def __iter__(self) -> Iterator[TP]:
         return iter(self._q.index)
@@ -327,10 +325,23 @@ class AgedTimeLags(Mapping[TP, TimeLag]):
         return (dict, (dict(self.items()),))
 
 
-class QuietStatuses(Mapping[TP, PartitionStatus]):
+class AgedTimeLags(_QuietMapping[TimeLag]):
+    """A quiet group's time lag per partition at one cycle's `now`, each made when it is read."""
+
+    __slots__ = ("_now",)
+
+    def __init__(self, q: QuietGroup, now: float) -> None:
+        self._q = q
+        self._now = now
+
+    def __getitem__(self, tp: TP) -> TimeLag:
+        return aged(self._q.parts[self._q.index[tp]], self._now)
+
+
+class QuietStatuses(_QuietMapping[PartitionStatus]):
     """A quiet group's status per partition at one cycle, from its verdicts, each made when it is read."""
 
-    __slots__ = ("_held", "_max_samples", "_min_samples", "_now", "_q", "_verdicts")
+    __slots__ = ("_held", "_max_samples", "_min_samples", "_now", "_verdicts")
 
     def __init__(self, q: QuietGroup, verdicts: list[Verdict], now: float, min_samples: int, max_samples: int) -> None:
         self._q = q
@@ -345,16 +356,3 @@ class QuietStatuses(Mapping[TP, PartitionStatus]):
         return partition_status(
             self._q.parts[k], self._verdicts[k], self._now, self._held, self._min_samples, self._max_samples
         )
-
-    def __iter__(self) -> Iterator[TP]:
-        return iter(self._q.index)
-
-    def __len__(self) -> int:
-        return len(self._q.parts)
-
-    def __contains__(self, tp: object) -> bool:
-        return tp in self._q.index
-
-    def __reduce__(self) -> tuple:
-        """Pickled (a shared cache such as Redis) as the plain dict it stands for."""
-        return (dict, (dict(self.items()),))
