@@ -100,7 +100,9 @@ class SnapshotCollector:
         """The __consumer_offsets reader of the offsets-topic source, created on first use."""
         if self._offsets_reader is None:
             overrides = self.reader_stats.overrides() if self.reader_stats is not None else None
-            self._offsets_reader = OffsetsTopicReader(self.config, client_overrides=overrides)
+            self._offsets_reader = OffsetsTopicReader(
+                self.config, client_overrides=overrides, admin=lambda: self._admin
+            )
         return self._offsets_reader
 
     def requests_sent(self, timeout: float = 5.0) -> dict[str, int]:

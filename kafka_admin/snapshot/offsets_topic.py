@@ -22,10 +22,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, IsolationLevel, KafkaError, KafkaException, TopicPartition
+from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from kafka_admin.config import ClusterConfig
 from kafka_admin.snapshot.offsets_codec import TP, OffsetsState
@@ -45,6 +46,22 @@ def _text(exc: BaseException) -> str:
         err = exc.args[0]
         return err.str() if hasattr(err, "str") else str(err)
     return f"{type(exc).__name__}: {exc}"
+
+
+def batched_watermarks(
+    admin: AdminClient, topic: str, partitions: list[int], timeout: float
+) -> dict[int, tuple[int, int]]:
+    """(log start, last stable offset) of each partition: two batched list_offsets calls, which
+    librdkafka sends as one ListOffsets per leader each. read_committed, as the reader reads."""
+    asked = [TopicPartition(topic, p) for p in partitions]
+    answers = []
+    for spec in (OffsetSpec.earliest(), OffsetSpec.latest()):
+        futures = admin.list_offsets(
+            {tp: spec for tp in asked}, isolation_level=IsolationLevel.READ_COMMITTED, request_timeout=timeout
+        )
+        answers.append({tp.partition: fut.result(timeout=timeout).offset for tp, fut in futures.items()})
+    lows, highs = answers
+    return {p: (lows[p], highs[p]) for p in partitions}
 
 
 class OffsetsTopicReader:
@@ -67,8 +84,11 @@ class OffsetsTopicReader:
         retry_interval_s: float = 5.0,
         batch: int = 1000,
         client_overrides: Mapping[str, Any] | None = None,
+        admin: Callable[[], AdminClient] | None = None,
     ) -> None:
         self.config = config
+        self._admin = admin  # the collector's current client: both ends of every partition at once
+        self.watermark_reads: str | None = None  # how the start-up end offsets were read
         self.topic = topic
         self.retry_interval_s = retry_interval_s
         self.batch = batch
@@ -280,11 +300,9 @@ class OffsetsTopicReader:
                 self._mark_caught_up()  # nothing committed yet: the empty state is the whole truth
                 self._cond.notify_all()
             return False
-        start: dict[int, int] = {}
-        targets: dict[int, int] = {}
-        for p in sorted(tmeta.partitions):
-            low, high = self._consumer.get_watermark_offsets(TopicPartition(self.topic, p), timeout=timeout)
-            start[p], targets[p] = low, high
+        ends = self._watermarks(sorted(tmeta.partitions), timeout)
+        start = {p: low for p, (low, _) in ends.items()}
+        targets = {p: high for p, (_, high) in ends.items()}
         self._consumer.assign([TopicPartition(self.topic, p, OFFSET_BEGINNING) for p in targets])
         with self._cond:
             self._start, self._targets = start, targets
@@ -297,6 +315,21 @@ class OffsetsTopicReader:
             self._cond.notify_all()
         log.info("offsets reader (%s): assigned %d partitions of %s", self.config.name, len(targets), self.topic)
         return True
+
+    def _watermarks(self, partitions: list[int], timeout: float) -> dict[int, tuple[int, int]]:
+        """(log start, end) per partition: through the admin client, two ListOffsets per leader for
+        all partitions; without one (or when it fails), two requests per partition."""
+        if self._admin is not None:
+            try:
+                ends = batched_watermarks(self._admin(), self.topic, partitions, timeout)
+                self.watermark_reads = "batched"
+                return ends
+            except KafkaException as exc:
+                log.info("offsets reader (%s): batched end offsets failed (%s)", self.config.name, _text(exc))
+        self.watermark_reads = "per partition"
+        return {
+            p: self._consumer.get_watermark_offsets(TopicPartition(self.topic, p), timeout=timeout) for p in partitions
+        }
 
     def _consume_once(self) -> None:
         messages = self._consumer.consume(self.batch, timeout=0.5)
