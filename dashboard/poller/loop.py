@@ -68,6 +68,7 @@ class Poller:
         self.failures = 0
         self._publish_failing = False
         self._first_published = False
+        self._stored = False  # a snapshot of this poller's is in the store (the first cycle is over)
 
     def cycle(self) -> ClusterSnapshot | None:
         """One synchronous cycle: collect, derive, store, record history. Returns the snapshot.
@@ -92,14 +93,23 @@ class Poller:
         if not self._seeded:
             self._seed()
         broker = self._broker()
+        first = not self._stored
+        if first:
+            store.save_first_cycle(self.config.name, "reading the cluster: metadata, groups, committed offsets")
         try:
             snapshot = broker.collect()
         except WorkerFailed:
             self._note_collector()
             return None
         self.tracker.note_resets(recent_resets(self.config.name))  # the dashboard's own resets are no REWIND
+        if first:
+            step = f"working out lag and status of {len(snapshot.groups):,} groups, {len(snapshot.topics):,} topics"
+            store.save_first_cycle(self.config.name, step)
         figures = self.tracker.update(snapshot)
         store.save(snapshot, figures)
+        if first:
+            self._stored = True
+            store.save_first_cycle(self.config.name, None)
         metrics.prerender(store.state(self.config.name))  # /metrics serves this cycle's text without work
         if snapshot.reachable:
             self._record_history(snapshot, figures)
