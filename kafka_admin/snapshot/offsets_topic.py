@@ -136,16 +136,30 @@ class OffsetsTopicReader:
             return self._caught_up
 
     def probe(self, timeout: float) -> str | None:
-        """Why the topic cannot be read (an ACL refused it), or None: it can, or it is not known yet
-        within `timeout` (then the catch-up's progress tells the rest)."""
+        """Why the topic cannot be read (an ACL refused it), or None: it can (`readable`), or that is
+        not known yet within `timeout`. A refusal after records were read (an ACL revoked) counts too."""
         with self._cond:
             self._cond.wait_for(lambda: self._readable or self._denied is not None or self._stop.is_set(), timeout)
-            return None if self._readable else self._denied
+            return self._denied
+
+    @property
+    def readable(self) -> bool:
+        """A fetch answered (or the topic is absent) and no refusal came since."""
+        with self._cond:
+            return self._readable and self._denied is None
+
+    @property
+    def denied(self) -> str | None:
+        """The broker's refusal to describe or read the topic, if it refused."""
+        with self._cond:
+            return self._denied
 
     def wait_caught_up(self, timeout: float) -> bool:
-        """True once the start-up catch-up is done (waits up to `timeout` seconds for it)."""
+        """True once the start-up catch-up is done (waits up to `timeout` seconds for it, less when
+        the broker refuses the topic: a refused reader never catches up)."""
         with self._cond:
-            return self._cond.wait_for(lambda: self._caught_up or self._stop.is_set(), timeout) and self._caught_up
+            self._cond.wait_for(lambda: self._caught_up or self._denied is not None or self._stop.is_set(), timeout)
+            return self._caught_up
 
     def wait_for(self, ends: Mapping[int, int], timeout: float) -> bool:
         """Wait until the start-up catch-up is done and every partition is read up to `ends`.
@@ -338,6 +352,7 @@ class OffsetsTopicReader:
         if not messages:
             return
         errors: list[str] = []
+        denied: str | None = None
         now = time.monotonic()
         with self._cond:
             for msg in messages:
@@ -349,8 +364,8 @@ class OffsetsTopicReader:
                         self._ends[p] = max(self._ends.get(p, 0), msg.offset())
                         self._eof_at[p] = now
                         self._readable = True
-                    elif err.code() in _DENIED and not self._readable:
-                        self._denied = err.str()
+                    elif err.code() in _DENIED:  # also after reads: the ACL was revoked
+                        denied = err.str()
                     else:
                         errors.append(err.str())
                     continue
@@ -362,6 +377,8 @@ class OffsetsTopicReader:
             if not self._caught_up:
                 self._check_caught_up()
             self._cond.notify_all()
+        if denied is not None:
+            self._deny(denied)  # logged once; librdkafka repeats the refusal at every fetch
         for message in errors:
             self._note_error(message)
 
