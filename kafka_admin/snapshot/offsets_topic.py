@@ -106,6 +106,7 @@ class OffsetsTopicReader:
         self._caught_up = False
         self._readable = False  # a fetch answered (a record or the end), or the topic is absent
         self._denied: str | None = None  # the broker refused to describe or read the topic
+        self._group_denied = False  # no Describe on READER_GROUP_ID (harmless to reading, see below)
         self._created = time.monotonic()
         self._catch_up_s: float | None = None
         self._errors = 0
@@ -242,6 +243,7 @@ class OffsetsTopicReader:
                 "catch_up_s": self._catch_up_s,
                 "errors": self._errors,
                 "last_error": self._last_error,
+                "group_denied": self._group_denied,
             }
 
     def close(self, timeout: float = 10.0) -> None:
@@ -353,6 +355,7 @@ class OffsetsTopicReader:
             return
         errors: list[str] = []
         denied: str | None = None
+        group_denied = False  # first heard of in this batch
         now = time.monotonic()
         with self._cond:
             for msg in messages:
@@ -366,6 +369,9 @@ class OffsetsTopicReader:
                         self._readable = True
                     elif err.code() in _DENIED:  # also after reads: the ACL was revoked
                         denied = err.str()
+                    elif err.code() == KafkaError.GROUP_AUTHORIZATION_FAILED:
+                        group_denied = not self._group_denied
+                        self._group_denied = True
                     else:
                         errors.append(err.str())
                     continue
@@ -379,6 +385,17 @@ class OffsetsTopicReader:
             self._cond.notify_all()
         if denied is not None:
             self._deny(denied)  # logged once; librdkafka repeats the refusal at every fetch
+        if group_denied and denied is None:  # a refused reader is closed: its group does not matter
+            # librdkafka looks up the coordinator of the consumer's group.id although the reader
+            # never joins it, and asks again about once a second while that is refused.
+            log.warning(
+                "offsets reader (%s): no Describe on the group %s: reading %s is not affected, but the "
+                "client asks for that group's coordinator about once a second; grant Describe on it "
+                "(docs/offsets-source.md)",
+                self.config.name,
+                READER_GROUP_ID,
+                self.topic,
+            )
         for message in errors:
             self._note_error(message)
 
