@@ -118,8 +118,10 @@ class SnapshotCollector:
     def offsets_source(self, remaining: float) -> tuple[str, str | None]:
         """(the source this cycle uses, why the admin source stands in for the wanted one).
 
-        auto: the offsets-topic source once its reader is not refused; a refusal (an ACL) closes
-        the reader and the admin source is used, the topic tried again after REPROBE_S.
+        auto: the offsets-topic source once its reader has read (a fetch answered); the admin
+        source while the probe has no answer yet (the reader keeps trying, later cycles look
+        without waiting) and after a refusal (an ACL), which closes the reader: the topic is tried
+        again after REPROBE_S. Only a new reader's first probe waits, PROBE_WAIT_S at most.
         """
         wanted = self.config.offsets_source
         if wanted != "auto":
@@ -129,9 +131,11 @@ class SnapshotCollector:
             if time.monotonic() - at < REPROBE_S:
                 return "admin", why
             self._refused = None
-        denied = self.offsets_reader().probe(min(PROBE_WAIT_S, remaining))
+        first = self._offsets_reader is None
+        reader = self.offsets_reader()
+        denied = reader.probe(min(PROBE_WAIT_S, remaining) if first else 0.0)
         if denied is None:
-            return "offsets-topic", None
+            return ("offsets-topic", None) if reader.readable else ("admin", None)
         why = f"reading __consumer_offsets is not allowed ({denied}): committed offsets are read group by group"
         self._refused = (time.monotonic(), why)
         if self._offsets_reader is not None:

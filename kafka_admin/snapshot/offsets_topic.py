@@ -106,6 +106,7 @@ class OffsetsTopicReader:
         self._caught_up = False
         self._readable = False  # a fetch answered (a record or the end), or the topic is absent
         self._denied: str | None = None  # the broker refused to describe or read the topic
+        self._group_denied = False  # no Describe on READER_GROUP_ID (harmless to reading, see below)
         self._created = time.monotonic()
         self._catch_up_s: float | None = None
         self._errors = 0
@@ -136,16 +137,30 @@ class OffsetsTopicReader:
             return self._caught_up
 
     def probe(self, timeout: float) -> str | None:
-        """Why the topic cannot be read (an ACL refused it), or None: it can, or it is not known yet
-        within `timeout` (then the catch-up's progress tells the rest)."""
+        """Why the topic cannot be read (an ACL refused it), or None: it can (`readable`), or that is
+        not known yet within `timeout`. A refusal after records were read (an ACL revoked) counts too."""
         with self._cond:
             self._cond.wait_for(lambda: self._readable or self._denied is not None or self._stop.is_set(), timeout)
-            return None if self._readable else self._denied
+            return self._denied
+
+    @property
+    def readable(self) -> bool:
+        """A fetch answered (or the topic is absent) and no refusal came since."""
+        with self._cond:
+            return self._readable and self._denied is None
+
+    @property
+    def denied(self) -> str | None:
+        """The broker's refusal to describe or read the topic, if it refused."""
+        with self._cond:
+            return self._denied
 
     def wait_caught_up(self, timeout: float) -> bool:
-        """True once the start-up catch-up is done (waits up to `timeout` seconds for it)."""
+        """True once the start-up catch-up is done (waits up to `timeout` seconds for it, less when
+        the broker refuses the topic: a refused reader never catches up)."""
         with self._cond:
-            return self._cond.wait_for(lambda: self._caught_up or self._stop.is_set(), timeout) and self._caught_up
+            self._cond.wait_for(lambda: self._caught_up or self._denied is not None or self._stop.is_set(), timeout)
+            return self._caught_up
 
     def wait_for(self, ends: Mapping[int, int], timeout: float) -> bool:
         """Wait until the start-up catch-up is done and every partition is read up to `ends`.
@@ -228,6 +243,7 @@ class OffsetsTopicReader:
                 "catch_up_s": self._catch_up_s,
                 "errors": self._errors,
                 "last_error": self._last_error,
+                "group_denied": self._group_denied,
             }
 
     def close(self, timeout: float = 10.0) -> None:
@@ -338,6 +354,8 @@ class OffsetsTopicReader:
         if not messages:
             return
         errors: list[str] = []
+        denied: str | None = None
+        group_denied = False  # first heard of in this batch
         now = time.monotonic()
         with self._cond:
             for msg in messages:
@@ -349,8 +367,11 @@ class OffsetsTopicReader:
                         self._ends[p] = max(self._ends.get(p, 0), msg.offset())
                         self._eof_at[p] = now
                         self._readable = True
-                    elif err.code() in _DENIED and not self._readable:
-                        self._denied = err.str()
+                    elif err.code() in _DENIED:  # also after reads: the ACL was revoked
+                        denied = err.str()
+                    elif err.code() == KafkaError.GROUP_AUTHORIZATION_FAILED:
+                        group_denied = not self._group_denied
+                        self._group_denied = True
                     else:
                         errors.append(err.str())
                     continue
@@ -362,6 +383,19 @@ class OffsetsTopicReader:
             if not self._caught_up:
                 self._check_caught_up()
             self._cond.notify_all()
+        if denied is not None:
+            self._deny(denied)  # logged once; librdkafka repeats the refusal at every fetch
+        if group_denied and denied is None:  # a refused reader is closed: its group does not matter
+            # librdkafka looks up the coordinator of the consumer's group.id although the reader
+            # never joins it, and asks again about once a second while that is refused.
+            log.warning(
+                "offsets reader (%s): no Describe on the group %s: reading %s is not affected, but the "
+                "client asks for that group's coordinator about once a second; grant Describe on it "
+                "(docs/offsets-source.md)",
+                self.config.name,
+                READER_GROUP_ID,
+                self.topic,
+            )
         for message in errors:
             self._note_error(message)
 
