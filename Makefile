@@ -87,8 +87,8 @@ bench-load:
 	@$(PY) bench/bench_load.py --json-out bench/load-results.json
 
 # Scale (issue 20): the collector at 5,000, 20,000 and 50,000 groups x 10 partitions with churn, on
-# one broker, against the admin source and kafka-consumer-groups (about 20 min). Not part of
-# `make bench`. Figures: bench/RESULTS.md, "Scale".
+# one broker, then 50,000 on two brokers, against the admin source and kafka-consumer-groups
+# (about 30 min). Not part of `make bench`. Figures: bench/RESULTS.md, "Scale".
 bench-scale:
 	@$(PY) bench/bench_scale.py --json-out bench/scale-results.json
 

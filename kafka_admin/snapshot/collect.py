@@ -115,6 +115,16 @@ class SnapshotCollector:
         out["reader"] = self.reader_stats.sent_after(now, timeout) if self._offsets_reader is not None else 0
         return out
 
+    def requests_sent_by(self, timeout: float = 5.0) -> dict[str, int]:
+        """requests_sent()'s admin and codec requests by "client:Type@node" (librdkafka's request
+        types, the codec's message names): which of a cycle's requests go once per broker."""
+        if self.admin_stats is None:
+            raise RuntimeError("the collector was made without count_requests")
+        _, by = self.admin_stats.counts_after(time.monotonic(), timeout, self._admin.poll)
+        out = {f"admin:{kind}": n for kind, n in by.items()}
+        out.update({f"protocol:{kind}": n for kind, n in self.protocol.sent.items()})
+        return out
+
     def offsets_source(self, remaining: float) -> tuple[str, str | None]:
         """(the source this cycle uses, why the admin source stands in for the wanted one).
 
