@@ -73,7 +73,7 @@ registry-status:
 
 # ---- benchmarks (bench/RESULTS.md) -------------------------------------------------------
 
-.PHONY: bench bench-quick bench-load bench-scale bench-scale-downstream
+.PHONY: bench bench-quick bench-load bench-scale bench-scale-downstream bench-scale-rss
 
 bench:
 	@$(PY) bench/run_all.py
@@ -97,3 +97,8 @@ bench-scale:
 bench-scale-downstream:
 	@$(PY) bench/bench_scale_downstream.py --json-out bench/scale-downstream-results.json
 	@$(PY) bench/scale_downstream_report.py bench/scale-downstream-results.json
+
+# The RSS of every dashboard process together at W4 (`manage.py serve`, its collector child and
+# readers) on a real broker (about 8 min; bench/RESULTS.md, "Memory of every process").
+bench-scale-rss:
+	@$(PY) bench/bench_scale_rss.py --json-out bench/scale-rss-results.json

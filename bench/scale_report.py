@@ -10,6 +10,8 @@ import statistics
 from pathlib import Path
 from typing import Any
 
+import sections
+
 BEGIN, END = "<!-- scale: written by bench/bench_scale.py -->", "<!-- /scale -->"
 TARGETS = {"wall_s": 5.0, "requests": 100, "vs_admin": 10.0, "vs_tool": 20.0}
 
@@ -125,19 +127,11 @@ def render(results: dict[str, Any], note: str = "") -> str:
     return "\n".join(lines) + "\n"
 
 
-def replace(text: str, section: str) -> str:
-    """`text` with its scale section replaced by `section` (appended when it has none)."""
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        return head + section.rstrip("\n") + rest.split(END, 1)[1]
-    return text.rstrip("\n") + "\n\n" + section
+def kept(path: Path) -> str:
+    """This section as the file at `path` holds it, or "" (run_all.py carries it over)."""
+    return sections.kept(path, BEGIN, END)
 
 
-def kept(path: Path) -> str | None:
-    """The scale section of the file at `path`, if it has one (for run_all.py to carry over)."""
-    if not path.exists():
-        return None
-    text = path.read_text()
-    if BEGIN not in text or END not in text:
-        return None
-    return BEGIN + text.split(BEGIN, 1)[1].split(END, 1)[0] + END + "\n"
+def replace(report: str, section: str) -> str:
+    """`report` with this section in place of the old one, or appended."""
+    return sections.replace(report, section, BEGIN, END)
