@@ -11,6 +11,7 @@ from array import array
 from collections import deque
 from collections.abc import Callable
 
+from kafka_admin.figures.lag_history import LagWindow
 from kafka_admin.figures.quiet import (
     AgedTimeLags,
     QuietGroup,
@@ -42,7 +43,7 @@ class QuietCycles:
     _runs: dict[tuple[str, str, int], Run]
     _progress: dict[str, deque[tuple[float, int]]]
     _progress_total: dict[str, int]
-    _lags: dict[str, deque[tuple[float, int]]]
+    _lags: dict[str, LagWindow]
     _cycle: int
     _recent: deque[float]
     _serial: int
@@ -143,7 +144,7 @@ class QuietCycles:
         known_rates = [r for r in map(partition_rates.get, q.index) if r is not None]
         produce_rate = sum(known_rates) if known_rates else None
         self._add_lag(gid, now, q.total_lag)
-        history = tuple(self._lags[gid])
+        history = self._lags[gid].frozen()
         return GroupFigures(
             time_lag=quiet_time_lag(q.parts, now),
             commit_rate=commit_rate,

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 
+from kafka_admin.figures.lag_history import LagWindow
 from kafka_admin.figures.quiet import (
     QuietGroup,
 )
@@ -75,7 +76,7 @@ class FigureTracker(QuietCycles):
         self._committed: dict[str, dict[TP, int]] = {}
         self._progress: dict[str, deque[tuple[float, int]]] = {}
         self._progress_total: dict[str, int] = {}
-        self._lags: dict[str, deque[tuple[float, int]]] = {}
+        self._lags: dict[str, LagWindow] = {}
         self._share_windows: dict[tuple[str, str, int], deque[ShareSample]] = {}
         # Which (topic, partition) windows each group has, so forgetting visits the changed groups only.
         self._window_keys: dict[str, set[TP]] = {}
@@ -192,7 +193,7 @@ class FigureTracker(QuietCycles):
         known = [r for r in produced if r is not None]
         produce_rate = sum(known) if known else None
         self._add_lag(g.group_id, now, g.total_lag)
-        history = tuple(self._lags[g.group_id])
+        history = self._lags[g.group_id].frozen()
         return GroupFigures(
             time_lag=group_time_lag(per_partition.values()),
             commit_rate=commit_rate,
@@ -347,14 +348,10 @@ class FigureTracker(QuietCycles):
 
     def _add_lag(self, group_id: str, t: float, lag: int) -> None:
         """Keep about LAG_POINTS points over the trend window (thinned, newest always kept)."""
-        lags = self._lags.setdefault(group_id, deque())
-        spacing = self.trend_window_s / LAG_POINTS
-        if len(lags) >= 2 and lags[-1][0] - lags[-2][0] < spacing:
-            lags[-1] = (t, lag)
-        else:
-            lags.append((t, lag))
-        while lags and lags[0][0] < t - self.trend_window_s:
-            lags.popleft()
+        window = self._lags.get(group_id)
+        if window is None:
+            window = self._lags[group_id] = LagWindow()
+        window.add(t, lag, self.trend_window_s / LAG_POINTS, self.trend_window_s)
 
     def _forget_partitions(self, seen: set[TP], serial: int) -> None:
         """Drop the timelines of partitions gone (a change for their topic's quiet groups), and the
