@@ -36,6 +36,7 @@ from dashboard.state.history_writer import HistoryWriter, held
 from dashboard.state.lease import Lease
 from kafka_admin.config import ClusterConfig
 from kafka_admin.figures.tracker import ClusterFigures, FigureTracker
+from kafka_admin.isolation.memory import release_free_memory
 from kafka_admin.isolation.remote import RemoteBroker
 from kafka_admin.isolation.sessions import BrokerSession
 from kafka_admin.isolation.supervisor import OperationFailed, WorkerFailed
@@ -276,6 +277,7 @@ class Poller:
             self._first_published = True
         snapshot = await sync_to_async(self.finish_cycle, thread_sensitive=False)(*stored)
         await self.publish()
+        await sync_to_async(release_free_memory, thread_sensitive=False)()  # the cycle's freed pages
         return snapshot
 
     async def run(self, stop: asyncio.Event) -> None:
