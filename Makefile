@@ -99,6 +99,6 @@ bench-scale-downstream:
 	@$(PY) bench/scale_downstream_report.py bench/scale-downstream-results.json
 
 # The RSS of every dashboard process together at W4 (`manage.py serve`, its collector child and
-# readers) on a real broker (about 8 min; bench/RESULTS.md, "Memory of every process").
+# readers) on a real broker (about 20 min: past the 900 s trend window; bench/RESULTS.md, "Memory of every process").
 bench-scale-rss:
 	@$(PY) bench/bench_scale_rss.py --json-out bench/scale-rss-results.json
