@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from kafka_admin.figures.lag_history import LagHistory
+from kafka_admin.figures.series import LagHistory
 
 T = TypeVar("T")
 

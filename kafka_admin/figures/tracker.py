@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 
-from kafka_admin.figures.lag_history import LagWindow
 from kafka_admin.figures.quiet import (
     QuietGroup,
 )
 from kafka_admin.figures.quiet_cycle import QuietCycles
 from kafka_admin.figures.rates import LazyTrend, catch_up_eta, in_noise_band, rate
 from kafka_admin.figures.results import EMPTY, ClusterFigures, GroupFigures, TopicFigures
+from kafka_admin.figures.series import LagWindow, PointWindow
 from kafka_admin.figures.share_status import ShareSample, evaluate_share_partition, push_share
 from kafka_admin.figures.status import (
     DEFAULT_MIN_SAMPLES,
@@ -74,7 +74,7 @@ class FigureTracker(QuietCycles):
         self._timelines: dict[TP, OffsetTimeline] = {}
         self._ends: dict[TP, deque[tuple[float, int]]] = {}
         self._committed: dict[str, dict[TP, int]] = {}
-        self._progress: dict[str, deque[tuple[float, int]]] = {}
+        self._progress: dict[str, PointWindow] = {}
         self._progress_total: dict[str, int] = {}
         self._lags: dict[str, LagWindow] = {}
         self._share_windows: dict[tuple[str, str, int], deque[ShareSample]] = {}
@@ -326,10 +326,11 @@ class FigureTracker(QuietCycles):
         total = self._progress_total.get(g.group_id, 0) + moved
         self._progress_total[g.group_id] = total
         self._committed[g.group_id] = current
-        window = self._progress.setdefault(g.group_id, deque())
-        window.append((now, total))
-        while window and window[0][0] < now - self.rate_window_s - 1:
-            window.popleft()
+        window = self._progress.get(g.group_id)
+        if window is None:
+            window = self._progress[g.group_id] = PointWindow()
+        window.append(now, total)
+        window.drop_before(now - self.rate_window_s - 1)
         return rate(window, self.rate_window_s, now)
 
     def _add_end(self, tp: TP, t: float, end: int) -> None:

@@ -1,4 +1,4 @@
-"""The compact lag window keeps exactly what the deque of tuples it replaced kept."""
+"""The compact series keep exactly what the deques of tuples they replaced kept."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import pickle
 import random
 from collections import deque
 
-from kafka_admin.figures.lag_history import LagHistory, LagWindow
+from kafka_admin.figures.rates import rate
+from kafka_admin.figures.series import LagHistory, LagWindow, PointWindow
 
 
 def reference_add(lags: deque, t: float, lag: int, spacing: float, window_s: float) -> None:
@@ -49,3 +50,21 @@ def test_equality_hash_slices_and_pickle():
     assert history[1:] == points[1:] and list(history.lags()) == [5, 0, 2**40]
     assert pickle.loads(pickle.dumps(history)) == history
     assert LagHistory.of([]) == () and len(LagHistory.of([])) == 0
+
+
+def test_progress_window_keeps_what_the_deque_kept_and_rates_alike():
+    """The commit-progress window: append, drop what left the rate window, rate() over it."""
+    rng = random.Random(11)
+    window, reference, t, total = PointWindow(), deque(), 0.0, 0
+    for _ in range(1_000):
+        t += rng.choice([0.0, 2.5, 5.0, 61.0])
+        total += rng.choice([0, 0, 1, 500, 2**40])
+        window.append(t, total)
+        window.drop_before(t - 61.0)
+        reference.append((t, total))
+        while reference and reference[0][0] < t - 61.0:
+            reference.popleft()
+        assert list(window) == list(reference) and window[0] == reference[0] and window[-1] == reference[-1]
+        assert rate(window, 60.0, t) == rate(reference, 60.0, t)
+        if len(reference) >= 2:
+            assert window[-2] == reference[-2]
