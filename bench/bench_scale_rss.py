@@ -22,6 +22,7 @@ import os
 import random
 import re
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -159,10 +160,11 @@ def steady(root: int, base: str, cookie: str, seconds: float) -> dict:
     bad = [a for a in answers if a[1] != 200]
     if bad:
         raise RuntimeError(f"pages failed during the run: {bad[:3]}")
-    slowest: dict[str, int] = {}
+    times: dict[str, list[int]] = {}
     for path, _, _, ms in answers:
-        slowest[path] = max(ms, slowest.get(path, 0))
-    return {"samples": samples, "requests": len(answers), "page_ms_max": slowest}
+        times.setdefault(path, []).append(ms)
+    pages = {path: {"p50": round(statistics.median(ms)), "max": max(ms)} for path, ms in times.items()}
+    return {"samples": samples, "requests": len(answers), "page_ms": pages}
 
 
 def summarise(samples: list[dict], rows: int) -> dict:
@@ -243,7 +245,7 @@ def main() -> None:
                 **start,
                 **summarise(run["samples"], args.groups * PARTITIONS),
                 "page_requests": run["requests"],
-                "page_ms_max": run["page_ms_max"],
+                "page_ms": run["page_ms"],
                 "samples": run["samples"],
             }
         finally:
