@@ -8,18 +8,14 @@ listener only.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 
 from kafka_admin.config import ClusterConfig
 from tests.kafka_support import BrokerProcess, free_port
-
-T = TypeVar("T")
 
 # KRaft's authorizer; ANONYMOUS (the PLAINTEXT and controller listeners) stays a super user.
 AUTHORIZER_PROPERTIES = (
@@ -81,19 +77,6 @@ def start_sasl_broker(data_dir: Path, plain_users: Mapping[str, str], extra: Ite
     broker = BrokerProcess(f"127.0.0.1:{port}", data_dir, port, controller_port)
     broker.up(sasl_properties(port, controller_port, sasl_port, plain_users, extra))
     return SaslBroker(broker, f"127.0.0.1:{sasl_port}")
-
-
-def wait_until(probe: Callable[[], T | None], timeout: float, what: str, pause: float = 0.1) -> T:
-    """The first truthy answer of `probe`, tried until `timeout`: credentials and ACLs reach the
-    broker's caches through the metadata log a moment after the tool that set them returns."""
-    deadline = time.monotonic() + timeout
-    while True:
-        answer = probe()
-        if answer:
-            return answer
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what}: not so after {timeout:.0f} s (last answer {answer!r})")
-        time.sleep(pause)
 
 
 def set_sasl_cluster_env(

@@ -31,7 +31,8 @@ from kafka_admin.snapshot.collect import SnapshotCollector, collect_snapshot
 from kafka_admin.snapshot.model import ClusterSnapshot
 from kafka_admin.snapshot.offsets_topic import OFFSETS_TOPIC, READER_GROUP_ID
 from tests.kafka_support import Kafka
-from tests.sasl_support import AUTHORIZER_PROPERTIES, SaslBroker, set_sasl_cluster_env, start_sasl_broker, wait_until
+from tests.sasl_support import AUTHORIZER_PROPERTIES, SaslBroker, set_sasl_cluster_env, start_sasl_broker
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.broker, pytest.mark.django_db(transaction=True)]
 

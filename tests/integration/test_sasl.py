@@ -25,7 +25,8 @@ from kafka_admin.protocol.client import GroupProtocolClient
 from kafka_admin.snapshot.collect import collect_snapshot
 from kafka_admin.snapshot.model import ClusterSnapshot
 from tests.kafka_support import Kafka
-from tests.sasl_support import SaslBroker, set_sasl_cluster_env, start_sasl_broker, wait_until
+from tests.sasl_support import SaslBroker, set_sasl_cluster_env, start_sasl_broker
+from tests.waiting import wait_until
 
 # All transactional: pytest-django runs transactional tests in their own group, and one group keeps
 # this module's tests together, so the module's broker starts once.
