@@ -177,7 +177,8 @@ def evaluate(
                 else:
                     seen = set()
                     for reading in readings(rule, cluster, snapshot, figures, reachable):
-                        seen.add(reading.subject)
+                        if reading.subject in held.states:
+                            seen.add(reading.subject)
                         _note(events, _advance(rule, cluster, held.states.get(reading.subject), reading, now, changes))
                 # A subject gone (group deleted, no longer matched): resolve and forget it.
                 for subject in sorted(held.states.keys() - seen) if len(seen) < len(held.states) else ():

@@ -187,6 +187,21 @@ class TestRulesChangeBetweenCycles:
         assert resolved.kind == "resolved"
 
 
+class TestOtherSubjects:
+    def test_a_dlq_topic_deleted_resolves_while_another_appears(self):
+        rule(name="dlq", pattern="*", condition="dlq_waiting_gt", threshold=1, for_seconds=0)
+        rule(name="down", pattern="*", condition="unreachable", for_seconds=0)
+        both = snapshot(ends={"orders": [100], "orders-dlq": [5], "payments-dlq": [7]}, groups={})
+        one = snapshot(ends={"orders": [100], "orders-dlq": [5], "refunds-dlq": [0]}, groups={})  # one new
+        history = [(at(0), both, EMPTY, True), (at(5), None, EMPTY, False), (at(10), one, EMPTY, True)]
+        kept = same_as_from_scratch(history)
+        assert [events for events, _ in kept] == [
+            [("dlq", "orders-dlq", "firing", 5.0), ("dlq", "payments-dlq", "firing", 7.0)],
+            [("down", "local", "firing", 1.0)],
+            [("dlq", "payments-dlq", "resolved", None), ("down", "local", "resolved", 0.0)],
+        ]
+
+
 class TestAnotherProcessChangedTheStates:
     """Another poller (one that held the cluster's lease meanwhile) evaluates with its own memory."""
 
