@@ -18,7 +18,7 @@ import logging
 import time
 import urllib.parse
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -173,17 +173,13 @@ def evaluate(
             with transaction.atomic():
                 if rule.kind == "group":
                     groups = snapshot.groups if snapshot is not None else ()
-                    seen = _advance_groups(rule, cluster, groups, figures, held, now, changes, events)
+                    _advance_groups(rule, cluster, groups, figures, held, now, changes, events)
                 else:
-                    seen = set()
+                    current = set()
                     for reading in readings(rule, cluster, snapshot, figures, reachable):
-                        if reading.subject in held.states:
-                            seen.add(reading.subject)
+                        current.add(reading.subject)
                         _note(events, _advance(rule, cluster, held.states.get(reading.subject), reading, now, changes))
-                # A subject gone (group deleted, no longer matched): resolve and forget it.
-                for subject in sorted(held.states.keys() - seen) if len(seen) < len(held.states) else ():
-                    state = held.states[subject]
-                    _note(events, _advance(rule, cluster, state, Reading(subject, None, False), now, changes))
+                    _resolve_gone(rule, cluster, held, held.states.keys() - current, now, changes, events)
                 changes.write()
         except BaseException:
             memory.forget(rule, cluster)  # the copy may be ahead of rows rolled back
@@ -196,6 +192,20 @@ def _note(events: list[AlertEvent], event: AlertEvent | None) -> None:
         events.append(event)
 
 
+def _resolve_gone(
+    rule: AlertRule,
+    cluster: str,
+    held: RuleStates,
+    gone: Iterable[str],
+    now: datetime,
+    changes: Changes,
+    events: list[AlertEvent],
+) -> None:
+    """A subject with a state that was not read (group deleted, no longer matched): resolve and forget it."""
+    for subject in sorted(gone):
+        _note(events, _advance(rule, cluster, held.states[subject], Reading(subject, None, False), now, changes))
+
+
 def _advance_groups(
     rule: AlertRule,
     cluster: str,
@@ -205,9 +215,9 @@ def _advance_groups(
     now: datetime,
     changes: Changes,
     events: list[AlertEvent],
-) -> set[str]:
-    """readings() and _advance for a group rule, in the snapshot's order, doing work only where the
-    outcome can differ from the last cycle's; returns the subjects that have a state and were read.
+) -> None:
+    """readings() and _advance for a group rule, in the snapshot's order, then the subjects gone,
+    doing work only where the outcome can differ from the last cycle's.
 
     A subject is skipped when _advance would leave it as it is: no breach and no state, or a breach
     with the state's value that is firing already or not due yet. A lag reading follows from the
@@ -215,33 +225,35 @@ def _advance_groups(
     the isolation delta), so a group read from the same object is not read again: only its state's
     due time can fire it. Time lags and statuses move with the clock for quiet groups too; the
     tracker makes them every cycle, so they are read every cycle (an attribute each)."""
-    states, matched, read_from, by_id = held.states, held.matched, held.read_from, figures.groups
+    states, known, by_id = held.states, held.known, figures.groups
     pattern, wanted = rule.pattern, wanted_statuses(rule)
     duration = timedelta(seconds=rule.for_seconds)
     by_object = rule.condition == "lag_gt"
-    seen: set[str] = set()
+    read = 0  # subjects with a state that were read
     for group in groups:
         gid = group.group_id
-        hit = matched.get(gid)
-        if hit is None:
-            hit = matched[gid] = matches(pattern, gid)
-        if not hit:
+        last = known.get(gid)
+        if last is None:
+            last = known[gid] = matches(pattern, gid)
+        if last is False:
             continue
         state = states.get(gid)
         if state is not None:
-            seen.add(gid)
+            read += 1
         if by_object:
-            if read_from.get(gid) is group:
+            if last is group:
                 if state is not None and state.firing_since is None and (now - state.pending_since) >= duration:
                     _note(events, _advance(rule, cluster, state, Reading(gid, state.value, True), now, changes))
                 continue
-            read_from[gid] = group
+            known[gid] = group
         value, breached = group_reading(rule, wanted, group, by_id.get(gid))
         if _stays(state, value, breached, now, duration):
             continue
         _note(events, _advance(rule, cluster, state, Reading(gid, value, breached), now, changes))
+    if read < len(states):
+        present = {g.group_id for g in groups if known.get(g.group_id) is not False}
+        _resolve_gone(rule, cluster, held, states.keys() - present, now, changes, events)
     held.prune(len(groups))
-    return seen
 
 
 def _stays(state: AlertState | None, value: float | None, breached: bool, now: datetime, duration: timedelta) -> bool:

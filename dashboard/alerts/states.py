@@ -43,8 +43,9 @@ class RuleStates:
     states: dict[str, AlertState]
     id_sum: int = 0
     revision_sum: int = 0
-    matched: dict[str, bool] = field(default_factory=dict)  # group id -> the rule's pattern matches it
-    read_from: dict[str, object] = field(default_factory=dict)  # group id -> the Group last read
+    # Group id -> False: the rule's pattern does not match it; True: it does; a Group: it does, and
+    # the rule's reading was made from that object (engine.py skips it while it comes again).
+    known: dict[str, object] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.id_sum = sum(s.pk for s in self.states.values())
@@ -56,9 +57,8 @@ class RuleStates:
 
     def prune(self, present: int) -> None:
         """Forget the skip bookkeeping of groups long gone (it is rebuilt as groups are read)."""
-        if len(self.matched) > 2 * present + 1024:
-            self.matched.clear()
-            self.read_from.clear()
+        if len(self.known) > 2 * present + 1024:
+            self.known.clear()
 
 
 @dataclass
@@ -91,7 +91,7 @@ class Changes:
         held = self.held
         for s in self.deleted:
             del held.states[s.subject]
-            held.read_from.pop(s.subject, None)  # back under the same object, it is read again
+            held.known.pop(s.subject, None)  # back under the same object, it is read again
             held.id_sum -= s.pk
             held.revision_sum -= s.revision
         for s in self.created:
@@ -153,6 +153,17 @@ def _update(states: list[AlertState]) -> None:
     qn = connection.ops.quote_name
     assignments = ", ".join(f"{qn(f.column)} = %s" for f in fields)
     sql = f"UPDATE {qn(AlertState._meta.db_table)} SET {assignments} WHERE {qn(AlertState._meta.pk.column)} = %s"
-    rows = [[*(f.get_db_prep_save(getattr(s, f.attname), connection) for f in fields), s.pk] for s in states]
+    firing = fields[1]
+    # The value (a float or None) and the revision go to the driver as they are; a time as the
+    # backend writes it.
+    rows = [
+        (
+            s.value,
+            None if s.firing_since is None else firing.get_db_prep_save(s.firing_since, connection),
+            s.revision,
+            s.pk,
+        )
+        for s in states
+    ]
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)
