@@ -124,7 +124,8 @@ def group_reading(
 ) -> tuple[float | None, bool]:
     """A group rule's (value, breached) for one group; `wanted`: wanted_statuses(rule)."""
     if rule.condition == "lag_gt":
-        return float(group.total_lag), group.total_lag > rule.threshold
+        lag = group.total_lag  # a sum over the partitions, made once
+        return float(lag), lag > rule.threshold
     if rule.condition == "time_lag_gt":
         seconds = gf.time_lag.seconds if gf else None
         return seconds, seconds is not None and seconds > rule.threshold
