@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from dashboard import metrics
 from dashboard.alerts import engine as alerts
+from dashboard.alerts.states import AlertMemory
 from dashboard.audit import recent_resets
 from dashboard.clusters import scrub
 from dashboard.dlq import detection as dlq_detection
@@ -60,6 +61,7 @@ class Poller:
         self.tracker = FigureTracker(trend_window_s=settings.TREND_WINDOW_S)
         self.publisher = Publisher(config.name)
         self.history = HistoryWriter(heartbeat_s=settings.HISTORY_HEARTBEAT_S)
+        self.alert_states = AlertMemory()  # the alert states between cycles (alerts/states.py)
         self.broker: BrokerSession | RemoteBroker | None = None
         self._restarts_saved = 0
         self._was_reachable: bool | None = None
@@ -156,7 +158,13 @@ class Poller:
 
     def _alerts(self, snapshot: ClusterSnapshot, figures: ClusterFigures) -> None:
         try:
-            alerts.evaluate(self.config.name, snapshot if snapshot.reachable else None, figures, snapshot.reachable)
+            alerts.evaluate(
+                self.config.name,
+                snapshot if snapshot.reachable else None,
+                figures,
+                snapshot.reachable,
+                memory=self.alert_states,
+            )
             alerts.deliver()
         except Exception:
             log.exception("evaluating the alerts of %s failed", self.config.name)
