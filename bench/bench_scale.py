@@ -146,7 +146,7 @@ def steady(collector: SnapshotCollector, config, bootstrap: str, size: int, cycl
     walls, cpus, requests, reader, described, kinds = [], [], [], [], [], []
     rebalancer = Rebalancer(bootstrap)
     for n in range(cycles):
-        churned = rng.sample(range(size), max(1, int(size * CHURN)))
+        churned = rng.sample(range(len(LIVE), size), max(1, int(size * CHURN)))  # live groups commit themselves
         seed_commits(config, commits(churned, bump=n + 1))
         if n == 1:
             rebalancer.join()

@@ -136,7 +136,7 @@ class Churn(threading.Thread):
     def run(self) -> None:
         rng = random.Random(self.size)
         while not self.halt.wait(self.interval):
-            churned = rng.sample(range(self.size), max(1, int(self.size * CHURN)))
+            churned = rng.sample(range(len(LIVE), self.size), max(1, int(self.size * CHURN)))  # not the live groups
             seed_commits(self.config, commits(churned, bump=self.rounds + 1))
             self.rounds += 1
 
