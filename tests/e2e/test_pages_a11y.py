@@ -12,7 +12,7 @@ import pytest
 
 from kafka_admin.dlq import headers as h
 from tests.dlq_support import spring_headers
-from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.conftest import ARTIFACTS, api, served
 from tests.kafka_support import REPO
 
 pytestmark = [pytest.mark.e2e, pytest.mark.broker]
@@ -85,15 +85,9 @@ def pages(world: dict) -> dict[str, str]:
 
 
 def wait_until_listed(page, server, world) -> None:
-    """The poller runs every second: wait until its snapshot holds the group and the DLQ index the records."""
-    for _ in range(60):
-        page.goto(f"{server.url}/c/e2e/dlq/{world['dlq']}/")
-        if page.locator("a[href*='/dlq/']").count() and "No records match" not in page.content():
-            page.goto(f"{server.url}/c/e2e/groups/{world['group']}/")
-            if "not in the latest snapshot" not in page.content():
-                return
-        page.wait_for_timeout(500)
-    raise AssertionError("the test data never reached the dashboard's snapshot")
+    """The poller runs every second: wait until its snapshot holds the group and the DLQ index the
+    records. The API answers 404 until then; a page would answer before the group is there."""
+    served(page, f"{api(server)}/groups/{world['group']}/", f"{api(server)}/dlq/{world['dlq']}/records/0/0/")
 
 
 def check(page, name: str, size: str) -> list[str]:
@@ -159,6 +153,7 @@ def test_focus_survives_consecutive_live_updates(page, server, world):
     """On the group's own page (its partitions fragment always holds this test's group, whatever else
     the shared broker holds), a focused link keeps focus across two live updates that replace it."""
     kafka, topic, group = world["kafka"], world["topic"], world["group"]
+    wait_until_listed(page, server, world)  # else a 404 page, which has no live updates
     page.goto(f"{server.url}/c/e2e/groups/{group}/")
     page.wait_for_function("() => document.body.dataset.ws === 'open'", timeout=60_000)
     href = f"/c/e2e/topics/{topic}/"
