@@ -202,7 +202,10 @@ def render_groups(spec: FragmentSpec) -> str:
 
 
 def group_context(cluster: str, group_id: str) -> dict[str, Any]:
-    state = store.state(cluster)
+    return _group_context(store.state(cluster), group_id)
+
+
+def _group_context(state: store.ClusterState, group_id: str) -> dict[str, Any]:
     snap = state.snapshot
     group = group_index(state).get(group_id) if snap else None  # a lookup, not a scan of every group
     figures = state.figures.groups.get(group_id)
@@ -267,19 +270,40 @@ def share_rows(group: Group, figures: GroupFigures | None) -> list[dict[str, Any
     ]
 
 
+GROUP_FRAGMENTS = ("group_summary", "group_partitions", "group_members")
+
+
+def group_fragments(cluster: str, group_id: str) -> dict[str, str]:
+    """The group page's fragments drawn from the snapshot alone (not the chart, which reads the
+    history), by template name: rendered once per stored snapshot and group in this process.
+
+    Page loads and the live publisher both draw them here, as groups_table does for the groups
+    list. One entry for the three (store.derived keeps a bounded number of values per cycle).
+    """
+    state = store.state(cluster)
+
+    def build(state: store.ClusterState) -> dict[str, str]:
+        context = {"cluster": cluster, **_group_context(state, group_id)}
+        return {name: render_to_string(f"partials/{name}.html", context) for name in GROUP_FRAGMENTS}
+
+    if state.snapshot is None:
+        return build(state)  # "waiting for the first snapshot": nothing worth keeping
+    return store.derived(state, ("group-fragments", group_id), build)
+
+
 @renderer("group-summary")
 def render_group_summary(spec: FragmentSpec) -> str:
-    return _render("group_summary", spec, **group_context(spec.cluster, spec.param("group")))
+    return group_fragments(spec.cluster, spec.param("group"))["group_summary"]
 
 
 @renderer("group-partitions")
 def render_group_partitions(spec: FragmentSpec) -> str:
-    return _render("group_partitions", spec, **group_context(spec.cluster, spec.param("group")))
+    return group_fragments(spec.cluster, spec.param("group"))["group_partitions"]
 
 
 @renderer("group-members")
 def render_group_members(spec: FragmentSpec) -> str:
-    return _render("group_members", spec, **group_context(spec.cluster, spec.param("group")))
+    return group_fragments(spec.cluster, spec.param("group"))["group_members"]
 
 
 def chart_context(cluster: str, group_id: str, time_range: str) -> dict[str, Any]:

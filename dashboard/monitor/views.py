@@ -130,6 +130,7 @@ def group(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
         raise Http404("unknown consumer group")
     context.update(fragments.chart_context(cluster, group, time_range))
     known = context["group"]
+    context["group_fragments"] = fragments.group_fragments(cluster, group)  # as the websocket sends them
     context["reset_refused"] = reset_refused(known.type, known.protocol) if known is not None else ""
     live = ws_url("group", cluster, (("group", group), ("range", time_range)))
     return page(request, "group.html", cluster, "groups", live, ranges=RANGES, **context)
