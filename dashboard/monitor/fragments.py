@@ -10,13 +10,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
 from django.template.loader import render_to_string
 
 from dashboard.live.registry import FragmentSpec, live_page, renderer
-from dashboard.monitor.queries import RANGES, GroupListQuery, TopicListQuery
+from dashboard.monitor.queries import GROUP_TYPE_FILTERS, LAG_STATUSES, RANGES, GroupListQuery, TopicListQuery
 from dashboard.monitor.rows import (
     GAP_FACTOR,
     NO_TIME_LAG,
@@ -30,6 +31,7 @@ from dashboard.monitor.rows import (
 from dashboard.params import choice_param, name_param, paginate
 from dashboard.state import history, store
 from kafka_admin.figures.tracker import GroupFigures
+from kafka_admin.snapshot.groups.registry import GROUP_STATES
 from kafka_admin.snapshot.model import Group, Member
 
 # --- renderers: one partial template per fragment, each with a stable id -----------------------
@@ -194,6 +196,14 @@ def groups_table(cluster: str, query: GroupListQuery) -> str:
     if state.snapshot is None:
         return build(state)  # "waiting for the first snapshot": nothing worth keeping
     return store.derived(state, ("groups-table", query.params()), build)
+
+
+@lru_cache(maxsize=256)  # bounded: a query carries the search text someone typed
+def groups_filters(cluster: str, query: GroupListQuery) -> str:
+    """The groups page's filter form, set to the query: the same for every cycle and viewer, so
+    rendered once per query and process."""
+    context = {"group_states": GROUP_STATES, "group_types": GROUP_TYPE_FILTERS, "lag_statuses": LAG_STATUSES}
+    return render_to_string("partials/groups_filters.html", {"cluster": cluster, "query": query, **context})
 
 
 @renderer("groups-table")

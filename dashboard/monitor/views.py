@@ -18,8 +18,6 @@ from dashboard.clusters import cluster_names, default_cluster, get_cluster
 from dashboard.monitor import fragments
 from dashboard.monitor.browser import browse_context
 from dashboard.monitor.queries import (
-    GROUP_TYPE_FILTERS,
-    LAG_STATUSES,
     RANGES,
     GroupListQuery,
     TopicListQuery,
@@ -29,7 +27,7 @@ from dashboard.params import choice_param
 from dashboard.relations import chain_view, dlqs_of, is_dlq_name, original_of
 from dashboard.state import store
 from kafka_admin.isolation import reads
-from kafka_admin.snapshot.groups.registry import GROUP_STATES, reset_refused
+from kafka_admin.snapshot.groups.registry import reset_refused
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -114,10 +112,8 @@ def groups(request: HttpRequest, cluster: str) -> HttpResponse:
         cluster,
         "groups",
         ws_url("groups", cluster, query.params()),
-        group_states=GROUP_STATES,
-        group_types=GROUP_TYPE_FILTERS,
-        lag_statuses=LAG_STATUSES,
         query=query,
+        groups_filters=fragments.groups_filters(cluster, query),
         groups_table=table,
     )
 
