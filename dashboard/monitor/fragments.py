@@ -8,6 +8,7 @@ controls stay outside them.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -86,19 +87,39 @@ def _overview(state: store.ClusterState) -> dict[str, Any]:
     }
 
 
+OVERVIEW_FRAGMENTS = ("overview_health", "overview_groups", "overview_topics")
+
+
+def overview_fragments(cluster: str) -> dict[str, str]:
+    """The overview's three fragments by template name, rendered once per stored state (its
+    snapshot, figures, failure and cache error) in this process, for page loads and the publisher.
+
+    Drawn with the state read now: an outage keeps the snapshot but marks it stale.
+    """
+    state = store.state(cluster)
+
+    def build(state: store.ClusterState) -> dict[str, str]:
+        context = {"cluster": cluster, **store.derived(state, "overview", _overview), "state": state}
+        return {name: render_to_string(f"partials/{name}.html", context) for name in OVERVIEW_FRAGMENTS}
+
+    if state.snapshot is None:
+        return build(state)  # "waiting for the first snapshot": nothing worth keeping
+    return store.derived(state, ("overview-fragments", state.failure, state.cache_error), build)
+
+
 @renderer("overview-health")
 def render_overview_health(spec: FragmentSpec) -> str:
-    return _render("overview_health", spec, **overview_context(spec.cluster))
+    return overview_fragments(spec.cluster)["overview_health"]
 
 
 @renderer("overview-groups")
 def render_overview_groups(spec: FragmentSpec) -> str:
-    return _render("overview_groups", spec, **overview_context(spec.cluster))
+    return overview_fragments(spec.cluster)["overview_groups"]
 
 
 @renderer("overview-topics")
 def render_overview_topics(spec: FragmentSpec) -> str:
-    return _render("overview_topics", spec, **overview_context(spec.cluster))
+    return overview_fragments(spec.cluster)["overview_topics"]
 
 
 def brokers_context(cluster: str) -> dict[str, Any]:
@@ -281,6 +302,8 @@ def share_rows(group: Group, figures: GroupFigures | None) -> list[dict[str, Any
 
 
 GROUP_FRAGMENTS = ("group_summary", "group_partitions", "group_members")
+GROUPS_KEPT = 500  # groups whose fragments are kept per cycle (about 10 kB each)
+_kept_lock = threading.Lock()
 
 
 def group_fragments(cluster: str, group_id: str) -> dict[str, str]:
@@ -288,7 +311,8 @@ def group_fragments(cluster: str, group_id: str) -> dict[str, str]:
     history), by template name: rendered once per stored snapshot and group in this process.
 
     Page loads and the live publisher both draw them here, as groups_table does for the groups
-    list. One entry for the three (store.derived keeps a bounded number of values per cycle).
+    list. All groups share one store.derived value, a bounded dict of their own: store.derived
+    keeps 64 values per cycle, and one per open group page would push out the sorted rows.
     """
     state = store.state(cluster)
 
@@ -298,7 +322,16 @@ def group_fragments(cluster: str, group_id: str) -> dict[str, str]:
 
     if state.snapshot is None:
         return build(state)  # "waiting for the first snapshot": nothing worth keeping
-    return store.derived(state, ("group-fragments", group_id), build)
+    kept: dict[str, dict[str, str]] = store.derived(state, "group-fragments", lambda s: {})
+    found = kept.get(group_id)
+    if found is not None:
+        return found
+    value = build(state)  # outside the lock, as store.derived: two requests may build it, one wins
+    with _kept_lock:
+        while len(kept) >= GROUPS_KEPT:
+            kept.pop(next(iter(kept)))
+        kept[group_id] = value
+    return value
 
 
 @renderer("group-summary")

@@ -45,6 +45,7 @@ def overview(request: HttpRequest, cluster: str) -> HttpResponse:
         cluster,
         "overview",
         ws_url("overview", cluster),
+        overview_fragments=fragments.overview_fragments(cluster),  # as the websocket sends them
         **fragments.overview_context(cluster),
     )
 

@@ -1,6 +1,6 @@
-"""The group page's snapshot-only fragments (summary, partitions, members) are rendered once per
-stored snapshot and group (store.derived), shared by the page and the live publisher, and must
-still show each new cycle's data."""
+"""The group page's snapshot-only fragments (summary, partitions, members) and the overview's are
+rendered once per stored state (store.derived), shared by the page and the live publisher, and
+must still show each new cycle's data and an outage."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from dashboard.live.registry import FragmentSpec
 from dashboard.monitor import fragments
 from dashboard.state import store
 from kafka_admin.figures.tracker import FigureTracker
-from tests.factories import later, snapshot
+from tests.factories import later, snapshot, unreachable
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clean_cache")]
 
@@ -60,3 +60,37 @@ def test_before_the_first_snapshot_nothing_is_kept():
     store.clear(name())
     assert fragments.group_fragments(name(), "g1")["group_summary"].startswith('<section id="group-summary"')
     assert name() not in store._derived
+
+
+def test_overview_page_and_websocket_get_the_same_fragments(viewer):
+    save(0, 90)
+    html = viewer.get(reverse("overview", args=[name()])).content.decode()
+    for fragment, render in (
+        ("overview-health", fragments.render_overview_health),
+        ("overview-groups", fragments.render_overview_groups),
+        ("overview-topics", fragments.render_overview_topics),
+    ):
+        drawn = render(FragmentSpec(fragment, name()))
+        assert drawn.startswith(f'<section id="{fragment}"') and drawn in html
+    assert fragments.overview_fragments(name()) is fragments.overview_fragments(name())
+
+
+def test_overview_shows_an_outage_on_the_same_snapshot(viewer):
+    save(0, 90)
+    assert "stale" not in fragments.render_overview_health(FragmentSpec("overview-health", name()))
+    store.save(unreachable(at=later(5), cluster=name()))
+    sent = fragments.render_overview_health(FragmentSpec("overview-health", name()))
+    assert 'class="tiles stale"' in sent
+    assert sent in viewer.get(reverse("overview", args=[name()])).content.decode()
+
+
+def test_group_fragments_take_one_derived_value_and_are_bounded(monkeypatch):
+    monkeypatch.setattr(fragments, "GROUPS_KEPT", 3)
+    snap = snapshot(cluster=name(), groups={f"g{i}": {("orders", 0): i} for i in range(5)})
+    store.save(snap, FigureTracker().update(snap))
+    for i in range(5):
+        fragments.group_fragments(name(), f"g{i}")
+    values = store._derived[name()][2]
+    assert [k for k in values if "group-fragments" in str(k)] == ["group-fragments"]
+    assert list(values["group-fragments"]) == ["g2", "g3", "g4"]  # the oldest make room
+    assert 'data-testid="group-lag">100<' in fragments.group_fragments(name(), "g0")["group_summary"]
