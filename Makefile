@@ -73,7 +73,7 @@ registry-status:
 
 # ---- benchmarks (bench/RESULTS.md) -------------------------------------------------------
 
-.PHONY: bench bench-quick bench-load bench-scale bench-scale-downstream
+.PHONY: bench bench-quick bench-load bench-scale bench-scale-downstream bench-scale-rss
 
 bench:
 	@$(PY) bench/run_all.py
@@ -87,8 +87,8 @@ bench-load:
 	@$(PY) bench/bench_load.py --json-out bench/load-results.json
 
 # Scale (issue 20): the collector at 5,000, 20,000 and 50,000 groups x 10 partitions with churn, on
-# one broker, against the admin source and kafka-consumer-groups (about 20 min). Not part of
-# `make bench`. Figures: bench/RESULTS.md, "Scale".
+# one broker, then 50,000 on two brokers, against the admin source and kafka-consumer-groups
+# (about 30 min). Not part of `make bench`. Figures: bench/RESULTS.md, "Scale".
 bench-scale:
 	@$(PY) bench/bench_scale.py --json-out bench/scale-results.json
 
@@ -97,3 +97,8 @@ bench-scale:
 bench-scale-downstream:
 	@$(PY) bench/bench_scale_downstream.py --json-out bench/scale-downstream-results.json
 	@$(PY) bench/scale_downstream_report.py bench/scale-downstream-results.json
+
+# The RSS of every dashboard process together at W4 (`manage.py serve`, its collector child and
+# readers) on a real broker (about 20 min: past the 900 s trend window; bench/RESULTS.md, "Memory of every process").
+bench-scale-rss:
+	@$(PY) bench/bench_scale_rss.py --json-out bench/scale-rss-results.json

@@ -58,6 +58,7 @@ from synthetic import SyntheticCluster  # noqa: E402
 
 from dashboard import metrics  # noqa: E402
 from dashboard.alerts import engine as alerts  # noqa: E402
+from dashboard.alerts.states import AlertMemory  # noqa: E402
 from dashboard.live.publisher import Publisher  # noqa: E402
 from dashboard.live.registry import FragmentSpec  # noqa: E402
 from dashboard.live.subscriptions import subscribe  # noqa: E402
@@ -169,6 +170,7 @@ def run_cycles(args: argparse.Namespace, cluster: SyntheticCluster) -> dict:
     tracker = FigureTracker(trend_window_s=settings.TREND_WINDOW_S)
     publisher = Publisher(cluster.cluster)
     writer = HistoryWriter(heartbeat_s=settings.HISTORY_HEARTBEAT_S)
+    alert_states = AlertMemory()  # as the poller holds it
     steps: dict[str, list[float]] = {}
     rows_written: list[int] = []
     db_before = db_bytes()
@@ -190,7 +192,7 @@ def run_cycles(args: argparse.Namespace, cluster: SyntheticCluster) -> dict:
         metrics._scraped_at = time.monotonic()  # Prometheus scrapes this process between cycles
         metrics.prerender(store.state(cluster.cluster))
         t5 = time.process_time()
-        alerts.evaluate(cluster.cluster, snapshot, figures, True)
+        alerts.evaluate(cluster.cluster, snapshot, figures, True, memory=alert_states)
         t6 = time.process_time()
         publisher.changed()
         t7 = time.process_time()

@@ -61,7 +61,6 @@ from common import (
     kill_broker,
     name_prefix,
     start_broker,
-    start_second_broker,
 )
 from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
@@ -69,7 +68,7 @@ from confluent_kafka.admin import AdminClient, OffsetSpec
 from kafka_admin.config import ClusterConfig
 from kafka_admin.snapshot.collect import SnapshotCollector
 from kafka_admin.snapshot.groups.consumer_reads import DESCRIBE_BATCH
-from tests.kafka_support import BrokerProcess
+from tests.kafka_support import BrokerProcess, start_second_broker
 
 KAFKA_VERSION = os.environ.get("KAFKA_VERSION", "4.3.1")
 SIZES = {

@@ -6,7 +6,6 @@ are noise), and print one JSON line of results for bench/RESULTS.md.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import json
 import os
@@ -35,7 +34,7 @@ from confluent_kafka import (  # noqa: E402
 )
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 
-from tests.kafka_support import BrokerProcess, Kafka, free_port  # noqa: E402
+from tests.kafka_support import BrokerProcess, Kafka  # noqa: E402
 
 
 def start_broker(data_dir: Path) -> BrokerProcess:
@@ -178,42 +177,6 @@ def fill_partitions(bootstrap: str, partitions_by_name: dict[str, int], records:
     left = producer.flush(300)
     if left:
         raise RuntimeError(f"{left} records not delivered")
-
-
-def start_second_broker(first: BrokerProcess, data_dir: Path) -> BrokerProcess:
-    """A broker-only node 2 in the KRaft cluster of `first` (which must have been started here).
-
-    Why: a broker keeps one open file per partition; W3's 20,000 partitions do not fit under a
-    20,000-file limit, so the workload is spread over two brokers (two processes, two limits).
-    """
-    meta = (first.data_dir / "kraft-logs" / "meta.properties").read_text()
-    cluster_id = re.search(r"^cluster\.id=(\S+)", meta, re.M).group(1)
-    logs = data_dir / "kraft-logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    directory_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-    (logs / "meta.properties").write_text(
-        f"version=1\ncluster.id={cluster_id}\nnode.id=2\ndirectory.id={directory_id}\n"
-    )
-    port = free_port()
-    second = BrokerProcess(f"127.0.0.1:{port}", data_dir, port, free_port())
-    second.up(
-        "\n".join(
-            [
-                "process.roles=broker",
-                "node.id=2",
-                f"controller.quorum.voters=1@127.0.0.1:{first.controller_port}",
-                f"listeners=PLAINTEXT://127.0.0.1:{port}",
-                f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}",
-            ]
-        )
-    )
-    admin = AdminClient({"bootstrap.servers": first.bootstrap, "log_level": 0})
-    deadline = time.monotonic() + 60
-    while len(admin.list_topics(timeout=10).brokers) < 2:
-        if time.monotonic() > deadline:
-            raise TimeoutError("the second broker never registered")
-        time.sleep(0.3)
-    return second
 
 
 def kill_broker(broker: BrokerProcess) -> None:

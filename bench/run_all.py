@@ -20,6 +20,7 @@ from typing import Any
 
 import scale_downstream_report
 import scale_report
+import scale_rss_report
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -72,7 +73,10 @@ def main() -> None:
     scale = scale_report.kept(args.output)  # make bench-scale's section: not run here, kept
     report = scale_report.replace(report, scale) if scale else report
     # make bench-scale-downstream's section is not run here either: carried over as it is.
-    args.output.write_text(scale_downstream_report.replace(report, scale_downstream_report.kept(args.output)))
+    report = scale_downstream_report.replace(report, scale_downstream_report.kept(args.output))
+    args.output.write_text(
+        scale_rss_report.replace(report, scale_rss_report.kept(args.output))
+    )  # make bench-scale-rss's
     print(f"wrote {args.output} ({total_s / 60:.1f} min)", file=sys.stderr)
     failed = [n for n, r in runs.items() if "error" in r]
     if failed:

@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import sections
+
 BEGIN, END = "<!-- scale-downstream: written by bench/scale_downstream_report.py -->", "<!-- /scale-downstream -->"
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 POLL_TARGET_MS = 5000.0
@@ -81,22 +83,13 @@ def handoff_lines(r: dict[str, Any]) -> list[str]:
 
 
 def kept(path: Path) -> str:
-    """The section as the file holds it now, or "" (run_all.py carries it over)."""
-    if not path.exists():
-        return ""
-    text = path.read_text()
-    if BEGIN not in text or END not in text:
-        return ""
-    return text[text.index(BEGIN) : text.index(END) + len(END)] + "\n"
+    """This section as the file at `path` holds it, or "" (run_all.py carries it over)."""
+    return sections.kept(path, BEGIN, END)
 
 
 def replace(report: str, section: str) -> str:
-    """The report with the section in place of the old one, or appended (no section: unchanged)."""
-    if not section:
-        return report
-    if BEGIN in report and END in report:
-        return report[: report.index(BEGIN)] + section + report[report.index(END) + len(END) + 1 :]
-    return report.rstrip("\n") + "\n\n" + section
+    """`report` with this section in place of the old one, or appended."""
+    return sections.replace(report, section, BEGIN, END)
 
 
 def main() -> None:

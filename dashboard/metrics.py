@@ -19,7 +19,6 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import Enum
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
@@ -35,6 +34,7 @@ from prometheus_client.utils import floatToGoString
 from dashboard.access.tokens import bearer_token
 from dashboard.clusters import cluster_names
 from dashboard.dlq.service import summaries
+from dashboard.metrics_lines import Chunks, kept, labels_text, status_name, value_text
 from dashboard.state import store
 from kafka_admin.figures.tracker import ClusterFigures
 from kafka_admin.isolation.counts import WORKER_CRASHES
@@ -44,7 +44,6 @@ from kafka_admin.snapshot.model import Group, Topic
 log = logging.getLogger(__name__)
 
 LEGACY_METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
-LEGACY_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 
 
 @dataclass(frozen=True)
@@ -330,21 +329,6 @@ def _group_samples(c: str, groups: Iterable[Group], figures: ClusterFigures, emi
             status_of({**gl, "status": status}, 1)
 
 
-def status_name(status: object) -> str | None:
-    """A group status as a label value: a string (LagStatus is a StrEnum), an Enum, or an object
-    carrying one in `.status` (kafka_admin.figures.status.GroupStatus)."""
-    if status is None:
-        return None
-    if isinstance(status, str):
-        return str(status) or None
-    if isinstance(status, Enum):
-        return str(status.value) or None
-    inner = getattr(status, "status", None)
-    if inner is not None:
-        return status_name(inner)
-    return str(status) or None
-
-
 def dlq_waiting(cluster: str) -> dict[str, int]:
     """Records waiting per DLQ topic, from the DLQ index; empty (and logged) when the database fails."""
     try:
@@ -386,7 +370,8 @@ def render(clusters: Sequence[ClusterMetrics], now: datetime | None = None) -> b
         if name in scrape:
             out.append(_lines(name, scrape[name]))
         else:
-            out.extend(c.get(name, b"") for c in cycles)
+            for c in cycles:
+                out.extend(c.get(name, ()))
     restarts = [
         ({"cluster": cm.state.cluster, "cause": cause}, n)
         for cm in clusters
@@ -401,8 +386,9 @@ def render(clusters: Sequence[ClusterMetrics], now: datetime | None = None) -> b
     return b"".join(out)
 
 
-def cycle_text(state: store.ClusterState) -> dict[str, bytes]:
-    """A cluster's sample lines per family for everything but PER_SCRAPE: once per stored cycle and process."""
+def cycle_text(state: store.ClusterState) -> dict[str, Chunks]:
+    """A cluster's sample lines per family (byte chunks to join) for everything but PER_SCRAPE: once
+    per stored cycle and process."""
     if state.snapshot is None:
         return {}
     limit = partition_series_max()
@@ -419,10 +405,24 @@ PRERENDER_WHILE_SCRAPED_S = 600.0
 _scraped_at: float | None = None  # when this process last served /metrics (time.monotonic())
 
 
-def _render_cycle(state: store.ClusterState, limit: int) -> dict[str, bytes]:
-    samples: dict[str, list[tuple[dict[str, str], float]]] = {name: [] for name in FAMILIES if name not in PER_SCRAPE}
-    _cycle_samples(state, _Appender({name: lines.append for name, lines in samples.items()}), limit)
-    return {name: _lines(name, lines) for name, lines in samples.items() if lines}
+def _render_cycle(state: store.ClusterState, limit: int) -> dict[str, Chunks]:
+    """_cycle_samples's lines: the cycle's own few here, the groups' and topics' kept from the last
+    cycle where they still hold (dashboard/metrics_lines.py)."""
+    snap = state.snapshot
+    assert snap is not None
+    cl = {"cluster": state.cluster}
+    partitions = limit <= 0 or sum(len(g.offsets) for g in snap.groups) <= limit
+    own = {
+        "kafka_dashboard_snapshot_timestamp_seconds": snap.collected_at.timestamp(),
+        "kafka_dashboard_poll_duration_seconds": snap.duration_ms / 1000.0,
+        "kafka_dashboard_poll_requests": snap.requests,
+        "kafka_dashboard_snapshot_errors": len(snap.errors),
+        "kafka_brokers": len(snap.brokers),
+        "kafka_dashboard_consumergroup_partition_series": 1 if partitions else 0,
+    }
+    out = {name: (_lines(name, [(cl, value)]),) for name, value in own.items()}
+    out.update(kept(state.cluster).render(snap, state.figures, partitions))
+    return out
 
 
 class _Appender(dict):
@@ -446,14 +446,9 @@ def _lines(name: str, samples: Iterable[tuple[dict[str, str], float]]) -> bytes:
     for labels, value in samples:
         cached = label_text.get(id(labels))
         if cached is None or cached[0] is not labels:
-            cached = label_text[id(labels)] = (labels, _labels(labels) or "")
-        out.append(f"{name}{cached[1]} {_value_text(value)}\n")
+            cached = label_text[id(labels)] = (labels, labels_text(labels) or "")
+        out.append(f"{name}{cached[1]} {value_text(value)}\n")
     return "".join(out).encode("utf-8")
-
-
-def _value_text(value: float) -> str:
-    # a small int is written as repr(float(value)) would be, without the float
-    return str(value) + ".0" if type(value) is int and -1_000_000 < value < 1_000_000 else floatToGoString(value)
 
 
 def exposition(registry: CollectorRegistry) -> bytes:
@@ -478,7 +473,7 @@ def exposition(registry: CollectorRegistry) -> bytes:
             labels = sample.labels
             cached = label_text.get(id(labels))
             if cached is None or cached[0] is not labels:
-                cached = label_text[id(labels)] = (labels, _labels(labels))
+                cached = label_text[id(labels)] = (labels, labels_text(labels))
                 if cached[1] is None:
                     return generate_latest(registry)
             value = sample.value  # a small int is written as repr(float(value)) would be, without the float
@@ -487,20 +482,6 @@ def exposition(registry: CollectorRegistry) -> bytes:
             )
             out.append(f"{name}{cached[1]} {text}\n")
     return "".join(out).encode("utf-8")
-
-
-def _labels(labels: dict[str, str]) -> str | None:
-    """The `{name="value",...}` text of a labels dict, as generate_latest writes it (None: not ours to write)."""
-    if not labels:
-        return ""
-    if not all(LEGACY_LABEL_NAME.fullmatch(k) for k in labels):
-        return None
-    pairs = (f'{k}="{_escape_value(v)}"' for k, v in sorted(labels.items()))
-    return "{" + ",".join(pairs) + "}"
-
-
-def _escape_value(value: str) -> str:
-    return value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
 
 
 def authorized(request: HttpRequest) -> bool:

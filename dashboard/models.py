@@ -264,6 +264,9 @@ class AlertState(models.Model):
     pending_since = models.DateTimeField(null=True)
     firing_since = models.DateTimeField(null=True)
     value = models.FloatField(null=True)
+    # Bumped by every write of the engine: the poller's copy in memory (alerts/states.py) sees from
+    # (count, sum of ids, sum of revisions) that another process changed a rule's states.
+    revision = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["rule", "cluster", "subject"], name="alertstate_unique")]

@@ -36,6 +36,7 @@ def status_context(cluster: str) -> dict[str, Any]:
         "failure_cause": plain_cause(state.failure.message) if state.failure else "",
         "collector_crash": crash,
         "collector_restarts": health.total if health is not None else 0,
+        "first_cycle": store.first_cycle(cluster) if state.snapshot is None else None,
     }
 
 

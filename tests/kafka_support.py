@@ -6,7 +6,9 @@ numbers the dashboard reports are Apache Kafka's own.
 
 from __future__ import annotations
 
+import base64
 import os
+import re
 import socket
 import subprocess
 import time
@@ -95,6 +97,81 @@ class BrokerProcess:
         base = {"name": "test", "bootstrap_servers": self.bootstrap, "request_timeout_s": 10.0, "cycle_timeout_s": 30.0}
         base.update(overrides)
         return ClusterConfig(**base)
+
+
+def start_second_broker(first: BrokerProcess, data_dir: Path) -> BrokerProcess:
+    """A broker-only node 2 in the KRaft cluster of `first` (which must have been started here),
+    returned once the cluster's metadata lists it.
+
+    Why: two brokers lead partitions and coordinate groups of their own (requests that go once
+    per broker, bench_scale.py's W5), and two processes have two open-file limits (a broker
+    keeps one file per partition: bench_snapshot.py's W3). Its storage is formatted here with
+    the first node's cluster id; scripts/kafka.sh formats only a data dir without meta.properties.
+    """
+    meta = (first.data_dir / "kraft-logs" / "meta.properties").read_text()
+    cluster_id = re.search(r"^cluster\.id=(\S+)", meta, re.M).group(1)
+    logs = data_dir / "kraft-logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    directory_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    meta = f"version=1\ncluster.id={cluster_id}\nnode.id=2\ndirectory.id={directory_id}\n"
+    (logs / "meta.properties").write_text(meta)
+    port = free_port()
+    second = BrokerProcess(f"127.0.0.1:{port}", data_dir, port, free_port())
+    second.up(
+        "\n".join(
+            [
+                "process.roles=broker",
+                "node.id=2",
+                f"controller.quorum.voters=1@127.0.0.1:{first.controller_port}",
+                f"listeners=PLAINTEXT://127.0.0.1:{port}",
+                f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}",
+            ]
+        )
+    )
+    admin = AdminClient({"bootstrap.servers": first.bootstrap, "log_level": 0})
+    deadline = time.monotonic() + 60
+    while len(admin.list_topics(timeout=10).brokers) < 2:
+        if time.monotonic() > deadline:
+            second.down()
+            raise TimeoutError("the second broker never registered")
+        time.sleep(0.3)
+    return second
+
+
+@dataclass
+class BrokerPair:
+    """Two brokers in one KRaft cluster: node 1 (controller and broker) and a broker-only node 2.
+
+    Quacks like a BrokerProcess where the benchmarks and tests use one (bootstrap, config, tool,
+    down); Kafka's CLI tools go through node 1 and find node 2 from there.
+    """
+
+    first: BrokerProcess
+    second: BrokerProcess
+
+    @classmethod
+    def start(cls, data_dir: Path) -> BrokerPair:
+        first = BrokerProcess.start(data_dir / "node1")
+        try:
+            return cls(first, start_second_broker(first, data_dir / "node2"))
+        except BaseException:
+            first.down()
+            raise
+
+    @property
+    def bootstrap(self) -> str:
+        return f"{self.first.bootstrap},{self.second.bootstrap}"
+
+    def config(self, **overrides) -> ClusterConfig:
+        return self.first.config(**{"bootstrap_servers": self.bootstrap, **overrides})
+
+    def tool(self, name: str, *args: str, timeout: float = 120) -> str:
+        return self.first.tool(name, *args, timeout=timeout)
+
+    def down(self) -> None:
+        """Node 2 first: a broker's orderly shutdown asks the controller on node 1."""
+        self.second.down()
+        self.first.down()
 
 
 def commit_and_confirm(consumer: Consumer, offsets: list[TopicPartition], timeout: float = 60) -> None:

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TypeVar
 
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, ResourceType
 
 from tests.kafka_support import REPO, end_by_stdin
-
-T = TypeVar("T")
 
 
 def set_group_configs(bootstrap: str, group: str, **configs: str) -> None:
@@ -46,17 +42,3 @@ def share_worker(
         yield proc
     finally:
         end_by_stdin(proc, 30)
-
-
-def wait_until(probe: Callable[[], T | None], timeout: float = 30, what: str = "condition") -> T:
-    """The first truthy value of probe(), polled; a TimeoutError naming `what` otherwise."""
-    deadline = time.monotonic() + timeout
-    pause = 0.2
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} not met in {timeout:.0f} s")
-        time.sleep(pause)
-        pause = min(1.0, pause * 1.5)

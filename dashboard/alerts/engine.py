@@ -18,7 +18,8 @@ import logging
 import time
 import urllib.parse
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import re2
@@ -27,9 +28,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from dashboard.alerts import webhooks
+from dashboard.alerts.states import AlertMemory, Changes, RuleStates
 from dashboard.models import AlertEvent, AlertRule, AlertState, DlqRecord, Silence
-from kafka_admin.figures.tracker import ClusterFigures
-from kafka_admin.snapshot.model import ClusterSnapshot
+from kafka_admin.figures.results import ClusterFigures, GroupFigures
+from kafka_admin.snapshot.model import ClusterSnapshot, Group
 
 log = logging.getLogger(__name__)
 
@@ -105,21 +107,31 @@ def readings(
     if rule.condition == "dlq_waiting_gt":
         return _dlq_readings(rule, cluster, snapshot)
     out = []
-    wanted = {s.strip().upper() for s in rule.statuses.split(",") if s.strip()}
+    wanted = wanted_statuses(rule)
     for group in snapshot.groups:
-        if not matches(rule.pattern, group.group_id):
-            continue
-        gf = figures.groups.get(group.group_id)
-        if rule.condition == "lag_gt":
-            out.append(Reading(group.group_id, float(group.total_lag), group.total_lag > rule.threshold))
-        elif rule.condition == "time_lag_gt":
-            seconds = gf.time_lag.seconds if gf else None
-            out.append(Reading(group.group_id, seconds, seconds is not None and seconds > rule.threshold))
-        elif rule.condition == "status_in":
-            status = getattr(gf, "status", None) if gf else None
-            name = getattr(status, "status", status)
-            out.append(Reading(group.group_id, None, name is not None and str(name).upper() in wanted))
+        if matches(rule.pattern, group.group_id):
+            value, breached = group_reading(rule, wanted, group, figures.groups.get(group.group_id))
+            out.append(Reading(group.group_id, value, breached))
     return out
+
+
+def wanted_statuses(rule: AlertRule) -> set[str]:
+    return {s.strip().upper() for s in rule.statuses.split(",") if s.strip()}
+
+
+def group_reading(
+    rule: AlertRule, wanted: set[str], group: Group, gf: GroupFigures | None
+) -> tuple[float | None, bool]:
+    """A group rule's (value, breached) for one group; `wanted`: wanted_statuses(rule)."""
+    if rule.condition == "lag_gt":
+        lag = group.total_lag  # a sum over the partitions, made once
+        return float(lag), lag > rule.threshold
+    if rule.condition == "time_lag_gt":
+        seconds = gf.time_lag.seconds if gf else None
+        return seconds, seconds is not None and seconds > rule.threshold
+    status = getattr(gf, "status", None) if gf else None  # status_in
+    name = getattr(status, "status", status)
+    return None, name is not None and str(name).upper() in wanted
 
 
 def _dlq_readings(rule: AlertRule, cluster: str, snapshot: ClusterSnapshot) -> list[Reading]:
@@ -141,55 +153,128 @@ def evaluate(
     figures: ClusterFigures,
     reachable: bool,
     now: datetime | None = None,
+    memory: AlertMemory | None = None,
 ) -> list[AlertEvent]:
-    """Advance every enabled rule's state for this cluster; returns the events created."""
+    """Advance every enabled rule's state for this cluster; returns the events created.
+
+    memory: the poller's states between cycles (states.py); None reads every state from the
+    database (tests, one-shot commands). Both give the same events and rows.
+    """
     now = now or timezone.now()
+    memory = memory if memory is not None else AlertMemory()
     events: list[AlertEvent] = []
-    rules = AlertRule.objects.filter(enabled=True).filter(Q(cluster="") | Q(cluster=cluster))
+    rules = list(AlertRule.objects.filter(enabled=True).filter(Q(cluster="") | Q(cluster=cluster)))
+    memory.check(cluster, rules)
     for rule in rules:
         if not reachable and rule.condition != "unreachable":
             continue  # stale data neither fires nor resolves a data alert; the 'unreachable' rule speaks
-        current = {r.subject: r for r in readings(rule, cluster, snapshot, figures, reachable)}
-        states = {s.subject: s for s in AlertState.objects.filter(rule=rule, cluster=cluster)}
-        changes = _Changes()
-        with transaction.atomic():
-            for subject, reading in current.items():
-                event = _advance(rule, cluster, states.get(subject), reading, now, changes)
-                if event is not None:
-                    events.append(event)
-            for subject, state in states.items():
-                if subject not in current:  # the subject is gone (group deleted): resolve and forget it
-                    event = _advance(rule, cluster, state, Reading(subject, None, False), now, changes)
-                    if event is not None:
-                        events.append(event)
-            changes.write()
+        held = memory.states(rule, cluster)
+        changes = Changes(held)
+        try:
+            with transaction.atomic():
+                if rule.kind == "group":
+                    groups = snapshot.groups if snapshot is not None else ()
+                    _advance_groups(rule, cluster, groups, figures, held, now, changes, events)
+                else:
+                    current = set()
+                    for reading in readings(rule, cluster, snapshot, figures, reachable):
+                        current.add(reading.subject)
+                        _note(events, _advance(rule, cluster, held.states.get(reading.subject), reading, now, changes))
+                    _resolve_gone(rule, cluster, held, held.states.keys() - current, now, changes, events)
+                changes.write()
+        except BaseException:
+            memory.forget(rule, cluster)  # the copy may be ahead of rows rolled back
+            raise
     return events
 
 
-@dataclass
-class _Changes:
-    """One cycle's state changes of one rule, written in batches: a rule over 50,000 groups must not
-    cost 50,000 statements a cycle, and a breach whose value stayed the same costs none."""
+def _note(events: list[AlertEvent], event: AlertEvent | None) -> None:
+    if event is not None:
+        events.append(event)
 
-    created: list[AlertState] = field(default_factory=list)
-    updated: list[AlertState] = field(default_factory=list)
-    deleted: list[int] = field(default_factory=list)
 
-    def write(self) -> None:
-        for i in range(0, len(self.deleted), 900):
-            AlertState.objects.filter(pk__in=self.deleted[i : i + 900]).delete()
-        AlertState.objects.bulk_create(self.created, batch_size=500)
-        AlertState.objects.bulk_update(self.updated, ["value", "firing_since"], batch_size=500)
+def _resolve_gone(
+    rule: AlertRule,
+    cluster: str,
+    held: RuleStates,
+    gone: Iterable[str],
+    now: datetime,
+    changes: Changes,
+    events: list[AlertEvent],
+) -> None:
+    """A subject with a state that was not read (group deleted, no longer matched): resolve and forget it."""
+    for subject in sorted(gone):
+        _note(events, _advance(rule, cluster, held.states[subject], Reading(subject, None, False), now, changes))
+
+
+def _advance_groups(
+    rule: AlertRule,
+    cluster: str,
+    groups: Sequence[Group],
+    figures: ClusterFigures,
+    held: RuleStates,
+    now: datetime,
+    changes: Changes,
+    events: list[AlertEvent],
+) -> None:
+    """readings() and _advance for a group rule, in the snapshot's order, then the subjects gone,
+    doing work only where the outcome can differ from the last cycle's.
+
+    A subject is skipped when _advance would leave it as it is: no breach and no state, or a breach
+    with the state's value that is firing already or not due yet. A lag reading follows from the
+    Group alone, and an unchanged group comes as last cycle's object (the collector's describe cache,
+    the isolation delta), so a group read from the same object is not read again: only its state's
+    due time can fire it. Time lags and statuses move with the clock for quiet groups too; the
+    tracker makes them every cycle, so they are read every cycle (an attribute each)."""
+    states, known, by_id = held.states, held.known, figures.groups
+    pattern, wanted = rule.pattern, wanted_statuses(rule)
+    duration = timedelta(seconds=rule.for_seconds)
+    by_object = rule.condition == "lag_gt"
+    read = 0  # subjects with a state that were read
+    for group in groups:
+        gid = group.group_id
+        last = known.get(gid)
+        if last is None:
+            last = known[gid] = matches(pattern, gid)
+        if last is False:
+            continue
+        state = states.get(gid)
+        if state is not None:
+            read += 1
+        if by_object:
+            if last is group:
+                if state is not None and state.firing_since is None and (now - state.pending_since) >= duration:
+                    _note(events, _advance(rule, cluster, state, Reading(gid, state.value, True), now, changes))
+                continue
+            known[gid] = group
+        value, breached = group_reading(rule, wanted, group, by_id.get(gid))
+        if _stays(state, value, breached, now, duration):
+            continue
+        _note(events, _advance(rule, cluster, state, Reading(gid, value, breached), now, changes))
+    if read < len(states):
+        present = {g.group_id for g in groups if known.get(g.group_id) is not False}
+        _resolve_gone(rule, cluster, held, states.keys() - present, now, changes, events)
+    held.prune(len(groups))
+
+
+def _stays(state: AlertState | None, value: float | None, breached: bool, now: datetime, duration: timedelta) -> bool:
+    """True when _advance would write nothing and make no event: no breach and no state, or a
+    breach with the state's value that is firing already or not due yet."""
+    if state is None:
+        return not breached
+    return (
+        breached and state.value == value and (state.firing_since is not None or (now - state.pending_since) < duration)
+    )
 
 
 def _advance(
-    rule: AlertRule, cluster: str, state: AlertState | None, reading: Reading, now: datetime, changes: _Changes
+    rule: AlertRule, cluster: str, state: AlertState | None, reading: Reading, now: datetime, changes: Changes
 ) -> AlertEvent | None:
     if not reading.breached:
         if state is None:
             return None
         fired = state.firing_since is not None
-        changes.deleted.append(state.pk)
+        changes.delete(state)
         return _event(rule, cluster, reading.subject, "resolved", reading.value, now) if fired else None
     new = state is None
     if state is None:
@@ -202,9 +287,9 @@ def _advance(
         event = _event(rule, cluster, reading.subject, "firing", reading.value, now)
         changed = True
     if new:
-        changes.created.append(state)
+        changes.create(state)
     elif changed:
-        changes.updated.append(state)
+        changes.update(state)
     return event
 
 

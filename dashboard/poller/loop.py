@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from dashboard import metrics
 from dashboard.alerts import engine as alerts
+from dashboard.alerts.states import AlertMemory
 from dashboard.audit import recent_resets
 from dashboard.clusters import scrub
 from dashboard.dlq import detection as dlq_detection
@@ -36,6 +37,7 @@ from dashboard.state.history_writer import HistoryWriter, held
 from dashboard.state.lease import Lease
 from kafka_admin.config import ClusterConfig
 from kafka_admin.figures.tracker import ClusterFigures, FigureTracker
+from kafka_admin.isolation.memory import release_free_memory
 from kafka_admin.isolation.remote import RemoteBroker
 from kafka_admin.isolation.sessions import BrokerSession
 from kafka_admin.isolation.supervisor import OperationFailed, WorkerFailed
@@ -59,6 +61,7 @@ class Poller:
         self.tracker = FigureTracker(trend_window_s=settings.TREND_WINDOW_S)
         self.publisher = Publisher(config.name)
         self.history = HistoryWriter(heartbeat_s=settings.HISTORY_HEARTBEAT_S)
+        self.alert_states = AlertMemory()  # the alert states between cycles (alerts/states.py)
         self.broker: BrokerSession | RemoteBroker | None = None
         self._restarts_saved = 0
         self._was_reachable: bool | None = None
@@ -68,6 +71,7 @@ class Poller:
         self.failures = 0
         self._publish_failing = False
         self._first_published = False
+        self._stored = False  # a snapshot of this poller's is in the store (the first cycle is over)
 
     def cycle(self) -> ClusterSnapshot | None:
         """One synchronous cycle: collect, derive, store, record history. Returns the snapshot.
@@ -92,14 +96,23 @@ class Poller:
         if not self._seeded:
             self._seed()
         broker = self._broker()
+        first = not self._stored
+        if first:
+            store.save_first_cycle(self.config.name, "reading the cluster: metadata, groups, committed offsets")
         try:
             snapshot = broker.collect()
         except WorkerFailed:
             self._note_collector()
             return None
         self.tracker.note_resets(recent_resets(self.config.name))  # the dashboard's own resets are no REWIND
+        if first:
+            step = f"working out lag and status of {len(snapshot.groups):,} groups, {len(snapshot.topics):,} topics"
+            store.save_first_cycle(self.config.name, step)
         figures = self.tracker.update(snapshot)
         store.save(snapshot, figures)
+        if first:
+            self._stored = True
+            store.save_first_cycle(self.config.name, None)
         metrics.prerender(store.state(self.config.name))  # /metrics serves this cycle's text without work
         if snapshot.reachable:
             self._record_history(snapshot, figures)
@@ -145,7 +158,13 @@ class Poller:
 
     def _alerts(self, snapshot: ClusterSnapshot, figures: ClusterFigures) -> None:
         try:
-            alerts.evaluate(self.config.name, snapshot if snapshot.reachable else None, figures, snapshot.reachable)
+            alerts.evaluate(
+                self.config.name,
+                snapshot if snapshot.reachable else None,
+                figures,
+                snapshot.reachable,
+                memory=self.alert_states,
+            )
             alerts.deliver()
         except Exception:
             log.exception("evaluating the alerts of %s failed", self.config.name)
@@ -266,6 +285,7 @@ class Poller:
             self._first_published = True
         snapshot = await sync_to_async(self.finish_cycle, thread_sensitive=False)(*stored)
         await self.publish()
+        await sync_to_async(release_free_memory, thread_sensitive=False)()  # the cycle's freed pages
         return snapshot
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -239,9 +239,33 @@ def failure_count(cluster: str) -> int:
 def clear(cluster: str) -> None:
     _memo.pop(cluster, None)
     _derived.pop(cluster, None)
-    cache.delete_many(
-        [_key(kind, cluster) for kind in ("snapshot", "failure", "figures", "version", "failures", "collector")]
-    )
+    kinds = ("snapshot", "failure", "figures", "version", "failures", "collector", "first-cycle")
+    cache.delete_many([_key(kind, cluster) for kind in kinds])
+
+
+@dataclass(frozen=True)
+class FirstCycle:
+    """What a poller's first cycle is doing, while no snapshot exists yet: at tens of thousands of
+    groups that cycle (the __consumer_offsets catch-up, every group described and judged once) takes
+    tens of seconds, and the status bar says which step it is in and since when."""
+
+    step: str
+    since: datetime
+
+
+def save_first_cycle(cluster: str, step: str | None) -> None:
+    """The first cycle's step now; None once its snapshot is stored."""
+    try:
+        if step is None:
+            cache.delete(_key("first-cycle", cluster))
+        else:
+            cache.set(_key("first-cycle", cluster), FirstCycle(step, datetime.now(UTC)), timeout=None)
+    except Exception as exc:  # noqa: BLE001 - cache down: the status bar says "waiting" without the step
+        _cache_failed(exc)
+
+
+def first_cycle(cluster: str) -> FirstCycle | None:
+    return _read(_key("first-cycle", cluster))
 
 
 def save_collector_health(cluster: str, health: Health) -> None:

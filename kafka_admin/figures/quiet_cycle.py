@@ -23,6 +23,7 @@ from kafka_admin.figures.quiet import group_time_lag as quiet_time_lag
 from kafka_admin.figures.rates import LazyTrend, catch_up_eta, in_noise_band, rate
 from kafka_admin.figures.results import GroupFigures
 from kafka_admin.figures.run import Run, Sample, known
+from kafka_admin.figures.series import LagWindow, PointWindow
 from kafka_admin.figures.status import poll_interval
 from kafka_admin.figures.timelag import REASON_SINCE_NEWEST, TimeLag
 from kafka_admin.figures.window import SampleWindow, extend_same
@@ -40,9 +41,9 @@ class QuietCycles:
     trend_window_s: float
     _windows: dict[tuple[str, str, int], SampleWindow]
     _runs: dict[tuple[str, str, int], Run]
-    _progress: dict[str, deque[tuple[float, int]]]
+    _progress: dict[str, PointWindow]
     _progress_total: dict[str, int]
-    _lags: dict[str, deque[tuple[float, int]]]
+    _lags: dict[str, LagWindow]
     _cycle: int
     _recent: deque[float]
     _serial: int
@@ -143,7 +144,7 @@ class QuietCycles:
         known_rates = [r for r in map(partition_rates.get, q.index) if r is not None]
         produce_rate = sum(known_rates) if known_rates else None
         self._add_lag(gid, now, q.total_lag)
-        history = tuple(self._lags[gid])
+        history = self._lags[gid].frozen()
         return GroupFigures(
             time_lag=quiet_time_lag(q.parts, now),
             commit_rate=commit_rate,
@@ -161,9 +162,8 @@ class QuietCycles:
         """_commit_rate for a group whose committed offsets stand: nothing moved this cycle."""
         total = self._progress_total[gid]
         window = self._progress[gid]
-        window.append((now, total))
-        while window and window[0][0] < now - self.rate_window_s - 1:
-            window.popleft()
+        window.append(now, total)
+        window.drop_before(now - self.rate_window_s - 1)
         if window[0][1] != total:  # progress within the window (totals never decrease)
             return rate(window, self.rate_window_s, now)
         if len(window) >= 2 and now - self.rate_window_s <= window[-2][0] < now:

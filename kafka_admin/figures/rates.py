@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+from kafka_admin.figures.series import LagHistory
+
 T = TypeVar("T")
 
 # trend(): the fitted line must move by more than all of these over the window to count as a trend.
@@ -130,7 +132,8 @@ class LazyTrend(Trend):
     __slots__ = ("_samples", "_value", "_window_s")
 
     def __init__(self, samples: Sequence[tuple[float, float]], window_s: float) -> None:
-        object.__setattr__(self, "_samples", tuple(samples))
+        kept = samples if isinstance(samples, tuple | LagHistory) else tuple(samples)  # both immutable
+        object.__setattr__(self, "_samples", kept)
         object.__setattr__(self, "_window_s", window_s)
         object.__setattr__(self, "_value", None)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from kafka_admin.figures.rates import CatchUp, Trend
@@ -25,7 +25,7 @@ class GroupFigures:
     produce_rate: float | None
     trend: Trend
     catch_up: CatchUp
-    lag_history: tuple[tuple[float, int], ...]
+    lag_history: Sequence[tuple[float, int]]  # a LagHistory (compact arrays) from the tracker
     # Mappings: a quiet group's (kafka_admin/figures/quiet.py) make each entry when it is read.
     partition_time_lags: Mapping[TP, TimeLag] = field(default_factory=dict)
     status: GroupStatus | None = None

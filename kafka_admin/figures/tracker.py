@@ -18,6 +18,7 @@ from kafka_admin.figures.quiet import (
 from kafka_admin.figures.quiet_cycle import QuietCycles
 from kafka_admin.figures.rates import LazyTrend, catch_up_eta, in_noise_band, rate
 from kafka_admin.figures.results import EMPTY, ClusterFigures, GroupFigures, TopicFigures
+from kafka_admin.figures.series import LagWindow, PointWindow
 from kafka_admin.figures.share_status import ShareSample, evaluate_share_partition, push_share
 from kafka_admin.figures.status import (
     DEFAULT_MIN_SAMPLES,
@@ -73,9 +74,9 @@ class FigureTracker(QuietCycles):
         self._timelines: dict[TP, OffsetTimeline] = {}
         self._ends: dict[TP, deque[tuple[float, int]]] = {}
         self._committed: dict[str, dict[TP, int]] = {}
-        self._progress: dict[str, deque[tuple[float, int]]] = {}
+        self._progress: dict[str, PointWindow] = {}
         self._progress_total: dict[str, int] = {}
-        self._lags: dict[str, deque[tuple[float, int]]] = {}
+        self._lags: dict[str, LagWindow] = {}
         self._share_windows: dict[tuple[str, str, int], deque[ShareSample]] = {}
         # Which (topic, partition) windows each group has, so forgetting visits the changed groups only.
         self._window_keys: dict[str, set[TP]] = {}
@@ -192,7 +193,7 @@ class FigureTracker(QuietCycles):
         known = [r for r in produced if r is not None]
         produce_rate = sum(known) if known else None
         self._add_lag(g.group_id, now, g.total_lag)
-        history = tuple(self._lags[g.group_id])
+        history = self._lags[g.group_id].frozen()
         return GroupFigures(
             time_lag=group_time_lag(per_partition.values()),
             commit_rate=commit_rate,
@@ -325,10 +326,11 @@ class FigureTracker(QuietCycles):
         total = self._progress_total.get(g.group_id, 0) + moved
         self._progress_total[g.group_id] = total
         self._committed[g.group_id] = current
-        window = self._progress.setdefault(g.group_id, deque())
-        window.append((now, total))
-        while window and window[0][0] < now - self.rate_window_s - 1:
-            window.popleft()
+        window = self._progress.get(g.group_id)
+        if window is None:
+            window = self._progress[g.group_id] = PointWindow()
+        window.append(now, total)
+        window.drop_before(now - self.rate_window_s - 1)
         return rate(window, self.rate_window_s, now)
 
     def _add_end(self, tp: TP, t: float, end: int) -> None:
@@ -347,14 +349,10 @@ class FigureTracker(QuietCycles):
 
     def _add_lag(self, group_id: str, t: float, lag: int) -> None:
         """Keep about LAG_POINTS points over the trend window (thinned, newest always kept)."""
-        lags = self._lags.setdefault(group_id, deque())
-        spacing = self.trend_window_s / LAG_POINTS
-        if len(lags) >= 2 and lags[-1][0] - lags[-2][0] < spacing:
-            lags[-1] = (t, lag)
-        else:
-            lags.append((t, lag))
-        while lags and lags[0][0] < t - self.trend_window_s:
-            lags.popleft()
+        window = self._lags.get(group_id)
+        if window is None:
+            window = self._lags[group_id] = LagWindow()
+        window.add(t, lag, self.trend_window_s / LAG_POINTS, self.trend_window_s)
 
     def _forget_partitions(self, seen: set[TP], serial: int) -> None:
         """Drop the timelines of partitions gone (a change for their topic's quiet groups), and the

@@ -14,6 +14,7 @@ from kafka_admin.config import ClusterConfig
 from kafka_admin.isolation import delta
 from kafka_admin.isolation.delta import Held, SnapshotMessage, SnapshotSender
 from kafka_admin.isolation.handoff import register_dataclasses
+from kafka_admin.isolation.memory import release_free_memory
 from kafka_admin.records import read as records_read
 from kafka_admin.records.read import ReadResult, Seek, read_records
 from kafka_admin.snapshot import model
@@ -40,7 +41,9 @@ class BrokerSession:
 
     def collect_delta(self, held: Held | None) -> SnapshotMessage:
         """A cycle's snapshot for the parent: a delta against `held` when that is the last one we sent (delta.py)."""
-        return self.sender.message(self.collector.collect(), held)
+        message = self.sender.message(self.collector.collect(), held)
+        release_free_memory()  # the cycle's garbage is freed: give its pages back before the next one
+        return message
 
     def last_snapshot(self) -> SnapshotMessage:
         """The last snapshot sent, whole: for a parent that could not apply a delta."""

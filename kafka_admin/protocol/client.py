@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -63,6 +64,7 @@ class GroupProtocolClient:
         self._conns: dict[int | str, Connection] = {}
         self._addresses: dict[int, tuple[str, int]] = {}
         self.requests = 0  # sent so far; the cycle reads the difference
+        self.sent: Counter[str] = Counter()  # the same by "Name@node", for a breakdown by API and broker
 
     def close(self) -> None:
         with self._lock:
@@ -98,6 +100,7 @@ class GroupProtocolClient:
         conn = self._connection(node, timeout)
         try:
             self.requests += 1
+            self.sent[f"{message.name}@{node}"] += 1
             return conn.request(message, values)[1]
         except UnsupportedApi:
             raise

@@ -100,7 +100,9 @@ class SnapshotCollector:
         """The __consumer_offsets reader of the offsets-topic source, created on first use."""
         if self._offsets_reader is None:
             overrides = self.reader_stats.overrides() if self.reader_stats is not None else None
-            self._offsets_reader = OffsetsTopicReader(self.config, client_overrides=overrides)
+            self._offsets_reader = OffsetsTopicReader(
+                self.config, client_overrides=overrides, admin=lambda: self._admin
+            )
         return self._offsets_reader
 
     def requests_sent(self, timeout: float = 5.0) -> dict[str, int]:
@@ -113,11 +115,23 @@ class SnapshotCollector:
         out["reader"] = self.reader_stats.sent_after(now, timeout) if self._offsets_reader is not None else 0
         return out
 
+    def requests_sent_by(self, timeout: float = 5.0) -> dict[str, int]:
+        """requests_sent()'s admin and codec requests by "client:Type@node" (librdkafka's request
+        types, the codec's message names): which of a cycle's requests go once per broker."""
+        if self.admin_stats is None:
+            raise RuntimeError("the collector was made without count_requests")
+        _, by = self.admin_stats.counts_after(time.monotonic(), timeout, self._admin.poll)
+        out = {f"admin:{kind}": n for kind, n in by.items()}
+        out.update({f"protocol:{kind}": n for kind, n in self.protocol.sent.items()})
+        return out
+
     def offsets_source(self, remaining: float) -> tuple[str, str | None]:
         """(the source this cycle uses, why the admin source stands in for the wanted one).
 
-        auto: the offsets-topic source once its reader is not refused; a refusal (an ACL) closes
-        the reader and the admin source is used, the topic tried again after REPROBE_S.
+        auto: the offsets-topic source once its reader has read (a fetch answered); the admin
+        source while the probe has no answer yet (the reader keeps trying, later cycles look
+        without waiting) and after a refusal (an ACL), which closes the reader: the topic is tried
+        again after REPROBE_S. Only a new reader's first probe waits, PROBE_WAIT_S at most.
         """
         wanted = self.config.offsets_source
         if wanted != "auto":
@@ -127,9 +141,11 @@ class SnapshotCollector:
             if time.monotonic() - at < REPROBE_S:
                 return "admin", why
             self._refused = None
-        denied = self.offsets_reader().probe(min(PROBE_WAIT_S, remaining))
+        first = self._offsets_reader is None
+        reader = self.offsets_reader()
+        denied = reader.probe(min(PROBE_WAIT_S, remaining) if first else 0.0)
         if denied is None:
-            return "offsets-topic", None
+            return ("offsets-topic", None) if reader.readable else ("admin", None)
         why = f"reading __consumer_offsets is not allowed ({denied}): committed offsets are read group by group"
         self._refused = (time.monotonic(), why)
         if self._offsets_reader is not None:

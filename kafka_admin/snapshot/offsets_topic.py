@@ -22,10 +22,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, IsolationLevel, KafkaError, KafkaException, TopicPartition
+from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from kafka_admin.config import ClusterConfig
 from kafka_admin.snapshot.offsets_codec import TP, OffsetsState
@@ -45,6 +46,22 @@ def _text(exc: BaseException) -> str:
         err = exc.args[0]
         return err.str() if hasattr(err, "str") else str(err)
     return f"{type(exc).__name__}: {exc}"
+
+
+def batched_watermarks(
+    admin: AdminClient, topic: str, partitions: list[int], timeout: float
+) -> dict[int, tuple[int, int]]:
+    """(log start, last stable offset) of each partition: two batched list_offsets calls, which
+    librdkafka sends as one ListOffsets per leader each. read_committed, as the reader reads."""
+    asked = [TopicPartition(topic, p) for p in partitions]
+    answers = []
+    for spec in (OffsetSpec.earliest(), OffsetSpec.latest()):
+        futures = admin.list_offsets(
+            {tp: spec for tp in asked}, isolation_level=IsolationLevel.READ_COMMITTED, request_timeout=timeout
+        )
+        answers.append({tp.partition: fut.result(timeout=timeout).offset for tp, fut in futures.items()})
+    lows, highs = answers
+    return {p: (lows[p], highs[p]) for p in partitions}
 
 
 class OffsetsTopicReader:
@@ -67,8 +84,11 @@ class OffsetsTopicReader:
         retry_interval_s: float = 5.0,
         batch: int = 1000,
         client_overrides: Mapping[str, Any] | None = None,
+        admin: Callable[[], AdminClient] | None = None,
     ) -> None:
         self.config = config
+        self._admin = admin  # the collector's current client: both ends of every partition at once
+        self.watermark_reads: str | None = None  # how the start-up end offsets were read
         self.topic = topic
         self.retry_interval_s = retry_interval_s
         self.batch = batch
@@ -86,6 +106,7 @@ class OffsetsTopicReader:
         self._caught_up = False
         self._readable = False  # a fetch answered (a record or the end), or the topic is absent
         self._denied: str | None = None  # the broker refused to describe or read the topic
+        self._group_denied = False  # no Describe on READER_GROUP_ID (harmless to reading, see below)
         self._created = time.monotonic()
         self._catch_up_s: float | None = None
         self._errors = 0
@@ -116,16 +137,30 @@ class OffsetsTopicReader:
             return self._caught_up
 
     def probe(self, timeout: float) -> str | None:
-        """Why the topic cannot be read (an ACL refused it), or None: it can, or it is not known yet
-        within `timeout` (then the catch-up's progress tells the rest)."""
+        """Why the topic cannot be read (an ACL refused it), or None: it can (`readable`), or that is
+        not known yet within `timeout`. A refusal after records were read (an ACL revoked) counts too."""
         with self._cond:
             self._cond.wait_for(lambda: self._readable or self._denied is not None or self._stop.is_set(), timeout)
-            return None if self._readable else self._denied
+            return self._denied
+
+    @property
+    def readable(self) -> bool:
+        """A fetch answered (or the topic is absent) and no refusal came since."""
+        with self._cond:
+            return self._readable and self._denied is None
+
+    @property
+    def denied(self) -> str | None:
+        """The broker's refusal to describe or read the topic, if it refused."""
+        with self._cond:
+            return self._denied
 
     def wait_caught_up(self, timeout: float) -> bool:
-        """True once the start-up catch-up is done (waits up to `timeout` seconds for it)."""
+        """True once the start-up catch-up is done (waits up to `timeout` seconds for it, less when
+        the broker refuses the topic: a refused reader never catches up)."""
         with self._cond:
-            return self._cond.wait_for(lambda: self._caught_up or self._stop.is_set(), timeout) and self._caught_up
+            self._cond.wait_for(lambda: self._caught_up or self._denied is not None or self._stop.is_set(), timeout)
+            return self._caught_up
 
     def wait_for(self, ends: Mapping[int, int], timeout: float) -> bool:
         """Wait until the start-up catch-up is done and every partition is read up to `ends`.
@@ -208,6 +243,7 @@ class OffsetsTopicReader:
                 "catch_up_s": self._catch_up_s,
                 "errors": self._errors,
                 "last_error": self._last_error,
+                "group_denied": self._group_denied,
             }
 
     def close(self, timeout: float = 10.0) -> None:
@@ -280,11 +316,9 @@ class OffsetsTopicReader:
                 self._mark_caught_up()  # nothing committed yet: the empty state is the whole truth
                 self._cond.notify_all()
             return False
-        start: dict[int, int] = {}
-        targets: dict[int, int] = {}
-        for p in sorted(tmeta.partitions):
-            low, high = self._consumer.get_watermark_offsets(TopicPartition(self.topic, p), timeout=timeout)
-            start[p], targets[p] = low, high
+        ends = self._watermarks(sorted(tmeta.partitions), timeout)
+        start = {p: low for p, (low, _) in ends.items()}
+        targets = {p: high for p, (_, high) in ends.items()}
         self._consumer.assign([TopicPartition(self.topic, p, OFFSET_BEGINNING) for p in targets])
         with self._cond:
             self._start, self._targets = start, targets
@@ -298,6 +332,21 @@ class OffsetsTopicReader:
         log.info("offsets reader (%s): assigned %d partitions of %s", self.config.name, len(targets), self.topic)
         return True
 
+    def _watermarks(self, partitions: list[int], timeout: float) -> dict[int, tuple[int, int]]:
+        """(log start, end) per partition: through the admin client, two ListOffsets per leader for
+        all partitions; without one (or when it fails), two requests per partition."""
+        if self._admin is not None:
+            try:
+                ends = batched_watermarks(self._admin(), self.topic, partitions, timeout)
+                self.watermark_reads = "batched"
+                return ends
+            except KafkaException as exc:
+                log.info("offsets reader (%s): batched end offsets failed (%s)", self.config.name, _text(exc))
+        self.watermark_reads = "per partition"
+        return {
+            p: self._consumer.get_watermark_offsets(TopicPartition(self.topic, p), timeout=timeout) for p in partitions
+        }
+
     def _consume_once(self) -> None:
         messages = self._consumer.consume(self.batch, timeout=0.5)
         if time.monotonic() - self._ends_refreshed > ENDS_REFRESH_S:
@@ -305,6 +354,8 @@ class OffsetsTopicReader:
         if not messages:
             return
         errors: list[str] = []
+        denied: str | None = None
+        group_denied = False  # first heard of in this batch
         now = time.monotonic()
         with self._cond:
             for msg in messages:
@@ -316,8 +367,11 @@ class OffsetsTopicReader:
                         self._ends[p] = max(self._ends.get(p, 0), msg.offset())
                         self._eof_at[p] = now
                         self._readable = True
-                    elif err.code() in _DENIED and not self._readable:
-                        self._denied = err.str()
+                    elif err.code() in _DENIED:  # also after reads: the ACL was revoked
+                        denied = err.str()
+                    elif err.code() == KafkaError.GROUP_AUTHORIZATION_FAILED:
+                        group_denied = not self._group_denied
+                        self._group_denied = True
                     else:
                         errors.append(err.str())
                     continue
@@ -329,6 +383,19 @@ class OffsetsTopicReader:
             if not self._caught_up:
                 self._check_caught_up()
             self._cond.notify_all()
+        if denied is not None:
+            self._deny(denied)  # logged once; librdkafka repeats the refusal at every fetch
+        if group_denied and denied is None:  # a refused reader is closed: its group does not matter
+            # librdkafka looks up the coordinator of the consumer's group.id although the reader
+            # never joins it, and asks again about once a second while that is refused.
+            log.warning(
+                "offsets reader (%s): no Describe on the group %s: reading %s is not affected, but the "
+                "client asks for that group's coordinator about once a second; grant Describe on it "
+                "(docs/offsets-source.md)",
+                self.config.name,
+                READER_GROUP_ID,
+                self.topic,
+            )
         for message in errors:
             self._note_error(message)
 

@@ -7,7 +7,7 @@ import pytest
 
 from kafka_admin.snapshot.collect import SnapshotCollector
 from tests.connect_support import connect_worker, create_file_source, get_json
-from tests.share_support import wait_until
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.broker
 

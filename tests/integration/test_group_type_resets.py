@@ -15,8 +15,9 @@ from dashboard.models import AuditEntry
 from dashboard.state import store
 from kafka_admin.snapshot.collect import SnapshotCollector
 from tests.integration.test_offset_reset import user_client
-from tests.share_support import set_group_configs, share_worker, wait_until
+from tests.share_support import set_group_configs, share_worker
 from tests.streams_support import streams_app
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.broker, pytest.mark.django_db(transaction=True)]
 

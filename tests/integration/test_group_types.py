@@ -13,7 +13,8 @@ import pytest
 
 from kafka_admin.snapshot.collect import SnapshotCollector
 from tests.integration.test_snapshot_cli import run_snapshot
-from tests.share_support import set_group_configs, share_worker, wait_until
+from tests.share_support import set_group_configs, share_worker
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.broker
 

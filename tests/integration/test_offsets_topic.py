@@ -12,11 +12,13 @@ from collections.abc import Iterator
 import pytest
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
+from kafka_admin.clients import make_admin
 from kafka_admin.snapshot.collect import SnapshotCollector, collect_snapshot
 from kafka_admin.snapshot.groups.consumer_reads import CONSUMER_GROUP_READS
 from kafka_admin.snapshot.groups.registry import GROUP_TYPES
 from kafka_admin.snapshot.groups.streams_reads import STREAMS_GROUP_READS
 from kafka_admin.snapshot.offsets_topic import OffsetsTopicReader
+from kafka_admin.snapshot.request_stats import RequestStats
 from tests.kafka_support import commit_and_confirm
 
 pytestmark = pytest.mark.broker
@@ -205,6 +207,26 @@ class TestReader:
         assert reader.commits(group)[(topic, 0)][1] > 0  # the commit timestamp
         stats = reader.stats
         assert stats["caught_up"] and stats["assigned"] and stats["records"] > 0 and stats["malformed"] == 0
+
+    def test_start_up_end_offsets_are_read_per_leader_not_per_partition(self, kafka, broker):
+        """Both ends of every partition in one ListOffsets per leader each (librdkafka counts them),
+        the same catch-up target as reading them a partition at a time."""
+        name = kafka.create_topic(kafka.unique("fake-offsets"), partitions=8)
+        for p in range(8):
+            kafka.produce(name, p, partition=p)  # 0+1+...+7 = 28 records to catch up on
+        stats = RequestStats()
+        admin = make_admin(broker.config(), **stats.overrides())
+        admin.list_topics(timeout=20)  # connected: what follows is the reader's reads only
+        before = stats.sent_after(time.monotonic(), 20, admin.poll)
+        with (
+            OffsetsTopicReader(broker.config(), topic=name, admin=lambda: admin) as batched,
+            OffsetsTopicReader(broker.config(), topic=name) as single,
+        ):
+            assert batched.wait_caught_up(30) and single.wait_caught_up(30)
+            sent = stats.sent_after(time.monotonic(), 20, admin.poll) - before
+            assert (batched.watermark_reads, single.watermark_reads) == ("batched", "per partition")
+            assert batched.progress() == single.progress() == (28, 28)
+        assert 2 <= sent <= 4, sent  # 2 ListOffsets (+ a metadata lookup), against 16 a partition at a time
 
     def test_missing_topic_then_malformed_records(self, kafka, broker):
         """A topic that does not exist yet is an empty state (retried); garbage is counted, not fatal."""

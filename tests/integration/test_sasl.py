@@ -8,11 +8,11 @@ caught here.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -23,7 +23,10 @@ from dashboard.poller.loop import Poller
 from kafka_admin.config import ClusterConfig, clusters_from_file
 from kafka_admin.protocol.client import GroupProtocolClient
 from kafka_admin.snapshot.collect import collect_snapshot
-from tests.kafka_support import BrokerProcess, Kafka, free_port
+from kafka_admin.snapshot.model import ClusterSnapshot
+from tests.kafka_support import Kafka
+from tests.sasl_support import SaslBroker, set_sasl_cluster_env, start_sasl_broker
+from tests.waiting import wait_until
 
 # All transactional: pytest-django runs transactional tests in their own group, and one group keeps
 # this module's tests together, so the module's broker starts once.
@@ -37,52 +40,18 @@ SECRETS = (PLAIN_PW, SCRAM_PW, ADMIN_PW, WRONG_PW)
 TIMEOUT_S = 3.0
 
 
-@dataclass
-class SaslBroker:
-    broker: BrokerProcess
-    sasl_bootstrap: str
-
-    def config(self, mechanism: str = "PLAIN", password: str = PLAIN_PW, **overrides) -> ClusterConfig:
-        user = PLAIN_USER if mechanism == "PLAIN" else SCRAM_USER
-        base = {
-            "name": "secure",
-            "bootstrap_servers": self.sasl_bootstrap,
-            "security_protocol": "SASL_PLAINTEXT",
-            "sasl_mechanism": mechanism,
-            "sasl_username": user,
-            "sasl_password": password,
-            "request_timeout_s": TIMEOUT_S,
-            "cycle_timeout_s": 20.0,
-        }
-        return ClusterConfig(**{**base, **overrides})
-
-
-def sasl_properties(port: int, controller_port: int, sasl_port: int) -> str:
-    """The docs/local-kafka.md recipe, with PLAIN users in the JAAS line and SCRAM enabled too."""
-    plain_users = f'user_admin="{ADMIN_PW}" user_{PLAIN_USER}="{PLAIN_PW}"'
-    return "\n".join(
-        [
-            f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port},"
-            f"SASL_PLAINTEXT://127.0.0.1:{sasl_port}",
-            f"advertised.listeners=PLAINTEXT://127.0.0.1:{port},SASL_PLAINTEXT://127.0.0.1:{sasl_port}",
-            "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT",
-            "sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256",
-            "listener.name.sasl_plaintext.plain.sasl.jaas.config="
-            f"org.apache.kafka.common.security.plain.PlainLoginModule required {plain_users};",
-            "listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config="
-            "org.apache.kafka.common.security.scram.ScramLoginModule required;",
-        ]
-    )
+def secure(sasl: SaslBroker, mechanism: str = "PLAIN", password: str = PLAIN_PW, **overrides) -> ClusterConfig:
+    """The cluster as this module's PLAIN or SCRAM user."""
+    user = PLAIN_USER if mechanism == "PLAIN" else SCRAM_USER
+    return sasl.config(user, password, mechanism, timeout_s=TIMEOUT_S, **overrides)
 
 
 @pytest.fixture(scope="module")
 def sasl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SaslBroker]:
-    port, controller_port, sasl_port = free_port(), free_port(), free_port()
-    broker = BrokerProcess(f"127.0.0.1:{port}", tmp_path_factory.mktemp("kafka-sasl"), port, controller_port)
-    broker.up(sasl_properties(port, controller_port, sasl_port))
+    broker = start_sasl_broker(tmp_path_factory.mktemp("kafka-sasl"), {"admin": ADMIN_PW, PLAIN_USER: PLAIN_PW})
     try:
         # SCRAM credentials live in the cluster metadata; set them through the PLAINTEXT listener.
-        broker.tool(
+        broker.broker.tool(
             "kafka-configs",
             "--alter",
             "--entity-type",
@@ -92,7 +61,7 @@ def sasl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SaslBroker]:
             "--add-config",
             f"SCRAM-SHA-256=[iterations=4096,password={SCRAM_PW}]",
         )
-        yield SaslBroker(broker, f"127.0.0.1:{sasl_port}")
+        yield broker
     finally:
         broker.down()
 
@@ -108,13 +77,17 @@ def sasl_data(sasl: SaslBroker) -> tuple[str, str]:
     return topic, group
 
 
-def wait_reachable(config: ClusterConfig, timeout: float = 30):
+def wait_reachable(config: ClusterConfig, timeout: float = 30) -> ClusterSnapshot:
     """SCRAM credentials reach the broker's cache through the metadata log a moment after the tool returns."""
-    deadline = time.monotonic() + timeout
-    while True:
-        snap = collect_snapshot(config)
-        if snap.reachable or time.monotonic() > deadline:
-            return snap
+    snaps: list[ClusterSnapshot] = []
+
+    def reached() -> bool:
+        snaps.append(collect_snapshot(config))
+        return snaps[-1].reachable
+
+    with contextlib.suppress(TimeoutError):  # the caller asserts on the last snapshot, errors and all
+        wait_until(reached, timeout, "the SASL listener lets the user in")
+    return snaps[-1]
 
 
 def assert_no_secret(text: str, where: str) -> None:
@@ -133,7 +106,7 @@ def all_logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
 @pytest.mark.parametrize("mechanism", ["PLAIN", "SCRAM-SHA-256"])
 def test_snapshot_over_sasl(sasl, sasl_data, mechanism, all_logs):
     topic, group = sasl_data
-    snap = wait_reachable(sasl.config(mechanism, PLAIN_PW if mechanism == "PLAIN" else SCRAM_PW))
+    snap = wait_reachable(secure(sasl, mechanism, PLAIN_PW if mechanism == "PLAIN" else SCRAM_PW))
     assert snap.reachable, snap.errors
     sasl_port = int(sasl.sasl_bootstrap.rsplit(":", 1)[1])
     assert [(b.id, b.host, b.port) for b in snap.brokers] == [(1, "127.0.0.1", sasl_port)]
@@ -148,8 +121,8 @@ def test_snapshot_over_sasl(sasl, sasl_data, mechanism, all_logs):
 @pytest.mark.parametrize("mechanism", ["PLAIN", "SCRAM-SHA-256"])
 def test_the_codec_over_sasl(sasl, sasl_data, mechanism):
     _, group = sasl_data
-    wait_reachable(sasl.config(mechanism, PLAIN_PW if mechanism == "PLAIN" else SCRAM_PW))
-    client = GroupProtocolClient(sasl.config(mechanism, PLAIN_PW if mechanism == "PLAIN" else SCRAM_PW))
+    wait_reachable(secure(sasl, mechanism, PLAIN_PW if mechanism == "PLAIN" else SCRAM_PW))
+    client = GroupProtocolClient(secure(sasl, mechanism, PLAIN_PW if mechanism == "PLAIN" else SCRAM_PW))
     try:
         listed = client.list_groups(TIMEOUT_S)
         assert listed.errors == [] and group in {g.group_id for g in listed.groups}
@@ -161,7 +134,7 @@ def test_the_codec_over_sasl(sasl, sasl_data, mechanism):
 
 @pytest.mark.parametrize("mechanism", ["PLAIN", "SCRAM-SHA-256"])
 def test_the_codec_with_a_wrong_password_says_so_without_it(sasl, mechanism):
-    client = GroupProtocolClient(sasl.config(mechanism, WRONG_PW))
+    client = GroupProtocolClient(secure(sasl, mechanism, WRONG_PW))
     with pytest.raises(Exception) as caught:
         client.list_groups(TIMEOUT_S)
     text = str(caught.value)
@@ -174,7 +147,7 @@ def test_the_codec_with_a_wrong_password_says_so_without_it(sasl, mechanism):
     [("PLAIN", "Invalid username or password"), ("SCRAM-SHA-256", "invalid credentials")],
 )
 def test_wrong_password_is_a_clear_authentication_error_without_the_password(sasl, mechanism, reason, all_logs, capfd):
-    config = sasl.config(mechanism, WRONG_PW)
+    config = secure(sasl, mechanism, WRONG_PW)
     started = time.monotonic()
     snap = collect_snapshot(config)
     elapsed = time.monotonic() - started
@@ -219,13 +192,8 @@ def test_dashboard_over_sasl_never_shows_or_logs_the_password(sasl, sasl_data, m
     topic, group = sasl_data
     monkeypatch.delenv("KAFKA_CLUSTERS_FILE", raising=False)
     monkeypatch.setenv("KAFKA_CLUSTERS", "secure,denied")
-    for name, password in (("SECURE", PLAIN_PW), ("DENIED", WRONG_PW)):
-        monkeypatch.setenv(f"KAFKA_{name}_BOOTSTRAP_SERVERS", sasl.sasl_bootstrap)
-        monkeypatch.setenv(f"KAFKA_{name}_SECURITY_PROTOCOL", "SASL_PLAINTEXT")
-        monkeypatch.setenv(f"KAFKA_{name}_SASL_MECHANISM", "PLAIN")
-        monkeypatch.setenv(f"KAFKA_{name}_SASL_USERNAME", PLAIN_USER)
-        monkeypatch.setenv(f"KAFKA_{name}_SASL_PASSWORD", password)
-        monkeypatch.setenv(f"KAFKA_{name}_REQUEST_TIMEOUT", str(TIMEOUT_S))
+    for name, password in (("secure", PLAIN_PW), ("denied", WRONG_PW)):
+        set_sasl_cluster_env(monkeypatch, name, sasl.sasl_bootstrap, PLAIN_USER, password, TIMEOUT_S)
     configured_clusters.cache_clear()
     cache.clear()
     try:

@@ -1,7 +1,8 @@
 """A steady-state cycle's requests follow the brokers and the groups that changed, not the groups.
 
 Counted by librdkafka (statistics: every request of the admin client) plus the codec's own count;
-the offsets reader's fetches are counted apart (they follow time, not cycles).
+the offsets reader's fetches are counted apart (they follow time, not cycles). On two brokers
+(a cluster of the test's own) by request type and broker too.
 """
 
 from __future__ import annotations
@@ -10,10 +11,15 @@ import time
 
 import pytest
 
+from kafka_admin.protocol.client import GroupProtocolClient
 from kafka_admin.snapshot.collect import SnapshotCollector
-from tests.kafka_support import seed_commits
+from tests.kafka_support import BrokerPair, Kafka, seed_commits
 
 N = 30
+# A steady cycle without changed groups: ListOffsets (to each partition leader) and ListGroups (to
+# each broker) go once per broker, Metadata once per cluster, plus a metadata refresh of
+# librdkafka's own that may fall in the cycle.
+PER_BROKER, PER_CLUSTER = 3, 3
 
 
 def steady_cycle(collector: SnapshotCollector) -> tuple[dict[str, int], object]:
@@ -74,3 +80,48 @@ def test_a_changed_group_is_described_again(kafka, broker, collector):
         assert group.members[0].assignments  # the partitions from the member's assignment bytes
         steady, _ = steady_cycle(collector)
         assert steady["protocol"] == quiet["protocol"]  # a stable group with a live member: no describe
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory):
+    brokers = BrokerPair.start(tmp_path_factory.mktemp("pair"))
+    yield brokers
+    brokers.down()
+
+
+def steady_cycle_by_kind(collector: SnapshotCollector) -> tuple[dict[str, int], object]:
+    """steady_cycle()'s requests by "client:Type@node"."""
+    collector.collect()
+    before = collector.requests_sent_by()
+    snapshot = collector.collect()
+    after = collector.requests_sent_by()
+    return {k: n - before.get(k, 0) for k, n in after.items() if n != before.get(k, 0)}, snapshot
+
+
+def test_on_two_brokers_requests_follow_the_brokers_not_the_groups(pair):
+    kafka = Kafka(pair)
+    topic = kafka.create_topic(partitions=2)
+    leaders = {p.leader for p in kafka.admin.list_topics(topic, timeout=10).topics[topic].partitions.values()}
+    assert leaders == {1, 2}  # replication factor 1, one partition on each broker
+    prefix = kafka.unique("pair")
+    small = seed(pair, kafka, topic, f"{prefix}-a", 10 * N)
+    client = GroupProtocolClient(pair.config())
+    try:
+        found, _ = client.coordinators(small, 10)
+    finally:
+        client.close()
+    assert set(found.values()) == {1, 2}  # __consumer_offsets on both: two group coordinators
+    collector = SnapshotCollector(pair.config(offsets_source="offsets-topic", time_lag_reads=0), count_requests=True)
+    try:
+        at_n, _ = steady_cycle_by_kind(collector)
+        seed(pair, kafka, topic, f"{prefix}-b", 90 * N)  # ten times the groups
+        at_10n, snapshot = steady_cycle_by_kind(collector)
+    finally:
+        collector.close()
+    assert len([g for g in snapshot.groups if g.group_id.startswith(prefix)]) == 100 * N
+    for kinds in (at_n, at_10n):
+        assert kinds["protocol:ListGroups@1"] == kinds["protocol:ListGroups@2"] == 1, kinds
+        assert kinds["admin:ListOffsets@1"] and kinds["admin:ListOffsets@2"], kinds
+        assert not any("Describe" in k and "Cluster" not in k for k in kinds), kinds  # nothing changed
+        assert sum(kinds.values()) <= 2 * PER_BROKER + PER_CLUSTER, kinds
+    assert sum(at_10n.values()) <= sum(at_n.values()) + 1, (at_n, at_10n)

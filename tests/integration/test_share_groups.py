@@ -7,7 +7,8 @@ import pytest
 
 from kafka_admin.snapshot.collect import SnapshotCollector
 from kafka_admin.snapshot.groups.share_limits import delivery_limits
-from tests.share_support import set_group_configs, share_worker, wait_until
+from tests.share_support import set_group_configs, share_worker
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.broker
 

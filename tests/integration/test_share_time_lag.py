@@ -19,7 +19,8 @@ from kafka_admin.figures.status import LagStatus
 from tests.integration.test_offset_reset import user_client
 from tests.integration.test_share_groups import tool_offsets
 from tests.kafka_support import KEEP_OLD_RECORDS
-from tests.share_support import set_group_configs, share_worker, wait_until
+from tests.share_support import set_group_configs, share_worker
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.broker, pytest.mark.django_db(transaction=True)]
 

@@ -12,7 +12,8 @@ import pytest
 
 from tests.integration.test_share_groups import tool_offsets
 from tests.kafka_support import REPO, free_port
-from tests.share_support import set_group_configs, share_worker, wait_until
+from tests.share_support import set_group_configs, share_worker
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.broker
 

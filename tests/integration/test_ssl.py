@@ -21,7 +21,8 @@ from kafka_admin.config import ClusterConfig
 from kafka_admin.protocol.client import GroupProtocolClient
 from kafka_admin.snapshot.collect import SnapshotCollector, collect_snapshot
 from tests.kafka_support import BrokerProcess, Kafka, free_port
-from tests.share_support import set_group_configs, share_worker, wait_until
+from tests.share_support import set_group_configs, share_worker
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.broker
 

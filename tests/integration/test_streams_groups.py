@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from kafka_admin.snapshot.collect import SnapshotCollector
-from tests.share_support import wait_until
 from tests.streams_support import streams_app
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.broker
 

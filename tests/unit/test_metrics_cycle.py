@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clean_cache")]
 def counted(monkeypatch):
     """How often the cycle's text is built, and how often anything builds a broker client."""
     calls = {"cycle": 0, "admin": 0}
-    build = metrics._cycle_samples
+    build = metrics._render_cycle
 
     def counting(*args, **kwargs):
         calls["cycle"] += 1
@@ -29,7 +29,7 @@ def counted(monkeypatch):
         calls["admin"] += 1
         raise AssertionError("a scrape built a broker client")
 
-    monkeypatch.setattr(metrics, "_cycle_samples", counting)
+    monkeypatch.setattr(metrics, "_render_cycle", counting)
     monkeypatch.setattr(clients, "make_admin", no_admin)
     return calls
 

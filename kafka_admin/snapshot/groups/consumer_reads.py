@@ -122,6 +122,10 @@ def committed_from_topic(cycle: GroupCycle, ids: list[str], ends: Ends) -> dict[
     topic_ends = {p: end for (t, p), end in ends.items() if t == reader.topic}
     wait = min(cycle.catch_up_wait_s, max(0.0, cycle.deadline - time.monotonic()))
     if not reader.wait_caught_up(wait):  # the start-up catch-up (done once per reader)
+        denied = reader.denied
+        if denied is not None:  # offsets_source "offsets-topic" on a cluster whose ACLs refuse it
+            cycle.error("offsets", reader.topic, f"reading {reader.topic} is not allowed ({denied})")
+            return {gid: {} for gid in ids}
         done, total = reader.progress()
         if total:
             detail = f"{done} of {total} records read ({100 * done // total}%)"
