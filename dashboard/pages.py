@@ -20,11 +20,6 @@ from dashboard.params import InvalidPage
 from dashboard.state import store
 from dashboard.state.outage import plain_cause
 
-
-def _render(template: str, spec: FragmentSpec, **context: Any) -> str:
-    return render_to_string(f"partials/{template}.html", {"cluster": spec.cluster, **context})
-
-
 CRASH_SHOWN_S = 3600.0  # a collector crash stays in the status bar for an hour
 
 
@@ -45,9 +40,27 @@ def status_context(cluster: str) -> dict[str, Any]:
     }
 
 
+def status_bar(cluster: str, context: dict[str, Any], live: bool) -> str:
+    """The status bar fragment for this status context, on a live page or not.
+
+    Rendered once per stored state, failure, firing alerts and live-ness (store.derived), not on
+    every page request: what it shows depends on those alone, except a collector crash's "ago",
+    which changes with the clock (drawn each time, as is the bar before the first snapshot).
+    """
+    state: store.ClusterState = context["state"]
+
+    def build(state: store.ClusterState) -> str:
+        return render_to_string("partials/status.html", {"cluster": cluster, "ws_url": live, **context})
+
+    if context["collector_crash"] is not None or state.snapshot is None:
+        return build(state)
+    alerts = tuple((a.pk, a.rule.name, a.subject) for a in context["firing_alerts"])
+    return store.derived(state, ("status-bar", live, state.failure, state.cache_error, alerts), build)
+
+
 @renderer("status")
 def render_status(spec: FragmentSpec) -> str:
-    return _render("status", spec, **status_context(spec.cluster))
+    return status_bar(spec.cluster, status_context(spec.cluster), live=False)
 
 
 def bad_request(request: HttpRequest, message: str) -> HttpResponse:
@@ -77,5 +90,7 @@ def ws_url(page: str, cluster: str, params: tuple[tuple[str, str], ...] = ()) ->
 
 
 def page(request: HttpRequest, template: str, cluster: str, section: str, live: str, **context: Any) -> HttpResponse:
-    context.update(cluster=cluster, section=section, ws_url=live, **status_context(cluster))
+    status = status_context(cluster)
+    context.update(cluster=cluster, section=section, ws_url=live, status_bar=status_bar(cluster, status, bool(live)))
+    context.update(status)
     return render(request, template, context)

@@ -8,15 +8,17 @@ controls stay outside them.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
 from django.template.loader import render_to_string
 
 from dashboard.live.registry import FragmentSpec, live_page, renderer
-from dashboard.monitor.queries import RANGES, GroupListQuery, TopicListQuery
+from dashboard.monitor.queries import GROUP_TYPE_FILTERS, LAG_STATUSES, RANGES, GroupListQuery, TopicListQuery
 from dashboard.monitor.rows import (
     GAP_FACTOR,
     NO_TIME_LAG,
@@ -30,6 +32,7 @@ from dashboard.monitor.rows import (
 from dashboard.params import choice_param, name_param, paginate
 from dashboard.state import history, store
 from kafka_admin.figures.tracker import GroupFigures
+from kafka_admin.snapshot.groups.registry import GROUP_STATES
 from kafka_admin.snapshot.model import Group, Member
 
 # --- renderers: one partial template per fragment, each with a stable id -----------------------
@@ -84,19 +87,39 @@ def _overview(state: store.ClusterState) -> dict[str, Any]:
     }
 
 
+OVERVIEW_FRAGMENTS = ("overview_health", "overview_groups", "overview_topics")
+
+
+def overview_fragments(cluster: str) -> dict[str, str]:
+    """The overview's three fragments by template name, rendered once per stored state (its
+    snapshot, figures, failure and cache error) in this process, for page loads and the publisher.
+
+    Drawn with the state read now: an outage keeps the snapshot but marks it stale.
+    """
+    state = store.state(cluster)
+
+    def build(state: store.ClusterState) -> dict[str, str]:
+        context = {"cluster": cluster, **store.derived(state, "overview", _overview), "state": state}
+        return {name: render_to_string(f"partials/{name}.html", context) for name in OVERVIEW_FRAGMENTS}
+
+    if state.snapshot is None:
+        return build(state)  # "waiting for the first snapshot": nothing worth keeping
+    return store.derived(state, ("overview-fragments", state.failure, state.cache_error), build)
+
+
 @renderer("overview-health")
 def render_overview_health(spec: FragmentSpec) -> str:
-    return _render("overview_health", spec, **overview_context(spec.cluster))
+    return overview_fragments(spec.cluster)["overview_health"]
 
 
 @renderer("overview-groups")
 def render_overview_groups(spec: FragmentSpec) -> str:
-    return _render("overview_groups", spec, **overview_context(spec.cluster))
+    return overview_fragments(spec.cluster)["overview_groups"]
 
 
 @renderer("overview-topics")
 def render_overview_topics(spec: FragmentSpec) -> str:
-    return _render("overview_topics", spec, **overview_context(spec.cluster))
+    return overview_fragments(spec.cluster)["overview_topics"]
 
 
 def brokers_context(cluster: str) -> dict[str, Any]:
@@ -196,13 +219,24 @@ def groups_table(cluster: str, query: GroupListQuery) -> str:
     return store.derived(state, ("groups-table", query.params()), build)
 
 
+@lru_cache(maxsize=256)  # bounded: a query carries the search text someone typed
+def groups_filters(cluster: str, query: GroupListQuery) -> str:
+    """The groups page's filter form, set to the query: the same for every cycle and viewer, so
+    rendered once per query and process."""
+    context = {"group_states": GROUP_STATES, "group_types": GROUP_TYPE_FILTERS, "lag_statuses": LAG_STATUSES}
+    return render_to_string("partials/groups_filters.html", {"cluster": cluster, "query": query, **context})
+
+
 @renderer("groups-table")
 def render_groups(spec: FragmentSpec) -> str:
     return groups_table(spec.cluster, GroupListQuery.parse(dict(spec.params)))
 
 
 def group_context(cluster: str, group_id: str) -> dict[str, Any]:
-    state = store.state(cluster)
+    return _group_context(store.state(cluster), group_id)
+
+
+def _group_context(state: store.ClusterState, group_id: str) -> dict[str, Any]:
     snap = state.snapshot
     group = group_index(state).get(group_id) if snap else None  # a lookup, not a scan of every group
     figures = state.figures.groups.get(group_id)
@@ -267,19 +301,52 @@ def share_rows(group: Group, figures: GroupFigures | None) -> list[dict[str, Any
     ]
 
 
+GROUP_FRAGMENTS = ("group_summary", "group_partitions", "group_members")
+GROUPS_KEPT = 500  # groups whose fragments are kept per cycle (about 10 kB each)
+_kept_lock = threading.Lock()
+
+
+def group_fragments(cluster: str, group_id: str) -> dict[str, str]:
+    """The group page's fragments drawn from the snapshot alone (not the chart, which reads the
+    history), by template name: rendered once per stored snapshot and group in this process.
+
+    Page loads and the live publisher both draw them here, as groups_table does for the groups
+    list. All groups share one store.derived value, a bounded dict of their own: store.derived
+    keeps 64 values per cycle, and one per open group page would push out the sorted rows.
+    """
+    state = store.state(cluster)
+
+    def build(state: store.ClusterState) -> dict[str, str]:
+        context = {"cluster": cluster, **_group_context(state, group_id)}
+        return {name: render_to_string(f"partials/{name}.html", context) for name in GROUP_FRAGMENTS}
+
+    if state.snapshot is None:
+        return build(state)  # "waiting for the first snapshot": nothing worth keeping
+    kept: dict[str, dict[str, str]] = store.derived(state, "group-fragments", lambda s: {})
+    found = kept.get(group_id)
+    if found is not None:
+        return found
+    value = build(state)  # outside the lock, as store.derived: two requests may build it, one wins
+    with _kept_lock:
+        while len(kept) >= GROUPS_KEPT:
+            kept.pop(next(iter(kept)))
+        kept[group_id] = value
+    return value
+
+
 @renderer("group-summary")
 def render_group_summary(spec: FragmentSpec) -> str:
-    return _render("group_summary", spec, **group_context(spec.cluster, spec.param("group")))
+    return group_fragments(spec.cluster, spec.param("group"))["group_summary"]
 
 
 @renderer("group-partitions")
 def render_group_partitions(spec: FragmentSpec) -> str:
-    return _render("group_partitions", spec, **group_context(spec.cluster, spec.param("group")))
+    return group_fragments(spec.cluster, spec.param("group"))["group_partitions"]
 
 
 @renderer("group-members")
 def render_group_members(spec: FragmentSpec) -> str:
-    return _render("group_members", spec, **group_context(spec.cluster, spec.param("group")))
+    return group_fragments(spec.cluster, spec.param("group"))["group_members"]
 
 
 def chart_context(cluster: str, group_id: str, time_range: str) -> dict[str, Any]:

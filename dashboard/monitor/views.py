@@ -18,8 +18,6 @@ from dashboard.clusters import cluster_names, default_cluster, get_cluster
 from dashboard.monitor import fragments
 from dashboard.monitor.browser import browse_context
 from dashboard.monitor.queries import (
-    GROUP_TYPE_FILTERS,
-    LAG_STATUSES,
     RANGES,
     GroupListQuery,
     TopicListQuery,
@@ -29,7 +27,7 @@ from dashboard.params import choice_param
 from dashboard.relations import chain_view, dlqs_of, is_dlq_name, original_of
 from dashboard.state import store
 from kafka_admin.isolation import reads
-from kafka_admin.snapshot.groups.registry import GROUP_STATES, reset_refused
+from kafka_admin.snapshot.groups.registry import reset_refused
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -47,6 +45,7 @@ def overview(request: HttpRequest, cluster: str) -> HttpResponse:
         cluster,
         "overview",
         ws_url("overview", cluster),
+        overview_fragments=fragments.overview_fragments(cluster),  # as the websocket sends them
         **fragments.overview_context(cluster),
     )
 
@@ -114,10 +113,8 @@ def groups(request: HttpRequest, cluster: str) -> HttpResponse:
         cluster,
         "groups",
         ws_url("groups", cluster, query.params()),
-        group_states=GROUP_STATES,
-        group_types=GROUP_TYPE_FILTERS,
-        lag_statuses=LAG_STATUSES,
         query=query,
+        groups_filters=fragments.groups_filters(cluster, query),
         groups_table=table,
     )
 
@@ -130,6 +127,7 @@ def group(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
         raise Http404("unknown consumer group")
     context.update(fragments.chart_context(cluster, group, time_range))
     known = context["group"]
+    context["group_fragments"] = fragments.group_fragments(cluster, group)  # as the websocket sends them
     context["reset_refused"] = reset_refused(known.type, known.protocol) if known is not None else ""
     live = ws_url("group", cluster, (("group", group), ("range", time_range)))
     return page(request, "group.html", cluster, "groups", live, ranges=RANGES, **context)

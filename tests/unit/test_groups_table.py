@@ -215,3 +215,19 @@ class TestTiesByName:
                 r.group_id for r in rows.filtered_groups(state, GroupListQuery.parse({"sort": "lag", "order": order}))
             ]
             assert got == ["alpha", "mid", "zeta"], order
+
+
+class TestFilters:
+    def test_the_form_shows_the_query_escaped_and_is_kept_per_query(self, viewer):
+        store.save(snapshot(cluster=name(), groups={"g1": {("orders", 0): 1}}))
+        url = reverse("groups", args=[name()])
+        hostile = {"q": '"><script>x</script>', "state": "Empty", "status": "problems", "type": "share"}
+        for _ in range(2):  # rendered, then the kept copy
+            html = viewer.get(url, hostile).content.decode()
+            assert 'value="&quot;&gt;&lt;script&gt;x&lt;/script&gt;"' in html and "<script>x" not in html
+            assert '<option value="Empty" selected>' in html and '<option value="share" selected>' in html
+            assert '<option value="problems" selected>' in html
+        plain = viewer.get(url).content.decode()
+        assert 'name="q" value=""' in plain and " selected>" not in plain
+        kept = fragments.groups_filters(name(), GroupListQuery.parse(hostile))
+        assert fragments.groups_filters(name(), GroupListQuery.parse(hostile)) is kept
