@@ -15,7 +15,7 @@ from concurrent.futures import Future
 from datetime import UTC, datetime
 from typing import Any
 
-from confluent_kafka import KafkaException, TopicPartition
+from confluent_kafka import KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from kafka_admin.clients import error_text, make_admin
@@ -41,12 +41,21 @@ from kafka_admin.snapshot.request_stats import RequestStats
 INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state", "__share_group_state"})
 _OffsetFutures = dict[TopicPartition, Future]
 PROBE_WAIT_S = 5.0  # auto source: how long a cycle waits to learn whether __consumer_offsets is readable
+# librdkafka's codes for "no broker answered": end offsets lost to these mean the cluster went away.
+_GONE = frozenset({KafkaError._TRANSPORT, KafkaError._TIMED_OUT, KafkaError._ALL_BROKERS_DOWN})
 REPROBE_S = 600.0  # auto source: after a refusal, how long before the topic is tried again
 
 
 def is_internal_topic(name: str) -> bool:
     """Kafka's own topics; the Metadata API's internal flag is not exposed by confluent-kafka."""
     return name in INTERNAL_TOPICS or name.startswith("__")
+
+
+def no_broker_answered(exc: BaseException) -> bool:
+    """A librdkafka failure that says no broker answered (transport, time-out, all brokers down),
+    not that one refused (an ACL, an unknown partition)."""
+    err = exc.args[0] if isinstance(exc, KafkaException) and exc.args else None
+    return isinstance(err, KafkaError) and err.code() in _GONE
 
 
 class SnapshotCollector:
@@ -187,6 +196,7 @@ class _Cycle:
         self.deadline = self.t0 + config.cycle_timeout_s
         self.requests = 0
         self.errors: list[SnapshotError] = []
+        self.lost_to: BaseException | None = None  # the metadata or an end offset: no broker answered
 
     def error(self, scope: str, name: str, exc: BaseException | str) -> None:
         message = exc if isinstance(exc, str) else error_text(exc)
@@ -241,6 +251,10 @@ class _Cycle:
 
         topics = self.read_topics()
         watermarks_start, watermarks_end = self.read_watermarks(topics)
+        if not watermarks_end and self.lost_to is not None:
+            # The brokers went away after DescribeCluster: a snapshot without topics or without one
+            # end offset would show every lag as unknown (0 in sums) over the last good data.
+            return self.unreachable(self.lost_to)
         topics = tuple(
             Topic(
                 name=t.name,
@@ -283,6 +297,7 @@ class _Cycle:
         try:
             metadata = self.admin.list_topics(timeout=self.remaining())
         except KafkaException as exc:
+            self.note_gone(exc, "topics")
             self.error("topics", "*", exc)
             return ()
         topics = []
@@ -320,6 +335,7 @@ class _Cycle:
 
     def resolve_offsets(self, futures: _OffsetFutures | Exception, which: str) -> dict[tuple[str, int], int]:
         if isinstance(futures, Exception):
+            self.note_gone(futures, which)
             self.error("watermarks", which, futures)
             return {}
         out: dict[tuple[str, int], int] = {}
@@ -328,11 +344,16 @@ class _Cycle:
             try:
                 out[(tp.topic, tp.partition)] = fut.result(timeout=self.remaining()).offset
             except Exception as exc:  # noqa: BLE001 - recorded per partition
+                self.note_gone(exc, which)
                 failed.setdefault(error_text(exc), []).append(f"{tp.topic}/{tp.partition}")
         for message, names in failed.items():
             shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
             self.error("partition", shown, f"{which} offset unavailable: {message}")
         return out
+
+    def note_gone(self, exc: BaseException, which: str) -> None:
+        if which in ("end", "topics") and no_broker_answered(exc):
+            self.lost_to = exc
 
     def read_groups(self, ends: Ends, brokers: dict[int, tuple[str, int]]) -> tuple[Group, ...]:
         """The codec's ListGroups v5 names every group of every type with the broker's spelling; the
