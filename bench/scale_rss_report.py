@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 
 import sections
@@ -24,6 +26,13 @@ def render(r: dict, commit: str) -> str:
         else "no view caught the catch-up progress (it ended before the first snapshot was published)"
     )
     met = "yes" if r["pss_mb_max"] <= TARGET_MB else "no"
+    samples = r.get("samples", [])
+    step = max(1, len(samples) // 8)
+    timeline = ", ".join(
+        f"{s['t'] - samples[0]['t']:.0f} s: {s['by_role_rss_mb'].get('server', 0):,.0f} / "
+        f"{s['by_role_rss_mb'].get('child', 0):,.0f}"
+        for s in samples[::step]
+    )
     return "\n".join(
         [
             BEGIN,
@@ -43,6 +52,7 @@ def render(r: dict, commit: str) -> str:
             f"| all processes, PSS max (end) | {r['pss_mb_max']:,.0f} MB ({r['pss_mb_end']:,.0f}) |",
             f"| all processes, RSS max (end) | {r['rss_mb_max']:,.0f} MB ({r['rss_mb_end']:,.0f}) |",
             f"| PSS per group-partition row | {r['pss_bytes_per_row_max']:,} bytes |",
+            f"| server / child RSS MB, from the first full snapshot on | {timeline} |",
             f"| target: all processes <= 1.5 GB | {met} |",
             f"| server start to the first snapshot with every group | {r['first_full_snapshot_s']} s; {progress} |",
             f"| answer time per page, ms: p50 (max), beside the poller's cycles | {pages} |",
@@ -60,3 +70,14 @@ def kept(path: Path) -> str:
 
 def replace(report: str, section: str) -> str:
     return sections.replace(report, section, BEGIN, END)
+
+
+def main() -> None:
+    """Write the section from a results file: scale_rss_report.py RESULTS.json COMMIT."""
+    results_md = Path(__file__).with_name("RESULTS.md")
+    results = json.loads(Path(sys.argv[1]).read_text())
+    results_md.write_text(replace(results_md.read_text(), render(results, sys.argv[2])))
+
+
+if __name__ == "__main__":
+    main()
