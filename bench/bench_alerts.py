@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 # Its import sets up Django on a database of its own in a temporary directory, as it runs.
 from bench_scale_downstream import baseline_loop_s, handed_on
 from django.core.management import call_command
-from synthetic import SyntheticCluster
+from synthetic import SyntheticCluster, add_size_arguments
 
 from dashboard.alerts import engine as alerts
 from dashboard.alerts.states import AlertMemory
@@ -71,9 +71,7 @@ def run(args: argparse.Namespace, keep: bool) -> list[float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--groups", type=int, default=50_000)
-    parser.add_argument("--partitions", type=int, default=10)
-    parser.add_argument("--topics", type=int, default=1_000)
+    add_size_arguments(parser)
     parser.add_argument("--cycles", type=int, default=6)
     parser.add_argument("--rules", choices=sorted(RULES), default="lag")
     parser.add_argument("--figures", action="store_true", help="run the FigureTracker (needed by --rules all)")

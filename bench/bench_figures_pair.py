@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from synthetic import SyntheticCluster  # noqa: E402
+from synthetic import SyntheticCluster, add_size_arguments  # noqa: E402
 
 from kafka_admin.figures.tracker import FigureTracker  # noqa: E402
 
@@ -38,9 +38,7 @@ def same(a, b) -> bool:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--groups", type=int, default=50_000)
-    parser.add_argument("--partitions", type=int, default=10)
-    parser.add_argument("--topics", type=int, default=1_000)
+    add_size_arguments(parser)
     parser.add_argument("--cycles", type=int, default=26)
     parser.add_argument("--json-out", type=Path, default=None)
     args = parser.parse_args()

@@ -54,7 +54,7 @@ from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler 
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
-from synthetic import SyntheticCluster  # noqa: E402
+from synthetic import SyntheticCluster, add_size_arguments  # noqa: E402
 
 from dashboard import metrics  # noqa: E402
 from dashboard.alerts import engine as alerts  # noqa: E402
@@ -290,9 +290,7 @@ def pages(args: argparse.Namespace, cluster: SyntheticCluster) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--groups", type=int, default=50_000)
-    parser.add_argument("--partitions", type=int, default=10)
-    parser.add_argument("--topics", type=int, default=1_000)
+    add_size_arguments(parser)
     parser.add_argument("--cycles", type=int, default=30)
     parser.add_argument("--requests", type=int, default=20)
     parser.add_argument("--json-out", type=Path, default=None, help="also write the results to this file")

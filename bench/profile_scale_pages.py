@@ -25,7 +25,7 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
-from synthetic import SyntheticCluster
+from synthetic import SyntheticCluster, add_size_arguments
 
 
 class Recorder:
@@ -41,9 +41,7 @@ class Recorder:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--groups", type=int, default=50_000)
-    parser.add_argument("--partitions", type=int, default=10)
-    parser.add_argument("--topics", type=int, default=1_000)
+    add_size_arguments(parser)
     parser.add_argument("--cycles", type=int, default=3)
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--top", type=int, default=30)

@@ -8,6 +8,7 @@ to a tenth of the topics, a few groups have live members and some of those rebal
 
 from __future__ import annotations
 
+import argparse
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -110,3 +111,10 @@ class SyntheticCluster:
             )
         state = "Stable" if members else "Empty"
         return Group(self.group_id(g), state, "classic", 1, "range", members, offsets, protocol="consumer")
+
+
+def add_size_arguments(parser: argparse.ArgumentParser) -> None:
+    """--groups, --partitions, --topics: the synthetic cluster's size, W4 unless told."""
+    parser.add_argument("--groups", type=int, default=50_000)
+    parser.add_argument("--partitions", type=int, default=10)
+    parser.add_argument("--topics", type=int, default=1_000)
