@@ -22,6 +22,7 @@ from dashboard.monitor.queries import (
     GroupListQuery,
     TopicListQuery,
 )
+from dashboard.monitor.rows import group_index
 from dashboard.pages import cluster_page, page, ws_url
 from dashboard.params import choice_param
 from dashboard.relations import chain_view, dlqs_of, is_dlq_name, original_of
@@ -122,11 +123,12 @@ def groups(request: HttpRequest, cluster: str) -> HttpResponse:
 @cluster_page
 def group(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
     time_range = choice_param(request.GET, "range", RANGES, "1h")
-    context = fragments.group_context(cluster, group)
-    if context["state"].snapshot is not None and context["group"] is None:
+    state = store.state(cluster)
+    known = group_index(state).get(group) if state.snapshot is not None else None
+    if state.snapshot is not None and known is None:
         raise Http404("unknown consumer group")
-    context.update(fragments.chart_context(cluster, group, time_range))
-    known = context["group"]
+    # The partitions' rows live in the fragments, built once per snapshot: not again per request.
+    context = {"group_id": group, "group": known, **fragments.chart_context(cluster, group, time_range)}
     context["group_fragments"] = fragments.group_fragments(cluster, group)  # as the websocket sends them
     context["reset_refused"] = reset_refused(known.type, known.protocol) if known is not None else ""
     live = ws_url("group", cluster, (("group", group), ("range", time_range)))
