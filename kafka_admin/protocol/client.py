@@ -63,8 +63,12 @@ class GroupProtocolClient:
         self._lock = threading.Lock()
         self._conns: dict[int | str, Connection] = {}
         self._addresses: dict[int, tuple[str, int]] = {}
-        self.requests = 0  # sent so far; the cycle reads the difference
-        self.sent: Counter[str] = Counter()  # the same by "Name@node", for a breakdown by API and broker
+        self.sent: Counter[str] = Counter()  # by "Name@node": `requests` and a breakdown by API and broker
+
+    @property
+    def requests(self) -> int:
+        """Requests sent so far; the cycle reads the difference."""
+        return self.sent.total()
 
     def close(self) -> None:
         with self._lock:
@@ -99,7 +103,6 @@ class GroupProtocolClient:
     def _call(self, node: int | str, message: Message, values: dict[str, Any], timeout: float) -> dict[str, Any]:
         conn = self._connection(node, timeout)
         try:
-            self.requests += 1
             self.sent[f"{message.name}@{node}"] += 1
             return conn.request(message, values)[1]
         except UnsupportedApi:
