@@ -10,10 +10,6 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import logging
-import time
-
-log = logging.getLogger(__name__)
 
 
 def _malloc_trim() -> ctypes._CFuncPtr | None:
@@ -27,10 +23,7 @@ def _malloc_trim() -> ctypes._CFuncPtr | None:
 _TRIM = _malloc_trim()
 
 
-def release_free_memory() -> float | None:
-    """Trim the C heap; the seconds it took, or None where the C library has no malloc_trim."""
-    if _TRIM is None:
-        return None
-    started = time.perf_counter()
-    _TRIM(0)
-    return time.perf_counter() - started
+def release_free_memory() -> None:
+    """Trim the C heap (nothing where the C library has no malloc_trim)."""
+    if _TRIM is not None:
+        _TRIM(0)
