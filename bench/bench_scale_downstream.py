@@ -244,6 +244,17 @@ def run_cycles(args: argparse.Namespace, cluster: SyntheticCluster) -> dict:
     }
 
 
+def page_paths(cluster: SyntheticCluster, groups: int) -> dict[str, str]:
+    """The pages measured (and profiled by profile_scale_pages.py), by label: the trivial one first."""
+    return {
+        "trivial (/healthz)": "/healthz",
+        "groups list sorted by lag": "/c/bench/groups/?sort=lag",
+        "groups list, a search, page 2": "/c/bench/groups/?sort=lag&q=group-01&page=2",
+        "group detail": f"/c/bench/groups/{cluster.group_id(groups // 2)}/",
+        "overview": "/c/bench/",
+    }
+
+
 def pages(args: argparse.Namespace, cluster: SyntheticCluster) -> dict:
     """Each page over HTTP (Django's threaded WSGI server in this process, whose store holds the
     state), one of each in turn, as a ratio to /healthz: bench_pages.py's method without a broker."""
@@ -256,15 +267,7 @@ def pages(args: argparse.Namespace, cluster: SyntheticCluster) -> dict:
     base = f"http://localhost:{server.server_address[1]}"
     opener = urllib.request.build_opener()
     opener.addheaders = [("Cookie", f"sessionid={session}")]
-    middle = cluster.group_id(args.groups // 2)
-    paths = {
-        "trivial (/healthz)": "/healthz",
-        "groups list sorted by lag": "/c/bench/groups/?sort=lag",
-        "groups list, a search, page 2": "/c/bench/groups/?sort=lag&q=group-01&page=2",
-        "group detail": f"/c/bench/groups/{middle}/",
-        "overview": "/c/bench/",
-        "/metrics (default)": "/metrics",
-    }
+    paths = {**page_paths(cluster, args.groups), "/metrics (default)": "/metrics"}
     try:
         for path in paths.values():  # warm up: the first request per cycle builds the derived rows
             with opener.open(base + path) as response:

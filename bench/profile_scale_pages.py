@@ -53,14 +53,7 @@ def main() -> None:
     scale.run_cycles(args, cluster)
     client = Client(HTTP_HOST="localhost")
     client.force_login(user)
-    middle = cluster.group_id(args.groups // 2)
-    paths = {
-        "trivial (/healthz)": "/healthz",
-        "groups list sorted by lag": "/c/bench/groups/?sort=lag",
-        "groups list, a search, page 2": "/c/bench/groups/?sort=lag&q=group-01&page=2",
-        "group detail": f"/c/bench/groups/{middle}/",
-        "overview": "/c/bench/",
-    }
+    paths = scale.page_paths(cluster, args.groups)
     wanted = [w for w in args.pages.split(",") if w]
     for label, path in paths.items():
         if wanted and not any(w in label for w in wanted):
