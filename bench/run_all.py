@@ -21,6 +21,7 @@ from typing import Any
 import scale_downstream_report
 import scale_report
 import scale_rss_report
+import sections
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -70,13 +71,11 @@ def main() -> None:
         runs[name] = run(name, argv)
     total_s = time.monotonic() - started
     report = render(runs, total_s, args.quick)
-    scale = scale_report.kept(args.output)  # make bench-scale's section: not run here, kept
-    report = scale_report.replace(report, scale) if scale else report
-    # make bench-scale-downstream's section is not run here either: carried over as it is.
-    report = scale_downstream_report.replace(report, scale_downstream_report.kept(args.output))
-    args.output.write_text(
-        scale_rss_report.replace(report, scale_rss_report.kept(args.output))
-    )  # make bench-scale-rss's
+    # make bench-scale's, bench-scale-downstream's and bench-scale-rss's sections are not run here:
+    # carried over as the file holds them.
+    for part in (scale_report, scale_downstream_report, scale_rss_report):
+        report = sections.replace(report, sections.kept(args.output, part.BEGIN, part.END), part.BEGIN, part.END)
+    args.output.write_text(report)
     print(f"wrote {args.output} ({total_s / 60:.1f} min)", file=sys.stderr)
     failed = [n for n, r in runs.items() if "error" in r]
     if failed:

@@ -82,11 +82,6 @@ def handoff_lines(r: dict[str, Any]) -> list[str]:
     ]
 
 
-def kept(path: Path) -> str:
-    """This section as the file at `path` holds it, or "" (run_all.py carries it over)."""
-    return sections.kept(path, BEGIN, END)
-
-
 def replace(report: str, section: str) -> str:
     """`report` with this section in place of the old one, or appended."""
     return sections.replace(report, section, BEGIN, END)

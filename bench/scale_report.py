@@ -7,7 +7,6 @@ markers that `make bench` carries over when it rewrites the file.
 from __future__ import annotations
 
 import statistics
-from pathlib import Path
 from typing import Any
 
 import sections
@@ -125,11 +124,6 @@ def render(results: dict[str, Any], note: str = "") -> str:
         lines += [f"| {t} | {m} | {'yes' if ok else 'no'} |" for t, m, ok in rows]
     lines.append(END)
     return "\n".join(lines) + "\n"
-
-
-def kept(path: Path) -> str:
-    """This section as the file at `path` holds it, or "" (run_all.py carries it over)."""
-    return sections.kept(path, BEGIN, END)
 
 
 def replace(report: str, section: str) -> str:

@@ -63,11 +63,6 @@ def render(r: dict, commit: str) -> str:
     )
 
 
-def kept(path: Path) -> str:
-    """This section as the file at `path` holds it, or ""."""
-    return sections.kept(path, BEGIN, END)
-
-
 def replace(report: str, section: str) -> str:
     return sections.replace(report, section, BEGIN, END)
 
