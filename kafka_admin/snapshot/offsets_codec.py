@@ -274,7 +274,7 @@ class ClassicMembers:
     `members`: (member id, client id, client host, group instance id, assignment bytes) each, the
     assignment as the leader's SyncGroup gave it (what DescribeGroups returns for a Stable group);
     subscriptions and timeouts are not kept. `partition`: the __consumer_offsets partition the record
-    came from, whose leader is the group's coordinator.
+    came from, whose leader is the group's coordinator (-1: not known, never built from).
     """
 
     partition: int
@@ -311,7 +311,7 @@ class OffsetsState:
 
     offsets: dict[str, dict[TP, tuple[int, int]]] = field(default_factory=dict)
     # Each classic group's latest GroupMetadata record (its protocol type among it); a group
-    # tombstone or a malformed record drops it.
+    # tombstone drops it, a malformed record keeps only the protocol type (partition -1: no leader).
     classic: dict[str, ClassicMembers] = field(default_factory=dict)
     # Membership changes: every group record that is not an offset commit (a classic group's
     # metadata, any KIP-848 consumer/share/streams group record, their tombstones) stamps its group
@@ -365,7 +365,9 @@ class OffsetsState:
         try:
             decoded = decode_group_value(value)
         except MalformedRecord:
-            self.classic.pop(key.group, None)  # no longer known: described instead
+            old = self.classic.get(key.group)
+            if old is not None:  # its protocol type stays known, its members do not: described instead
+                self.classic[key.group] = ClassicMembers(-1, old.protocol_type, None, -1)
             raise
         self.classic[key.group] = classic_members(decoded, partition)
 

@@ -241,6 +241,7 @@ class OffsetsTopicReader:
                 "skipped": state.skipped,
                 "tombstones": state.tombstones,
                 "groups": len(state.groups()),
+                "classic_records": len(state.classic),  # GroupMetadata kept to build descriptions from
                 "group_partitions": state.group_partitions,
                 "lag": sum(max(0, end - self._positions.get(p, 0)) for p, end in self._ends.items()),
                 "assigned": self._assigned,

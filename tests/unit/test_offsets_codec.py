@@ -350,13 +350,14 @@ class TestClassicMembers:
         assert a.members == () and a.protocol is None
         assert a.members is b.members and a.protocol_type is b.protocol_type
 
-    def test_tombstone_and_malformed_record_drop_it(self):
+    def test_tombstone_drops_it_a_malformed_record_keeps_the_type_only(self):
         st = OffsetsState()
         st.apply(group_key("g"), group_value(4), partition=0)
         st.apply(group_key("h"), group_value(4), partition=0)
         st.apply(group_key("g"), None)
-        st.apply(group_key("h"), b"\x00\x04garbage")  # no longer known: described instead
-        assert st.classic == {} and st.malformed == 1
+        st.apply(group_key("h"), b"\x00\x04garbage")  # members no longer known: described instead
+        assert st.group_types == {"h": "consumer"} and st.malformed == 1
+        assert st.classic["h"].partition == -1 and st.classic["h"].members == ()
 
 
 class TestMembershipChanges:
