@@ -143,7 +143,7 @@ def by_kind(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
 
 def steady(collector: SnapshotCollector, config, bootstrap: str, size: int, cycles: int) -> dict:
     rng = random.Random(size)
-    walls, cpus, requests, reader, described, kinds = [], [], [], [], [], []
+    walls, cpus, requests, reader, described, recorded, kinds = [], [], [], [], [], [], []
     rebalancer = Rebalancer(bootstrap)
     for n in range(cycles):
         churned = rng.sample(range(len(LIVE), size), max(1, int(size * CHURN)))  # live groups commit themselves
@@ -162,10 +162,11 @@ def steady(collector: SnapshotCollector, config, bootstrap: str, size: int, cycl
         requests.append((after["admin"] - before["admin"]) + (after["protocol"] - before["protocol"]))
         reader.append(after["reader"] - before["reader"])
         described.append(collector.descriptions.described)
+        recorded.append(collector.descriptions.from_records)
         groups = sum(1 for g in snapshot.groups if g.group_id.startswith("scale-g"))
         log(
-            f"  cycle {n}: {walls[-1]:.2f} s (CPU {cpus[-1]:.2f} s), {requests[-1]} requests, {described[-1]} described"
-            f" {kinds[-1]}"
+            f"  cycle {n}: {walls[-1]:.2f} s (CPU {cpus[-1]:.2f} s), {requests[-1]} requests,"
+            f" {described[-1]} described, {recorded[-1]} from records {kinds[-1]}"
         )
     return {
         "wall_s": {
@@ -178,6 +179,7 @@ def steady(collector: SnapshotCollector, config, bootstrap: str, size: int, cycl
         "requests_by_kind": kinds,
         "reader_fetch_requests_per_cycle": {"median": statistics.median(reader)},
         "described_per_cycle": described,
+        "from_records_per_cycle": recorded,
         "groups": groups,
         "errors": [f"{e.scope} {e.name}: {e.message}" for e in snapshot.errors][:5],
     }

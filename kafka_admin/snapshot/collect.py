@@ -34,7 +34,7 @@ from kafka_admin.snapshot.model import (
     SnapshotError,
     Topic,
 )
-from kafka_admin.snapshot.offsets_topic import OffsetsTopicReader
+from kafka_admin.snapshot.offsets_topic import OFFSETS_TOPIC, OffsetsTopicReader
 from kafka_admin.snapshot.record_times import RecordTimes
 from kafka_admin.snapshot.request_stats import RequestStats
 
@@ -195,6 +195,7 @@ class _Cycle:
         self.t0 = time.monotonic()
         self.deadline = self.t0 + config.cycle_timeout_s
         self.requests = 0
+        self.offsets_leaders: dict[int, int] = {}
         self.errors: list[SnapshotError] = []
         self.lost_to: BaseException | None = None  # the metadata or an end offset: no broker answered
 
@@ -250,6 +251,9 @@ class _Cycle:
             self.offsets_reader()
 
         topics = self.read_topics()
+        offsets_topic = next((t for t in topics if t.name == OFFSETS_TOPIC), None)
+        if offsets_topic is not None:
+            self.offsets_leaders = {p.partition: p.leader for p in offsets_topic.partitions if p.leader is not None}
         watermarks_start, watermarks_end = self.read_watermarks(topics)
         if not watermarks_end and self.lost_to is not None:
             # The brokers went away after DescribeCluster: a snapshot without topics or without one

@@ -267,9 +267,37 @@ def decode_group_value(data: bytes) -> GroupMetadataValue:
 # --- the state: records applied in log order -------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class ClassicMembers:
+    """What DescribeGroups says of a settled classic group, kept from its latest GroupMetadata record.
+
+    `members`: (member id, client id, client host, group instance id, assignment bytes) each, the
+    assignment as the leader's SyncGroup gave it (what DescribeGroups returns for a Stable group);
+    subscriptions and timeouts are not kept. `partition`: the __consumer_offsets partition the record
+    came from, whose leader is the group's coordinator (-1: not known, never built from).
+    """
+
+    partition: int
+    protocol_type: str
+    protocol: str | None
+    generation: int
+    members: tuple[tuple[str, str, str, str | None, bytes], ...] = ()
+
+
+def classic_members(value: GroupMetadataValue, partition: int) -> ClassicMembers:
+    """The part of a decoded GroupMetadataValue a description is built from (a memberless group's
+    shares the empty tuple and its interned strings)."""
+    members = tuple(
+        (m.member_id, sys.intern(m.client_id), sys.intern(m.client_host), m.group_instance_id, m.assignment)
+        for m in value.members
+    )
+    protocol = sys.intern(value.protocol) if value.protocol is not None else None
+    return ClassicMembers(partition, sys.intern(value.protocol_type), protocol, value.generation, members)
+
+
 @dataclass
 class OffsetsState:
-    """Latest committed offset per (group, topic, partition), plus the classic groups' protocol types.
+    """Latest committed offset per (group, topic, partition), plus the classic groups' latest metadata.
 
     Not thread-safe by itself: OffsetsTopicReader guards it with a lock.
 
@@ -282,7 +310,9 @@ class OffsetsState:
     """
 
     offsets: dict[str, dict[TP, tuple[int, int]]] = field(default_factory=dict)
-    group_types: dict[str, str] = field(default_factory=dict)
+    # Each classic group's latest GroupMetadata record (its protocol type among it); a group
+    # tombstone drops it, a malformed record keeps only the protocol type (partition -1: no leader).
+    classic: dict[str, ClassicMembers] = field(default_factory=dict)
     # Membership changes: every group record that is not an offset commit (a classic group's
     # metadata, any KIP-848 consumer/share/streams group record, their tombstones) stamps its group
     # with the next sequence number, so a reader of the state can ask which groups changed since.
@@ -294,8 +324,9 @@ class OffsetsState:
     tombstones: int = 0
     last_malformed: str | None = None
 
-    def apply(self, key: bytes | None, value: bytes | None) -> None:
-        """Apply one record; a malformed one is counted and skipped, never raised."""
+    def apply(self, key: bytes | None, value: bytes | None, partition: int = -1) -> None:
+        """Apply one record read from `partition` (-1: not known); a malformed one is counted and
+        skipped, never raised."""
         self.records += 1
         try:
             decoded = decode_key(key)
@@ -303,7 +334,7 @@ class OffsetsState:
                 self._apply_offset(decoded, value)
             elif isinstance(decoded, GroupMetadataKey):
                 self._mark_changed(decoded.group)
-                self._apply_group(decoded, value)
+                self._apply_group(decoded, value, partition)
             else:
                 self.skipped += 1
                 if decoded.group is not None:
@@ -326,12 +357,28 @@ class OffsetsState:
         tp = (sys.intern(key.topic), key.partition)
         self.offsets.setdefault(key.group, {})[tp] = (commit.offset, commit.commit_timestamp)
 
-    def _apply_group(self, key: GroupMetadataKey, value: bytes | None) -> None:
+    def _apply_group(self, key: GroupMetadataKey, value: bytes | None, partition: int) -> None:
         if value is None:
             self.tombstones += 1
-            self.group_types.pop(key.group, None)
+            self.classic.pop(key.group, None)
             return
-        self.group_types[key.group] = sys.intern(decode_group_value(value).protocol_type)
+        try:
+            decoded = decode_group_value(value)
+        except MalformedRecord:
+            old = self.classic.get(key.group)
+            if old is not None:  # its protocol type stays known, its members do not: described instead
+                self.classic[key.group] = ClassicMembers(-1, old.protocol_type, None, -1)
+            raise
+        self.classic[key.group] = classic_members(decoded, partition)
+
+    @property
+    def group_types(self) -> dict[str, str]:
+        """The classic groups' protocol types ("consumer", "connect", ...), a copy."""
+        return {g: c.protocol_type for g, c in self.classic.items()}
+
+    def group_type(self, group: str) -> str | None:
+        record = self.classic.get(group)
+        return record.protocol_type if record is not None else None
 
     def _mark_changed(self, group: str) -> None:
         self.sequence += 1
@@ -345,7 +392,7 @@ class OffsetsState:
         return {tp: offset for tp, (offset, _) in self.offsets.get(group, {}).items()}
 
     def groups(self) -> set[str]:
-        return set(self.offsets) | set(self.group_types)
+        return set(self.offsets) | set(self.classic)
 
     @property
     def group_partitions(self) -> int:

@@ -29,7 +29,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, IsolationLevel, KafkaErr
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from kafka_admin.config import ClusterConfig
-from kafka_admin.snapshot.offsets_codec import TP, OffsetsState
+from kafka_admin.snapshot.offsets_codec import TP, ClassicMembers, OffsetsState
 
 log = logging.getLogger(__name__)
 
@@ -212,7 +212,13 @@ class OffsetsTopicReader:
     def group_type(self, group: str) -> str | None:
         """A classic group's protocol type ("consumer", "connect", ...) from its metadata record."""
         with self._cond:
-            return self._state.group_types.get(group)
+            return self._state.group_type(group)
+
+    def classic_members(self, groups: Iterable[str]) -> dict[str, ClassicMembers]:
+        """The latest GroupMetadata record of those of `groups` that have one, under one lock."""
+        with self._cond:
+            classic = self._state.classic
+            return {g: classic[g] for g in groups if g in classic}
 
     def progress(self) -> tuple[int, int]:
         """(records read, records to read) of the start-up catch-up, counted in offsets."""
@@ -235,6 +241,7 @@ class OffsetsTopicReader:
                 "skipped": state.skipped,
                 "tombstones": state.tombstones,
                 "groups": len(state.groups()),
+                "classic_records": len(state.classic),  # GroupMetadata kept to build descriptions from
                 "group_partitions": state.group_partitions,
                 "lag": sum(max(0, end - self._positions.get(p, 0)) for p, end in self._ends.items()),
                 "assigned": self._assigned,
@@ -376,7 +383,7 @@ class OffsetsTopicReader:
                         errors.append(err.str())
                     continue
                 self._readable = True
-                self._state.apply(msg.key(), msg.value())
+                self._state.apply(msg.key(), msg.value(), p)
                 self._positions[p] = msg.offset() + 1
                 if self._positions[p] > self._ends.get(p, 0):
                     self._ends[p] = self._positions[p]

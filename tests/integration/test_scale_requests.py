@@ -13,6 +13,7 @@ import pytest
 
 from kafka_admin.protocol.client import GroupProtocolClient
 from kafka_admin.snapshot.collect import SnapshotCollector
+from tests.group_support import CLASSIC, cycle, described, members_in_record, poll_until, shown
 from tests.kafka_support import BrokerPair, Kafka, seed_commits
 
 N = 30
@@ -125,3 +126,46 @@ def test_on_two_brokers_requests_follow_the_brokers_not_the_groups(pair):
         assert not any("Describe" in k and "Cluster" not in k for k in kinds), kinds  # nothing changed
         assert sum(kinds.values()) <= 2 * PER_BROKER + PER_CLUSTER, kinds
     assert sum(at_10n.values()) <= sum(at_n.values()) + 1, (at_n, at_10n)
+
+
+def test_on_two_brokers_a_rebalanced_group_is_taken_from_its_record(pair):
+    """Each group's coordinator is the leader of its record's partition: on either broker, the
+    cycle after a rebalance describes nothing and shows what DescribeGroups says."""
+    kafka = Kafka(pair)
+    topic = kafka.create_topic(partitions=2)
+    client = GroupProtocolClient(pair.config())
+    collector = SnapshotCollector(pair.config(offsets_source="offsets-topic", time_lag_reads=0), count_requests=True)
+    consumers: dict[str, list] = {}
+    try:
+        by_node: dict[int, list[str]] = {1: [], 2: []}
+        deadline = time.monotonic() + 60
+        while min(len(ids) for ids in by_node.values()) < 2:  # two groups at each coordinator
+            assert time.monotonic() < deadline, by_node
+            candidates = [kafka.unique("pair-rec") for _ in range(8)]
+            found, _ = client.coordinators(candidates, 10)  # the first lookup creates the topic
+            for gid, node in found.items():
+                by_node[node].append(gid)
+        groups = by_node[1][:2] + by_node[2][:2]
+        for gid in groups:
+            consumers[gid] = [kafka.consumer(gid, **CLASSIC, **{"client.id": f"{gid}-{n}"}) for n in range(2)]
+            for c in consumers[gid]:
+                c.subscribe([topic])
+        every = [c for cs in consumers.values() for c in cs]
+        poll_until(every, lambda: all(members_in_record(collector, g) == 2 for g in groups))
+        collector.collect()  # new groups: described
+        for gid in groups:
+            consumers[gid].pop().close()
+        every = [c for cs in consumers.values() for c in cs]
+        poll_until(every, lambda: all(members_in_record(collector, g) == 1 for g in groups))
+        snapshot, sent = cycle(collector)
+        assert sent == 0
+        assert collector.descriptions.from_records >= len(groups)
+        for gid in groups:
+            assert shown(snapshot, gid) == described(client, gid)
+        assert {shown(snapshot, gid).coordinator for gid in groups} == {1, 2}
+    finally:
+        for cs in consumers.values():
+            for c in cs:
+                c.close()
+        collector.close()
+        client.close()

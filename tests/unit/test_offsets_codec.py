@@ -316,6 +316,50 @@ class TestOffsetsState:
         assert st.committed("kip848") == {("t", 0): 3}
 
 
+class TestClassicMembers:
+    """Each classic group's latest GroupMetadata record, kept to build its description from."""
+
+    def test_latest_record_with_its_partition(self):
+        st = OffsetsState()
+        st.apply(group_key("g"), group_value(3, members=1), partition=4)
+        st.apply(group_key("g"), group_value(4, members=2), partition=4)
+        record = st.classic["g"]
+        assert (record.partition, record.protocol_type, record.protocol, record.generation) == (
+            4,
+            "consumer",
+            "range",
+            9,
+        )
+        assert record.members == (
+            ("m-0", "client-1", "/10.0.0.1", "inst", b"\x00\x02assign"),
+            ("m-1", "client-1", "/10.0.0.1", "inst", b"\x00\x02assign"),
+        )
+        assert st.group_type("g") == "consumer"
+
+    def test_no_instance_ids_before_v3(self):
+        st = OffsetsState()
+        st.apply(group_key("g"), group_value(2, members=1), partition=0)
+        assert st.classic["g"].members[0][3] is None
+
+    def test_a_memberless_record_shares_its_parts(self):
+        st = OffsetsState()
+        empty = i16(3) + s16("consumer") + i32(2) + s16(None) + s16(None) + i64(0) + i32(0)
+        st.apply(group_key("a"), empty, partition=0)
+        st.apply(group_key("b"), empty, partition=1)
+        a, b = st.classic["a"], st.classic["b"]
+        assert a.members == () and a.protocol is None
+        assert a.members is b.members and a.protocol_type is b.protocol_type
+
+    def test_tombstone_drops_it_a_malformed_record_keeps_the_type_only(self):
+        st = OffsetsState()
+        st.apply(group_key("g"), group_value(4), partition=0)
+        st.apply(group_key("h"), group_value(4), partition=0)
+        st.apply(group_key("g"), None)
+        st.apply(group_key("h"), b"\x00\x04garbage")  # members no longer known: described instead
+        assert st.group_types == {"h": "consumer"} and st.malformed == 1
+        assert st.classic["h"].partition == -1 and st.classic["h"].members == ()
+
+
 class TestMembershipChanges:
     """Which groups changed: what decides which groups a cycle describes again."""
 

@@ -59,6 +59,9 @@ class GroupCycle(Protocol):
     requests: int  # requests sent this cycle; reads add theirs
     descriptions: DescriptionCache  # descriptions kept between cycles (offsets-topic source)
     catch_up_wait_s: float  # how long to wait for the offsets reader's start-up catch-up
+    # The leader of each __consumer_offsets partition (its groups' coordinator), from this cycle's
+    # metadata; empty when the topic is not there.
+    offsets_leaders: Mapping[int, int]
     # The collector's, kept across cycles: what a type's reads need not ask every cycle (under a
     # key of their own, e.g. share_limits.MEMO_KEY).
     memo: dict[str, Any]

@@ -8,6 +8,12 @@ What makes a group's description stale, so that the cycle describes it again:
 - the listing (ListGroups, one request per broker every cycle) names another state than when it
   was described, or a moving state (a rebalance: members join without a record until it ends).
 
+A stale classic group that the listing names Stable or Empty, was described before, and is stale
+because a GroupMetadata record of it came (a rebalance completed, or its last member left) is not
+described: its description is built from that record (descriptions.from_group_record), which holds
+what DescribeGroups would answer. A moving state, a group new to the cache, a KIP-848 group, and a
+record that does not fit the listed state are described as before.
+
 Stale groups are described with the codec, many groups a request to each coordinator
 (DescribeGroups for classic groups, ConsumerGroupDescribe for KIP-848 groups), where the admin
 client sends one request per group. Coordinators are looked up once (FindCoordinator, batched)
@@ -23,7 +29,12 @@ from dataclasses import dataclass
 
 from kafka_admin.protocol.errors import RETRIABLE, KafkaProtocolError
 from kafka_admin.snapshot.groups.base import Ends, GroupCycle, ListedGroup
-from kafka_admin.snapshot.groups.descriptions import Description, from_consumer_describe, from_describe_groups
+from kafka_admin.snapshot.groups.descriptions import (
+    Description,
+    from_consumer_describe,
+    from_describe_groups,
+    from_group_record,
+)
 from kafka_admin.snapshot.model import Group
 from kafka_admin.snapshot.offsets_topic import OffsetsTopicReader
 
@@ -31,6 +42,7 @@ log = logging.getLogger(__name__)
 
 GROUP_ID_NOT_FOUND = 69  # ConsumerGroupDescribe of a group that is not a KIP-848 group (any more)
 Described = dict[str, Description | str]  # group -> its description, or why it has none
+SETTLED = ("Stable", "Empty")  # classic states in which the latest GroupMetadata record is the group
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +104,7 @@ class DescriptionCache:
         self._coordinators: dict[str, int] = {}
         self._sequence = 0  # the reader's record sequence when the last describes went out
         self.described = 0  # groups described by the last read(): what the cycle's requests follow
+        self.from_records = 0  # stale groups the last read() built from their GroupMetadata record
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -120,8 +133,10 @@ class DescriptionCache:
         sequence, changed = reader.changes(self._sequence)
         stale = self.stale(cycle, groups, changed)
         self._sequence = sequence  # taken before describing: a record arriving meanwhile counts next cycle
-        fresh = self.describe(cycle, stale) if stale else {}
-        self.described = len(stale)
+        recorded, stale = self.from_records_of(cycle, stale, changed, reader)
+        fresh: Described = self.describe(cycle, stale) if stale else {}
+        fresh.update(recorded)
+        self.described, self.from_records = len(stale), len(recorded)
         out: Described = {}
         for g in groups:
             got = fresh.get(g.group_id)
@@ -134,6 +149,33 @@ class DescriptionCache:
             entry = self._entries.get(g.group_id)
             out[g.group_id] = entry.description if entry is not None else "no description returned"
         return out
+
+    def from_records_of(
+        self, cycle: GroupCycle, stale: list[ListedGroup], changed: set[str], reader: OffsetsTopicReader
+    ) -> tuple[dict[str, Description], list[ListedGroup]]:
+        """(descriptions built from GroupMetadata records, the stale groups still to describe).
+
+        Taken: classic groups described as classic before, listed Stable or Empty, with a record
+        since (the record explains a listed state that moved, e.g. out of a rebalance)."""
+        settled = [
+            g
+            for g in stale
+            if g.type == "classic"
+            and g.state in SETTLED
+            and g.group_id in changed
+            and (entry := self._entries.get(g.group_id)) is not None
+            and entry.description.type == "classic"
+        ]
+        if not settled:
+            return {}, stale
+        records = reader.classic_members(g.group_id for g in settled)
+        leaders = cycle.offsets_leaders
+        built = {}
+        for g in settled:
+            desc = from_group_record(g.state, records.get(g.group_id), leaders)
+            if desc is not None:
+                built[g.group_id] = desc
+        return built, [g for g in stale if g.group_id not in built]
 
     # -- the batched describes ----------------------------------------------------------------
 
