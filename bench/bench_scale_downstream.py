@@ -66,7 +66,7 @@ from dashboard.models import AlertRule, GroupSample, TopicSample  # noqa: E402
 from dashboard.state import store  # noqa: E402
 from dashboard.state.history_writer import HistoryWriter  # noqa: E402
 from kafka_admin.figures.tracker import FigureTracker  # noqa: E402
-from kafka_admin.isolation import delta  # noqa: E402
+from kafka_admin.isolation import delta, gc_schedule  # noqa: E402
 from kafka_admin.isolation.delta import SnapshotReceiver, SnapshotSender  # noqa: E402
 from kafka_admin.isolation.handoff import register_dataclasses  # noqa: E402
 from kafka_admin.snapshot import model  # noqa: E402
@@ -166,6 +166,36 @@ class HandOff:
         }
 
 
+class GcClock:
+    """CPU time the cycle detector takes (gc.callbacks), by collection, as the steps see it as pauses."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.full = 0
+        self._started = 0.0
+        gc.callbacks.append(self._note)
+
+    def _note(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._started = time.process_time()
+            return
+        self.seconds += time.process_time() - self._started
+        self.full += info["generation"] == 2
+
+    def take(self) -> tuple[float, int]:
+        taken = self.seconds, self.full
+        self.seconds, self.full = 0.0, 0
+        return taken
+
+
+def full_collection_s() -> float:
+    """CPU seconds of the full collection gc_schedule runs every FULL_EVERY_S, with this state held."""
+    started = time.process_time()
+    gc.unfreeze()
+    gc.collect()
+    return time.process_time() - started
+
+
 def run_cycles(args: argparse.Namespace, cluster: SyntheticCluster) -> dict:
     tracker = FigureTracker(trend_window_s=settings.TREND_WINDOW_S)
     publisher = Publisher(cluster.cluster)
@@ -177,6 +207,9 @@ def run_cycles(args: argparse.Namespace, cluster: SyntheticCluster) -> dict:
     rss_start = rss_bytes()
     rss_after_first = 0
     handoff, collected = HandOff(), None
+    clock = GcClock()
+    pauses: list[float] = []
+    full_collections = 0
     for c in range(args.cycles):
         cluster.advance()
         collected = handed_on(collected, cluster.snapshot(c))  # the child's snapshot; the child keeps it
@@ -196,6 +229,11 @@ def run_cycles(args: argparse.Namespace, cluster: SyntheticCluster) -> dict:
         t6 = time.process_time()
         publisher.changed()
         t7 = time.process_time()
+        if not args.default_gc:  # as the poller ends its cycle (dashboard/poller/loop.py)
+            gc_schedule.settle_after_cycle(cluster.cluster, snapshot.group_partition_rows)
+        paused, full = clock.take()
+        pauses.append(paused)
+        full_collections += full if c else 0
         timings |= {
             "figures (FigureTracker.update)": t2 - t1,
             "store.save": t3 - t2,
@@ -213,6 +251,7 @@ def run_cycles(args: argparse.Namespace, cluster: SyntheticCluster) -> dict:
             gc.collect()
             rss_after_first = rss_bytes()
         print(f"cycle {c}: downstream {timings['downstream total']:.2f} s, {written} rows", file=sys.stderr)
+    full_s = full_collection_s()
     gc.collect()
     rss_end = rss_bytes()
     db_after = db_bytes()
@@ -234,6 +273,13 @@ def run_cycles(args: argparse.Namespace, cluster: SyntheticCluster) -> dict:
             "bytes_per_hour": round(steady_rows * cycles_per_hour * bytes_per_row),
             "group_sample_rows": GroupSample.objects.count(),
             "topic_sample_rows": TopicSample.objects.count(),
+        },
+        "gc": {
+            "schedule": "default" if args.default_gc else "gc_schedule (frozen after each cycle)",
+            "pause_per_steady_cycle": summary(pauses[1:] or pauses),
+            "full_collections_in_steady_cycles": full_collections,
+            "full_collection_s": round(full_s, 2),
+            "full_every_s": gc_schedule.FULL_EVERY_S,
         },
         "memory": {
             "rss_start_mb": round(rss_start / 2**20),
@@ -296,6 +342,9 @@ def main() -> None:
     add_size_arguments(parser)
     parser.add_argument("--cycles", type=int, default=30)
     parser.add_argument("--requests", type=int, default=20)
+    parser.add_argument(
+        "--default-gc", action="store_true", help="CPython's own collection schedule, not the poller's (a comparison)"
+    )
     parser.add_argument("--json-out", type=Path, default=None, help="also write the results to this file")
     args = parser.parse_args()
     call_command("migrate", verbosity=0)

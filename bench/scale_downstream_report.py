@@ -41,6 +41,7 @@ def render(r: dict[str, Any], note: str = "") -> str:
         lines.append(f"| {name} | {s['p50_ms']:,} | {s['max_ms']:,} | {s.get('last_ms', '-')} |")
     lines += ["", f"First cycle (every row written, windows created): {r['first_cycle_downstream_s']} s CPU.", ""]
     lines += handoff_lines(r)
+    lines += gc_lines(r)
     lines += [
         "| history (writes on change, heartbeat every HISTORY_HEARTBEAT_SECONDS) | |",
         "|---|---|",
@@ -78,6 +79,22 @@ def handoff_lines(r: dict[str, Any]) -> list[str]:
         f"| delta pickle, p50 (max) | {h['delta_bytes_p50'] / 2**20:,.2f} MiB ({h['delta_bytes_max'] / 2**20:,.2f}) |",
         f"| whole-snapshot pickle, before, p50 | {h['full_bytes_p50'] / 2**20:,.2f} MiB |",
         f"| messages sent whole / as deltas | {h['messages_full']} / {h['messages_delta']} |",
+        "",
+    ]
+
+
+def gc_lines(r: dict[str, Any]) -> list[str]:
+    """The cycle detector's pauses inside the steps above (older results lack them)."""
+    g = r.get("gc")
+    if g is None:
+        return []
+    pause = g["pause_per_steady_cycle"]
+    return [
+        f"| cycle detector (kafka_admin/isolation/gc_schedule.py), schedule: {g['schedule']} | |",
+        "|---|---|",
+        f"| its CPU per steady cycle, inside the steps: p50 (max) | {pause['p50_ms']:,} ms ({pause['max_ms']:,}) |",
+        f"| full collections in the steady cycles | {g['full_collections_in_steady_cycles']} |",
+        f"| one full collection, this state unfrozen (every {g['full_every_s']:.0f} s) | {g['full_collection_s']} s |",
         "",
     ]
 

@@ -37,6 +37,7 @@ from dashboard.state.history_writer import HistoryWriter, held
 from dashboard.state.lease import Lease
 from kafka_admin.config import ClusterConfig
 from kafka_admin.figures.tracker import ClusterFigures, FigureTracker
+from kafka_admin.isolation import gc_schedule
 from kafka_admin.isolation.memory import release_free_memory
 from kafka_admin.isolation.remote import RemoteBroker
 from kafka_admin.isolation.sessions import BrokerSession
@@ -285,8 +286,13 @@ class Poller:
             self._first_published = True
         snapshot = await sync_to_async(self.finish_cycle, thread_sensitive=False)(*stored)
         await self.publish()
-        await sync_to_async(release_free_memory, thread_sensitive=False)()  # the cycle's freed pages
+        await sync_to_async(self._settle, thread_sensitive=False)(snapshot)
         return snapshot
+
+    def _settle(self, snapshot: ClusterSnapshot) -> None:
+        """The cycle's freed pages back to the system; its survivors out of the cycle detector's way."""
+        release_free_memory()
+        gc_schedule.settle_after_cycle(self.config.name, snapshot.group_partition_rows)
 
     async def run(self, stop: asyncio.Event) -> None:
         # A holder that stops renewing for three intervals plus a request timeout is taken to be dead.
@@ -309,6 +315,7 @@ class Poller:
         finally:
             await sync_to_async(lease.release, thread_sensitive=False)()
             await sync_to_async(self.close, thread_sensitive=False)()
+            gc_schedule.forget(self.config.name)
 
     async def _timed_cycle(self, stop: asyncio.Event) -> None:
         started = time.monotonic()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from kafka_admin.config import ClusterConfig
-from kafka_admin.isolation import delta
+from kafka_admin.isolation import delta, gc_schedule
 from kafka_admin.isolation.delta import Held, SnapshotMessage, SnapshotSender
 from kafka_admin.isolation.handoff import register_dataclasses
 from kafka_admin.isolation.memory import release_free_memory
@@ -41,8 +41,10 @@ class BrokerSession:
 
     def collect_delta(self, held: Held | None) -> SnapshotMessage:
         """A cycle's snapshot for the parent: a delta against `held` when that is the last one we sent (delta.py)."""
-        message = self.sender.message(self.collector.collect(), held)
+        snapshot = self.collector.collect()
+        message = self.sender.message(snapshot, held)
         release_free_memory()  # the cycle's garbage is freed: give its pages back before the next one
+        gc_schedule.settle_after_cycle(self.config.name, snapshot.group_partition_rows)
         return message
 
     def last_snapshot(self) -> SnapshotMessage:

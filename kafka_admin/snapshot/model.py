@@ -247,6 +247,11 @@ class ClusterSnapshot:
         return sum(len(t.partitions) for t in self.topics)
 
     @property
+    def group_partition_rows(self) -> int:
+        """Committed partitions of every group (a share group's partitions): what the state scales with."""
+        return sum(len(g.offsets) + len(g.share_partitions) for g in self.groups)
+
+    @property
     def under_replicated_partitions(self) -> int:
         return sum(1 for t in self.topics for p in t.partitions if p.under_replicated)
 
