@@ -7,7 +7,8 @@ not what is measured. Each cycle times the poller's call: the time-lag argument 
 --profile prints cProfile's top functions over the steady cycles; --postgres runs on a throwaway
 PostgreSQL server (tests/postgres_support.py) instead of SQLite.
 
-Usage: .venv/bin/python bench/bench_history_record.py [--groups 50000] [--cycles 8] [--profile] [--postgres]
+Usage: .venv/bin/python bench/bench_history_record.py [--groups 50000] [--cycles 8] [--produce-fraction 0.1]
+       [--profile] [--postgres]
 """
 
 from __future__ import annotations
@@ -104,11 +105,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     add_size_arguments(parser)
     parser.add_argument("--cycles", type=int, default=8)
+    parser.add_argument("--produce-fraction", type=float, default=None, help="topics written per cycle (0.1)")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--postgres", action="store_true", help="on a throwaway PostgreSQL server")
     args = parser.parse_args()
     call_command("migrate", verbosity=0)
     cluster = SyntheticCluster(groups=args.groups, partitions=args.partitions, topics=args.topics)
+    if args.produce_fraction is not None:  # the rows a cycle writes: every group of a topic written to
+        cluster.produce_fraction = args.produce_fraction
     writer = HistoryWriter(heartbeat_s=settings.HISTORY_HEARTBEAT_S)
     profile = cProfile.Profile() if args.profile else None
     times, walls, gcs, rows, snapshot = [], [], [], [], None
@@ -136,6 +140,7 @@ def main() -> None:
         "database": connection.vendor,
         "group_partition_rows": args.groups * args.partitions,
         "cycles": args.cycles,
+        "produce_fraction": cluster.produce_fraction,
         "first_cycle_ms": round(times[0] * 1000, 1),
         "steady_p50_ms": round(statistics.median(steady) * 1000, 1),
         "steady_max_ms": round(max(steady) * 1000, 1),
