@@ -64,7 +64,7 @@ from dashboard.live.registry import FragmentSpec  # noqa: E402
 from dashboard.live.subscriptions import subscribe  # noqa: E402
 from dashboard.models import AlertRule, GroupSample, TopicSample  # noqa: E402
 from dashboard.state import store  # noqa: E402
-from dashboard.state.history_writer import HistoryWriter  # noqa: E402
+from dashboard.state.history_writer import HistoryWriter, time_lags_of  # noqa: E402
 from kafka_admin.figures.tracker import FigureTracker  # noqa: E402
 from kafka_admin.isolation import delta, gc_schedule  # noqa: E402
 from kafka_admin.isolation.delta import SnapshotReceiver, SnapshotSender  # noqa: E402
@@ -220,7 +220,7 @@ def run_cycles(args: argparse.Namespace, cluster: SyntheticCluster) -> dict:
         t2 = time.process_time()
         store.save(snapshot, figures)
         t3 = time.process_time()
-        written = writer.record(snapshot, {gid: f.time_lag.seconds for gid, f in figures.groups.items()}).rows
+        written = writer.record(snapshot, time_lags_of(figures)).rows
         t4 = time.process_time()
         metrics._scraped_at = time.monotonic()  # Prometheus scrapes this process between cycles
         metrics.prerender(store.state(cluster.cluster))

@@ -33,7 +33,7 @@ from dashboard.dlq import detection as dlq_detection
 from dashboard.dlq import index as dlq_index
 from dashboard.live.publisher import Publisher
 from dashboard.state import history, store
-from dashboard.state.history_writer import HistoryWriter, held
+from dashboard.state.history_writer import HistoryWriter, held, time_lags_of
 from dashboard.state.lease import Lease
 from kafka_admin.config import ClusterConfig
 from kafka_admin.figures.tracker import ClusterFigures, FigureTracker
@@ -132,7 +132,7 @@ class Poller:
 
     def _record_history(self, snapshot: ClusterSnapshot, figures: ClusterFigures) -> None:
         try:
-            self.history.record(snapshot, {gid: f.time_lag.seconds for gid, f in figures.groups.items()})
+            self.history.record(snapshot, time_lags_of(figures))
         except Exception:
             self.history.forget()  # the rows may not be there: write every group again next cycle
             raise

@@ -30,6 +30,8 @@ MODULES = (
     "tests/unit/test_migration_reprocess_packed.py",
     "tests/unit/test_dlq_index.py",
     "tests/unit/test_history.py",
+    "tests/unit/test_history_writer.py",
+    "tests/unit/test_history_rows.py",
     "tests/unit/test_alerts.py",
     "tests/unit/test_api.py",
     "tests/integration/test_dlq_dashboard.py",
