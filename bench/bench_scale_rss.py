@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import os
 import random
@@ -29,6 +30,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from datetime import datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -141,6 +143,43 @@ class Churn(threading.Thread):
             self.rounds += 1
 
 
+class CycleWatch(threading.Thread):
+    """The poll cycles as the API shows them: each new `collected_at` and when it was first seen.
+
+    The gaps between collection times are the cycle period (the poll interval while everything keeps
+    up, longer when a cycle's collection and downstream steps take more than the interval); first
+    seen minus collected is how long a snapshot took from the start of its collection to the pages.
+    """
+
+    def __init__(self, base: str, cookie: str) -> None:
+        super().__init__(daemon=True)
+        self.url, self.cookie = f"{base}/api/v1/clusters/{CLUSTER}/", cookie
+        self.halt = threading.Event()
+        self.seen: list[tuple[float, float]] = []  # (collected_at, first seen), unix seconds
+
+    def run(self) -> None:
+        while not self.halt.wait(0.25):
+            with contextlib.suppress(OSError, ValueError):
+                status, body, _ = get(self.url, self.cookie, timeout=30)
+                at = json.loads(body).get("collected_at") if status == 200 else None
+                if at is None:
+                    continue
+                collected = datetime.fromisoformat(at).timestamp()
+                if not self.seen or collected > self.seen[-1][0]:
+                    self.seen.append((collected, time.time()))
+
+    def summary(self) -> dict:
+        gaps = [b[0] - a[0] for a, b in itertools.pairwise(self.seen)]
+        delays = [seen - collected for collected, seen in self.seen[1:]]
+        if not gaps:
+            return {"cycles_seen": len(self.seen)}
+        return {
+            "cycles_seen": len(self.seen),
+            "cycle_period_s": {"p50": round(statistics.median(gaps), 2), "max": round(max(gaps), 2)},
+            "collected_to_pages_s": {"p50": round(statistics.median(delays), 2), "max": round(max(delays), 2)},
+        }
+
+
 def steady(root: int, base: str, cookie: str, seconds: float) -> dict:
     pages = [
         f"{base}/c/{CLUSTER}/groups/?sort=lag",
@@ -235,7 +274,10 @@ def main() -> None:
             log(f"first full snapshot after {start['first_full_snapshot_s']} s; {seen} progress views")
             churn = Churn(broker, args.groups, args.interval)
             churn.start()
+            watch = CycleWatch(base, cookie)
+            watch.start()
             run = steady(server.pid, base, cookie, args.steady_s)
+            watch.halt.set()
             results = {
                 "groups": args.groups,
                 "group_partition_rows": args.groups * PARTITIONS,
@@ -246,6 +288,7 @@ def main() -> None:
                 **summarise(run["samples"], args.groups * PARTITIONS),
                 "page_requests": run["requests"],
                 "page_ms": run["page_ms"],
+                "cycles": watch.summary(),
                 "samples": run["samples"],
             }
         finally:

@@ -56,11 +56,24 @@ def render(r: dict, commit: str) -> str:
             f"| target: all processes <= 1.5 GB | {met} |",
             f"| server start to the first snapshot with every group | {r['first_full_snapshot_s']} s; {progress} |",
             f"| answer time per page, ms: p50 (max), beside the poller's cycles | {pages} |",
+            *cycle_lines(r.get("cycles")),
             "",
             END,
             "",
         ]
     )
+
+
+def cycle_lines(c: dict | None) -> list[str]:
+    """The poll cycles the API showed (older results lack them)."""
+    if not c or "cycle_period_s" not in c:
+        return []
+    period, delay = c["cycle_period_s"], c["collected_to_pages_s"]
+    return [
+        f"| poll cycles seen; period between collections, s: p50 (max) | {c['cycles_seen']}; "
+        f"{period['p50']} ({period['max']}) |",
+        f"| a collection's start to its snapshot in the pages, s: p50 (max) | {delay['p50']} ({delay['max']}) |",
+    ]
 
 
 def replace(report: str, section: str) -> str:
