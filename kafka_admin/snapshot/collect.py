@@ -44,6 +44,10 @@ PROBE_WAIT_S = 5.0  # auto source: how long a cycle waits to learn whether __con
 # librdkafka's codes for "no broker answered": end offsets lost to these mean the cluster went away.
 _GONE = frozenset({KafkaError._TRANSPORT, KafkaError._TIMED_OUT, KafkaError._ALL_BROKERS_DOWN})
 REPROBE_S = 600.0  # auto source: after a refusal, how long before the topic is tried again
+# auto source, probe not answered yet: the admin source stands in up to this many listed groups.
+# Beyond, a cycle reads group by group for minutes (~2 requests a group: 100,000 at 50,000 groups)
+# where the reader, answering moments later, costs nothing: it waits for the reader instead.
+ADMIN_STANDIN_MAX_GROUPS = 1_000
 
 
 def is_internal_topic(name: str) -> bool:
@@ -85,6 +89,7 @@ class SnapshotCollector:
         self._offsets_reader: OffsetsTopicReader | None = None
         self.descriptions = DescriptionCache()
         self._refused: tuple[float, str] | None = None  # auto source: when and why the topic was refused
+        self.probe_unanswered = False  # auto source: the last cycle's probe had no answer when it began
         self.record_times = RecordTimes(config)
         self.memo: dict[str, Any] = {}  # kept across cycles for the group types' reads (GroupCycle.memo)
 
@@ -138,8 +143,9 @@ class SnapshotCollector:
         """(the source this cycle uses, why the admin source stands in for the wanted one).
 
         auto: the offsets-topic source once its reader has read (a fetch answered); the admin
-        source while the probe has no answer yet (the reader keeps trying, later cycles look
-        without waiting) and after a refusal (an ACL), which closes the reader: the topic is tried
+        source while the probe has no answer yet (standin_source may still pick the reader once
+        the groups are listed; the reader keeps trying, later cycles look without waiting) and
+        after a refusal (an ACL), which closes the reader: the topic is tried
         again after REPROBE_S. Only a new reader's first probe waits, PROBE_WAIT_S at most.
         """
         wanted = self.config.offsets_source
@@ -153,6 +159,7 @@ class SnapshotCollector:
         first = self._offsets_reader is None
         reader = self.offsets_reader()
         denied = reader.probe(min(PROBE_WAIT_S, remaining) if first else 0.0)
+        self.probe_unanswered = denied is None and not reader.readable
         if denied is None:
             return ("offsets-topic", None) if reader.readable else ("admin", None)
         why = f"reading __consumer_offsets is not allowed ({denied}): committed offsets are read group by group"
@@ -161,6 +168,17 @@ class SnapshotCollector:
             self._offsets_reader.close()
             self._offsets_reader = None
         return "admin", why
+
+    def standin_source(self, listed: int) -> str:
+        """The source of a cycle whose probe had no answer when it began ("admin" stands in), now
+        that `listed` groups are known: offsets-topic when the reader answered since or the cluster
+        is too large for the admin source (ADMIN_STANDIN_MAX_GROUPS); else admin."""
+        reader = self._offsets_reader
+        if reader is None or reader.denied is not None:
+            return "admin"
+        if reader.readable or listed > ADMIN_STANDIN_MAX_GROUPS:
+            return "offsets-topic"
+        return "admin"
 
     def close(self) -> None:
         """Stop the offsets reader, if any, the time-lag reader and the codec's connections (the
@@ -187,6 +205,7 @@ class _Cycle:
         self.descriptions = owner.descriptions
         self.catch_up_wait_s = owner.catch_up_wait_s if owner.catch_up_wait_s is not None else config.cycle_timeout_s
         self.source_note: str | None = None
+        self.standing_in = False  # auto source: "admin" only because the probe had no answer yet
         self.protocol = owner.protocol
         self.group_types = owner.group_types
         self.memo = owner.memo
@@ -232,6 +251,7 @@ class _Cycle:
     def resolve_source(self) -> None:
         """auto: this cycle reads committed offsets from the source the collector picks (probed)."""
         source, note = self.owner.offsets_source(self.remaining())
+        self.standing_in = source == "admin" and self.owner.probe_unanswered
         if source != self.config.offsets_source:
             self.config = dataclasses.replace(self.config, offsets_source=source)
         if note is not None:
@@ -364,6 +384,7 @@ class _Cycle:
         admin listing is asked only when the codec's is incomplete (an old broker, one that failed)."""
         broker = broker_listing(self, brokers)
         if broker is not None and not broker.errors and broker.version is not None and broker.version >= 5:
+            self.settle_source(len(broker.groups))
             return read_listed(self, (), ends, broker)
         self.requests += len(brokers) or 1
         try:
@@ -375,7 +396,17 @@ class _Cycle:
             return read_listed(self, (), ends, broker)
         for exc in listing.errors:
             self.error("groups", "list", exc)
+        self.settle_source(max(len(listing.valid), len(broker.groups) if broker is not None else 0))
         return read_listed(self, listing.valid, ends, broker)
+
+    def settle_source(self, listed: int) -> None:
+        """auto, probe unanswered at the start: the source for the committed offsets, now that the
+        size is known (SnapshotCollector.standin_source)."""
+        if not self.standing_in:
+            return
+        source = self.owner.standin_source(listed)
+        if source != self.config.offsets_source:
+            self.config = dataclasses.replace(self.config, offsets_source=source)
 
 
 def read_listed(

@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+import kafka_admin.snapshot.collect as collect_module
 from kafka_admin.protocol.client import GroupProtocolClient
 from kafka_admin.snapshot.collect import SnapshotCollector
 from tests.group_support import CLASSIC, cycle, described, members_in_record, poll_until, shown
@@ -169,3 +170,24 @@ def test_on_two_brokers_a_rebalanced_group_is_taken_from_its_record(pair):
                 c.close()
         collector.close()
         client.close()
+
+
+def test_an_unanswered_probe_on_a_large_cluster_waits_for_the_reader(kafka, broker, monkeypatch):
+    """auto source, first cycle, no fetch answered yet: beyond ADMIN_STANDIN_MAX_GROUPS listed groups
+    the admin source does not stand in (about two requests a group); the cycle waits for the reader,
+    which gives the same offsets, with no OffsetFetch sent."""
+    topic = kafka.create_topic(partitions=2)
+    groups = seed(broker, kafka, topic, kafka.unique("standin"), 5)
+    monkeypatch.setattr(collect_module, "PROBE_WAIT_S", 0.0)  # the probe cannot have an answer
+    monkeypatch.setattr(collect_module, "ADMIN_STANDIN_MAX_GROUPS", 2)  # "large": more than 2 groups
+    c = SnapshotCollector(broker.config(offsets_source="auto", time_lag_reads=0), count_requests=True)
+    try:
+        snapshot = c.collect()
+        assert c.probe_unanswered, "the reader answered before the cycle began: nothing was exercised"
+        assert snapshot.offsets_source is not None and snapshot.offsets_source.source == "offsets-topic"
+        shown_groups = {g.group_id: g for g in snapshot.groups}
+        assert [(o.partition, o.committed) for o in shown_groups[groups[3]].offsets] == [(0, 3), (1, 6)]
+        fetches = {k: n for k, n in c.requests_sent_by().items() if "OffsetFetch" in k}
+        assert not fetches, fetches
+    finally:
+        c.close()
