@@ -222,7 +222,7 @@ def run_cycles(args: argparse.Namespace, cluster: SyntheticCluster) -> dict:
         t3 = time.process_time()
         written = writer.record(snapshot, time_lags_of(figures)).rows
         t4 = time.process_time()
-        metrics._scraped_at = time.monotonic()  # Prometheus scrapes this process between cycles
+        metrics.note_scraped()  # Prometheus scrapes this process between cycles
         metrics.prerender(store.state(cluster.cluster))
         t5 = time.process_time()
         alerts.evaluate(cluster.cluster, snapshot, figures, True, memory=alert_states)
@@ -301,6 +301,9 @@ def page_paths(cluster: SyntheticCluster, groups: int) -> dict[str, str]:
     }
 
 
+GZIP_SCRAPE = "/metrics (gzip, as Prometheus asks)"
+
+
 def pages(args: argparse.Namespace, cluster: SyntheticCluster) -> dict:
     """Each page over HTTP (Django's threaded WSGI server in this process, whose store holds the
     state), one of each in turn, as a ratio to /healthz: bench_pages.py's method without a broker."""
@@ -313,10 +316,15 @@ def pages(args: argparse.Namespace, cluster: SyntheticCluster) -> dict:
     base = f"http://localhost:{server.server_address[1]}"
     opener = urllib.request.build_opener()
     opener.addheaders = [("Cookie", f"sessionid={session}")]
-    paths = {**page_paths(cluster, args.groups), "/metrics (default)": "/metrics"}
+    paths = {**page_paths(cluster, args.groups), "/metrics (default)": "/metrics", GZIP_SCRAPE: "/metrics"}
+
+    def request(label: str, path: str) -> urllib.request.Request:
+        headers = {"Accept-Encoding": "gzip"} if label == GZIP_SCRAPE else {}  # as Prometheus asks
+        return urllib.request.Request(base + path, headers=headers)
+
     try:
-        for path in paths.values():  # warm up: the first request per cycle builds the derived rows
-            with opener.open(base + path) as response:
+        for label, path in paths.items():  # warm up: the first request per cycle builds the derived rows
+            with opener.open(request(label, path)) as response:
                 assert response.status == 200, (path, response.status)
                 response.read()
         samples: dict[str, list[float]] = {label: [] for label in paths}
@@ -324,7 +332,7 @@ def pages(args: argparse.Namespace, cluster: SyntheticCluster) -> dict:
         for _ in range(args.requests):
             for label, path in paths.items():
                 started = time.perf_counter()
-                with opener.open(base + path) as response:
+                with opener.open(request(label, path)) as response:
                     sizes[label] = len(response.read())
                 samples[label].append(time.perf_counter() - started)
     finally:

@@ -7,7 +7,7 @@ from dashboard.access.throttle import ThrottledLoginView
 from dashboard.alerts import views as alert_views
 from dashboard.audit import audit_log
 from dashboard.dlq import views as dlq_views
-from dashboard.metrics import metrics_view
+from dashboard.metrics_view import metrics_view
 from dashboard.monitor import views
 from dashboard.offsets import views as reset_views
 from dashboard.schemas import views as schema_views

@@ -12,7 +12,6 @@ bootstrap servers, no credentials, no broker host names.
 
 from __future__ import annotations
 
-import hmac
 import logging
 import re
 import time
@@ -21,17 +20,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from django.conf import settings
-from django.contrib.auth.decorators import login_not_required
 from django.db import DatabaseError
-from django.http import HttpRequest, HttpResponse
-from django.views.decorators.http import require_GET
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from prometheus_client.samples import Sample
 from prometheus_client.utils import floatToGoString
 
-from dashboard.access.tokens import bearer_token
+from dashboard import metrics_gzip
 from dashboard.clusters import cluster_names
 from dashboard.dlq.service import summaries
 from dashboard.metrics_lines import Chunks, kept, labels_text, status_name, value_text
@@ -351,6 +347,9 @@ def registry_for(clusters: Sequence[ClusterMetrics], now: datetime | None = None
     return registry
 
 
+CycleFamily = tuple[store.ClusterState, str]  # one cluster's per-cycle lines of one family
+
+
 def render(clusters: Sequence[ClusterMetrics], now: datetime | None = None) -> bytes:
     """The Prometheus text exposition of the given clusters' states, as generate_latest would write it.
 
@@ -358,20 +357,31 @@ def render(clusters: Sequence[ClusterMetrics], now: datetime | None = None) -> b
     each cluster's text is rendered once per stored cycle and process (cycle_text) and reused, so a
     scrape costs a join, however many groups (docs/metrics.md; bench/RESULTS.md has the figures).
     """
+    out: list[bytes] = []
+    for part in segments(clusters, now):
+        if isinstance(part, bytes):
+            out.append(part)
+        else:
+            out.extend(cycle_text(part[0]).get(part[1], ()))
+    return b"".join(out)
+
+
+def segments(clusters: Sequence[ClusterMetrics], now: datetime | None = None) -> list[bytes | CycleFamily]:
+    """render()'s text in order: the bytes written for this scrape, and where a cluster's per-cycle
+    lines of a family go (metrics_gzip.py sends those compressed once per cycle)."""
     now = now or datetime.now(UTC)
     scrape: dict[str, list[tuple[dict[str, str], float]]] = {name: [] for name in PER_SCRAPE}
     emit = {name: samples.append for name, samples in scrape.items()}
     for cm in clusters:
         _scrape_samples(cm, now, _Appender(emit))
-    cycles = [cycle_text(cm.state) for cm in clusters]
-    out: list[bytes] = []
+    with_cycle = [cm.state for cm in clusters if cm.state.snapshot is not None]
+    out: list[bytes | CycleFamily] = []
     for name, (text, _) in FAMILIES.items():
         out.append(_header(name, text, "gauge"))
         if name in scrape:
             out.append(_lines(name, scrape[name]))
         else:
-            for c in cycles:
-                out.extend(c.get(name, ()))
+            out.extend((state, name) for state in with_cycle)
     restarts = [
         ({"cluster": cm.state.cluster, "cause": cause}, n)
         for cm in clusters
@@ -383,7 +393,7 @@ def render(clusters: Sequence[ClusterMetrics], now: datetime | None = None) -> b
     crashes = [({"kind": kind, "cause": cause}, n) for (kind, cause), n in sorted(WORKER_CRASHES.counts().items())]
     out.append(_header(CRASHES + "_total", CRASHES_HELP, "counter"))
     out.append(_lines(CRASHES + "_total", crashes))
-    return b"".join(out)
+    return out
 
 
 def cycle_text(state: store.ClusterState) -> dict[str, Chunks]:
@@ -399,10 +409,18 @@ def prerender(state: store.ClusterState) -> None:
     """Render the cycle's text now (the poller, right after storing), when /metrics is scraped here."""
     if _scraped_at is not None and time.monotonic() - _scraped_at < PRERENDER_WHILE_SCRAPED_S:
         cycle_text(state)
+        if metrics_gzip.asked_recently():
+            metrics_gzip.cycle_members(state, cycle_text, partition_series_max())
 
 
 PRERENDER_WHILE_SCRAPED_S = 600.0
 _scraped_at: float | None = None  # when this process last served /metrics (time.monotonic())
+
+
+def note_scraped() -> None:
+    """This process serves /metrics: the poller renders each cycle's text ahead (prerender)."""
+    global _scraped_at
+    _scraped_at = time.monotonic()
 
 
 def _render_cycle(state: store.ClusterState, limit: int) -> dict[str, Chunks]:
@@ -482,29 +500,3 @@ def exposition(registry: CollectorRegistry) -> bytes:
             )
             out.append(f"{name}{cached[1]} {text}\n")
     return "".join(out).encode("utf-8")
-
-
-def authorized(request: HttpRequest) -> bool:
-    """Open when METRICS_TOKEN is empty; else `Authorization: Bearer <METRICS_TOKEN>` (constant time)."""
-    expected = getattr(settings, "METRICS_TOKEN", "")
-    if not expected:
-        return True
-    token = bearer_token(request)
-    if not token:
-        return False
-    return hmac.compare_digest(token.encode(), expected.encode())
-
-
-@login_not_required
-@require_GET
-def metrics_view(request: HttpRequest) -> HttpResponse:
-    if not authorized(request):
-        text = "unauthorized: send Authorization: Bearer <METRICS_TOKEN>\n"
-        response = HttpResponse(text, status=401, content_type="text/plain; charset=utf-8")
-        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
-        return response
-    global _scraped_at
-    _scraped_at = time.monotonic()
-    response = HttpResponse(render(gather()), content_type=CONTENT_TYPE_LATEST)
-    response["Cache-Control"] = "no-store"
-    return response
