@@ -21,24 +21,11 @@ import os
 import pstats
 import statistics
 import sys
-import tempfile
 import time
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "bench"))
-tmp = Path(tempfile.mkdtemp(prefix="bench-history-record-"))
-os.environ.update(
-    {
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "SQLITE_PATH": str(tmp / "db.sqlite3"),
-        "DASHBOARD_VAR_DIR": str(tmp),
-        "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1",
-        "KAFKA_CLUSTER_NAME": "bench",
-        "POLLER_IN_PROCESS": "false",
-    }
-)
+from offline import offline_settings
+
+tmp = offline_settings("bench-history-record-")
 POSTGRES = "--postgres" in sys.argv
 if POSTGRES:
     from tests.postgres_support import PostgresServer

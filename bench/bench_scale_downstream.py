@@ -20,7 +20,6 @@ import os
 import pickle
 import statistics
 import sys
-import tempfile
 import threading
 import time
 import urllib.request
@@ -28,20 +27,9 @@ from dataclasses import replace
 from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "bench"))
-tmp = Path(tempfile.mkdtemp(prefix="bench-scale-down-"))
-os.environ.update(
-    {
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "SQLITE_PATH": str(tmp / "db.sqlite3"),
-        "DASHBOARD_VAR_DIR": str(tmp),
-        "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1",
-        "KAFKA_CLUSTER_NAME": "bench",
-        "POLLER_IN_PROCESS": "false",
-    }
-)
+from offline import offline_settings
+
+tmp = offline_settings("bench-scale-down-")
 
 import django  # noqa: E402
 
