@@ -5,10 +5,13 @@ rows, status windows, figures), nearly all freed by reference counting, not by t
 CPython 3.11 starts a full collection once the objects that survived young collections since the
 last one exceed a quarter of the long-lived ones: at that size about once a cycle, each a pause of
 every thread (pages included) of seconds that finds next to nothing (bench/RESULTS.md, "Downstream
-at W4"). So, above LARGE_ROWS group-partition rows, each cycle ends by freezing what survived it
-(gc.freeze: out of the detector's view, still freed by reference counting), automatic full
-collections are off, and one full collection, with everything unfrozen, runs every FULL_EVERY_S, so
-reference cycles that reach old objects are still freed. Young collections run as before.
+at W4"). So, above LARGE_ROWS group-partition rows, automatic full collections are off and each
+cycle ends with a full collection, which skips what earlier cycles froze and so scans only what
+was made since (the cycle's new state, the pages' garbage), then freezes the survivors (gc.freeze:
+out of the detector's view, still freed by reference counting). Freezing without that collection
+kept the reference cycles a page request leaves behind, some megabytes each, for good: the server
+grew by gigabytes in minutes. Reference cycles that reach frozen objects are freed by one full
+collection, with everything unfrozen, every FULL_EVERY_S. Young collections run as before.
 """
 
 from __future__ import annotations
@@ -54,13 +57,19 @@ def settle_after_cycle(who: str, rows: int, now: float | None = None) -> bool:
             _saved = current
             gc.set_threshold(current[0], current[1], NO_AUTOMATIC_FULL)
             _last_full = now
-        if now - _last_full >= FULL_EVERY_S:
-            started = time.process_time()
+        started = time.process_time()
+        everything = now - _last_full >= FULL_EVERY_S
+        if everything:
             gc.unfreeze()
-            found = gc.collect()
             _last_full = now
-            log.debug("full collection: %d objects freed in %.2f s CPU", found, time.process_time() - started)
+        found = gc.collect()  # what the frozen objects are not part of, unless everything was unfrozen
         gc.freeze()
+        log.debug(
+            "%s collection: %d objects freed in %.2f s CPU",
+            "full" if everything else "since-freeze",
+            found,
+            time.process_time() - started,
+        )
         return True
 
 

@@ -53,16 +53,25 @@ def test_a_large_poller_freezes_survivors_and_stops_automatic_full_collections(
     assert gc.get_freeze_count() == 0
 
 
-def test_a_frozen_reference_cycle_is_freed_by_the_due_full_collection() -> None:
-    start = time.monotonic()
-    ref = garbage_cycle()
-    settle_after_cycle("big", LARGE_ROWS, now=start)  # the cycle (still referenced by itself) is frozen
-    gc.collect()
-    assert ref() is not None, "a frozen cycle is out of the detector's view"
-    settle_after_cycle("big", LARGE_ROWS, now=start + FULL_EVERY_S / 2)
-    assert ref() is not None, "no full collection before FULL_EVERY_S"
-    settle_after_cycle("big", LARGE_ROWS, now=start + FULL_EVERY_S)
+def test_a_cycle_s_garbage_is_collected_before_the_survivors_are_frozen() -> None:
+    settle_after_cycle("big", LARGE_ROWS)
+    ref = garbage_cycle()  # a page request's leftovers: unreachable, in a reference cycle
+    settle_after_cycle("big", LARGE_ROWS)
     assert ref() is None
+
+
+def test_a_cycle_that_turns_garbage_once_frozen_is_freed_by_the_due_full_collection() -> None:
+    start = time.monotonic()
+    held = garbage_cycle()
+    node = held()
+    settle_after_cycle("big", LARGE_ROWS, now=start)  # still referenced: it survives, frozen
+    del node
+    gc.collect()
+    assert held() is not None, "a frozen cycle is out of the detector's view"
+    settle_after_cycle("big", LARGE_ROWS, now=start + FULL_EVERY_S / 2)
+    assert held() is not None, "no full collection before FULL_EVERY_S"
+    settle_after_cycle("big", LARGE_ROWS, now=start + FULL_EVERY_S)
+    assert held() is None
 
 
 def test_young_garbage_cycles_are_still_collected() -> None:
