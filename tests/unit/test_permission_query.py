@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -69,3 +70,28 @@ def test_the_group_page_asks_once_and_follows_a_role_change(client):
     assert len([q for q in queries if "auth_permission" in q["sql"]]) == 1
     user.groups.clear()
     assert 'data-testid="reset-link"' not in client.get(url).content.decode()
+
+
+def test_two_users_in_turn_each_see_their_own_role_name_and_token():
+    """Nothing per user is shared between requests: the reset link, the name, the CSRF token."""
+    ensure_roles()
+    cluster = default_cluster().name
+    store.save(snapshot(cluster=cluster))
+    users = get_user_model().objects
+    operator = users.create_user("op<b>", password="pw-operator-123")
+    operator.groups.add(Group.objects.get(name="operators"))
+    viewer = users.create_user("viewer1", password="pw-viewer-123")
+    as_operator, as_viewer = Client(), Client()
+    as_operator.force_login(operator)
+    as_viewer.force_login(viewer)
+    url = reverse("group", args=[cluster, "g1"])
+    tokens = []
+    for _ in range(2):
+        html = as_operator.get(url).content.decode()
+        assert 'data-testid="reset-link"' in html and "<span>op&lt;b&gt;</span>" in html and "viewer1" not in html
+        tokens.append(html.split('name="csrfmiddlewaretoken" value="')[1].split('"')[0])
+        html = as_viewer.get(url).content.decode()
+        assert 'data-testid="reset-link"' not in html and "<span>viewer1</span>" in html and "op&lt;b&gt;" not in html
+        tokens.append(html.split('name="csrfmiddlewaretoken" value="')[1].split('"')[0])
+    assert len(set(tokens)) == 4  # masked afresh each time, from each user's own secret
+    assert as_operator.cookies["csrftoken"].value != as_viewer.cookies["csrftoken"].value
