@@ -13,7 +13,8 @@ the PRAGMAs), and only if the database file is still the one it was opened on (a
 made again gets new connections; while a kept connection holds the old file open, its inode
 number cannot be reused). SQLite gives every statement outside a
 transaction the latest committed data, so a kept connection reads nothing stale; each is used by
-one thread at a time (the pool hands it to one taker).
+one thread at a time (the pool hands it to one taker). This is what Django's persistent
+connections (CONN_MAX_AGE) give the next request of the same thread, across threads.
 """
 
 from __future__ import annotations
