@@ -45,6 +45,9 @@ def main() -> None:
     parser.add_argument("--cycles", type=int, default=3)
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument(
+        "--default-gc", action="store_true", help="CPython's own collection schedule, not the poller's (a comparison)"
+    )
     parser.add_argument("--pages", default="", help="comma-separated words: profile only pages whose label has one")
     args = parser.parse_args()
     call_command("migrate", verbosity=0)
