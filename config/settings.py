@@ -103,7 +103,7 @@ TEMPLATES = [
 
 DATABASES = {
     "default": {
-        "ENGINE": "django.db.backends.sqlite3",
+        "ENGINE": "config.sqlite",  # Django's, with a pool of closed connections
         "NAME": env_str("SQLITE_PATH", str(VAR_DIR / "db.sqlite3")),
         "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"},
     }

@@ -12,6 +12,7 @@ import hashlib
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 
 RAW, MINUTE, TEN_MINUTES = 0, 1, 2
 TIERS = ((RAW, "every cycle"), (MINUTE, "per minute"), (TEN_MINUTES, "per 10 minutes"))
@@ -270,6 +271,14 @@ class AlertState(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["rule", "cluster", "subject"], name="alertstate_unique")]
+        # Every page asks what is firing (the status bar, the banner), and a rule over many groups
+        # keeps a pending state per group: only the firing ones are in this index, so the lookup
+        # reads those and not every pending state.
+        indexes = [
+            models.Index(
+                fields=["cluster", "firing_since"], name="alertstate_firing", condition=Q(firing_since__isnull=False)
+            )
+        ]
 
     @classmethod
     def firing(cls, cluster: str | None = None) -> models.QuerySet[AlertState]:

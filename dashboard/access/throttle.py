@@ -43,6 +43,8 @@ from django.core.exceptions import PermissionDenied
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from dashboard.access.permissions import OnePermissionQuery
+
 TOKEN_PATHS = ("/api/", "/metrics")
 
 log = logging.getLogger(__name__)
@@ -156,8 +158,9 @@ def _username(credentials: Mapping[str, Any]) -> str:
 # --- enforcement --------------------------------------------------------------------------------
 
 
-class ThrottledModelBackend(ModelBackend):
-    """Django's ModelBackend that refuses, without checking the password, while the login is locked."""
+class ThrottledModelBackend(OnePermissionQuery, ModelBackend):
+    """Django's ModelBackend that refuses, without checking the password, while the login is locked
+    (and reads a user's permissions in one query: permissions.OnePermissionQuery)."""
 
     def authenticate(
         self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs: Any

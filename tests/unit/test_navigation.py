@@ -3,11 +3,12 @@
 import re
 
 import pytest
-from django.urls import reverse
+from django.urls import reverse, set_script_prefix
 
 from dashboard.clusters import default_cluster
 from dashboard.search import LIMIT, search
 from dashboard.state import store
+from dashboard.templatetags import nav
 from tests.factories import snapshot
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clean_cache")]
@@ -51,6 +52,20 @@ class TestNavEverywhere:
         assert (
             overview == alerts and len(overview) == 8
         )  # Overview, Groups, Topics, Dead letters, Schemas, Brokers, Alerts, Audit
+
+    def test_the_nav_is_the_pages_cluster_under_the_script_prefix(self, viewer, cluster_state):
+        """The links are reversed once per cluster, URL configuration and script prefix."""
+        url = reverse("groups", args=[name()])
+        plain = nav_links(viewer.get(url).content.decode())
+        set_script_prefix("/dash/")  # mounted under /dash/ (SCRIPT_NAME): every link carries it
+        try:
+            prefixed = nav_links(viewer.get(url).content.decode())
+        finally:
+            set_script_prefix("/")
+        assert prefixed == ["/dash" + link for link in plain]
+        assert nav_links(viewer.get(url).content.decode()) == plain
+        assert nav.nav_links("eu-west.staging")["groups"] == "/c/eu-west.staging/groups/"
+        assert nav.nav_links("a")["search"] == "/c/a/search/" and nav.nav_links("a")["alerts"] == "/alerts/"
 
     def test_login_page_has_no_nav_links(self, client):
         assert nav_links(client.get(reverse("login")).content.decode()) == []
