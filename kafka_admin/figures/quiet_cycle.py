@@ -11,6 +11,7 @@ from array import array
 from collections import deque
 from collections.abc import Callable
 
+from kafka_admin.figures.group_windows import GroupWindows
 from kafka_admin.figures.quiet import (
     AgedTimeLags,
     QuietGroup,
@@ -22,11 +23,10 @@ from kafka_admin.figures.quiet import (
 from kafka_admin.figures.quiet import group_time_lag as quiet_time_lag
 from kafka_admin.figures.rates import LazyTrend, catch_up_eta, in_noise_band, rate
 from kafka_admin.figures.results import GroupFigures
-from kafka_admin.figures.run import Run, Sample, known
+from kafka_admin.figures.run import known
 from kafka_admin.figures.series import LagWindow, PointWindow
 from kafka_admin.figures.status import poll_interval
 from kafka_admin.figures.timelag import REASON_SINCE_NEWEST, TimeLag
-from kafka_admin.figures.window import SampleWindow, extend_same
 from kafka_admin.snapshot.model import Group
 
 TP = tuple[str, int]
@@ -39,8 +39,7 @@ class QuietCycles:
     status_min_samples: int
     rate_window_s: float
     trend_window_s: float
-    _windows: dict[tuple[str, str, int], SampleWindow]
-    _runs: dict[tuple[str, str, int], Run]
+    _groups: dict[str, GroupWindows]
     _progress: dict[str, PointWindow]
     _progress_total: dict[str, int]
     _lags: dict[str, LagWindow]
@@ -90,14 +89,16 @@ class QuietCycles:
         topics = frozenset(o.topic for o in g.offsets)
         owned = {(a.topic, a.partition) for m in g.members for a in m.assignments}
         shared_times = self._quiet_times
+        gw = self._groups.get(g.group_id)
+        if gw is None or gw.has_odd():
+            return None
         parts = []
-        for o in g.offsets:
+        for k, o in enumerate(g.offsets):
             tp = (o.topic, o.partition)
-            key = (g.group_id, o.topic, o.partition)
-            window, run = self._windows.get(key), self._runs.get(key)
-            if window is None or run is None or tp in exact_tps:
+            run = gw.run(k)
+            if run is None or tp in exact_tps:
                 return None
-            steady = window.steady()
+            steady = gw.steady(k)
             if steady is None:
                 return None
             committed, end, low = steady
@@ -108,8 +109,8 @@ class QuietCycles:
             lag, aged_from = self._estimated(o.topic, o.partition, o.committed, o.end_offset, o.lag, now)
             if aged_from is None and lag.reason == REASON_SINCE_NEWEST:
                 return None  # counts from the timeline's newest point, which moves every cycle
-            last_low = -1 if low > committed else max(i for i, e in enumerate(window.ends()) if e <= committed)
-            times = window.times.tobytes()
+            last_low = -1 if low > committed else max(i for i, e in enumerate(gw.ends(k)) if e <= committed)
+            times = gw.window_times(k).tobytes()
             times = shared_times.setdefault(times, times)  # one bytes object for equal window times
             parts.append(
                 QuietPartition(
@@ -117,7 +118,7 @@ class QuietCycles:
                     committed,
                     end,
                     tp in owned,
-                    len(window),
+                    gw.length(k),
                     last_low,
                     times,
                     run,
@@ -192,10 +193,9 @@ class QuietCycles:
         if q.held == 0:
             return  # entered this cycle or the last, after its samples went in: nothing held back
         times = self._times_of(q.cycle, min(q.held, self.status_samples))
-        for p in q.parts:
-            key = (gid, *p.tp)
-            extend_same(self._windows[key], times, Sample(times[-1], p.committed, p.end), self.status_samples)
-            self._runs[key] = p.run_after(q.held, times[-1])
+        gw = self._groups[gid]
+        gw.extend_same(times)
+        gw.run_after(q.held, times[-1])
 
     def _wake_all(self) -> None:
         for gid in list(self._quiet):
