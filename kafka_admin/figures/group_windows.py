@@ -333,6 +333,11 @@ class GroupWindows:
             ri[i + 3],
         )
 
+    def waiting_t(self, k: int) -> float | None:
+        """Slot k's run's waiting_t (None also without a run)."""
+        waiting = self._rf[_F * k + 1]
+        return None if waiting != waiting or not self._ri[_I * k + 3] else waiting
+
     def run_committed(self, k: int) -> int | None:
         return self._ri[_I * k] if self._ri[_I * k + 3] else None
 

@@ -87,6 +87,7 @@ class FigureTracker(QuietCycles):
         self._quiet: dict[str, QuietGroup] = {}
         self._quiet_intervals: dict[tuple[bytes, int], float] = {}
         self._quiet_times: dict[bytes, bytes] = {}  # this cycle's window times, one object each
+        self._tp_canon: dict[TP, TP] = {}  # one (topic, partition) tuple each, for the quiet groups
 
     # -- seeding from stored history (so a restart does not start from nothing) -----------------
     def seed_topic(self, topic: str, t: float, ends: dict[int, int]) -> None:
@@ -366,6 +367,9 @@ class FigureTracker(QuietCycles):
             self._ends.pop(tp, None)
             self._serial += 1
             self._topic_serial[tp[0]] = self._serial
+        canon = self._tp_canon
+        for tp in [tp for tp in canon if tp not in seen]:
+            del canon[tp]  # a quiet group still holding it keeps its own
         names = {t for t, _ in seen}
         for name in [t for t, s in self._topic_serial.items() if s <= serial and t not in names]:
             del self._topic_serial[name]
