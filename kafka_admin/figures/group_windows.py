@@ -24,6 +24,11 @@ from kafka_admin.figures.run import Run, Sample, advance
 from kafka_admin.figures.window import UNKNOWN, SampleWindow
 
 NAN = float("nan")
+# The block's element types, narrowest first, with the value each takes for UNKNOWN (its minimum)
+# and its largest: a slot's values are stored as differences from its own base (_bases), so a
+# window whose offsets lie within 32,767 of each other takes 2 bytes a value, not 8.
+WIDTHS = {"h": (-(2**15), 2**15 - 1), "i": (-(2**31), 2**31 - 1), "q": (-(2**63), 2**63 - 1)}
+WIDER = {"h": "i", "i": "q"}
 _I = 5  # per slot in _ri: committed, start_end, end, samples (0: no run), moved
 _F = 3  # per slot in _rf: t, waiting_t (NaN: None), last_t
 Row = tuple[str, int, int | None, int | None]  # topic, partition, committed, end
@@ -32,7 +37,19 @@ Row = tuple[str, int, int | None, int | None]  # topic, partition, committed, en
 class GroupWindows:
     """The windows and runs of one group's partitions, slot k being (topics[k], parts[k])."""
 
-    __slots__ = ("_block", "_lens", "_odd", "_previous", "_rf", "_ri", "max_len", "parts", "times", "topics")
+    __slots__ = (
+        "_bases",
+        "_block",
+        "_lens",
+        "_odd",
+        "_previous",
+        "_rf",
+        "_ri",
+        "max_len",
+        "parts",
+        "times",
+        "topics",
+    )
 
     def __init__(self, max_len: int) -> None:
         if max_len < 1:
@@ -43,8 +60,9 @@ class GroupWindows:
         self.times = array("d")  # the group's newest sample times, oldest first (do not change them)
         self._lens = array("i")  # each slot's window: the newest lens[k] of `times`
         # Slot k: committed offsets at [2Mk, 2Mk + M), ends at [2Mk + M, 2Mk + 2M), each window in the
-        # last lens[k] places of its half (UNKNOWN where unknown).
-        self._block = array("q")
+        # last lens[k] places of its half, as differences from _bases[k] (the type's minimum: UNKNOWN).
+        self._block = array("h")
+        self._bases = array("q")
         self._ri = array("q")
         self._rf = array("d")
         self._previous: dict[int, Run] | None = None  # a run's previous run (rare: one sample old)
@@ -76,7 +94,9 @@ class GroupWindows:
         old = {tp: k for k, tp in enumerate(self.tps())}
         m2, size = 2 * self.max_len, len(tps)
         # Made at their size (repeat and slices allocate exactly; extend would over-allocate).
-        block, lens = array("q", [UNKNOWN]) * (m2 * size), array("i", [0]) * size
+        low = WIDTHS[self._block.typecode][0]
+        block, lens = array(self._block.typecode, [low]) * (m2 * size), array("i", [0]) * size
+        bases = array("q", [0]) * size
         ri, rf = array("q", [0]) * (_I * size), array("d", [NAN]) * (_F * size)
         previous: dict[int, Run] = {}
         odd: dict[int, SampleWindow] = {}
@@ -86,6 +106,7 @@ class GroupWindows:
                 continue
             block[m2 * new : m2 * (new + 1)] = self._block[m2 * k : m2 * (k + 1)]
             lens[new] = self._lens[k]
+            bases[new] = self._bases[k]
             ri[_I * new : _I * (new + 1)] = self._ri[_I * k : _I * (k + 1)]
             rf[_F * new : _F * (new + 1)] = self._rf[_F * k : _F * (k + 1)]
             if self._previous and k in self._previous:
@@ -94,7 +115,7 @@ class GroupWindows:
                 odd[new] = self._odd[k]
         self.topics = [t for t, _ in tps]
         self.parts = array("q", [p for _, p in tps])
-        self._block, self._lens, self._ri, self._rf = block, lens, ri, rf
+        self._block, self._lens, self._ri, self._rf, self._bases = block, lens, ri, rf, bases
         self._previous = previous or None
         self._odd = odd or None
 
@@ -167,16 +188,32 @@ class GroupWindows:
             if block:  # every slot's halves shift one place: the oldest sample leaves
                 block[:-1] = block[1:]
         top = len(times)
+        bases = self._bases
+        low, high = WIDTHS[block.typecode]
         for k in range(len(lens)):
             if (present is not None and not present[k]) or (odd and k in odd):
                 continue
-            base = 2 * m * k
-            block[base + m - 1] = cs[k]
-            block[base + 2 * m - 1] = es[k]
             if mode == 2:
                 lens[k] = 1
             elif mode == 0 or lens[k] == 0:
                 lens[k] = min(lens[k] + 1, top)
+            c, e, b = cs[k], es[k], bases[k]
+            c = low if c == UNKNOWN else c - b
+            e = low if e == UNKNOWN else e - b
+            if (
+                low <= c <= high
+                and low <= e <= high
+                and (c == low) is (cs[k] == UNKNOWN)
+                and (e == low) is (es[k] == UNKNOWN)
+            ):
+                at = 2 * m * k + m - 1
+                block[at] = c
+                block[at + m] = e
+            else:  # out of the slot's range: a new base, or a wider type for the group
+                older = self._decoded(k, lens[k] - 1, skip=1)
+                self._write(k, [*older[0], cs[k]], [*older[1], es[k]])
+                block = self._block
+                low, high = WIDTHS[block.typecode]
         if odd:
             self._regular_again()
 
@@ -190,17 +227,15 @@ class GroupWindows:
 
     def _regular_again(self) -> None:
         """Back into the block: the odd windows whose times are the group's newest."""
-        odd, times, m = self._odd, self.times, self.max_len
+        odd, times = self._odd, self.times
         assert odd is not None
         for k, window in list(odd.items()):
             size = len(window)
             if size > len(times) or window.times != times[len(times) - size :]:
                 continue
-            base = 2 * m * k
             offsets = window.offsets()
-            self._block[base + m - size : base + m] = offsets[0::2]
-            self._block[base + 2 * m - size : base + 2 * m] = offsets[1::2]
             self._lens[k] = size
+            self._write(k, offsets[0::2].tolist(), offsets[1::2].tolist())
             del odd[k]
         if not odd:
             self._odd = None
@@ -230,9 +265,42 @@ class GroupWindows:
             block[: len(block) - s] = block[s:]
         for k, (c, e) in enumerate(newest):
             base = 2 * m * k
-            block[base + m - s : base + m] = array("q", [c]) * s
-            block[base + 2 * m - s : base + 2 * m] = array("q", [e]) * s
+            block[base + m - s : base + m] = array(block.typecode, [c]) * s  # as stored: the same base
+            block[base + 2 * m - s : base + 2 * m] = array(block.typecode, [e]) * s
             lens[k] = min(lens[k] + len(times), len(own))
+
+    def _decoded(self, k: int, count: int, skip: int = 0) -> tuple[list[int], list[int]]:
+        """Slot k's newest `count` (committed, end) values, oldest first, UNKNOWN where unknown
+        (skip: leave out that many newest places)."""
+        m, block, b = self.max_len, self._block, self._bases[k]
+        low = WIDTHS[block.typecode][0]
+        at = 2 * m * k + m - skip
+        committed = [UNKNOWN if x == low else x + b for x in block[at - count : at]]
+        ends = [UNKNOWN if x == low else x + b for x in block[at + m - count : at + m]]
+        return committed, ends
+
+    def _write(self, k: int, committed: list[int], ends: list[int]) -> None:
+        """Slot k's window values (its newest len(committed), oldest first), from a new base: its
+        newest known offset; the group's type widens while they do not fit."""
+        known = [v for v in (*committed, *ends) if v != UNKNOWN]
+        b = next((v for v in (committed[-1], ends[-1], *known) if v != UNKNOWN), 0)
+        low, high = WIDTHS[self._block.typecode]
+        while not all(low < v - b <= high for v in known):
+            self._widen()
+            low, high = WIDTHS[self._block.typecode]
+        self._bases[k] = b
+        m, count = self.max_len, len(committed)
+        at = 2 * m * k + m
+        block = self._block
+        block[at - count : at] = array(block.typecode, [low if v == UNKNOWN else v - b for v in committed])
+        block[at + m - count : at + m] = array(block.typecode, [low if v == UNKNOWN else v - b for v in ends])
+
+    def _widen(self) -> None:
+        """The next wider element type for the whole block (the differences stay, UNKNOWN moves)."""
+        old = self._block.typecode
+        wider = WIDER[old]
+        was, now = WIDTHS[old][0], WIDTHS[wider][0]
+        self._block = array(wider, [now if x == was else x for x in self._block])
 
     # -- reading windows ----------------------------------------------------------------------------
     def length(self, k: int) -> int:
@@ -247,11 +315,11 @@ class GroupWindows:
         """Slot k's window as a SampleWindow (a copy, for status.evaluate_partition)."""
         if self._odd and k in self._odd:
             return self._odd[k]
-        size, m = self._lens[k], self.max_len
-        base = 2 * m * k
+        size = self._lens[k]
+        committed, ends = self._decoded(k, size)
         offsets = array("q", bytes(16 * size))
-        offsets[0::2] = self._block[base + m - size : base + m]
-        offsets[1::2] = self._block[base + 2 * m - size : base + 2 * m]
+        offsets[0::2] = array("q", committed)
+        offsets[1::2] = array("q", ends)
         return SampleWindow.of(self.times[len(self.times) - size :], offsets)
 
     def window_times(self, k: int) -> array:
@@ -262,16 +330,16 @@ class GroupWindows:
 
     def newest(self, k: int) -> tuple[int, int]:
         """Slot k's newest (committed, end), UNKNOWN where unknown (a regular slot's)."""
-        m = self.max_len
-        return self._block[2 * m * k + m - 1], self._block[2 * m * k + 2 * m - 1]
+        m, block, b = self.max_len, self._block, self._bases[k]
+        low = WIDTHS[block.typecode][0]
+        c, e = block[2 * m * k + m - 1], block[2 * m * k + 2 * m - 1]
+        return (UNKNOWN if c == low else c + b), (UNKNOWN if e == low else e + b)
 
     def ends(self, k: int) -> array:
         """Slot k's end offsets, oldest first (a copy; UNKNOWN where unknown)."""
         if self._odd and k in self._odd:
             return self._odd[k].ends()
-        m, size = self.max_len, self._lens[k]
-        top = 2 * m * k + 2 * m
-        return self._block[top - size : top]
+        return array("q", self._decoded(k, self._lens[k])[1])
 
     def steady(self, k: int) -> tuple[int, int, int] | None:
         """SampleWindow.steady of slot k's window: (committed, newest end, lowest end) when every
@@ -283,16 +351,18 @@ class GroupWindows:
             return None
         base = 2 * m * k
         block = self._block
+        unknown = WIDTHS[block.typecode][0]
         committed = block[base + m - 1]
-        if committed < 0:
+        if committed == unknown:
             return None
         if size > 1 and block[base + m - size : base + m].count(committed) != size:
             return None
         ends = block[base + 2 * m - size : base + 2 * m]
         low = min(ends)
-        if low < 0:
+        if low == unknown:
             return None
-        return committed, ends[-1], low
+        b = self._bases[k]
+        return committed + b, ends[-1] + b, low + b
 
     # -- runs ---------------------------------------------------------------------------------------
     def run(self, k: int) -> Run | None:

@@ -56,10 +56,11 @@ def random_value(rng: random.Random, base: int) -> int | None:
     return None if rng.random() < 0.05 else (-1 if rng.random() < 0.02 else base)
 
 
-@pytest.mark.parametrize("seed", range(30))
+@pytest.mark.parametrize("seed", range(60))
 def test_random_cycles_seeds_and_wakes_match_one_window_per_partition(seed):
     rng = random.Random(seed)
     max_len = rng.choice((1, 3, 6, 24))
+    scale = rng.choice((1, 1, 3000, 10**8, 10**15))  # offsets far apart: the block's type widens
     gw, ref = GroupWindows(max_len), Reference(max_len)
     t = T0
     committed = {tp: 100 for tp in TPS}
@@ -67,8 +68,8 @@ def test_random_cycles_seeds_and_wakes_match_one_window_per_partition(seed):
     for _ in range(120):
         t += rng.choice((0.0, STEP, STEP, STEP, 2 * STEP, -3 * STEP if rng.random() < 0.05 else STEP))
         for tp in TPS:
-            end[tp] += rng.choice((0, 0, 1, 5))
-            committed[tp] = min(end[tp], max(0, committed[tp] + rng.choice((0, 0, 0, 3, -2))))
+            end[tp] += scale * rng.choice((0, 0, 1, 5))
+            committed[tp] = min(end[tp], max(0, committed[tp] + scale * rng.choice((0, 0, 0, 3, -2))))
         op = rng.random()
         if op < 0.6:  # a cycle: the group's partitions now, in some order; the others are forgotten
             tps = [tp for tp in TPS if rng.random() < 0.9] if rng.random() < 0.2 else list(TPS)
@@ -163,3 +164,13 @@ def test_run_after_counts_the_held_samples():
     run = gw.run(0)
     assert run is not None and (run.samples, run.last_t, run.waiting_t) == (5, T0 + 4 * STEP, T0)
     assert gw.length(0) == 4 and gw.window_times(0).tolist() == [T0 + i * STEP for i in range(1, 5)]
+
+
+def test_offsets_far_apart_widen_the_block_and_read_back_the_same():
+    gw = GroupWindows(4)
+    values = [(5, 9), (5, 40_000), (2**40, 2**40 + 3), (2**40, 2**62)]
+    for i, (c, e) in enumerate(values):
+        gw.push_offsets(T0 + i * STEP, offsets([("a", 0, c, e), ("a", 1, 7, None)]))
+    assert [(s.committed, s.end) for s in gw.window(0)] == values
+    assert [(s.committed, s.end) for s in gw.window(1)] == [(7, None)] * 4
+    assert gw.steady(1) is None and gw.newest(0) == (2**40, 2**62)
