@@ -7,7 +7,7 @@ group the figures follow from what was known when it went quiet:
 
 * Its status windows would only receive copies of their newest sample. They are not pushed while
   the group stays quiet; the tracker counts the samples held back and pushes them in one step
-  (`window.extend_same`, the run in closed form: `QuietPartition.run_after`) when the group wakes.
+  (`GroupWindows.extend_same`, the runs in closed form: `GroupWindows.run_after`) when it wakes.
 * Every window was steady when the group went quiet (the committed offset the same in every
   sample), so status.evaluate_steady's rules apply, and of its inputs only these move with time:
   the number of samples (NODATA's count), the wait since records began waiting (a STOP/STALL
@@ -26,12 +26,13 @@ evaluate_steady, which is why it lists the same steps.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from array import array
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
 from kafka_admin.figures.durations import steady_step
-from kafka_admin.figures.run import Run
+from kafka_admin.figures.group_windows import GroupWindows
 from kafka_admin.figures.status import (
     DEFAULT_MIN_STUCK_S,
     IDLE_LAG,
@@ -42,7 +43,16 @@ from kafka_admin.figures.status import (
     group_status,
     stuck_status,
 )
-from kafka_admin.figures.timelag import REASON_NO_HISTORY, REASON_NO_PARTITIONS, TimeLag
+from kafka_admin.figures.timelag import (
+    REASON_CAUGHT_UP,
+    REASON_INTERPOLATED,
+    REASON_NO_HISTORY,
+    REASON_NO_OFFSET,
+    REASON_NO_PARTITIONS,
+    REASON_OLDER,
+    REASON_SINCE_NEWEST,
+    TimeLag,
+)
 
 TP = tuple[str, int]
 
@@ -53,52 +63,36 @@ Verdict = tuple[LagStatus, int]
 OK_CAUGHT_UP = PartitionStatus(LagStatus.OK, "caught up")
 
 
-@dataclass(slots=True)  # not frozen: made for every partition of every group that goes quiet
-class QuietPartition:
-    """What one partition's figures follow from while its group stays quiet.
+# The few verdicts there are, one object each (a quiet group keeps a list of them).
+V_NODATA: Verdict = (LagStatus.NODATA, 0)
+V_CAUGHT_UP: Verdict = (LagStatus.OK, 0)
+V_CAUGHT_UP_WITHIN: Verdict = (LagStatus.OK, 1)
+V_NOT_GROWING: Verdict = (LagStatus.OK, 2)
+V_STALL: Verdict = (LagStatus.STALL, 0)
+V_STOP: Verdict = (LagStatus.STOP, 0)
 
-    samples: the window's length when the group went quiet; last_low: the index in that window of
-    the last sample whose end was at or below the committed offset (-1: none); times: that window's
-    times (their poll interval, with the cycles since); run: the partition's run after the first
-    quiet cycle's sample; time_lag / aged_from: the time lag then, and the production time it
-    counts from when it ages (None: constant).
-    """
-
-    tp: TP
-    committed: int
-    end: int
-    has_owner: bool
-    samples: int
-    last_low: int
-    times: bytes
-    run: Run
-    time_lag: TimeLag
-    aged_from: float | None
-
-    @property
-    def lag(self) -> int:
-        return max(0, self.end - self.committed)
-
-    @property
-    def can_stick(self) -> bool:
-        """Records wait, and not just a transaction marker with nothing arrived (IDLE_LAG)."""
-        r = self.run
-        return r.waiting_t is not None and not (self.lag <= IDLE_LAG and r.end - r.start_end <= 0)
-
-    def run_after(self, held: int, last_t: float) -> Run:
-        """The run after `held` quiet samples (the last at `last_t`): what status.advance gives for
-        copies of the newest sample, whose committed offset and end stand still: only the time and
-        the count move (the wait began already when records wait: the tracker enters only then)."""
-        r = self.run
-        if held == 0:
-            return r
-        return Run(r.committed, r.t, r.moved, r.waiting_t, r.start_end, r.end, last_t, r.samples + held, None)
+# A quiet partition's time lag reason, stored as its index here.
+REASONS = (
+    REASON_CAUGHT_UP,
+    REASON_INTERPOLATED,
+    REASON_OLDER,
+    REASON_SINCE_NEWEST,
+    REASON_NO_HISTORY,
+    REASON_NO_OFFSET,
+    REASON_NO_PARTITIONS,
+)
 
 
 @dataclass(slots=True)
 class QuietGroup:
     """A group while it stays quiet: its inputs (to see that they still hold) and its partitions.
 
+    Slot k is the partition tps[k] (the order of `offsets`). Its window and run are those in
+    `windows` when the group went quiet (GroupWindows: not pushed while quiet; the samples held back
+    go in when it wakes); kept here per slot, in arrays: has_owner; last_low, the index in that
+    window of the last sample whose end was at or below the committed offset (-1: none); the time
+    lag then (lag_seconds, NaN for None; lag_kind, REASONS index * 2 + lower bound) and the
+    production time it counts from when it ages (aged_from, NaN: constant).
     first_t: the cycle's time when it went quiet; held: how many samples are held back (cycles since);
     cycle: the tracker's cycle that saw it last; serial: the tracker's count of timeline changes
     then (a later change to one of its topics wakes it); total_lag: the group's, which stands still too.
@@ -107,8 +101,13 @@ class QuietGroup:
     offsets: tuple
     members: tuple
     topics: frozenset[str]
-    parts: tuple[QuietPartition, ...]
-    index: dict[TP, int]
+    tps: tuple[TP, ...]
+    windows: GroupWindows
+    has_owner: bytes
+    last_low: array
+    lag_seconds: array
+    lag_kind: bytes
+    aged_from: array
     first_t: float
     held: int
     cycle: int
@@ -123,9 +122,35 @@ class QuietGroup:
     status: GroupStatus | None = None
     step: int | None = None
 
+    def lag(self, k: int) -> int:
+        committed, end = self.windows.newest(k)
+        return max(0, end - committed)
+
+    def waiting(self, k: int) -> float | None:
+        """When records began waiting at slot k's offset (its run's waiting_t)."""
+        return self.windows.waiting_t(k)
+
+    def can_stick(self, k: int) -> bool:
+        """Records wait, and not just a transaction marker with nothing arrived (IDLE_LAG)."""
+        run = self.windows.run_fields(k)
+        assert run is not None
+        _, _, _, waiting_t, start_end, end, _, _ = run
+        return waiting_t is not None and not (self.lag(k) <= IDLE_LAG and end - start_end <= 0)
+
+    def slot_times(self, k: int) -> bytes:
+        """Slot k's window times when the group went quiet."""
+        return self.times if self.times is not None else self.windows.window_times(k).tobytes()
+
+    def time_lag(self, k: int) -> TimeLag:
+        """Slot k's time lag when the group went quiet."""
+        seconds = self.lag_seconds[k]
+        kind = self.lag_kind[k]
+        return TimeLag(None if seconds != seconds else seconds, bool(kind & 1), REASONS[kind >> 1])
+
 
 def verdict(
-    part: QuietPartition,
+    q: QuietGroup,
+    k: int,
     now: float,
     held: int,
     *,
@@ -133,20 +158,21 @@ def verdict(
     min_samples: int,
     poll_interval: Callable[[bytes, int], float],
 ) -> Verdict:
-    """status.evaluate_steady on the partition's window with `held` copies of its newest sample:
+    """status.evaluate_steady on slot k's window with `held` copies of its newest sample:
     too few samples; caught up; stuck; caught up within the window; else OK. poll_interval(times,
-    held): the median gap of the window's times (`part.times`, then the `held` newest cycles')."""
-    if min(max_samples, part.samples + held) < min_samples:
-        return LagStatus.NODATA, 0
-    if part.end - part.committed <= 0:
-        return LagStatus.OK, 0
-    if part.can_stick:
-        waiting_t = part.run.waiting_t
+    held): the median gap of the window's times (the slot's, then the `held` newest cycles')."""
+    samples = q.windows.length(k)
+    if min(max_samples, samples + held) < min_samples:
+        return V_NODATA
+    if q.lag(k) <= 0:
+        return V_CAUGHT_UP
+    if q.can_stick(k):
+        waiting_t = q.waiting(k)
         assert waiting_t is not None
-        if is_stuck(now - waiting_t, poll_interval(part.times, held)):
-            return (LagStatus.STALL if part.has_owner else LagStatus.STOP), 0
-    dropped = max(0, part.samples + held - max_samples)
-    return LagStatus.OK, (1 if part.last_low >= dropped else 2)
+        if is_stuck(now - waiting_t, poll_interval(q.slot_times(k), held)):
+            return V_STALL if q.has_owner[k] else V_STOP
+    dropped = max(0, samples + held - max_samples)
+    return V_CAUGHT_UP_WITHIN if q.last_low[k] >= dropped else V_NOT_GROWING
 
 
 def is_stuck(waited: float, poll_interval: float, min_stuck_s: float = DEFAULT_MIN_STUCK_S) -> bool:
@@ -180,58 +206,61 @@ def judge(
             q.changed = False
             return q.verdicts
     verdicts = [
-        verdict(p, now, held, max_samples=max_samples, min_samples=min_samples, poll_interval=poll_interval)
-        for p in q.parts
+        verdict(q, k, now, held, max_samples=max_samples, min_samples=min_samples, poll_interval=poll_interval)
+        for k in range(len(q.tps))
     ]
     q.changed = q.verdicts != verdicts  # a status or an OK's kind (its text) moved
-    next_held, stuck_t, waiting_t = _events(q.parts, verdicts, max_samples, min_samples)
+    next_held, stuck_t, waiting_t = _events(q, verdicts, max_samples, min_samples)
     q.verdicts, q.next_held, q.stuck_t, q.waiting_t = verdicts, next_held, stuck_t, waiting_t
     return verdicts
 
 
 def _events(
-    parts: Sequence[QuietPartition], verdicts: list[Verdict], max_samples: int, min_samples: int
+    q: QuietGroup, verdicts: list[Verdict], max_samples: int, min_samples: int
 ) -> tuple[float, float | None, float | None]:
     """(the held count at which a verdict changes by counting, the latest start of a stuck wait,
     the earliest start of a wait not stuck yet)."""
     next_held = float("inf")
     stuck_t: float | None = None
     waiting_t: float | None = None
-    for p, (status, kind) in zip(parts, verdicts, strict=True):
-        t = p.run.waiting_t
+    for k, (status, kind) in enumerate(verdicts):
         if status is LagStatus.NODATA:
-            next_held = min(next_held, min_samples - p.samples)
+            next_held = min(next_held, min_samples - q.windows.length(k))
         elif status is LagStatus.STOP or status is LagStatus.STALL:
+            t = q.waiting(k)
             assert t is not None
             stuck_t = t if stuck_t is None else max(stuck_t, t)
         elif kind != 0:
-            if p.can_stick:
+            if q.can_stick(k):
+                t = q.waiting(k)
                 assert t is not None
                 waiting_t = t if waiting_t is None else min(waiting_t, t)
             if kind == 1:
-                next_held = min(next_held, p.last_low + max_samples - p.samples + 1)
+                next_held = min(next_held, q.last_low[k] + max_samples - q.windows.length(k) + 1)
     return next_held, stuck_t, waiting_t
 
 
 def partition_status(
-    part: QuietPartition, v: Verdict, now: float, held: int, min_samples: int, max_samples: int
+    q: QuietGroup, k: int, v: Verdict, now: float, held: int, min_samples: int, max_samples: int
 ) -> PartitionStatus:
     """The PartitionStatus a verdict stands for at `now` after `held` samples (evaluate_steady's texts)."""
     status, kind = v
     if status is LagStatus.NODATA:
-        samples = min(max_samples, part.samples + held)
+        samples = min(max_samples, q.windows.length(k) + held)
         return PartitionStatus(LagStatus.NODATA, f"window filling: {samples} of {min_samples} samples")
-    lag = part.lag
+    lag = q.lag(k)
     if status is LagStatus.OK:
         if kind == 0:
             return OK_CAUGHT_UP
         if kind == 1:
             return PartitionStatus(LagStatus.OK, f"lag {lag}, caught up within the window")
         return PartitionStatus(LagStatus.OK, f"lag {lag}, not growing")
-    run = part.run
-    assert run.waiting_t is not None
-    exact = run.moved or run.waiting_t > run.t
-    return stuck_status(now - run.waiting_t, exact, lag, part.committed, part.has_owner)
+    run = q.windows.run_fields(k)
+    assert run is not None
+    committed, run_t, moved, waiting_t, _, _, _, _ = run
+    assert waiting_t is not None
+    exact = moved or waiting_t > run_t
+    return stuck_status(now - waiting_t, exact, lag, committed, bool(q.has_owner[k]))
 
 
 def quiet_group_status(
@@ -243,12 +272,12 @@ def quiet_group_status(
     previous = q.status
 
     def quote(tp: TP) -> str:
-        k = q.index[tp]
-        ps = partition_status(q.parts[k], verdicts[k], now, q.held, min_samples, max_samples)
+        k = q.tps.index(tp)
+        ps = partition_status(q, k, verdicts[k], now, q.held, min_samples, max_samples)
         return ps.steady or ps.reason
 
     if previous is None or q.changed or not previous.worst_partitions:
-        status = group_status(list(zip(q.index, (v[0] for v in verdicts), strict=True)), quote)
+        status = group_status(list(zip(q.tps, (v[0] for v in verdicts), strict=True)), quote)
         q.step = _step(q, status, now)
         return status
     worst = previous.status
@@ -259,9 +288,7 @@ def quiet_group_status(
         return previous
     q.step = step
     tp = previous.worst_partitions[0]
-    reason = (
-        f"{len(previous.worst_partitions)} of {len(q.parts)} partitions {worst.value}; {tp[0]}[{tp[1]}]: {quote(tp)}"
-    )
+    reason = f"{len(previous.worst_partitions)} of {len(q.tps)} partitions {worst.value}; {tp[0]}[{tp[1]}]: {quote(tp)}"
     return GroupStatus(worst, previous.severity, previous.worst_partitions, previous.counts, reason)
 
 
@@ -269,37 +296,40 @@ def _step(q: QuietGroup, status: GroupStatus, now: float) -> int | None:
     """The step of the quoted STOP/STALL duration (its steady text depends on it alone); else None."""
     if status.status is not LagStatus.STOP and status.status is not LagStatus.STALL:
         return None
-    waiting_t = q.parts[q.index[status.worst_partitions[0]]].run.waiting_t
+    waiting_t = q.waiting(q.tps.index(status.worst_partitions[0]))
     assert waiting_t is not None
     return steady_step(now - waiting_t) or None
 
 
-def group_time_lag(parts: Sequence[QuietPartition], now: float) -> TimeLag:
+def group_time_lag(q: QuietGroup, now: float) -> TimeLag:
     """timelag.group_time_lag over the quiet partitions' time lags at `now`, without making them:
     the largest (seconds, lower bound), the first of equals."""
-    if not parts:
+    if not q.tps:
         return TimeLag(None, False, REASON_NO_PARTITIONS)
-    best: QuietPartition | None = None
+    best: int | None = None
     best_key: tuple[float, bool] = (0.0, False)
-    for p in parts:
-        if p.aged_from is None:
-            seconds = p.time_lag.seconds
-            if seconds is None:
+    lag_seconds, lag_kind = q.lag_seconds, q.lag_kind
+    for k, aged_from in enumerate(q.aged_from):
+        if aged_from != aged_from:  # NaN: constant
+            seconds = lag_seconds[k]
+            if seconds != seconds:
                 continue
         else:
-            seconds = max(0.0, now - p.aged_from)
-        key = (seconds, p.time_lag.lower_bound)
+            seconds = max(0.0, now - aged_from)
+        key = (seconds, bool(lag_kind[k] & 1))
         if best is None or key > best_key:
-            best, best_key = p, key
+            best, best_key = k, key
     if best is None:
         return TimeLag(None, False, REASON_NO_HISTORY)
-    return aged(best, now)
+    return aged(q, best, now)
 
 
-def aged(p: QuietPartition, now: float) -> TimeLag:
-    if p.aged_from is None:
-        return p.time_lag
-    return TimeLag(max(0.0, now - p.aged_from), p.time_lag.lower_bound, p.time_lag.reason)
+def aged(q: QuietGroup, k: int, now: float) -> TimeLag:
+    aged_from = q.aged_from[k]
+    if aged_from != aged_from:
+        return q.time_lag(k)
+    kind = q.lag_kind[k]
+    return TimeLag(max(0.0, now - aged_from), bool(kind & 1), REASONS[kind >> 1])
 
 
 V = TypeVar("V")
@@ -308,17 +338,23 @@ V = TypeVar("V")
 class _QuietMapping(Mapping[TP, V]):
     """A read-only view over a quiet group's partitions, in their order; subclasses make the values."""
 
-    __slots__ = ("_q",)
+    __slots__ = ("_index", "_q")
     _q: QuietGroup
+    _index: dict[TP, int] | None
+
+    def _slot(self, tp: object) -> int | None:
+        if self._index is None:
+            self._index = {tp: k for k, tp in enumerate(self._q.tps)}
+        return self._index.get(tp)  # type: ignore[call-overload]
 
     def __iter__(self) -> Iterator[TP]:
-        return iter(self._q.index)
+        return iter(self._q.tps)
 
     def __len__(self) -> int:
-        return len(self._q.parts)
+        return len(self._q.tps)
 
     def __contains__(self, tp: object) -> bool:
-        return tp in self._q.index
+        return self._slot(tp) is not None
 
     def __reduce__(self) -> tuple:
         """Pickled (a shared cache such as Redis) as the plain dict it stands for."""
@@ -332,10 +368,14 @@ class AgedTimeLags(_QuietMapping[TimeLag]):
 
     def __init__(self, q: QuietGroup, now: float) -> None:
         self._q = q
+        self._index = None
         self._now = now
 
     def __getitem__(self, tp: TP) -> TimeLag:
-        return aged(self._q.parts[self._q.index[tp]], self._now)
+        k = self._slot(tp)
+        if k is None:
+            raise KeyError(tp)
+        return aged(self._q, k, self._now)
 
 
 class QuietStatuses(_QuietMapping[PartitionStatus]):
@@ -345,6 +385,7 @@ class QuietStatuses(_QuietMapping[PartitionStatus]):
 
     def __init__(self, q: QuietGroup, verdicts: list[Verdict], now: float, min_samples: int, max_samples: int) -> None:
         self._q = q
+        self._index = None
         self._verdicts = verdicts
         self._now = now
         self._held = q.held
@@ -352,7 +393,9 @@ class QuietStatuses(_QuietMapping[PartitionStatus]):
         self._max_samples = max_samples
 
     def __getitem__(self, tp: TP) -> PartitionStatus:
-        k = self._q.index[tp]
+        k = self._slot(tp)
+        if k is None:
+            raise KeyError(tp)
         return partition_status(
-            self._q.parts[k], self._verdicts[k], self._now, self._held, self._min_samples, self._max_samples
+            self._q, k, self._verdicts[k], self._now, self._held, self._min_samples, self._max_samples
         )

@@ -11,10 +11,11 @@ from array import array
 from collections import deque
 from collections.abc import Callable
 
+from kafka_admin.figures.group_windows import GroupWindows
 from kafka_admin.figures.quiet import (
+    REASONS,
     AgedTimeLags,
     QuietGroup,
-    QuietPartition,
     QuietStatuses,
     judge,
     quiet_group_status,
@@ -22,14 +23,14 @@ from kafka_admin.figures.quiet import (
 from kafka_admin.figures.quiet import group_time_lag as quiet_time_lag
 from kafka_admin.figures.rates import LazyTrend, catch_up_eta, in_noise_band, rate
 from kafka_admin.figures.results import GroupFigures
-from kafka_admin.figures.run import Run, Sample, known
+from kafka_admin.figures.run import known
 from kafka_admin.figures.series import LagWindow, PointWindow
 from kafka_admin.figures.status import poll_interval
 from kafka_admin.figures.timelag import REASON_SINCE_NEWEST, TimeLag
-from kafka_admin.figures.window import SampleWindow, extend_same
 from kafka_admin.snapshot.model import Group
 
 TP = tuple[str, int]
+NAN = float("nan")
 
 
 class QuietCycles:
@@ -39,8 +40,7 @@ class QuietCycles:
     status_min_samples: int
     rate_window_s: float
     trend_window_s: float
-    _windows: dict[tuple[str, str, int], SampleWindow]
-    _runs: dict[tuple[str, str, int], Run]
+    _groups: dict[str, GroupWindows]
     _progress: dict[str, PointWindow]
     _progress_total: dict[str, int]
     _lags: dict[str, LagWindow]
@@ -51,6 +51,7 @@ class QuietCycles:
     _quiet: dict[str, QuietGroup]
     _quiet_intervals: dict[tuple[bytes, int], float]
     _quiet_times: dict[bytes, bytes]
+    _tp_canon: dict[TP, TP]
     _add_lag: Callable[[str, float, int], None]
     _estimated: Callable[..., tuple[TimeLag, float | None]]
 
@@ -81,56 +82,72 @@ class QuietCycles:
         serials = self._topic_serial
         if any(serials.get(t, 0) > q.serial for t in q.topics):
             return False
-        return not exact_tps or not any(p.tp in exact_tps for p in q.parts)
+        return not exact_tps or not any(tp in exact_tps for tp in q.tps)
 
     def _enter(self, g: Group, now: float, exact_tps: set[TP]) -> QuietGroup | None:
         """The group's QuietGroup, right after this cycle's samples were pushed, when every partition's
         window is steady (evaluate_steady's case) and its time lag holds while the timeline stands;
         else None (the windows are judged in full)."""
+        gw = self._groups.get(g.group_id)
+        if gw is None or gw.has_odd():
+            return None
         topics = frozenset(o.topic for o in g.offsets)
         owned = {(a.topic, a.partition) for m in g.members for a in m.assignments}
-        shared_times = self._quiet_times
-        parts = []
-        for o in g.offsets:
+        canon = self._tp_canon
+        n = len(g.offsets)
+        tps: list[TP] = []
+        has_owner = bytearray(n)
+        last_lows = array("i", [0]) * n
+        lag_seconds = array("d", [NAN]) * n
+        lag_kind = bytearray(n)
+        aged = array("d", [NAN]) * n
+        for k, o in enumerate(g.offsets):
             tp = (o.topic, o.partition)
-            key = (g.group_id, o.topic, o.partition)
-            window, run = self._windows.get(key), self._runs.get(key)
-            if window is None or run is None or tp in exact_tps:
+            run = gw.run_fields(k)
+            if run is None or tp in exact_tps:
                 return None
-            steady = window.steady()
+            steady = gw.steady(k)
             if steady is None:
                 return None
             committed, end, low = steady
-            if committed != run.committed or committed != known(o.committed) or end != known(o.end_offset):
+            run_committed, _, _, waiting_t, _, run_end, last_t, _ = run
+            if committed != run_committed or committed != known(o.committed) or end != known(o.end_offset):
                 return None
-            if run.last_t != now or run.end != end or (run.waiting_t is not None) != (end > committed):
+            if last_t != now or run_end != end or (waiting_t is not None) != (end > committed):
                 return None  # e.g. the same time fed twice: the run kept its older sample
             lag, aged_from = self._estimated(o.topic, o.partition, o.committed, o.end_offset, o.lag, now)
             if aged_from is None and lag.reason == REASON_SINCE_NEWEST:
                 return None  # counts from the timeline's newest point, which moves every cycle
-            last_low = -1 if low > committed else max(i for i, e in enumerate(window.ends()) if e <= committed)
-            times = window.times.tobytes()
-            times = shared_times.setdefault(times, times)  # one bytes object for equal window times
-            parts.append(
-                QuietPartition(
-                    tp,
-                    committed,
-                    end,
-                    tp in owned,
-                    len(window),
-                    last_low,
-                    times,
-                    run,
-                    lag,
-                    aged_from,
-                )
-            )
-        index = {p.tp: i for i, p in enumerate(parts)}
+            if lag.reason not in REASONS:
+                return None
+            tps.append(canon.setdefault(tp, tp))  # one tuple per partition, shared by the groups
+            has_owner[k] = tp in owned
+            last_lows[k] = -1 if low > committed else max(i for i, e in enumerate(gw.ends(k)) if e <= committed)
+            if lag.seconds is not None:
+                lag_seconds[k] = lag.seconds
+            lag_kind[k] = 2 * REASONS.index(lag.reason) + lag.lower_bound
+            if aged_from is not None:
+                aged[k] = aged_from
         q = QuietGroup(
-            g.offsets, g.members, topics, tuple(parts), index, now, 0, self._cycle, self._serial, g.total_lag
+            g.offsets,
+            g.members,
+            topics,
+            tuple(tps),
+            gw,
+            bytes(has_owner),
+            last_lows,
+            lag_seconds,
+            bytes(lag_kind),
+            aged,
+            now,
+            0,
+            self._cycle,
+            self._serial,
+            g.total_lag,
         )
-        shared = parts[0].times if parts else b""
-        q.times = shared if all(p.times is shared for p in parts) else None
+        if len({gw.length(k) for k in range(n)}) <= 1:  # every window at the same times
+            times = gw.window_times(0).tobytes() if n else b""
+            q.times = self._quiet_times.setdefault(times, times)  # one bytes object for equal times
         return q
 
     def _quiet_group(
@@ -141,12 +158,12 @@ class QuietCycles:
             q, now, max_samples=max_samples, min_samples=min_samples, poll_interval=self._quiet_poll_interval
         )
         status = q.status = quiet_group_status(q, verdicts, now, min_samples, max_samples)
-        known_rates = [r for r in map(partition_rates.get, q.index) if r is not None]
+        known_rates = [r for r in map(partition_rates.get, q.tps) if r is not None]
         produce_rate = sum(known_rates) if known_rates else None
         self._add_lag(gid, now, q.total_lag)
         history = self._lags[gid].frozen()
         return GroupFigures(
-            time_lag=quiet_time_lag(q.parts, now),
+            time_lag=quiet_time_lag(q, now),
             commit_rate=commit_rate,
             produce_rate=produce_rate,
             trend=LazyTrend(history, self.trend_window_s),
@@ -192,10 +209,9 @@ class QuietCycles:
         if q.held == 0:
             return  # entered this cycle or the last, after its samples went in: nothing held back
         times = self._times_of(q.cycle, min(q.held, self.status_samples))
-        for p in q.parts:
-            key = (gid, *p.tp)
-            extend_same(self._windows[key], times, Sample(times[-1], p.committed, p.end), self.status_samples)
-            self._runs[key] = p.run_after(q.held, times[-1])
+        gw = self._groups[gid]
+        gw.extend_same(times)
+        gw.run_after(q.held, times[-1])
 
     def _wake_all(self) -> None:
         for gid in list(self._quiet):

@@ -9,9 +9,11 @@ Memory stays bounded: timelines hold at most `timeline_points` points, rate wind
 
 from __future__ import annotations
 
+from array import array
 from collections import deque
 from collections.abc import Iterable
 
+from kafka_admin.figures.group_windows import GroupWindows
 from kafka_admin.figures.quiet import (
     QuietGroup,
 )
@@ -24,9 +26,6 @@ from kafka_admin.figures.status import (
     DEFAULT_MIN_SAMPLES,
     DEFAULT_WINDOW_SAMPLES,
     PartitionStatus,
-    Run,
-    Sample,
-    advance,
     evaluate_group,
     evaluate_partition,
     evaluate_steady,
@@ -42,8 +41,7 @@ from kafka_admin.figures.timelag import (
     exact_time_lag,
     group_time_lag,
 )
-from kafka_admin.figures.window import SampleWindow
-from kafka_admin.snapshot.model import ClusterSnapshot, Group, RecordTime
+from kafka_admin.snapshot.model import ClusterSnapshot, Group, PartitionOffsets, RecordTime
 
 LAG_POINTS = 60
 TP = tuple[str, int]
@@ -65,21 +63,20 @@ class FigureTracker(QuietCycles):
         self.trend_window_s = trend_window_s
         self.status_samples = status_samples
         self.status_min_samples = status_min_samples
-        self._windows: dict[tuple[str, str, int], SampleWindow] = {}
+        # Each consumer group's status windows and runs, its partitions in compact arrays.
+        self._groups: dict[str, GroupWindows] = {}
         self._intervals: dict[bytes, float] = {}  # a window's median poll interval by its times, this cycle
-        self._runs: dict[tuple[str, str, int], Run] = {}
         self._resets: dict[str, tuple[float, ...]] = {}
         self.rate_window_s = rate_window_s
         self.timeline_points = timeline_points
         self._timelines: dict[TP, OffsetTimeline] = {}
         self._ends: dict[TP, deque[tuple[float, int]]] = {}
-        self._committed: dict[str, dict[TP, int]] = {}
+        self._committed: dict[str, tuple[PartitionOffsets, ...]] = {}  # each group's offsets last cycle
         self._progress: dict[str, PointWindow] = {}
         self._progress_total: dict[str, int] = {}
         self._lags: dict[str, LagWindow] = {}
         self._share_windows: dict[tuple[str, str, int], deque[ShareSample]] = {}
-        # Which (topic, partition) windows each group has, so forgetting visits the changed groups only.
-        self._window_keys: dict[str, set[TP]] = {}
+        # Which (topic, partition) share windows each group has, so forgetting visits the changed groups only.
         self._share_keys: dict[str, set[TP]] = {}
         # The quiet groups' bookkeeping (kafka_admin/figures/quiet.py).
         self._cycle = 0
@@ -90,6 +87,7 @@ class FigureTracker(QuietCycles):
         self._quiet: dict[str, QuietGroup] = {}
         self._quiet_intervals: dict[tuple[bytes, int], float] = {}
         self._quiet_times: dict[bytes, bytes] = {}  # this cycle's window times, one object each
+        self._tp_canon: dict[TP, TP] = {}  # one (topic, partition) tuple each, for the quiet groups
 
     # -- seeding from stored history (so a restart does not start from nothing) -----------------
     def seed_topic(self, topic: str, t: float, ends: dict[int, int]) -> None:
@@ -104,14 +102,16 @@ class FigureTracker(QuietCycles):
         a share group's rows are [partition, start offset, end, lag])."""
         if group_id in self._quiet:
             self._wake(group_id)
+        consumer: list[tuple[str, int, int | None, int | None]] = []
         for topic, parts in rows.items():
             for row in parts:
-                key = (group_id, topic, row[0])
                 if len(row) == 4:
-                    window = self._share_window(key)
+                    window = self._share_window((group_id, topic, row[0]))
                     push_share(window, ShareSample(t, row[1], row[2], row[3]), self.status_samples)
                 else:
-                    self._add_sample(key, Sample(t, row[1], row[2]))
+                    consumer.append((topic, row[0], row[1], row[2]))
+        if consumer:
+            self._group_windows(group_id).push_rows(t, consumer)
 
     def note_resets(self, resets: Iterable[tuple[str, float]]) -> None:
         """The offset resets the dashboard made itself, as (group, unix time): their drops are no REWIND.
@@ -176,16 +176,17 @@ class FigureTracker(QuietCycles):
         commit_rate = self._commit_rate(g, now)
         if g.share_partitions:
             statuses = self._share_statuses(g, now)
+            gw = self._groups.get(g.group_id)
+            if gw is not None:
+                gw.keep(statuses)  # a consumer group's windows a share group does not have go
         else:
-            windows = [
-                self._add_sample((g.group_id, o.topic, o.partition), Sample(now, o.committed, o.end_offset))
-                for o in g.offsets
-            ]
+            gw = self._group_windows(g.group_id)
+            gw.push_offsets(now, g.offsets)
             q = self._enter(g, now, exact_tps) if self.reuse_quiet else None
             if q is not None:
                 self._quiet[g.group_id] = q
                 return self._quiet_group(q, g.group_id, now, partition_rates, commit_rate)
-            statuses = self._statuses(g, now, windows)
+            statuses = self._statuses(g, now, gw)
         per_partition = {
             (t, p): self._time_lag(t, p, offset, end, lag, now, exact) for t, p, offset, end, lag in _next(g)
         }
@@ -240,44 +241,45 @@ class FigureTracker(QuietCycles):
             return TimeLag(None, False, REASON_NO_HISTORY), None
         return aged_time_lag(timeline, offset, end, now)
 
-    def _statuses(self, g: Group, now: float, windows: list[SampleWindow]) -> dict[TP, PartitionStatus]:
+    def _statuses(self, g: Group, now: float, gw: GroupWindows) -> dict[TP, PartitionStatus]:
         """Lag status per committed partition over its window of samples (kafka_admin/figures/status.py),
-        `windows` in the order of g.offsets with this cycle's sample in."""
+        `gw`'s slots those of g.offsets, in order, with this cycle's sample in."""
         owned = {(a.topic, a.partition) for m in g.members for a in m.assignments}
         resets = self._resets.get(g.group_id, ())
         out = {}
-        for o, window in zip(g.offsets, windows, strict=True):
-            key = (g.group_id, o.topic, o.partition)
-            run = self._runs.get(key)
-            steady = window.steady()
-            if steady is not None and run is not None and run.committed == steady[0]:
+        for k, o in enumerate(g.offsets):
+            tp = (o.topic, o.partition)
+            steady = gw.steady(k)
+            if steady is not None and gw.run_committed(k) == steady[0]:
                 # No commit across the window (most partitions, most cycles): judged from a few numbers.
-                out[(o.topic, o.partition)] = evaluate_steady(
-                    len(window),
+                run = gw.run(k)
+                assert run is not None
+                out[tp] = evaluate_steady(
+                    gw.length(k),
                     *steady,
                     min_samples=self.status_min_samples,
                     now=now,
-                    has_owner=(o.topic, o.partition) in owned,
+                    has_owner=tp in owned,
                     run=run,
-                    poll_interval=lambda w=window: self._poll_interval(w),
+                    poll_interval=lambda k=k: self._poll_interval(gw.window_times(k)),
                 )
                 continue
-            out[(o.topic, o.partition)] = evaluate_partition(
-                window,
+            out[tp] = evaluate_partition(
+                gw.window(k),
                 min_samples=self.status_min_samples,
                 now=now,
-                has_owner=(o.topic, o.partition) in owned,
-                run=run,
+                has_owner=tp in owned,
+                run=gw.run(k),
                 resets=resets,
             )
         return out
 
-    def _poll_interval(self, window: SampleWindow) -> float:
-        """The window's median gap between samples, computed once per cycle for windows of equal times."""
-        key = window.times.tobytes()
+    def _poll_interval(self, times: array) -> float:
+        """A window's median gap between samples, computed once per cycle for windows of equal times."""
+        key = times.tobytes()
         found = self._intervals.get(key)
         if found is None:
-            found = self._intervals[key] = poll_interval(window.times)
+            found = self._intervals[key] = poll_interval(times)
         return found
 
     def _share_statuses(self, g: Group, now: float) -> dict[TP, PartitionStatus]:
@@ -306,26 +308,29 @@ class FigureTracker(QuietCycles):
             self._share_keys.setdefault(key[0], set()).add((key[1], key[2]))
         return window
 
-    def _add_sample(self, key: tuple[str, str, int], sample: Sample) -> SampleWindow:
-        """Into the partition's status window and its run (which remembers beyond the window)."""
-        window = self._windows.get(key)
-        if window is None:
-            window = self._windows[key] = SampleWindow()
-            self._window_keys.setdefault(key[0], set()).add((key[1], key[2]))
-        window.push(sample, self.status_samples)
-        run = advance(self._runs.get(key), sample)
-        if run is not None:
-            self._runs[key] = run
-        return window
+    def _group_windows(self, group_id: str) -> GroupWindows:
+        """The group's status windows and runs (the runs remember beyond the windows)."""
+        gw = self._groups.get(group_id)
+        if gw is None:
+            gw = self._groups[group_id] = GroupWindows(self.status_samples)
+        return gw
 
     def _commit_rate(self, g: Group, now: float) -> float | None:
         """Records/s committed: progress summed over partitions present in consecutive cycles."""
-        current = {(o.topic, o.partition): o.committed for o in g.offsets}
-        previous = self._committed.get(g.group_id, {})
-        moved = sum(max(0, c - previous[tp]) for tp, c in current.items() if tp in previous)
+        previous = self._committed.get(g.group_id)
+        self._committed[g.group_id] = g.offsets  # the snapshot's own objects: no copy per partition
+        if previous is None or previous is g.offsets:
+            moved = 0
+        elif len(previous) == len(g.offsets) and all(
+            a.partition == b.partition and a.topic == b.topic for a, b in zip(previous, g.offsets, strict=True)
+        ):
+            moved = sum(max(0, b.committed - a.committed) for a, b in zip(previous, g.offsets, strict=True))
+        else:
+            before = {(o.topic, o.partition): o.committed for o in previous}
+            current = {(o.topic, o.partition): o.committed for o in g.offsets}
+            moved = sum(max(0, c - before[tp]) for tp, c in current.items() if tp in before)
         total = self._progress_total.get(g.group_id, 0) + moved
         self._progress_total[g.group_id] = total
-        self._committed[g.group_id] = current
         window = self._progress.get(g.group_id)
         if window is None:
             window = self._progress[g.group_id] = PointWindow()
@@ -362,6 +367,9 @@ class FigureTracker(QuietCycles):
             self._ends.pop(tp, None)
             self._serial += 1
             self._topic_serial[tp[0]] = self._serial
+        canon = self._tp_canon
+        for tp in [tp for tp in canon if tp not in seen]:
+            del canon[tp]  # a quiet group still holding it keeps its own
         names = {t for t, _ in seen}
         for name in [t for t, s in self._topic_serial.items() if s <= serial and t not in names]:
             del self._topic_serial[name]
@@ -369,27 +377,23 @@ class FigureTracker(QuietCycles):
     def _forget_groups(self, groups: dict[str, GroupFigures], judged: list[str]) -> None:
         """State of groups gone, and the windows of partitions a judged group no longer has (a quiet
         group has the partitions it had)."""
-        for store in (self._committed, self._progress, self._progress_total, self._lags, self._quiet):
+        stores = (self._committed, self._progress, self._progress_total, self._lags, self._quiet, self._groups)
+        for store in stores:
             for gid in [gid for gid in store if gid not in groups]:
                 del store[gid]
-        runs: dict = self._runs
-        for keys, windows, with_runs in (
-            (self._window_keys, self._windows, runs),
-            (self._share_keys, self._share_windows, {}),
-        ):
-            for gid in [gid for gid in keys if gid not in groups]:
-                for tp in keys.pop(gid):
-                    windows.pop((gid, *tp), None)
-                    with_runs.pop((gid, *tp), None)
-            for gid in judged:
-                tps = keys.get(gid)
-                if not tps:
-                    continue
-                kept = groups[gid].partition_statuses
-                for tp in [tp for tp in tps if tp not in kept]:
-                    tps.discard(tp)
-                    windows.pop((gid, *tp), None)
-                    with_runs.pop((gid, *tp), None)
+        # A judged consumer group's windows are its partitions' already (GroupWindows.push_offsets).
+        keys, windows = self._share_keys, self._share_windows
+        for gid in [gid for gid in keys if gid not in groups]:
+            for tp in keys.pop(gid):
+                windows.pop((gid, *tp), None)
+        for gid in judged:
+            tps = keys.get(gid)
+            if not tps:
+                continue
+            kept = groups[gid].partition_statuses
+            for tp in [tp for tp in tps if tp not in kept]:
+                tps.discard(tp)
+                windows.pop((gid, *tp), None)
 
 
 def _next(g: Group) -> list[tuple[str, int, int | None, int | None, int | None]]:

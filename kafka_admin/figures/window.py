@@ -29,6 +29,13 @@ class SampleWindow(Sequence[Sample]):
         self._times = array("d")
         self._offsets = array("q")
 
+    @classmethod
+    def of(cls, times: array, offsets: array) -> SampleWindow:
+        """A window of these arrays (taken, not copied): times, and (committed, end) pairs after each other."""
+        window = cls()
+        window._times, window._offsets = times, offsets
+        return window
+
     def __len__(self) -> int:
         return len(self._times)
 
@@ -55,6 +62,10 @@ class SampleWindow(Sequence[Sample]):
     def times(self) -> array:
         """The sample times (do not change them)."""
         return self._times
+
+    def offsets(self) -> array:
+        """The samples' (committed, end) pairs after each other (a copy; UNKNOWN where unknown)."""
+        return self._offsets[:]
 
     def ends(self) -> array:
         """The samples' end offsets (a copy; UNKNOWN where unknown)."""

@@ -89,7 +89,7 @@ class TestStatus:
         figures = tracker.update(snapshot(later(0)))
         assert figures.groups["g1"].status.status == "NODATA"
         tracker.update(snapshot(later(5), groups={}))
-        assert tracker._windows == {}
+        assert tracker._groups == {}
 
     def test_stopped_nine_minutes_says_so_though_the_window_holds_two(self):
         # Seeded from the stored history (the poller restarted), then polled: the time since the
@@ -138,6 +138,7 @@ class TestStatus:
     def test_runs_are_forgotten_with_their_windows(self):
         tracker = FigureTracker()
         tracker.update(snapshot(later(0)))
-        assert set(tracker._runs) == {("g1", "orders", 0), ("g1", "orders", 1)}
+        assert tracker._groups["g1"].tps() == [("orders", 0), ("orders", 1)]
+        assert all(tracker._groups["g1"].run(k) is not None for k in range(2))
         tracker.update(snapshot(later(5), groups={}))
-        assert tracker._runs == {}
+        assert tracker._groups == {}

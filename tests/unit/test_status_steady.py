@@ -128,7 +128,7 @@ class TestTrackerFastPath:
         ends = {"orders": [1000, 1000, 1000]}
         commits = {f"g{i}": {("orders", p): 990 - i for p in range(3)} for i in range(6)}
         fast, slow = FigureTracker(), FigureTracker()
-        import kafka_admin.figures.tracker as tracker_module
+        from kafka_admin.figures.group_windows import GroupWindows
 
         for cycle in range(40):
             if rng.random() < 0.3:
@@ -138,7 +138,7 @@ class TestTrackerFastPath:
             snap = snapshot(later(STEP * cycle), ends=ends, groups=commits)
             got = fast.update(snap)
             with monkeypatch.context() as m:
-                m.setattr(tracker_module.SampleWindow, "steady", lambda self: None)
+                m.setattr(GroupWindows, "steady", lambda self, k: None)
                 expected = slow.update(snap)
             seen = {str(got.groups[gid].status.status) for gid in commits}
             for gid in commits:
