@@ -106,6 +106,9 @@ DATABASES = {
         "ENGINE": "config.sqlite",  # Django's, with a pool of closed connections
         "NAME": env_str("SQLITE_PATH", str(VAR_DIR / "db.sqlite3")),
         "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"},
+        # Django's own test database for SQLite, said outright: pytest-django knows SQLite by the
+        # ENGINE name only, and under xdist it gave "config.sqlite" a file test_<NAME>_gw0 instead.
+        "TEST": {"NAME": ":memory:"},
     }
 }
 if env_str("POSTGRES_DB"):
