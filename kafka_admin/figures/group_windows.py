@@ -367,23 +367,11 @@ class GroupWindows:
     # -- runs ---------------------------------------------------------------------------------------
     def run(self, k: int) -> Run | None:
         """Slot k's run (status.advance over every sample it took, beyond the window)."""
-        ri, rf = self._ri, self._rf
-        i, f = _I * k, _F * k
-        if not ri[i + 3]:
+        fields = self.run_fields(k)
+        if fields is None:
             return None
-        waiting = rf[f + 1]
         previous = self._previous.get(k) if self._previous else None
-        return Run(
-            ri[i],
-            rf[f],
-            bool(ri[i + 4]),
-            None if waiting != waiting else waiting,
-            ri[i + 1],
-            ri[i + 2],
-            rf[f + 2],
-            ri[i + 3],
-            previous,
-        )
+        return Run(*fields, previous)
 
     def run_fields(self, k: int) -> tuple[int, float, bool, float | None, int, int, float, int] | None:
         """Slot k's run as (committed, t, moved, waiting_t, start_end, end, last_t, samples), no object."""
