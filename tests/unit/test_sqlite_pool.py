@@ -37,12 +37,18 @@ def test_the_default_database_uses_it() -> None:
     assert isinstance(connections["default"], base.DatabaseWrapper)
 
 
-def test_a_closed_connection_serves_the_next_request_with_the_latest_data(wrapper, tmp_path) -> None:
+def closed_with_table(wrapper) -> object:
+    """A request that made table t and ended: its raw connection, now in the pool."""
     first = wrapper()
     with first.cursor() as cursor:
         cursor.execute("CREATE TABLE t (v INTEGER)")
     raw = first.connection
     first.close()
+    return raw
+
+
+def test_a_closed_connection_serves_the_next_request_with_the_latest_data(wrapper, tmp_path) -> None:
+    raw = closed_with_table(wrapper)
     other = sqlite3.connect(tmp_path / "db.sqlite3")  # another process writes meanwhile
     other.execute("INSERT INTO t VALUES (7)")
     other.commit()
@@ -105,11 +111,7 @@ def test_at_most_pool_size_are_kept(wrapper) -> None:
 
 
 def test_a_database_file_made_again_gets_new_connections(wrapper, tmp_path) -> None:
-    first = wrapper()
-    with first.cursor() as cursor:
-        cursor.execute("CREATE TABLE t (v INTEGER)")
-    raw = first.connection
-    first.close()
+    raw = closed_with_table(wrapper)
     path = tmp_path / "db.sqlite3"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
