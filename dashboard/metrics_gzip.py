@@ -51,7 +51,8 @@ def render_gzip(parts: Sequence[bytes | tuple[store.ClusterState, str]], cycle_t
     when the text is small."""
     global _asked_at
     _asked_at = time.monotonic()
-    kept = {id(p[0]): cycle_members(p[0], cycle_text, key) for p in parts if not isinstance(p, bytes)}
+    states = {id(p[0]): p[0] for p in parts if not isinstance(p, bytes)}  # each cluster once, not per family
+    kept = {sid: cycle_members(state, cycle_text, key) for sid, state in states.items()}
     if sum(raw for _, raw in kept.values()) < WHOLE_BELOW:
         text = [p if isinstance(p, bytes) else b"".join(cycle_text(p[0]).get(p[1], ())) for p in parts]
         return gzip.compress(b"".join(text), LEVEL, mtime=0)
